@@ -1,0 +1,56 @@
+# tether: build, test and release.
+#
+#   make test      everything CI runs: installs what the tests need when it is
+#                  missing, then gofmt, go vet, go test -race, cross-builds
+#   make build     ./tether for this machine
+#   make release   binaries for the boards people use, in dist/
+
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X tether/internal/cli.Version=$(VERSION)
+PKGS      := ./...
+# Fuzz targets run briefly in make test; FUZZTIME=5m for a real run.
+FUZZTIME  ?= 3s
+
+.PHONY: all build test deps fmt-check vet gotest cross release clean fuzz
+
+all: build
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o tether ./cmd/tether
+
+test: deps fmt-check vet gotest cross
+
+# deps installs the real peers the tests use when they are missing:
+# Debian's python3-websockets, chromium, nats-server and mosquitto, and
+# playwright-core (no browser download) from npm.
+deps:
+	@./scripts/deps.sh
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './e2e/node_modules/*')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+gotest:
+	$(GO) test -race -timeout 30m $(PKGS)
+
+# cross checks that the boards people use still build.
+cross:
+	GOOS=linux GOARCH=arm GOARM=6 $(GO) build -o /dev/null ./cmd/tether
+	GOOS=linux GOARCH=arm64 $(GO) build -o /dev/null ./cmd/tether
+	GOOS=linux GOARCH=mipsle $(GO) build -o /dev/null ./cmd/tether
+
+release:
+	@mkdir -p dist
+	GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/tether-linux-amd64 ./cmd/tether
+	GOOS=linux GOARCH=arm GOARM=6 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/tether-linux-armv6 ./cmd/tether
+	GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/tether-linux-armv7 ./cmd/tether
+	GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/tether-linux-arm64 ./cmd/tether
+	GOOS=linux GOARCH=mipsle GOMIPS=softfloat $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/tether-linux-mipsle ./cmd/tether
+	@ls -l dist
+
+clean:
+	rm -rf tether dist

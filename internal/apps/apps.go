@@ -1,0 +1,101 @@
+// Package apps defines what a device application is and keeps the registry
+// of them by name, in the manner of database/sql drivers: each application
+// package registers itself in an init function, and the device looks up the
+// name app.json gives.
+//
+// An App's own errors are its own to handle. An error or panic that escapes
+// Run is the supervisor's: it restarts the app with backoff, then falls into
+// recovery (see package device).
+package apps
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+
+	"tether/internal/config"
+	"tether/internal/logring"
+	"tether/internal/netif"
+)
+
+// App is a device application.
+type App interface {
+	// Run runs the application until ctx ends or it fails. It returns nil
+	// only when ctx ended; any other return is a failure the supervisor
+	// acts on. Ready, if not nil in env, is called once the app serves.
+	Run(ctx context.Context, env *Env) error
+}
+
+// Func adapts a plain function to App.
+type Func func(ctx context.Context, env *Env) error
+
+// Run calls f.
+func (f Func) Run(ctx context.Context, env *Env) error { return f(ctx, env) }
+
+// Env is everything the device hands an application.
+type Env struct {
+	// Config is the loaded configuration. For the recovery app it may be
+	// partly or wholly defaults, since recovery needs no valid config.
+	Config *config.Config
+	// Net is the device's network, for status and WiFi changes. Never nil.
+	Net *netif.Manager
+	// Logger is the app's logger, with a component attribute.
+	Logger *slog.Logger
+	// Log holds the device's recent log lines for display.
+	Log *logring.Ring
+	// Reason says why the device is in recovery; nil for other apps.
+	Reason error
+	// Restart asks the device to re-run boot (load config, start the app
+	// named in it). Nil when the app runs outside a device.
+	Restart func()
+	// Ready, when not nil, is called with the addresses the app listens on
+	// once it serves ("http" → "127.0.0.1:8080").
+	Ready func(addrs map[string]string)
+	// Values carries settings from the command line that the config files
+	// cannot express (e.g. the recovery address).
+	Values map[string]string
+}
+
+// Constructor makes a fresh App for one run.
+type Constructor func() App
+
+var (
+	mu       sync.RWMutex
+	registry = map[string]Constructor{}
+)
+
+// Register makes an application available by name. It panics if the name is
+// taken or the constructor is nil, like database/sql.Register.
+func Register(name string, c Constructor) {
+	mu.Lock()
+	defer mu.Unlock()
+	if c == nil {
+		panic("apps: Register constructor is nil for " + name)
+	}
+	if _, dup := registry[name]; dup {
+		panic(fmt.Sprintf("apps: Register called twice for %q", name))
+	}
+	registry[name] = c
+}
+
+// Lookup returns the constructor registered under name.
+func Lookup(name string) (Constructor, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	c, ok := registry[name]
+	return c, ok
+}
+
+// Names lists the registered applications, sorted.
+func Names() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}

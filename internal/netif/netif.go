@@ -1,0 +1,72 @@
+// Package netif is the device's WiFi: the station (joining a network) and the
+// access point (hosting one), the state machine that moves between them, and
+// safe credential changes that roll back when new credentials fail.
+//
+// Backends live in subpackages named for what they wrap: netif/host (the
+// host's network, already up), netif/sim (a simulated radio for tests and the
+// demo) and netif/nm (NetworkManager through nmcli).
+package netif
+
+import (
+	"context"
+	"errors"
+)
+
+// ErrNotSupported is returned by a backend for an operation it cannot do,
+// such as changing WiFi on the host backend.
+var ErrNotSupported = errors.New("not supported by this network backend")
+
+// Backend is a network backend: one station and one access point.
+type Backend interface {
+	// Name is the backend's name ("host", "sim", "nm").
+	Name() string
+	// Scan lists the networks in range.
+	Scan(ctx context.Context) ([]Network, error)
+	// Join joins the network ssid as a station, returning once the link is
+	// up (or failed) or ctx ends.
+	Join(ctx context.Context, ssid, pass string) error
+	// Leave leaves the current station network.
+	Leave(ctx context.Context) error
+	// StationStatus reports the station interface.
+	StationStatus(ctx context.Context) (StationStatus, error)
+	// APUp brings the access point up with cfg.
+	APUp(ctx context.Context, cfg APConfig) error
+	// APDown takes the access point down.
+	APDown(ctx context.Context) error
+	// APStatus reports the access point.
+	APStatus(ctx context.Context) (APStatus, error)
+}
+
+// Network is one network seen in a scan.
+type Network struct {
+	SSID   string `json:"ssid"`
+	Signal int    `json:"signal"` // 0-100
+	Secure bool   `json:"secure"`
+}
+
+// StationStatus is the station interface's state, with the keys the seed's
+// page shows (wifi/net/...).
+type StationStatus struct {
+	Active    bool     `json:"active"`
+	Connected bool     `json:"connected"`
+	SSID      string   `json:"ssid"`
+	MAC       string   `json:"mac"`
+	IP        string   `json:"ip"`
+	Gateway   string   `json:"gw"`
+	DNS       []string `json:"dns"`
+}
+
+// APConfig is what the access point is brought up with.
+type APConfig struct {
+	SSID     string
+	Password string
+	Hidden   bool
+}
+
+// APStatus is the access point's state (wifi/ap/...).
+type APStatus struct {
+	Active bool   `json:"active"`
+	SSID   string `json:"ssid"`
+	MAC    string `json:"mac"`
+	IP     string `json:"ip"`
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package tethertest
+
+const raceEnabled = false

@@ -1,0 +1,294 @@
+// Package tethertest helps tests run tether as a user would: build the real
+// binary once, start it on free 127.0.0.1 ports, wait for it to listen, read
+// its log, and drive it from the real peers the design names (Python's
+// websockets, Chromium through playwright-core).
+//
+// Tools that a test needs and this machine lacks skip the test with a clear
+// message, except under CI (CI set), where they fail it: CI can never go
+// green by skipping.
+package tethertest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	buildPath string
+	buildErr  error
+)
+
+// ProjectRoot returns the module's root folder (where go.mod is).
+func ProjectRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("tethertest: no go.mod above the test's folder")
+		}
+		dir = parent
+	}
+}
+
+// Binary builds ./cmd/tether once per test process (with -race when the
+// test runs under it) and returns its path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tether-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildPath = filepath.Join(dir, "tether")
+		args := []string{"build", "-o", buildPath}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		args = append(args, "./cmd/tether")
+		cmd := exec.Command("go", args...)
+		cmd.Dir = ProjectRoot(t)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/tether: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildPath
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// WaitPort waits up to d for something to listen on addr ("127.0.0.1:8080").
+func WaitPort(t testing.TB, addr string, d time.Duration) {
+	t.Helper()
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on %s after %v", addr, d)
+}
+
+// Proc is a running tether (or other) process whose output is captured.
+type Proc struct {
+	t    testing.TB
+	Cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	err  error
+}
+
+// Start runs the tether binary with args; it is killed when the test ends.
+func Start(t testing.TB, args ...string) *Proc {
+	t.Helper()
+	return StartCmd(t, exec.Command(Binary(t), args...))
+}
+
+// StartCmd starts cmd with its output captured; it is killed when the test ends.
+func StartCmd(t testing.TB, cmd *exec.Cmd) *Proc {
+	t.Helper()
+	p := &Proc{t: t, Cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", cmd.Path, err)
+	}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("output of %s:\n%s", filepath.Base(cmd.Path), p.Output())
+		}
+	})
+	return p
+}
+
+// Output returns everything the process printed so far.
+func (p *Proc) Output() string { return p.out.String() }
+
+// WaitOutput waits up to d for the output to contain s.
+func (p *Proc) WaitOutput(s string, d time.Duration) {
+	p.t.Helper()
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		if strings.Contains(p.Output(), s) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.t.Fatalf("output lacks %q after %v:\n%s", s, d, p.Output())
+}
+
+// Signal sends sig to the process.
+func (p *Proc) Signal(sig syscall.Signal) {
+	p.t.Helper()
+	if err := p.Cmd.Process.Signal(sig); err != nil {
+		p.t.Fatalf("signal %v: %v", sig, err)
+	}
+}
+
+// Wait waits up to d for the process to exit and returns its exit code
+// (-1 if killed by a signal); it fails the test if it is still running.
+func (p *Proc) Wait(d time.Duration) int {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(d):
+		p.t.Fatalf("%s still running after %v", filepath.Base(p.Cmd.Path), d)
+	}
+	return p.Cmd.ProcessState.ExitCode()
+}
+
+// Exited reports whether the process has ended.
+func (p *Proc) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Need skips the test when a program is missing (fails under CI).
+func Need(t testing.TB, programs ...string) {
+	t.Helper()
+	for _, prog := range programs {
+		if _, err := exec.LookPath(prog); err != nil {
+			Missing(t, "needs %s on this machine (make deps installs it)", prog)
+		}
+	}
+}
+
+// Missing skips the test, or fails it under CI, saying what is missing.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("CI: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// Python is Debian's interpreter, which sees Debian's python3-websockets.
+const Python = "/usr/bin/python3"
+
+// NeedPython skips (fails under CI) when Debian's python3-websockets is missing.
+func NeedPython(t testing.TB) {
+	t.Helper()
+	if err := exec.Command(Python, "-c", "import websockets").Run(); err != nil {
+		Missing(t, "needs Debian python3-websockets at %s (make deps installs it)", Python)
+	}
+}
+
+// RunPython runs a Python script (source text) with args under a timeout and
+// returns its combined output; a non-zero exit fails the test.
+func RunPython(t testing.TB, timeout time.Duration, script string, args ...string) string {
+	t.Helper()
+	out, err := TryPython(t, timeout, script, args...)
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	return out
+}
+
+// TryPython is RunPython returning the error instead of failing.
+func TryPython(t testing.TB, timeout time.Duration, script string, args ...string) (string, error) {
+	t.Helper()
+	NeedPython(t)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, Python, append([]string{"-c", script}, args...)...)
+	cmd.WaitDelay = 2 * time.Second
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// Browser runs an e2e/ script with node against url under a timeout and
+// returns its output; it skips (fails under CI) when node, Chromium or
+// playwright-core are missing, and fails the test on a non-zero exit.
+func Browser(t testing.TB, script string, args ...string) string {
+	t.Helper()
+	root := ProjectRoot(t)
+	Need(t, "node")
+	chromium := os.Getenv("CHROMIUM_PATH")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		Missing(t, "needs Debian chromium at %s (make deps installs it)", chromium)
+	}
+	if _, err := os.Stat(filepath.Join(root, "e2e", "node_modules", "playwright-core")); err != nil {
+		Missing(t, "needs playwright-core in e2e/node_modules (make deps runs npm ci)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", append([]string{filepath.Join(root, "e2e", script)}, args...)...)
+	cmd.Dir = filepath.Join(root, "e2e")
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node %s: %v\n%s", script, err, out)
+	}
+	return string(out)
+}
+
+// Short reports whether heavy tests should shrink (go test -short).
+func Short() bool { return testing.Short() }
+
+// Cores is the number of CPUs, for sizing load in tests.
+func Cores() int { return runtime.NumCPU() }
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
