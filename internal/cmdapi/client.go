@@ -1,0 +1,157 @@
+package cmdapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+
+	"tether/internal/wire"
+)
+
+// client is one connected peer: a reader (Serve's goroutine), a writer fed
+// by a bounded queue, and an optional keepalive.
+type client struct {
+	conn   Conn
+	queue  chan []byte
+	done   chan struct{}
+	once   sync.Once
+	code   int
+	reason string
+}
+
+// send queues b without blocking; a full queue closes the client.
+func (c *client) send(b []byte) {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	select {
+	case c.queue <- b:
+	default:
+		c.kill(closePolicy, "send queue full: client too slow")
+	}
+}
+
+// kill ends the client with code and reason; the first call wins.
+func (c *client) kill(code int, reason string) {
+	c.once.Do(func() {
+		c.code, c.reason = code, reason
+		close(c.done)
+	})
+}
+
+// Serve runs one client until its connection ends, ctx ends (closing it with
+// 1001) or it is too slow. It returns why the client ended.
+func (s *Server) Serve(ctx context.Context, conn Conn) error {
+	c := &client{conn: conn, queue: make(chan []byte, s.opts.Queue), done: make(chan struct{})}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		conn.Close(closeGoingAway, "server shutting down")
+		return errClosed
+	}
+	s.clients[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+	defer s.remove(c)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c.send(wire.Encode(s.opts.State()))
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.writeLoop(ctx, c) }()
+	go func() { defer wg.Done(); s.keepalive(ctx, c) }()
+	err := s.readLoop(ctx, c)
+	cancel()
+	wg.Wait()
+	return err
+}
+
+func (s *Server) remove(c *client) {
+	s.mu.Lock()
+	delete(s.clients, c)
+	s.mu.Unlock()
+}
+
+func (s *Server) keepalive(ctx context.Context, c *client) {
+	p, ok := c.conn.(Pinger)
+	if !ok || s.opts.PingInterval < 0 {
+		return
+	}
+	if err := p.Keepalive(ctx, s.opts.PingInterval); err != nil && ctx.Err() == nil {
+		s.log.Info("client keepalive failed", "err", err)
+		c.kill(closeGoingAway, "keepalive timeout")
+	}
+}
+
+// writeLoop is the client's only writer. When the client ends it closes the
+// connection with the recorded code, which also ends the reader.
+func (s *Server) writeLoop(ctx context.Context, c *client) {
+	for {
+		select {
+		case b := <-c.queue:
+			if err := c.conn.Write(ctx, b); err != nil {
+				c.kill(closeGoingAway, "write failed")
+				c.conn.Close(c.code, c.reason)
+				return
+			}
+		case <-ctx.Done():
+			c.kill(closeGoingAway, "shutting down")
+			c.conn.Close(c.code, c.reason)
+			return
+		case <-c.done:
+			c.conn.Close(c.code, c.reason)
+			return
+		}
+	}
+}
+
+func (s *Server) readLoop(ctx context.Context, c *client) error {
+	for {
+		text, data, err := c.conn.Read(ctx)
+		if err != nil {
+			c.kill(closeGoingAway, "read failed")
+			return err
+		}
+		if !text {
+			c.send(wire.Encode(wire.Error("want a text message holding a JSON array, got a binary message")))
+			continue
+		}
+		req, err := wire.Decode(data)
+		if err != nil {
+			c.send(wire.Encode(wire.Error(err.Error())))
+			continue
+		}
+		s.dispatch(ctx, c, req)
+		s.BroadcastState()
+	}
+}
+
+// dispatch runs the request's handler, turning an escaped panic into an
+// error reply so one bad handler cannot take the device down.
+func (s *Server) dispatch(ctx context.Context, c *client, req wire.Request) {
+	h, ok := s.handler(req.Kind, req.Item)
+	if !ok {
+		c.send(wire.Encode(wire.Error(s.unknown(req).Error())))
+		return
+	}
+	reply := func(m wire.Message) { c.send(wire.Encode(m)) }
+	err := func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("handler panicked", "request", req.String(), "panic", r, "stack", string(debug.Stack()))
+				err = fmt.Errorf("internal error handling %s %s", req.Kind, req.Item)
+			}
+		}()
+		return h(ctx, req, reply)
+	}()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		reply(wire.Error(err.Error()))
+	}
+}
