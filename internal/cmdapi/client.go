@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"tether/internal/wire"
 )
@@ -103,6 +104,7 @@ func (s *Server) writeLoop(ctx context.Context, c *client) {
 			}
 		case <-ctx.Done():
 			c.kill(closeGoingAway, "shutting down")
+			c.flush()
 			c.conn.Close(c.code, c.reason)
 			return
 		case <-c.done:
@@ -112,12 +114,27 @@ func (s *Server) writeLoop(ctx context.Context, c *client) {
 	}
 }
 
+// flush writes what is already queued, briefly, before a close.
+func (c *client) flush() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for {
+		select {
+		case b := <-c.queue:
+			if c.conn.Write(ctx, b) != nil {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
 func (s *Server) readLoop(ctx context.Context, c *client) error {
 	for {
 		text, data, err := c.conn.Read(ctx)
 		if err != nil {
-			c.kill(closeGoingAway, "read failed")
-			return err
+			return err // Serve cancels ctx; the writer flushes and closes
 		}
 		if !text {
 			c.send(wire.Encode(wire.Error("want a text message holding a JSON array, got a binary message")))

@@ -18,6 +18,10 @@ import (
 	"github.com/coder/websocket"
 )
 
+// ErrInvalidUTF8 is returned by Read for a text message that is not UTF-8,
+// after the connection was closed with 1007.
+var ErrInvalidUTF8 = errors.New("read: text message is not valid UTF-8")
+
 // Close codes used by tether.
 const (
 	StatusNormal      = 1000
@@ -106,8 +110,8 @@ func (c *Conn) Read(ctx context.Context) (text bool, data []byte, err error) {
 	}
 	text = typ == websocket.MessageText
 	if text && !utf8.Valid(data) {
-		go c.ws.Close(StatusInvalidData, "text message is not valid UTF-8")
-		return false, nil, errors.New("read: text message is not valid UTF-8")
+		c.ws.Close(StatusInvalidData, "text message is not valid UTF-8")
+		return false, nil, ErrInvalidUTF8
 	}
 	return text, data, nil
 }

@@ -1,0 +1,276 @@
+package cmdapi_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"tether/internal/cmdapi"
+	"tether/internal/wire"
+	"tether/internal/wsconn"
+)
+
+// newServer serves srv's command API on a real 127.0.0.1 listener.
+func newServer(t *testing.T, srv *cmdapi.Server) string {
+	t.Helper()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := wsconn.Accept(w, r, wsconn.AcceptOptions{})
+		if err != nil {
+			return
+		}
+		srv.Serve(r.Context(), c)
+	}))
+	t.Cleanup(func() { srv.Close(); hs.Close() })
+	return "ws" + strings.TrimPrefix(hs.URL, "http")
+}
+
+type peer struct {
+	t  *testing.T
+	ws *websocket.Conn
+}
+
+func dial(t *testing.T, url string) *peer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", url, err)
+	}
+	ws.SetReadLimit(1 << 20)
+	t.Cleanup(func() { ws.CloseNow() })
+	return &peer{t: t, ws: ws}
+}
+
+func (p *peer) send(s string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.ws.Write(ctx, websocket.MessageText, []byte(s)); err != nil {
+		p.t.Fatalf("write: %v", err)
+	}
+}
+
+// next reads messages until one has key, and returns it.
+func (p *peer) next(key string) map[string]any {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var seen []string
+	for {
+		_, b, err := p.ws.Read(ctx)
+		if err != nil {
+			p.t.Fatalf("waiting for %q: %v; saw %v", key, err, seen)
+		}
+		seen = append(seen, string(b))
+		var m map[string]any
+		if json.Unmarshal(b, &m) == nil {
+			if _, ok := m[key]; ok {
+				return m
+			}
+		}
+	}
+}
+
+func newEcho() (*cmdapi.Server, *atomic.Int64) {
+	var n atomic.Int64
+	srv := cmdapi.New(cmdapi.Options{State: func() wire.Message {
+		return wire.Message{"iam": "Device_1", "requests": n.Load()}
+	}})
+	srv.Handle(wire.Cmd, "echo", func(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
+		n.Add(1)
+		s, err := req.StringArg(0, "text")
+		if err != nil {
+			return err
+		}
+		reply(wire.Info("echo start"))
+		reply(wire.Message{"echo/text": s})
+		return nil
+	})
+	srv.Handle(wire.Get, "boom", func(context.Context, wire.Request, cmdapi.Reply) error {
+		panic("boom")
+	})
+	return srv, &n
+}
+
+func TestStateRepliesAndBroadcast(t *testing.T) {
+	srv, _ := newEcho()
+	url := newServer(t, srv)
+	a, b := dial(t, url), dial(t, url)
+	if got := a.next("iam"); got["iam"] != "Device_1" {
+		t.Fatalf("first message = %v, want the state", got)
+	}
+	b.next("iam")
+	a.send(`["CMD", "echo", ["hi"]]`)
+	if got := a.next("echo/text"); got["echo/text"] != "hi" {
+		t.Fatalf("reply = %v", got)
+	}
+	// after the request, every client gets the new state
+	for _, p := range []*peer{a, b} {
+		if got := p.next("requests"); got["requests"] != float64(1) {
+			t.Fatalf("state after request = %v, want requests=1", got)
+		}
+	}
+	srv.Broadcast(wire.Message{"note": "to all"})
+	a.next("note")
+	b.next("note")
+}
+
+func TestBadInputKeepsConnection(t *testing.T) {
+	srv, _ := newEcho()
+	url := newServer(t, srv)
+	p := dial(t, url)
+	p.next("iam")
+	cases := map[string]string{
+		"not json":                `not JSON`,
+		"{}":                      `got an object`,
+		"[1,2]":                   `want 3 elements`,
+		`["GET"]`:                 `want 3 elements`,
+		`["CMD","nope",[]]`:       `unknown item "nope" for CMD; known: [echo]`,
+		`["GET","echo",[]]`:       `unknown item "echo" for GET; known: [boom]`,
+		`["GET",5,"x"]`:           `element 2`,
+		`["CMD","echo",[5]]`:      `argument 1 (text): want a string`,
+		`["GET","boom",[]]`:       `internal error handling GET boom`,
+		"\u00e9\u0000":            `not JSON`,
+		`["CMD","echo",["a"],[]]`: `want 3 elements`,
+	}
+	for in, want := range cases {
+		p.send(in)
+		got := p.next("error")
+		if !strings.Contains(fmt.Sprint(got["error"]), want) {
+			t.Errorf("%s: error %q, want it to contain %q", in, got["error"], want)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p.ws.Write(ctx, websocket.MessageBinary, []byte{1, 2, 3})
+	if got := p.next("error"); !strings.Contains(got["error"].(string), "binary") {
+		t.Errorf("binary message: %v", got)
+	}
+	p.send(`["CMD", "echo", ["still here"]]`)
+	p.next("echo/text")
+}
+
+func TestOversizedAndInvalidUTF8Close(t *testing.T) {
+	srv, _ := newEcho()
+	url := newServer(t, srv)
+	for _, tc := range []struct {
+		name string
+		msg  []byte
+		code websocket.StatusCode
+	}{
+		{"oversized", []byte(strings.Repeat("x", 65<<10)), websocket.StatusMessageTooBig},
+		{"invalid utf-8", []byte{0xff, 0xfe, 0xfd}, websocket.StatusInvalidFramePayloadData},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := dial(t, url)
+			p.next("iam")
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			p.ws.Write(ctx, websocket.MessageText, tc.msg)
+			for {
+				_, _, err := p.ws.Read(ctx)
+				if err != nil {
+					if got := websocket.CloseStatus(err); got != tc.code {
+						t.Fatalf("closed with %v (%v), want %v", got, err, tc.code)
+					}
+					return
+				}
+			}
+		})
+	}
+}
+
+// A client that never reads is closed; the others get every message.
+func TestStalledClientDoesNotDelayOthers(t *testing.T) {
+	srv := cmdapi.New(cmdapi.Options{Queue: 64})
+	url := newServer(t, srv)
+	live := dial(t, url)
+	if _, b, err := live.ws.Read(context.Background()); err != nil || string(b) != "{}" {
+		t.Fatalf("first message %q, %v; want the empty state {}", b, err)
+	}
+	stalled := stalledPeer(t, strings.TrimPrefix(url, "ws://"))
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.Clients() < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	const n = 2000
+	blob := strings.Repeat("x", 4000)
+	got := make(chan int, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		i := 0
+		for i < n {
+			if _, _, err := live.ws.Read(ctx); err != nil {
+				break
+			}
+			i++
+		}
+		got <- i
+	}()
+	for i := 0; i < n; i++ {
+		srv.Broadcast(wire.Message{"blob": blob, "i": i})
+		if i%8 == 0 {
+			time.Sleep(time.Millisecond) // let the live reader keep up with its queue
+		}
+	}
+	if g := <-got; g != n {
+		t.Fatalf("live client got %d of %d messages", g, n)
+	}
+	for srv.Clients() > 1 && time.Now().Before(deadline.Add(10*time.Second)) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if srv.Clients() != 1 {
+		t.Fatalf("stalled client still connected: %d clients", srv.Clients())
+	}
+	stalled.Close()
+}
+
+// stalledPeer completes a WebSocket handshake on a socket with a tiny
+// receive buffer and then never reads.
+func stalledPeer(t *testing.T, hostport string) net.Conn {
+	t.Helper()
+	d := net.Dialer{Control: smallRcvBuf}
+	c, err := d.Dial("tcp", hostport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", hostport)
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || !strings.Contains(line, " 101 ") {
+		t.Fatalf("handshake: %q %v", line, err)
+	}
+	return c
+}
+
+func TestCloseSendsGoingAway(t *testing.T) {
+	srv, _ := newEcho()
+	url := newServer(t, srv)
+	p := dial(t, url)
+	p.next("iam")
+	done := make(chan struct{})
+	go func() { srv.Close(); close(done) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _, err := p.ws.Read(ctx)
+	if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Fatalf("read after Close: %v, want 1001", err)
+	}
+	<-done
+	if !errors.Is(ctx.Err(), nil) {
+		t.Fatal(ctx.Err())
+	}
+}
