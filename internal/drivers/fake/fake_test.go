@@ -1,0 +1,49 @@
+package fake_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"tether/internal/drivers"
+	_ "tether/internal/drivers/fake"
+	"tether/internal/wire"
+)
+
+func TestFakeUpperCases(t *testing.T) {
+	set := drivers.NewSet()
+	if err := set.Add("fake", "fake_interface"); err != nil {
+		t.Fatal(err)
+	}
+	if err := set.Add("fake", "fake_interface"); err == nil {
+		t.Fatal("a duplicate name was accepted")
+	}
+	if err := set.Add("serial", "x"); err == nil || !strings.Contains(err.Error(), `unknown kind "serial"; known: [fake]`) {
+		t.Fatalf("unknown kind: %v", err)
+	}
+	d, err := set.Get("fake_interface")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := d.Send(ctx, "hi"); err == nil || !strings.Contains(err.Error(), "not running") {
+		t.Fatalf("Send while stopped = %v", err)
+	}
+	var got []wire.Message
+	if err := d.Start(ctx, func(m wire.Message) { got = append(got, m) }); err != nil {
+		t.Fatal(err)
+	}
+	if st := set.State(); st["fake_interface/running"] != true {
+		t.Fatalf("State = %v", st)
+	}
+	if err := d.Send(ctx, "hello tether"); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0]["fake_interface/msg"] != "HELLO TETHER" {
+		t.Fatalf("emitted %v", got)
+	}
+	set.StopAll(ctx)
+	if l := set.List(); len(l) != 1 || l[0].Running || l[0].Kind != "fake" {
+		t.Fatalf("List after StopAll = %+v", l)
+	}
+}
