@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/spf13/cobra"
 )
@@ -16,6 +17,19 @@ type Stdio struct {
 	In  io.Reader
 	Out io.Writer
 	Err io.Writer
+
+	// log holds the shared logging flags once parsed; use Stdio.Logger.
+	log *logOptions
+}
+
+// Logger returns the logger the --log-level and --log-format flags ask
+// for, writing to Err and to any extra writers.
+func (s Stdio) Logger(more ...io.Writer) (*slog.Logger, error) {
+	o := s.log
+	if o == nil {
+		o = &logOptions{level: "info", format: "text"}
+	}
+	return o.newLogger(s.Err, more...)
 }
 
 // ExitError asks main to exit with Code, printing Err first when it is not nil.
@@ -48,6 +62,7 @@ var Version = "dev"
 
 // Run runs tether with args (without the program name).
 func Run(ctx context.Context, args []string, stdio Stdio) error {
+	stdio.log = &logOptions{}
 	root := newRootCmd(stdio)
 	root.SetArgs(args)
 	root.SetIn(stdio.In)
@@ -71,6 +86,7 @@ Start here:  tether demo     a hub and a device in one process, with the URLs to
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &UsageError{Err: err, Hint: c.CommandPath() + " --help"}
 	})
+	addLogFlags(root, stdio.log)
 	for _, add := range subcommands {
 		root.AddCommand(add(stdio))
 	}
