@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"tether/internal/hub"
+	"tether/internal/relaylog"
+)
+
+func init() { subcommands = append(subcommands, newHubCmd) }
+
+// hubFlags are tether hub's flags.
+type hubFlags struct {
+	deviceAddr, pageAddr string
+	logFile              string
+	logRetention         time.Duration
+	maxMessage           int
+	auth                 string
+	tlsCert, tlsKey      string
+	clientCA             string
+	origins              []string
+	ping                 time.Duration
+	queue                int
+	queueBytes           int
+	name                 string
+}
+
+func newHubCmd(stdio Stdio) *cobra.Command {
+	var f hubFlags
+	cmd := &cobra.Command{
+		Use:   "hub",
+		Short: "Run the hub devices call home to, relaying between devices and their pages",
+		Long: `tether hub is the server devices call home to. A device connects to
+ws://HUB:7770/<device-id>; a page (browser or program) connects to
+ws://HUB:7771/<device-id>. What a page sends goes to its device; what the
+device sends goes to every page of that id. Pages hear
+{"hub/device/connected": true|false, "hub/device/reason": "..."} as their
+device comes and goes, get the device's latest state (its shadow) when they
+connect, and get {"error": "device <id> is not connected"} when they send to
+a device that is offline.
+
+The page port also serves the dashboard (/), each device's page through the
+hub (/d/<id>/), /api/devices, /api/devices/<id>, /metrics (Prometheus) and
+/healthz.
+
+Without --auth the hub is OPEN: anyone who can reach it can connect as any
+device. The auth file is
+  {"devices": {"<id>": {"token": "..."}}, "pages": [{"token": "..."}]}
+and a token written "sha256:<hex>" is compared as a hash. Devices send
+"Authorization: Bearer <token>"; pages send a page token the same way or log
+in on the dashboard.
+
+SIGTERM or Ctrl-C closes every connection with 1001 and exits within 5 s.`,
+		Example: `  tether hub
+  tether hub --page-addr :7771 --auth auth.json --tls-cert hub.crt --tls-key hub.key
+  tether hub --log-file /var/log/tether/messages.log --log-retention 720h
+  tether hub --client-ca certs/ca.crt --tls-cert certs/server.crt --tls-key certs/server.key`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runHub(cmd, stdio, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.deviceAddr, "device-addr", ":7770", "address of the device endpoint (devices connect to /<device-id>)")
+	fl.StringVar(&f.pageAddr, "page-addr", "127.0.0.1:7771", "address of the page endpoint, dashboard, API and metrics")
+	fl.StringVar(&f.logFile, "log-file", "", "log every relayed message to this file, one JSON line each, rotated daily (off when empty)")
+	fl.DurationVar(&f.logRetention, "log-retention", 0, "remove rotated message logs older than this (e.g. 720h); 0 keeps them all")
+	fl.IntVar(&f.maxMessage, "max-message", 64<<10, "largest message accepted, in bytes; bigger ones close the connection with 1009")
+	fl.StringVar(&f.auth, "auth", "", "JSON file of device and page tokens; without it the hub is open to anyone")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "certificate (PEM) to serve wss:// and https:// on both ports")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "private key (PEM) of --tls-cert")
+	fl.StringVar(&f.clientCA, "client-ca", "", "CA (PEM) whose client certificates devices must present, with the device id as common name (needs --tls-cert)")
+	fl.StringArrayVar(&f.origins, "origin", nil, "extra browser origin host allowed on the page port, e.g. dash.example.com or *.example.com (repeatable)")
+	fl.DurationVar(&f.ping, "ping", 20*time.Second, "keepalive ping interval; a connection silent for 3 intervals is closed")
+	fl.IntVar(&f.queue, "queue", 4096, "messages that may wait for one connection; a page that lets it fill is closed as too slow")
+	fl.IntVar(&f.queueBytes, "queue-bytes", 16<<20, "bytes that may wait for one connection (messages shared by several pages count for each)")
+	fl.StringVar(&f.name, "name", "", "this hub's name in /api/devices (default host-pid)")
+	return cmd
+}
+
+func runHub(cmd *cobra.Command, stdio Stdio, f hubFlags) error {
+	usage := func(format string, args ...any) error {
+		return &UsageError{Err: fmt.Errorf(format, args...), Hint: "tether hub --help"}
+	}
+	logger, err := stdio.Logger()
+	if err != nil {
+		return err
+	}
+	opts := hub.Options{Name: f.name, MaxMessage: f.maxMessage, Ping: f.ping, Queue: f.queue, QueueBytes: f.queueBytes,
+		OriginPatterns: f.origins, Logger: logger}
+	if f.maxMessage < 125 {
+		return usage("--max-message: got %d, want at least 125 bytes", f.maxMessage)
+	}
+	if f.ping <= 0 || f.queue <= 0 || f.queueBytes <= 0 {
+		return usage("--ping, --queue and --queue-bytes: want positive values, got %v, %d and %d", f.ping, f.queue, f.queueBytes)
+	}
+	if f.auth != "" {
+		if opts.Auth, err = hub.LoadAuth(f.auth); err != nil {
+			return err
+		}
+	}
+	if opts.TLS, opts.ClientCAs, err = hubTLS(f); err != nil {
+		return err
+	}
+	if f.logFile != "" {
+		rl, err := relaylog.Open(relaylog.Options{Path: f.logFile, Retention: f.logRetention})
+		if err != nil {
+			return err
+		}
+		defer rl.Close()
+		opts.RelayLog = rl
+	}
+	devLn, err := net.Listen("tcp", f.deviceAddr)
+	if err != nil {
+		return fmt.Errorf("listen on --device-addr: %w", err)
+	}
+	pageLn, err := net.Listen("tcp", f.pageAddr)
+	if err != nil {
+		devLn.Close()
+		return fmt.Errorf("listen on --page-addr: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return hub.New(opts).Serve(ctx, devLn, pageLn)
+}
+
+// hubTLS loads --tls-cert/--tls-key and --client-ca.
+func hubTLS(f hubFlags) (*tls.Config, *x509.CertPool, error) {
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return nil, nil, &UsageError{Err: fmt.Errorf("--tls-cert and --tls-key go together"), Hint: "tether hub --help"}
+	}
+	if f.tlsCert == "" {
+		if f.clientCA != "" {
+			return nil, nil, &UsageError{Err: fmt.Errorf("--client-ca needs --tls-cert and --tls-key"), Hint: "tether hub --help"}
+		}
+		return nil, nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load --tls-cert/--tls-key: %w", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if f.clientCA == "" {
+		return cfg, nil, nil
+	}
+	pem, err := os.ReadFile(f.clientCA)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read --client-ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, nil, fmt.Errorf("read --client-ca %s: no PEM certificate in it", f.clientCA)
+	}
+	return cfg, pool, nil
+}

@@ -1,0 +1,171 @@
+package hub
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"tether/internal/hub/broker"
+	"tether/internal/hub/hubws"
+	"tether/internal/relaylog"
+)
+
+// deviceHandler serves the device port: every path is /<device-id>.
+func (h *Hub) deviceHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := h.endpointID(w, r, "device")
+		if !ok {
+			return
+		}
+		if err := h.authDevice(r, id); err != nil {
+			h.refuse(w, r, "device", id, err)
+			return
+		}
+		p := h.newPeer(roleDevice, id, r.RemoteAddr)
+		c, err := h.opts.Upgrader.Upgrade(w, r, deviceEvents{p})
+		if err != nil {
+			h.log.Debug("device upgrade failed", "device", id, "remote", r.RemoteAddr, "err", err)
+			return
+		}
+		p.conn = c
+		h.addDevice(p)
+		h.wg.Add(1)
+		go func() { defer h.wg.Done(); c.Run() }()
+	})
+}
+
+// endpointID checks the request of a WebSocket endpoint and returns the
+// device id in its path; it answers 400 for a bad id or a plain request.
+func (h *Hub) endpointID(w http.ResponseWriter, r *http.Request, role string) (string, bool) {
+	id := r.URL.Path[1:]
+	if err := ValidID(id); err != nil {
+		h.metrics.badRequests.WithLabelValues(role).Inc()
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return "", false
+	}
+	if !hubws.IsUpgrade(r) {
+		h.metrics.badRequests.WithLabelValues(role).Inc()
+		http.Error(w, "this is a WebSocket endpoint: connect with ws://"+r.Host+"/"+id, http.StatusBadRequest)
+		return "", false
+	}
+	if h.stopping.Load() {
+		http.Error(w, "hub shutting down", http.StatusServiceUnavailable)
+		return "", false
+	}
+	return id, true
+}
+
+// addDevice makes p the connection of its device id, replacing (and
+// closing) an older one, and tells the pages.
+func (h *Hub) addDevice(p *peer) {
+	h.presenceMu.Lock()
+	defer h.presenceMu.Unlock()
+	h.mu.Lock()
+	old := h.devices[p.id]
+	h.devices[p.id] = p
+	rec := h.recordFor(p.id)
+	h.mu.Unlock()
+	rec.mu.Lock()
+	rec.online, rec.since, rec.reason, rec.remote = true, p.since, "", p.remote
+	rec.mu.Unlock()
+	h.metrics.connections.WithLabelValues("device").Inc()
+	if old != nil {
+		const why = "replaced by a newer connection"
+		old.kill(hubws.CodeReplaced, why)
+		h.broker.Release(h.presence(old, false, why))
+		h.log.Info("device replaced", "device", p.id, "old_remote", old.remote, "remote", p.remote)
+	}
+	h.broker.Hold(h.presence(p, true, ""))
+	h.log.Info("device connected", "device", p.id, "remote", p.remote)
+}
+
+// removeDevice forgets p when its connection ends, unless a newer one
+// replaced it, and tells the pages why it went.
+func (h *Hub) removeDevice(p *peer, reason string) {
+	h.presenceMu.Lock()
+	defer h.presenceMu.Unlock()
+	h.metrics.connections.WithLabelValues("device").Dec()
+	h.mu.Lock()
+	current := h.devices[p.id] == p
+	if current {
+		delete(h.devices, p.id)
+	}
+	rec := h.records[p.id]
+	h.mu.Unlock()
+	if !current {
+		return
+	}
+	if rec != nil {
+		rec.mu.Lock()
+		rec.online, rec.since, rec.reason = false, time.Now(), reason
+		rec.mu.Unlock()
+	}
+	h.broker.Release(h.presence(p, false, reason))
+	h.log.Info("device disconnected", "device", p.id, "remote", p.remote, "reason", reason)
+}
+
+func (h *Hub) presence(p *peer, online bool, reason string) broker.Presence {
+	since := p.since
+	if !online {
+		since = time.Now()
+	}
+	return broker.Presence{Device: p.id, Hub: h.opts.Name, Conn: p.connID, Online: online, Reason: reason, Since: since}
+}
+
+// deviceEvents handles a device connection's reads.
+type deviceEvents struct{ p *peer }
+
+func (e deviceEvents) OnMessage(kind hubws.Kind, data []byte) {
+	p, h := e.p, e.p.h
+	p.touch()
+	msg := broker.Message{Device: p.id, Binary: kind == hubws.Binary, Data: append([]byte(nil), data...)}
+	if rec := h.record(p.id); rec != nil {
+		if !msg.Binary {
+			rec.update(msg.Data)
+		}
+		rec.mu.Lock()
+		rec.msgsIn++
+		rec.mu.Unlock()
+	}
+	h.relayed(relaylog.DeviceToPages, msg)
+	h.broker.ToPages(msg)
+}
+
+func (e deviceEvents) OnPing(data []byte) {
+	e.p.touch()
+	e.p.send(item{kind: itemPong, data: append([]byte(nil), data...)})
+}
+
+func (e deviceEvents) OnPong([]byte) { e.p.touch() }
+
+func (e deviceEvents) OnClose(code int, reason string, err error) {
+	p := e.p
+	p.ended()
+	p.h.removeDevice(p, goneReason(p, "device", code, reason, err))
+}
+
+// goneReason says why a connection ended, for pages and the log.
+func goneReason(p *peer, who string, code int, reason string, err error) string {
+	if why, ok := p.closedBy(); ok {
+		return why
+	}
+	switch {
+	case code != 0 && reason != "":
+		return fmt.Sprintf("closed by the %s (%d %s)", who, code, reason)
+	case code != 0:
+		return fmt.Sprintf("closed by the %s (%d)", who, code)
+	case err == nil:
+		return "closed by the " + who
+	}
+	return "connection lost: " + err.Error()
+}
+
+// relayed counts and logs one relayed message.
+func (h *Hub) relayed(dir relaylog.Direction, m broker.Message) {
+	h.metrics.relayed(dir, len(m.Data))
+	if h.opts.RelayLog != nil {
+		if err := h.opts.RelayLog.Write(relaylog.Entry{Time: time.Now(), Dir: dir, Device: m.Device, Binary: m.Binary, Data: m.Data}); err != nil {
+			h.logErr.Do(func() { h.log.Error("message log write failed; later failures are not logged", "err", err) })
+		}
+	}
+}

@@ -1,0 +1,227 @@
+package hub
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"tether/internal/hub/dashboard"
+)
+
+// wrapTLS serves TLS on ln when the hub has a TLS config; the device port
+// also asks for client certificates when the hub has a client CA.
+func (h *Hub) wrapTLS(ln net.Listener, devicePort bool) net.Listener {
+	if h.opts.TLS == nil {
+		return ln
+	}
+	cfg := h.opts.TLS.Clone()
+	cfg.NextProtos = []string{"http/1.1"} // WebSocket upgrades need HTTP/1.1
+	if devicePort && h.opts.ClientCAs != nil {
+		cfg.ClientCAs = h.opts.ClientCAs
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return tls.NewListener(ln, cfg)
+}
+
+// pageHandler serves the page port: WebSocket upgrades on /<device-id>, and
+// the dashboard, the API and the metrics on the other paths.
+func (h *Hub) pageHandler() http.Handler {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(dashboard.FS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /{$}", h.authed(h.serveAsset("index.html")))
+	mux.HandleFunc("GET /login", h.serveAsset("login.html"))
+	mux.HandleFunc("POST /login", h.login)
+	mux.HandleFunc("POST /logout", h.logout)
+	mux.HandleFunc("GET /d/{id}/{$}", h.authed(h.devicePage))
+	mux.HandleFunc("GET /d/{id}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/d/"+url.PathEscape(r.PathValue("id"))+"/", http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("GET /api/hub", h.authed(h.apiHub))
+	mux.HandleFunc("GET /api/devices", h.authed(h.apiDevices))
+	mux.HandleFunc("GET /api/devices/{id}", h.authed(h.apiDevice))
+	mux.Handle("GET /metrics", h.authed(h.metrics.handler().ServeHTTP))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			h.servePage(w, r)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// authed lets a request through when the hub is open or it carries a page
+// credential; a browser asking for a page is sent to the login form.
+func (h *Hub) authed(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		err := h.authPage(r)
+		if err == nil {
+			next(w, r)
+			return
+		}
+		if strings.Contains(r.Header.Get("Accept"), "text/html") {
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+			return
+		}
+		h.metrics.authFailures.WithLabelValues("http", "missing_credentials").Inc()
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tether hub"`)
+		writeJSONError(w, http.StatusUnauthorized, err.Error())
+	}
+}
+
+func (h *Hub) serveAsset(name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		http.ServeFileFS(w, r, dashboard.FS, name)
+	}
+}
+
+func (h *Hub) devicePage(w http.ResponseWriter, r *http.Request) {
+	if err := ValidID(r.PathValue("id")); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	h.serveAsset("device.html")(w, r)
+}
+
+func (h *Hub) login(w http.ResponseWriter, r *http.Request) {
+	if err := h.checkOrigin(r); err != nil {
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return
+	}
+	next := r.FormValue("next")
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		next = "/"
+	}
+	if h.opts.Auth == nil {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	if !h.pageToken(r.FormValue("token")) {
+		h.metrics.authFailures.WithLabelValues("login", "bad_credentials").Inc()
+		h.log.Warn("dashboard login refused", "remote", r.RemoteAddr)
+		http.Redirect(w, r, "/login?failed=1&next="+url.QueryEscape(next), http.StatusSeeOther)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: h.cookies.make(time.Now()), Path: "/",
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL.Seconds())})
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (h *Hub) logout(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// checkOrigin lets through requests without an Origin (programs), from
+// the page port's own origin, or from an origin matching OriginPatterns.
+func (h *Hub) checkOrigin(r *http.Request) error {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("bad Origin %q", origin)
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return nil
+	}
+	for _, pat := range h.opts.OriginPatterns {
+		if ok, _ := path.Match(strings.ToLower(pat), strings.ToLower(u.Host)); ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("origin %q not allowed (allow it with --origin %s)", origin, u.Host)
+}
+
+// HubInfo is /api/hub.
+type HubInfo struct {
+	Name    string    `json:"name"`
+	Open    bool      `json:"open"`
+	TLS     bool      `json:"tls"`
+	Started time.Time `json:"started"`
+	Devices int       `json:"devices_online"`
+	Pages   int       `json:"pages"`
+}
+
+func (h *Hub) apiHub(w http.ResponseWriter, r *http.Request) {
+	h.mu.RLock()
+	pages := 0
+	for _, ps := range h.pages {
+		pages += len(ps)
+	}
+	h.mu.RUnlock()
+	writeJSON(w, HubInfo{Name: h.opts.Name, Open: h.opts.Auth == nil, TLS: h.opts.TLS != nil,
+		Started: h.started, Devices: len(h.broker.Devices()), Pages: pages})
+}
+
+// Devices lists every device this hub has seen or its broker knows, sorted by id.
+func (h *Hub) Devices() []DeviceInfo {
+	h.mu.RLock()
+	out := make([]DeviceInfo, 0, len(h.records))
+	seen := make(map[string]bool, len(h.records))
+	for id, rec := range h.records {
+		di := rec.info(id, h.opts.Name)
+		di.Pages = len(h.pages[id])
+		out = append(out, di)
+		seen[id] = true
+	}
+	h.mu.RUnlock()
+	for _, p := range h.broker.Devices() {
+		if !seen[p.Device] {
+			out = append(out, DeviceInfo{ID: p.Device, Online: true, Since: p.Since, Hub: p.Hub, Pages: len(h.pagesOf(p.Device))})
+		}
+	}
+	sortDevices(out)
+	return out
+}
+
+func (h *Hub) apiDevices(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, h.Devices())
+}
+
+func (h *Hub) apiDevice(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := ValidID(id); err != nil {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	for _, d := range h.Devices() {
+		if d.ID == id {
+			d.Shadow = h.broker.Shadow(id)
+			writeJSON(w, d)
+			return
+		}
+	}
+	writeJSONError(w, http.StatusNotFound, fmt.Sprintf("device %s: not known to this hub", id))
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func writeJSONError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+func sortDevices(ds []DeviceInfo) {
+	slices.SortFunc(ds, func(a, b DeviceInfo) int { return strings.Compare(a.ID, b.ID) })
+}

@@ -1,0 +1,286 @@
+// Package hub is tether's hub: the server devices call home to. It relays
+// WebSocket messages between each device (device endpoint, ws://hub:7770/<id>)
+// and the pages of that device (page endpoint, ws://hub:7771/<id>), tells
+// pages when their device comes and goes, keeps a shadow of each device's
+// state, logs relayed messages, and serves a dashboard, a JSON API and
+// Prometheus metrics on the page port. Auth (tokens, client certificates),
+// Origin checks and TLS make it safe on a public address.
+//
+// Routing goes through a broker.Broker (in-process by default), the
+// WebSocket layer through hubws; every connection has a bounded send queue,
+// so a slow page never delays its device or the other pages.
+package hub
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tether/internal/hub/broker"
+	"tether/internal/hub/broker/mem"
+	"tether/internal/hub/hubws"
+	"tether/internal/relaylog"
+)
+
+// Options configure a Hub; the zero value works (an open hub with no
+// message log, in-process routing, no TLS).
+type Options struct {
+	// Name names this hub process in presence and /api/devices; "" means
+	// the host name and process id.
+	Name string
+	// MaxMessage is the largest message accepted, in bytes; bigger ones
+	// close the connection with 1009. Zero means 64 KiB.
+	MaxMessage int
+	// Queue is how many messages may wait for one connection; a page that
+	// lets it fill is closed as a slow consumer. Zero means 4096.
+	Queue int
+	// QueueBytes bounds the bytes waiting for one connection (a message
+	// queued for several pages counts for each, though it is held once).
+	// Zero means 16 MiB.
+	QueueBytes int
+	// Ping is the keepalive interval: the hub pings every connection this
+	// often and closes one it has not heard from in three intervals. Zero
+	// means 20 s.
+	Ping time.Duration
+	// WriteTimeout bounds each batch of writes to one connection; a peer
+	// that does not take its data in time is closed. Zero means 10 s.
+	WriteTimeout time.Duration
+	// Auth holds the accepted credentials; nil means an open hub (logged
+	// loudly, shown on the dashboard).
+	Auth *Auth
+	// TLS, when set, serves wss/https on both ports.
+	TLS *tls.Config
+	// ClientCAs, when set with TLS, requires device client certificates
+	// signed by it whose common name is the device id.
+	ClientCAs *x509.CertPool
+	// OriginPatterns are extra browser origins (host patterns, path.Match
+	// syntax, e.g. "*.example.com") allowed on the page port besides the
+	// page port's own.
+	OriginPatterns []string
+	// RelayLog, when set, receives every relayed message.
+	RelayLog *relaylog.Log
+	// Logger is where the hub logs; nil means slog.Default().
+	Logger *slog.Logger
+	// Broker routes messages and presence; nil means in-process (broker/mem).
+	Broker broker.Broker
+	// Upgrader is the WebSocket layer; nil means hubws.NewUpgrader.
+	Upgrader hubws.Upgrader
+	// ShutdownTimeout bounds closing connections on shutdown. Zero means 4 s.
+	ShutdownTimeout time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Name == "" {
+		host, _ := os.Hostname()
+		o.Name = host + "-" + strconv.Itoa(os.Getpid())
+	}
+	if o.MaxMessage <= 0 {
+		o.MaxMessage = hubws.DefaultMaxMessage
+	}
+	if o.Queue <= 0 {
+		o.Queue = 4096
+	}
+	if o.QueueBytes <= 0 {
+		o.QueueBytes = 16 << 20
+	}
+	if o.Ping <= 0 {
+		o.Ping = 20 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Broker == nil {
+		o.Broker = mem.New()
+	}
+	if o.Upgrader == nil {
+		o.Upgrader = hubws.NewUpgrader(hubws.Options{MaxMessage: o.MaxMessage})
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 4 * time.Second
+	}
+	o.OriginPatterns = append([]string(nil), o.OriginPatterns...)
+	return o
+}
+
+// Hub relays between devices and pages. Create it with New, run it with Serve.
+type Hub struct {
+	opts     Options
+	log      *slog.Logger
+	broker   broker.Broker
+	metrics  *metrics
+	wg       sync.WaitGroup // readers and writers of every connection
+	nextConn atomic.Uint64
+	stopping atomic.Bool
+	started  time.Time
+	cookies  *cookieSigner
+	logErr   sync.Once // the message log's first write error is logged once
+
+	presenceMu sync.Mutex // orders device arrivals and departures
+
+	mu      sync.RWMutex
+	devices map[string]*peer   // devices held here, by id
+	pages   map[string][]*peer // pages by device id, copy-on-write
+	records map[string]*record // devices seen here, online or not
+}
+
+// New returns a Hub configured by opts (copied; the caller's struct is not
+// changed).
+func New(opts Options) *Hub {
+	o := opts.withDefaults()
+	h := &Hub{
+		opts:    o,
+		log:     o.Logger.With("component", "hub"),
+		broker:  o.Broker,
+		metrics: newMetrics(),
+		started: time.Now(),
+		cookies: newCookieSigner(),
+		devices: map[string]*peer{},
+		pages:   map[string][]*peer{},
+		records: map[string]*record{},
+	}
+	return h
+}
+
+// Name is the hub's name in presence.
+func (h *Hub) Name() string { return h.opts.Name }
+
+// Serve serves devices on deviceLn and pages on pageLn until ctx ends, then
+// closes every connection with 1001 and returns within Options.ShutdownTimeout
+// plus a second. It returns nil after a shutdown asked for by ctx.
+func (h *Hub) Serve(ctx context.Context, deviceLn, pageLn net.Listener) error {
+	if err := h.broker.Start(brokerHandler{h}); err != nil {
+		return fmt.Errorf("start broker: %w", err)
+	}
+	devSrv := h.httpServer(h.deviceHandler())
+	pageSrv := h.httpServer(h.pageHandler())
+	deviceLn, pageLn = h.wrapTLS(deviceLn, true), h.wrapTLS(pageLn, false)
+	scheme := "ws"
+	if h.opts.TLS != nil {
+		scheme = "wss"
+	}
+	h.log.Info("hub listening", "devices", scheme+"://"+deviceLn.Addr().String()+"/<id>",
+		"pages", scheme+"://"+pageLn.Addr().String()+"/<id>",
+		"dashboard", httpScheme(scheme)+"://"+pageLn.Addr().String()+"/")
+	if h.opts.Auth == nil {
+		h.log.Warn("hub is OPEN: no --auth given, so anyone who can reach its ports can connect as any device and drive every device")
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- serveHTTP(devSrv, deviceLn, "device") }()
+	go func() { errc <- serveHTTP(pageSrv, pageLn, "page") }()
+	keepCtx, stopKeep := context.WithCancel(context.Background())
+	keepDone := make(chan struct{})
+	go func() { defer close(keepDone); h.keepalive(keepCtx) }()
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	stopKeep()
+	<-keepDone
+	if serr := h.shutdown(devSrv, pageSrv); err == nil {
+		err = serr
+	}
+	return err
+}
+
+func httpScheme(ws string) string {
+	if ws == "wss" {
+		return "https"
+	}
+	return "http"
+}
+
+func serveHTTP(srv *http.Server, ln net.Listener, which string) error {
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve %s port: %w", which, err)
+	}
+	return nil
+}
+
+func (h *Hub) httpServer(handler http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
+	}
+}
+
+// shutdown stops accepting, closes every connection with 1001 and waits
+// for their goroutines, within the shutdown timeout.
+func (h *Hub) shutdown(servers ...*http.Server) error {
+	h.stopping.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for _, s := range servers {
+		if s.Shutdown(ctx) != nil {
+			s.Close()
+		}
+	}
+	peers := h.allPeers()
+	h.log.Info("hub shutting down", "connections", len(peers))
+	for _, p := range peers {
+		p.kill(hubws.CodeGoingAway, "hub shutting down")
+	}
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-time.After(h.opts.ShutdownTimeout):
+		err = fmt.Errorf("shut down hub: %d connections still open after %v", len(h.allPeers()), h.opts.ShutdownTimeout)
+	}
+	h.broker.Close()
+	return err
+}
+
+// allPeers returns every device and page connection.
+func (h *Hub) allPeers() []*peer {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make([]*peer, 0, len(h.devices)+len(h.pages))
+	for _, p := range h.devices {
+		out = append(out, p)
+	}
+	for _, ps := range h.pages {
+		out = append(out, ps...)
+	}
+	return out
+}
+
+// keepalive pings every connection each interval and closes the ones not
+// heard from in three intervals.
+func (h *Hub) keepalive(ctx context.Context) {
+	t := time.NewTicker(h.opts.Ping)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			cutoff := now.Add(-3 * h.opts.Ping).UnixNano()
+			for _, p := range h.allPeers() {
+				if p.lastSeen.Load() < cutoff {
+					h.metrics.keepaliveCloses.Inc()
+					p.kill(hubws.CodeGoingAway, "keepalive timeout")
+					continue
+				}
+				p.send(item{kind: itemPing})
+			}
+		}
+	}
+}

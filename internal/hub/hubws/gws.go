@@ -1,0 +1,133 @@
+package hubws
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/lxzan/gws"
+)
+
+// gwsUpgrader is the Upgrader on lxzan/gws: one reading goroutine per
+// connection (Conn.Run), no writer goroutine, a pooled read buffer.
+type gwsUpgrader struct {
+	up *gws.Upgrader
+}
+
+var _ Upgrader = (*gwsUpgrader)(nil)
+
+// NewUpgrader returns the hub's Upgrader. It checks UTF-8 in text messages
+// (closing with 1007), enforces opts.MaxMessage (closing with 1009) and
+// never negotiates compression.
+func NewUpgrader(opts Options) Upgrader {
+	o := opts.withDefaults()
+	return &gwsUpgrader{up: gws.NewUpgrader(events{}, &gws.ServerOption{
+		ReadMaxPayloadSize:  o.MaxMessage,
+		WriteMaxPayloadSize: 1 << 30,
+		ReadBufferSize:      o.ReadBuffer,
+		CheckUtf8Enabled:    true,
+		HandshakeTimeout:    o.HandshakeTimeout,
+		NewSession:          func() gws.SessionStorage { return &slot{} },
+		Logger:              quietLogger{},
+	})}
+}
+
+func (u *gwsUpgrader) Upgrade(w http.ResponseWriter, r *http.Request, h Handler) (Conn, error) {
+	socket, err := u.up.Upgrade(w, r)
+	if err != nil {
+		return nil, fmt.Errorf("upgrade websocket: %w", err)
+	}
+	socket.Session().(*slot).h = h
+	return (*gwsConn)(socket), nil
+}
+
+// gwsConn is a *gws.Conn seen through Conn.
+type gwsConn gws.Conn
+
+func (c *gwsConn) g() *gws.Conn { return (*gws.Conn)(c) }
+
+func (c *gwsConn) Run() { c.g().ReadLoop() }
+
+func (c *gwsConn) Write(kind Kind, p []byte) error {
+	op := gws.OpcodeText
+	if kind == Binary {
+		op = gws.OpcodeBinary
+	}
+	return c.g().WriteMessage(op, p)
+}
+
+func (c *gwsConn) Ping(p []byte) error { return c.g().WritePing(p) }
+func (c *gwsConn) Pong(p []byte) error { return c.g().WritePong(p) }
+
+func (c *gwsConn) Close(code int, reason string) error {
+	if len(reason) > 123 {
+		reason = reason[:123]
+	}
+	err := c.g().WriteClose(uint16(code), []byte(reason))
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+func (c *gwsConn) SetWriteDeadline(t time.Time) error { return c.g().NetConn().SetWriteDeadline(t) }
+func (c *gwsConn) RemoteAddr() net.Addr               { return c.g().RemoteAddr() }
+
+// events forwards gws's events to the connection's Handler.
+type events struct{}
+
+func handler(s *gws.Conn) Handler { return s.Session().(*slot).h }
+
+func (events) OnOpen(*gws.Conn) {}
+
+func (events) OnClose(s *gws.Conn, err error) {
+	var ce *gws.CloseError
+	if errors.As(err, &ce) {
+		handler(s).OnClose(int(ce.Code), string(ce.Reason), nil)
+		return
+	}
+	if err != nil && err.Error() == "" {
+		err = nil
+	}
+	handler(s).OnClose(0, "", err)
+}
+
+func (events) OnPing(s *gws.Conn, p []byte) { handler(s).OnPing(p) }
+func (events) OnPong(s *gws.Conn, p []byte) { handler(s).OnPong(p) }
+
+func (events) OnMessage(s *gws.Conn, m *gws.Message) {
+	kind := Text
+	if m.Opcode == gws.OpcodeBinary {
+		kind = Binary
+	}
+	handler(s).OnMessage(kind, m.Bytes())
+	_ = m.Close()
+}
+
+// slot is a one-value gws.SessionStorage holding the Handler: gws's default
+// storage is a map per connection, which costs memory on idle connections.
+type slot struct{ h Handler }
+
+func (*slot) Len() int                     { return 1 }
+func (*slot) Load(string) (any, bool)      { return nil, false }
+func (*slot) Delete(string)                {}
+func (*slot) Store(string, any)            {}
+func (*slot) Range(func(string, any) bool) {}
+func (quietLogger) Error(...any)           {}
+
+// quietLogger drops gws's own log lines; the hub logs what matters.
+type quietLogger struct{}
+
+func headerHasToken(v, token string) bool {
+	for _, t := range strings.Split(v, ",") {
+		if strings.EqualFold(strings.TrimSpace(t), token) {
+			return true
+		}
+	}
+	return false
+}
+
+func equalFold(a, b string) bool { return strings.EqualFold(strings.TrimSpace(a), b) }

@@ -1,0 +1,84 @@
+package hub
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"tether/internal/relaylog"
+)
+
+// metrics are the hub's Prometheus series, in a registry of its own.
+type metrics struct {
+	reg             *prometheus.Registry
+	connections     *prometheus.GaugeVec
+	messages        *prometheus.CounterVec
+	bytes           *prometheus.CounterVec
+	drops           *prometheus.CounterVec
+	slowCloses      *prometheus.CounterVec
+	authFailures    *prometheus.CounterVec
+	badRequests     *prometheus.CounterVec
+	keepaliveCloses prometheus.Counter
+
+	// resolved series of the hot path
+	msgsToPages, msgsToDevice   prometheus.Counter
+	bytesToPages, bytesToDevice prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tether_hub_connections", Help: "Open WebSocket connections, by role (device, page).",
+		}, []string{"role"}),
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tether_hub_messages_relayed_total", Help: "Messages relayed, by direction (device>pages counts each device message once).",
+		}, []string{"direction"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tether_hub_bytes_relayed_total", Help: "Payload bytes relayed, by direction.",
+		}, []string{"direction"}),
+		drops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tether_hub_dropped_messages_total", Help: "Messages not delivered, by reason.",
+		}, []string{"reason"}),
+		slowCloses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tether_hub_slow_consumer_closes_total", Help: "Connections closed for not keeping up (queue full or write timeout), by role.",
+		}, []string{"role"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tether_hub_auth_failures_total", Help: "Refused connections and logins, by endpoint and reason.",
+		}, []string{"endpoint", "reason"}),
+		badRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tether_hub_bad_requests_total", Help: "Requests refused with 400 (bad device id, not a WebSocket upgrade), by endpoint.",
+		}, []string{"endpoint"}),
+		keepaliveCloses: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tether_hub_keepalive_timeouts_total", Help: "Connections closed because nothing was heard from them for three ping intervals.",
+		}),
+	}
+	m.reg.MustRegister(m.connections, m.messages, m.bytes, m.drops, m.slowCloses, m.authFailures,
+		m.badRequests, m.keepaliveCloses,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, r := range []string{"device", "page"} {
+		m.connections.WithLabelValues(r)
+		m.slowCloses.WithLabelValues(r)
+	}
+	m.msgsToPages = m.messages.WithLabelValues(string(relaylog.DeviceToPages))
+	m.msgsToDevice = m.messages.WithLabelValues(string(relaylog.PageToDevice))
+	m.bytesToPages = m.bytes.WithLabelValues(string(relaylog.DeviceToPages))
+	m.bytesToDevice = m.bytes.WithLabelValues(string(relaylog.PageToDevice))
+	return m
+}
+
+func (m *metrics) relayed(dir relaylog.Direction, n int) {
+	if dir == relaylog.DeviceToPages {
+		m.msgsToPages.Inc()
+		m.bytesToPages.Add(float64(n))
+		return
+	}
+	m.msgsToDevice.Inc()
+	m.bytesToDevice.Add(float64(n))
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}

@@ -1,0 +1,178 @@
+package hub
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"tether/internal/hub/broker"
+	"tether/internal/hub/hubws"
+	"tether/internal/relaylog"
+)
+
+// Presence messages pages get, in the device protocol's flat-key style.
+var (
+	msgConnected = []byte(`{"hub/device/connected": true}`)
+)
+
+func msgDisconnected(reason string) []byte {
+	b, _ := json.Marshal(map[string]any{"hub/device/connected": false, "hub/device/reason": reason})
+	return b
+}
+
+func msgError(format string, args ...any) []byte {
+	b, _ := json.Marshal(map[string]string{"error": fmt.Sprintf(format, args...)})
+	return b
+}
+
+// servePage upgrades a page's WebSocket for the device id in its path.
+func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.endpointID(w, r, "page")
+	if !ok {
+		return
+	}
+	if err := h.checkOrigin(r); err != nil {
+		h.metrics.authFailures.WithLabelValues("page", "origin").Inc()
+		h.log.Warn("page refused", "device", id, "remote", r.RemoteAddr, "err", err)
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return
+	}
+	if err := h.authPage(r); err != nil {
+		h.refuse(w, r, "page", id, err)
+		return
+	}
+	p := h.newPeer(rolePage, id, r.RemoteAddr)
+	c, err := h.opts.Upgrader.Upgrade(w, r, pageEvents{p})
+	if err != nil {
+		h.log.Debug("page upgrade failed", "device", id, "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	p.conn = c
+	h.addPage(p)
+	h.wg.Add(1)
+	go func() { defer h.wg.Done(); c.Run() }()
+}
+
+// addPage registers p and sends it the device's shadow, then whether the
+// device is connected.
+func (h *Hub) addPage(p *peer) {
+	h.mu.Lock()
+	ps := h.pages[p.id]
+	first := len(ps) == 0
+	h.pages[p.id] = append(slices.Clip(ps), p)
+	h.mu.Unlock()
+	h.metrics.connections.WithLabelValues("page").Inc()
+	if first {
+		h.broker.Watch(p.id)
+	}
+	if s := h.broker.Shadow(p.id); s != nil {
+		p.send(item{kind: itemText, data: s})
+	}
+	if _, online := h.broker.Lookup(p.id); online {
+		p.send(item{kind: itemText, data: msgConnected})
+	} else {
+		p.send(item{kind: itemText, data: msgDisconnected("not connected")})
+	}
+	h.log.Debug("page connected", "device", p.id, "remote", p.remote)
+}
+
+func (h *Hub) removePage(p *peer, reason string) {
+	h.mu.Lock()
+	ps := h.pages[p.id]
+	i := slices.Index(ps, p)
+	if i >= 0 {
+		ps = slices.Delete(slices.Clone(ps), i, i+1)
+		if len(ps) == 0 {
+			delete(h.pages, p.id)
+		} else {
+			h.pages[p.id] = ps
+		}
+	}
+	h.mu.Unlock()
+	if i < 0 {
+		return
+	}
+	h.metrics.connections.WithLabelValues("page").Dec()
+	if len(ps) == 0 {
+		h.broker.Unwatch(p.id)
+	}
+	h.log.Debug("page disconnected", "device", p.id, "remote", p.remote, "reason", reason)
+}
+
+// pagesOf returns the pages of a device (a slice never modified).
+func (h *Hub) pagesOf(id string) []*peer {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.pages[id]
+}
+
+// toPages queues a message for every page of id, closing those whose
+// queue is full.
+func (h *Hub) toPages(id string, it item) {
+	for _, p := range h.pagesOf(id) {
+		if !p.send(it) {
+			h.slowConsumer(p)
+		}
+	}
+}
+
+func (h *Hub) slowConsumer(p *peer) {
+	h.metrics.drops.WithLabelValues("page_queue_full").Inc()
+	h.metrics.slowCloses.WithLabelValues(p.role.String()).Inc()
+	p.mu.Lock()
+	n, size := len(p.q), p.qBytes
+	p.mu.Unlock()
+	h.log.Warn("closing slow page", "device", p.id, "remote", p.remote, "queued", n, "queued_bytes", size)
+	p.kill(hubws.CodePolicyViolation, fmt.Sprintf("slow consumer: send queue full (%d messages, %d bytes)", n, size))
+}
+
+// writeFailed closes a peer whose write failed or timed out.
+func (h *Hub) writeFailed(p *peer, err error) {
+	if _, closing := p.closedBy(); closing {
+		return
+	}
+	if errors.Is(err, errTimeout) || isTimeout(err) {
+		h.metrics.slowCloses.WithLabelValues(p.role.String()).Inc()
+		p.kill(hubws.CodePolicyViolation, "slow consumer: write timed out")
+		return
+	}
+	p.kill(hubws.CodeGoingAway, "write failed")
+}
+
+// pageEvents handles a page connection's reads.
+type pageEvents struct{ p *peer }
+
+func (e pageEvents) OnMessage(kind hubws.Kind, data []byte) {
+	p, h := e.p, e.p.h
+	p.touch()
+	msg := broker.Message{Device: p.id, Binary: kind == hubws.Binary, Data: append([]byte(nil), data...)}
+	err := h.broker.ToDevice(msg)
+	switch {
+	case errors.Is(err, broker.ErrOffline):
+		h.metrics.drops.WithLabelValues("device_offline").Inc()
+		p.send(item{kind: itemText, data: msgError("device %s is not connected", p.id)})
+	case errors.Is(err, errDeviceBusy):
+		h.metrics.drops.WithLabelValues("device_queue_full").Inc()
+		p.send(item{kind: itemText, data: msgError("device %s is busy: its send queue is full, message dropped", p.id)})
+	case err != nil:
+		h.metrics.drops.WithLabelValues("broker_error").Inc()
+		p.send(item{kind: itemText, data: msgError("relay to device %s: %v", p.id, err)})
+	default:
+		h.relayed(relaylog.PageToDevice, msg)
+	}
+}
+
+func (e pageEvents) OnPing(data []byte) {
+	e.p.touch()
+	e.p.send(item{kind: itemPong, data: append([]byte(nil), data...)})
+}
+
+func (e pageEvents) OnPong([]byte) { e.p.touch() }
+
+func (e pageEvents) OnClose(code int, reason string, err error) {
+	p := e.p
+	p.ended()
+	p.h.removePage(p, goneReason(p, "page", code, reason, err))
+}

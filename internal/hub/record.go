@@ -1,0 +1,126 @@
+package hub
+
+import (
+	"bytes"
+	"encoding/json"
+	"sync"
+	"time"
+)
+
+// maxShadowKeys bounds a device's shadow; keys past it are not added.
+const maxShadowKeys = 1024
+
+// maxRecords bounds how many offline devices the hub remembers.
+const maxRecords = 10000
+
+// record is what the hub knows of one device it has held: whether it is
+// online, since when, its message counts and its shadow (the latest value of
+// every key of the JSON objects it sent).
+type record struct {
+	mu       sync.Mutex
+	online   bool
+	since    time.Time
+	reason   string // why it went offline
+	remote   string
+	msgsIn   uint64 // from the device
+	msgsOut  uint64 // to the device
+	shadow   map[string]json.RawMessage
+	shadowJS []byte // shadow encoded, nil when stale
+}
+
+// update merges a text message that is a JSON object into the shadow.
+func (r *record) update(data []byte) {
+	if len(data) < 2 || data[0] != '{' {
+		data = bytes.TrimSpace(data)
+		if len(data) < 2 || data[0] != '{' {
+			return
+		}
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(data, &obj) != nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.shadow == nil {
+		r.shadow = make(map[string]json.RawMessage, len(obj))
+	}
+	for k, v := range obj {
+		if _, ok := r.shadow[k]; ok || len(r.shadow) < maxShadowKeys {
+			r.shadow[k] = v
+		}
+	}
+	r.shadowJS = nil
+}
+
+// shadowJSON returns the shadow as a JSON object, or nil when it is empty.
+func (r *record) shadowJSON() []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.shadow) == 0 {
+		return nil
+	}
+	if r.shadowJS == nil {
+		r.shadowJS, _ = json.Marshal(r.shadow)
+	}
+	return r.shadowJS
+}
+
+// DeviceInfo is one device as /api/devices shows it.
+type DeviceInfo struct {
+	ID     string    `json:"id"`
+	Online bool      `json:"online"`
+	Since  time.Time `json:"since"`
+	Reason string    `json:"reason,omitempty"`
+	Hub    string    `json:"hub"`
+	Remote string    `json:"remote,omitempty"`
+	// MsgsIn counts messages from the device, MsgsOut messages to it.
+	MsgsIn  uint64 `json:"messages_in"`
+	MsgsOut uint64 `json:"messages_out"`
+	Pages   int    `json:"pages"`
+	// Shadow is the device's latest state (only for one device).
+	Shadow json.RawMessage `json:"shadow,omitempty"`
+}
+
+func (r *record) info(id, hub string) DeviceInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return DeviceInfo{ID: id, Online: r.online, Since: r.since, Reason: r.reason, Hub: hub,
+		Remote: r.remote, MsgsIn: r.msgsIn, MsgsOut: r.msgsOut}
+}
+
+// recordFor returns id's record, making it; called with h.mu held.
+func (h *Hub) recordFor(id string) *record {
+	r := h.records[id]
+	if r == nil {
+		if len(h.records) >= maxRecords {
+			h.forgetOldest()
+		}
+		r = &record{since: time.Now()}
+		h.records[id] = r
+	}
+	return r
+}
+
+// forgetOldest drops the offline record gone the longest; called with h.mu held.
+func (h *Hub) forgetOldest() {
+	var oldID string
+	var old time.Time
+	for id, r := range h.records {
+		r.mu.Lock()
+		off, since := !r.online, r.since
+		r.mu.Unlock()
+		if off && (oldID == "" || since.Before(old)) {
+			oldID, old = id, since
+		}
+	}
+	if oldID != "" {
+		delete(h.records, oldID)
+	}
+}
+
+func (h *Hub) record(id string) *record {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.records[id]
+}
