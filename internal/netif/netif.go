@@ -13,8 +13,31 @@ import (
 )
 
 // ErrNotSupported is returned by a backend for an operation it cannot do,
-// such as changing WiFi on the host backend.
+// such as changing WiFi on the host backend. Test for it with errors.Is;
+// backends return a *NotSupportedError that names themselves.
 var ErrNotSupported = errors.New("not supported by this network backend")
+
+// NotSupportedError is an operation a backend cannot do. It matches
+// ErrNotSupported under errors.Is.
+type NotSupportedError struct {
+	Op      string // "join", "scan", "access point up"
+	Backend string // "host"
+}
+
+// Error reads "join: not supported by the host backend".
+func (e *NotSupportedError) Error() string {
+	return e.Op + ": not supported by the " + e.Backend + " backend"
+}
+
+// Unwrap returns ErrNotSupported.
+func (e *NotSupportedError) Unwrap() error { return ErrNotSupported }
+
+// Passive is implemented by backends whose network someone else runs, such
+// as the host's. A Manager on a passive backend only reports: it never
+// joins, leaves, or brings up an access point, and its mode is "station".
+type Passive interface {
+	Passive() bool
+}
 
 // Backend is a network backend: one station and one access point.
 type Backend interface {
@@ -54,6 +77,8 @@ type StationStatus struct {
 	IP        string   `json:"ip"`
 	Gateway   string   `json:"gw"`
 	DNS       []string `json:"dns"`
+	// Interface is the OS interface name ("wlan0"), when known.
+	Interface string `json:"iface,omitempty"`
 }
 
 // APConfig is what the access point is brought up with.

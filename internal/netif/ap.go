@@ -1,0 +1,127 @@
+package netif
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+)
+
+// minPassword is WPA2's shortest passphrase.
+const minPassword = 8
+
+// APConfig returns the access point the Manager brings up: Options.AP,
+// with the defaults filled in (a name after the device, a generated
+// password). Show it to the person who has to join it.
+func (m *Manager) APConfig() APConfig {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.apCfg.SSID == "" { // resolved on first use, so no password is made for nothing
+		m.apCfg = m.resolveAP()
+	}
+	return m.apCfg
+}
+
+// resolveAP fills in the access point's name and password.
+func (m *Manager) resolveAP() APConfig {
+	cfg := m.opts.AP
+	if !isSet(cfg.SSID) {
+		cfg.SSID = "tether-" + m.deviceName()
+	}
+	if !isSet(cfg.Password) || len(cfg.Password) < minPassword {
+		if isSet(cfg.Password) {
+			m.log.Warn("access point password shorter than 8 characters, using a generated one",
+				"ssid", cfg.SSID)
+		}
+		cfg.Password = m.generatedPassword()
+	}
+	return cfg
+}
+
+func (m *Manager) deviceName() string {
+	if isSet(m.opts.Device) {
+		return m.opts.Device
+	}
+	if m.creds != nil {
+		if id := m.creds.Network().Device.IAm; isSet(id) {
+			return id
+		}
+	}
+	return "device"
+}
+
+// generatedPassword returns the CredStore's generated access point
+// password, making and keeping one if there is none yet.
+func (m *Manager) generatedPassword() string {
+	if m.creds != nil {
+		if p := m.creds.APPassword(); p != "" {
+			return p
+		}
+	}
+	p := randomPassword()
+	if m.creds != nil {
+		if err := m.creds.SetAPPassword(p); err != nil {
+			m.log.Warn("keep generated access point password", "err", err)
+		}
+	}
+	return p
+}
+
+// randomPassword returns 12 characters that are easy to read and type.
+func randomPassword() string {
+	const alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+	b := make([]byte, 12)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// apUpLocked brings the access point up; the caller holds m.radio.
+func (m *Manager) apUpLocked(ctx context.Context) error {
+	cfg := m.APConfig()
+	if err := m.b.APUp(ctx, cfg); err != nil {
+		err = fmt.Errorf("bring up access point %q: %w", cfg.SSID, err)
+		if ctx.Err() == nil {
+			m.log.Warn("access point failed", "err", err)
+			m.setError(err)
+		}
+		return err
+	}
+	attrs := []any{"ssid", cfg.SSID}
+	if !isSet(m.opts.AP.Password) || len(m.opts.AP.Password) < minPassword {
+		attrs = append(attrs, "password", cfg.Password) // generated: say it once
+	}
+	m.log.Info("access point up", attrs...)
+	m.update(func(s *State) { s.AP = true })
+	return nil
+}
+
+// EnsureAP brings the access point up now and holds it up, whatever the
+// station does, until ReleaseAP; recovery mode calls it so a person can
+// reach the device. On a passive backend it returns an error wrapping
+// ErrNotSupported and the device stays on its current network.
+func (m *Manager) EnsureAP(ctx context.Context) error {
+	if m.passive {
+		return &NotSupportedError{Op: "access point up", Backend: m.b.Name()}
+	}
+	m.mu.Lock()
+	m.held = true
+	m.mu.Unlock()
+	m.radio.Lock()
+	defer m.radio.Unlock()
+	if st, err := m.b.APStatus(ctx); err == nil && st.Active && st.SSID == m.APConfig().SSID {
+		m.update(func(s *State) { s.AP = true })
+		return nil
+	}
+	return m.apUpLocked(ctx)
+}
+
+// ReleaseAP ends EnsureAP's hold: the state machine takes the access point
+// down again if the station is up.
+func (m *Manager) ReleaseAP() {
+	m.mu.Lock()
+	m.held = false
+	m.mu.Unlock()
+	m.nudge()
+}
