@@ -40,10 +40,10 @@ func (c *loggingConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Write logs p before writing it, so that a frame shows before its answer.
 func (c *loggingConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	c.out.feed(p[:n])
-	return n, err
+	c.out.feed(p)
+	return c.Conn.Write(p)
 }
 
 // frameLog parses one direction of a WebSocket connection from its raw
