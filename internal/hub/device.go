@@ -21,16 +21,20 @@ func (h *Hub) deviceHandler() http.Handler {
 			h.refuse(w, r, "device", id, err)
 			return
 		}
+		if !h.enter() {
+			http.Error(w, "hub shutting down", http.StatusServiceUnavailable)
+			return
+		}
 		p := h.newPeer(roleDevice, id, r.RemoteAddr)
 		c, err := h.opts.Upgrader.Upgrade(w, r, deviceEvents{p})
 		if err != nil {
+			h.wg.Done()
 			h.log.Debug("device upgrade failed", "device", id, "remote", r.RemoteAddr, "err", err)
 			return
 		}
 		p.conn = c
 		h.addDevice(p)
-		h.wg.Add(1)
-		go func() { defer h.wg.Done(); c.Run() }()
+		h.run(p)
 	})
 }
 

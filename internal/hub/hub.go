@@ -121,7 +121,9 @@ type Hub struct {
 	log      *slog.Logger
 	broker   broker.Broker
 	metrics  *metrics
-	wg       sync.WaitGroup // readers and writers of every connection
+	wg       sync.WaitGroup // handlers upgrading, readers and writers of every connection
+	enterMu  sync.Mutex     // orders enter's wg.Add before shutdown's wg.Wait
+	closed   bool           // under enterMu: no new connection may enter
 	nextConn atomic.Uint64
 	stopping atomic.Bool
 	started  time.Time
@@ -224,6 +226,9 @@ func (h *Hub) httpServer(handler http.Handler) *http.Server {
 // for their goroutines, within the shutdown timeout.
 func (h *Hub) shutdown(servers ...*http.Server) error {
 	h.stopping.Store(true)
+	h.enterMu.Lock()
+	h.closed = true
+	h.enterMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	for _, s := range servers {
@@ -282,5 +287,27 @@ func (h *Hub) keepalive(ctx context.Context) {
 				p.send(item{kind: itemPing})
 			}
 		}
+	}
+}
+
+// enter counts a connection about to be upgraded in h.wg, so that shutdown
+// waits for it; it reports false once the hub is shutting down. The count
+// passes to the connection's reader, or is given back with h.wg.Done.
+func (h *Hub) enter() bool {
+	h.enterMu.Lock()
+	defer h.enterMu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.wg.Add(1)
+	return true
+}
+
+// run starts p's reader on the count enter took, and closes p at once if
+// the hub began shutting down while it was being added.
+func (h *Hub) run(p *peer) {
+	go func() { defer h.wg.Done(); p.conn.Run() }()
+	if h.stopping.Load() {
+		p.kill(hubws.CodeGoingAway, "hub shutting down")
 	}
 }

@@ -43,16 +43,20 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, "page", id, err)
 		return
 	}
+	if !h.enter() {
+		http.Error(w, "hub shutting down", http.StatusServiceUnavailable)
+		return
+	}
 	p := h.newPeer(rolePage, id, r.RemoteAddr)
 	c, err := h.opts.Upgrader.Upgrade(w, r, pageEvents{p})
 	if err != nil {
+		h.wg.Done()
 		h.log.Debug("page upgrade failed", "device", id, "remote", r.RemoteAddr, "err", err)
 		return
 	}
 	p.conn = c
 	h.addPage(p)
-	h.wg.Add(1)
-	go func() { defer h.wg.Done(); c.Run() }()
+	h.run(p)
 }
 
 // addPage registers p and sends it the device's shadow, then whether the

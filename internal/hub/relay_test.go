@@ -1,0 +1,281 @@
+package hub
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+func TestRelayBothWaysAndFanOut(t *testing.T) {
+	h := startHub(t, Options{})
+	pages := []*client{dial(t, h.pageURL+"dev1", nil), dial(t, h.pageURL+"dev1", nil), dial(t, h.pageURL+"dev1", nil)}
+	for _, p := range pages {
+		p.expect("offline notice", hasKey("hub/device/connected", false))
+	}
+	dev := dial(t, h.devURL+"dev1", nil)
+	for _, p := range pages {
+		p.expect("online notice", hasKey("hub/device/connected", true))
+	}
+	tests := []struct {
+		name   string
+		binary bool
+		data   string
+	}{
+		{"text", false, `{"fake_interface/msg": "HI"}`},
+		{"binary", true, "\x00\x01\xff binary"},
+		{"non-JSON text", false, "plain words"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.binary {
+				dev.sendBinary([]byte(tt.data))
+			} else {
+				dev.send(tt.data)
+			}
+			for i, p := range pages {
+				typ, got := p.read()
+				if got != tt.data || (typ == websocket.MessageBinary) != tt.binary {
+					t.Errorf("page %d got %v %q, want binary=%v %q", i, typ, got, tt.binary, tt.data)
+				}
+			}
+			if tt.binary {
+				pages[1].sendBinary([]byte(tt.data))
+			} else {
+				pages[1].send(tt.data)
+			}
+			typ, got := dev.read()
+			if got != tt.data || (typ == websocket.MessageBinary) != tt.binary {
+				t.Errorf("device got %v %q, want binary=%v %q", typ, got, tt.binary, tt.data)
+			}
+		})
+	}
+}
+
+func TestOfflineDeviceAnswersWithError(t *testing.T) {
+	h := startHub(t, Options{})
+	p := dial(t, h.pageURL+"ghost", nil)
+	p.send(`["GET", "wifi", []]`)
+	got := p.expect("error", hasKey("error", nil))
+	if want := `{"error":"device ghost is not connected"}`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+func TestPresenceReasons(t *testing.T) {
+	h := startHub(t, Options{})
+	p := dial(t, h.pageURL+"dev1", nil)
+	p.expect("offline notice", hasKey("hub/device/connected", false))
+
+	dev := dial(t, h.devURL+"dev1", nil)
+	p.expect("online", hasKey("hub/device/connected", true))
+	dev.ws.Close(websocket.StatusNormalClosure, "bye")
+	got := p.expect("offline after close", hasKey("hub/device/connected", false))
+	if !strings.Contains(got, "closed by the device (1000 bye)") {
+		t.Errorf("close reason: got %s", got)
+	}
+
+	old := dial(t, h.devURL+"dev1", nil)
+	p.expect("online", hasKey("hub/device/connected", true))
+	newer := dial(t, h.devURL+"dev1", nil)
+	if code, reason := old.closeStatus(); code != 4000 || reason != "replaced by a newer connection" {
+		t.Errorf("replaced device closed with %d %q, want 4000 %q", code, reason, "replaced by a newer connection")
+	}
+	got = p.expect("offline when replaced", hasKey("hub/device/connected", false))
+	if !strings.Contains(got, "replaced by a newer connection") {
+		t.Errorf("replace reason: got %s", got)
+	}
+	p.expect("online again", hasKey("hub/device/connected", true))
+	p.send(`"after replace"`)
+	newer.expectExact(`"after replace"`)
+}
+
+func TestKeepaliveClosesSilentDevice(t *testing.T) {
+	h := startHub(t, Options{Ping: 50 * time.Millisecond})
+	p := dial(t, h.pageURL+"quiet", nil)
+	raw := rawConn(t, hostOf(h.devURL), "/quiet", 0) // never reads, never pongs
+	defer raw.Close()
+	p.expect("online", hasKey("hub/device/connected", true))
+	got := p.expect("offline", hasKey("hub/device/connected", false))
+	if !strings.Contains(got, "keepalive timeout") {
+		t.Errorf("got %s, want reason keepalive timeout", got)
+	}
+}
+
+func TestKeepaliveSparesAnsweringPeers(t *testing.T) {
+	h := startHub(t, Options{Ping: 50 * time.Millisecond})
+	dev := dial(t, h.devURL+"alive", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go dev.ws.Read(ctx) // answers pings while reading
+	time.Sleep(400 * time.Millisecond)
+	if _, ok := h.broker.Lookup("alive"); !ok {
+		t.Fatal("a device answering pings was closed")
+	}
+}
+
+func TestShadowGoesToNewPages(t *testing.T) {
+	h := startHub(t, Options{})
+	dev := dial(t, h.devURL+"dev1", nil)
+	watcher := dial(t, h.pageURL+"dev1", nil)
+	watcher.expect("online", hasKey("hub/device/connected", true))
+	for _, m := range []string{`{"a": 1, "s": "x"}`, `{"b": [2]}`, `not json`, `{"a": 3}`} {
+		dev.send(m)
+		watcher.expectExact(m)
+	}
+	p := dial(t, h.pageURL+"dev1", nil)
+	if _, got := p.read(); got != `{"a":3,"b":[2],"s":"x"}` {
+		t.Errorf("first message of a new page: got %s, want the shadow", got)
+	}
+	p.expect("online", hasKey("hub/device/connected", true))
+	code, body := get(t, h.httpURL+"/api/devices/dev1", nil)
+	if code != 200 || !strings.Contains(body, `"shadow": {`) || !strings.Contains(body, `"a": 3`) {
+		t.Errorf("/api/devices/dev1: %d %s", code, body)
+	}
+}
+
+func TestStalledPageIsClosedAndOthersGetEverything(t *testing.T) {
+	h := startHub(t, Options{Queue: 64, QueueBytes: 256 << 10})
+	live := dial(t, h.pageURL+"dev1", nil)
+	dev := dial(t, h.devURL+"dev1", nil)
+	live.expect("online", hasKey("hub/device/connected", true))
+	stalled := rawConn(t, hostOf(h.pageURL), "/dev1", 4096)
+	defer stalled.Close()
+	waitFor(t, "two pages", func() bool { return len(h.pagesOf("dev1")) == 2 })
+
+	const n = 2000
+	blob := `{"blob": "` + strings.Repeat("x", 4000) + `"}`
+	// The live page keeps up (at most 32 messages in flight); the
+	// stalled one never reads.
+	window := make(chan struct{}, 32)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < n; i++ {
+			window <- struct{}{}
+			dev.send(blob)
+		}
+	}()
+	for i := 0; i < n; i++ {
+		live.expectExact(blob)
+		<-window
+	}
+	<-done
+	waitFor(t, "stalled page closed", func() bool { return len(h.pagesOf("dev1")) == 1 })
+	if got := counterValue(t, h, `tether_hub_slow_consumer_closes_total{role="page"}`); got != 1 {
+		t.Errorf("slow consumer closes: got %v, want 1", got)
+	}
+}
+
+func TestDeviceIDsAreChecked(t *testing.T) {
+	h := startHub(t, Options{})
+	tests := []struct {
+		id   string
+		want int
+	}{
+		{"Device_1", http.StatusSwitchingProtocols},
+		{"TS001.a-b", http.StatusSwitchingProtocols},
+		{"", http.StatusBadRequest},
+		{".hidden", http.StatusBadRequest},
+		{"a%20b", http.StatusBadRequest},
+		{"a/b", http.StatusBadRequest},
+		{"%C3%A9", http.StatusBadRequest},
+		{strings.Repeat("x", 65), http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		for _, base := range []string{h.devURL, h.pageURL} {
+			t.Run(tt.id+"@"+base, func(t *testing.T) {
+				_, err := tryDial(t, base+tt.id, nil)
+				got := http.StatusSwitchingProtocols
+				if err != nil {
+					se, ok := err.(*statusError)
+					if !ok {
+						t.Fatalf("dial: %v", err)
+					}
+					got = se.code
+				}
+				if got != tt.want {
+					t.Errorf("id %q: got %d, want %d", tt.id, got, tt.want)
+				}
+			})
+		}
+	}
+}
+
+func TestMessageLimits(t *testing.T) {
+	h := startHub(t, Options{MaxMessage: 1000})
+	tests := []struct {
+		name string
+		send func(c *client)
+		code websocket.StatusCode
+	}{
+		{"too big", func(c *client) { c.send(strings.Repeat("x", 1001)) }, websocket.StatusMessageTooBig},
+		{"invalid UTF-8", func(c *client) { c.send("bad \xff\xfe text") }, websocket.StatusInvalidFramePayloadData},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, base := range []string{h.devURL, h.pageURL} {
+				c := dial(t, base+"lim", nil)
+				tt.send(c)
+				if code, _ := c.closeStatus(); code != tt.code {
+					t.Errorf("%s: closed with %d, want %d", base, code, tt.code)
+				}
+			}
+		})
+	}
+	c := dial(t, h.devURL+"lim", nil)
+	c.send(strings.Repeat("x", 1000)) // at the limit: fine
+	p := dial(t, h.pageURL+"lim", nil)
+	p.expect("online", hasKey("hub/device/connected", true))
+}
+
+func TestShutdownClosesWith1001(t *testing.T) {
+	h := startHub(t, Options{})
+	dev := dial(t, h.devURL+"dev1", nil)
+	p := dial(t, h.pageURL+"dev1", nil)
+	p.expect("online", hasKey("hub/device/connected", true))
+	if err := h.stop(); err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	for name, c := range map[string]*client{"device": dev, "page": p} {
+		if code, reason := c.closeStatus(); code != websocket.StatusGoingAway || reason != "hub shutting down" {
+			t.Errorf("%s closed with %d %q, want 1001 %q", name, code, reason, "hub shutting down")
+		}
+	}
+}
+
+// rawConn opens a WebSocket on addr+path by hand and never reads from it;
+// rcvbuf, when not zero, fixes the socket's receive buffer.
+func rawConn(t *testing.T, addr, path string, rcvbuf int) net.Conn {
+	t.Helper()
+	d := net.Dialer{Timeout: 5 * time.Second}
+	if rcvbuf > 0 {
+		d.Control = func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf) })
+			return serr
+		}
+	}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", path, addr)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	status, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || !strings.Contains(status, " 101 ") {
+		t.Fatalf("raw handshake: %q %v", status, err)
+	}
+	return c
+}
+
+// hostOf returns the host:port of a ws:// URL.
+func hostOf(u string) string { return strings.Trim(strings.TrimPrefix(u, "ws://"), "/") }
