@@ -66,6 +66,7 @@ type Log struct {
 	f    *os.File
 	w    *bufio.Writer
 	day  string
+	size int64 // bytes in the current file
 	err  error
 	stop chan struct{}
 	done chan struct{}
@@ -85,10 +86,12 @@ func Open(opts Options) (*Log, error) {
 		return nil, err
 	}
 	if fi, err := l.f.Stat(); err == nil && fi.Size() > 0 {
+		l.size = fi.Size()
 		l.day = fi.ModTime().Format(time.DateOnly)
 	} else {
 		l.day = opts.Now().Format(time.DateOnly)
 	}
+	l.prune()
 	go l.flushLoop()
 	return l, nil
 }
@@ -127,6 +130,7 @@ func (l *Log) Write(e Entry) error {
 	}
 	if l.err == nil {
 		_, l.err = l.w.Write(b)
+		l.size += int64(len(b))
 	}
 	return l.err
 }
@@ -134,6 +138,10 @@ func (l *Log) Write(e Entry) error {
 // rotate renames the current file to Path.<its day> and starts a new one;
 // it is called with l.mu held.
 func (l *Log) rotate(day string) {
+	if l.size == 0 {
+		l.day = day
+		return
+	}
 	if err := l.w.Flush(); err != nil {
 		l.err = err
 		return
@@ -144,7 +152,7 @@ func (l *Log) rotate(day string) {
 		l.err = fmt.Errorf("rotate message log: %w", err)
 		return
 	}
-	l.day = day
+	l.day, l.size = day, 0
 	if err := l.open(); err != nil {
 		l.err = err
 		return
