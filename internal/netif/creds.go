@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"tether/internal/atomicfile"
 	"tether/internal/config"
 )
 
@@ -40,8 +41,9 @@ type credState struct {
 // CredStore persists station credential changes in StateFile in the device
 // root, so a change survives a reboot and a bad one can be rolled back: new
 // credentials are pending until a join with them succeeds, and then become
-// the last good ones and network.json's sta. Writes are atomic (temp file,
-// fsync, rename, fsync the folder). A CredStore is safe for concurrent use.
+// the last good ones and network.json's sta. Writes go through
+// atomicfile (temp file, fsync, rename, fsync the folder). A CredStore is
+// safe for concurrent use.
 type CredStore struct {
 	root string
 	save func(root string, n config.Network) error // config.SaveNetwork
@@ -173,47 +175,9 @@ func (c *CredStore) writeLocked(next credState) error {
 	if err != nil {
 		return fmt.Errorf("write credential store: %w", err)
 	}
-	if err := writeFileAtomic(c.path(), append(data, '\n'), 0o600); err != nil {
+	if err := atomicfile.Replace(c.path(), append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write credential store: %w", err)
 	}
 	c.st = next
 	return nil
-}
-
-// writeFileAtomic writes data to path so that a power cut leaves the old
-// file or the new one, never a mix: temp file in the same folder, fsync,
-// rename, fsync the folder.
-func writeFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Chmod(perm); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
