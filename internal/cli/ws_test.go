@@ -29,7 +29,7 @@ import (
 
 // wsServer is a coder/websocket server for the ws tests: it answers "who"
 // with the device id of the client certificate, "close N REASON" by closing
-// so, anything else m with "echo:m"; closes records the codes clients sent.
+// so, "later m" with "echo:m" after 200 ms, anything else m with "echo:m"; closes records the codes clients sent.
 type wsServer struct {
 	url    string
 	mu     sync.Mutex
@@ -78,6 +78,10 @@ func (s *wsServer) serve(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case msg == "who" && r.TLS != nil:
 			c.Write(ctx, websocket.MessageText, []byte("you are "+certs.PeerID(r.TLS.VerifiedChains)))
+		case strings.HasPrefix(msg, "later "):
+			// Answer once the client shows its prompt again.
+			time.Sleep(200 * time.Millisecond)
+			c.Write(ctx, websocket.MessageText, []byte("echo:"+strings.TrimPrefix(msg, "later ")))
 		case strings.HasPrefix(msg, "close "):
 			f := strings.SplitN(msg, " ", 3)
 			code, _ := strconv.Atoi(f[1])
@@ -215,6 +219,7 @@ func TestWSBinary(t *testing.T) {
 		{"wss client certificate", "who\n", append([]string{mutual.url, "--ca", ca}, dev...), []string{"you are Device_1\n"}, 0},
 		{"wss without client certificate", "who\n", []string{mutual.url, "--ca", ca}, []string{"Error: "}, 1},
 		{"missing CA file", "", []string{secure.url, "--ca", filepath.Join(dir, "nope.crt")}, []string{"nope.crt: missing"}, 1},
+		{"wss -v shows plaintext", "hi\n", []string{secure.url, "--ca", ca, "-v"}, []string{"> GET /Device_1 HTTP/1.1", `< text 7 B "echo:hi"`}, 0},
 		{"-v", "hi\n", []string{plain.url, "-v"}, []string{"> GET /Device_1 HTTP/1.1", "< HTTP/1.1 101 Switching Protocols", `> text 2 B "hi"`, `< text 7 B "echo:hi"`, `> close 1000 ""`}, 0},
 	}
 	for _, tt := range tests {
@@ -291,4 +296,59 @@ asyncio.run(main())
 		}
 	}
 	py.WaitOutput("CLOSE 1000", 10*time.Second)
+}
+
+// ptyScript runs argv[1:] on a pseudo-terminal, as a person at a terminal
+// would: it waits for the prompt, types a line, waits for the echo, types
+// half a line and presses Ctrl-C; it prints what the terminal showed and
+// the exit status.
+const ptyScript = `
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out = b""
+def wait_for(s):
+    global out
+    end = time.time() + 15
+    while s not in out:
+        if time.time() > end:
+            sys.exit("timeout waiting for %r; got %r" % (s, out))
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                break
+wait_for(b"> ")
+os.write(fd, b"later hello\n")
+wait_for(b"echo:hello")
+wait_for(b"echo:hello\r\n> ")
+os.write(fd, b"half")
+os.write(fd, b"\x03")
+wait_for(b"closed")
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(repr(out.decode()) + "\n")
+print("exit", os.waitstatus_to_exitcode(status))
+`
+
+// TestWSInteractive drives the binary on a pseudo-terminal: a prompt, the
+// prompt redrawn below a message that arrives, and Ctrl-C closing with 1000.
+func TestWSInteractive(t *testing.T) {
+	srv := newWSServer(t, nil)
+	out := tethertest.RunPython(t, 30*time.Second, ptyScript, tethertest.Binary(t), "ws", srv.url)
+	for _, w := range []string{
+		`connected to ` + srv.url,
+		`> hello\r\n`,              // the prompt, and the line as typed
+		`\r\x1b[Kecho:hello\r\n> `, // prompt erased, message, prompt again
+		`closed: 1000 normal closure`,
+		"exit 0",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("terminal lacks %q:\n%s", w, out)
+		}
+	}
+	if got := srv.closeCodes(); len(got) != 1 || got[0] != 1000 {
+		t.Errorf("server received close codes %v, want [1000]", got)
+	}
 }
