@@ -339,7 +339,7 @@ func TestWSInteractive(t *testing.T) {
 	out := tethertest.RunPython(t, 30*time.Second, ptyScript, tethertest.Binary(t), "ws", srv.url)
 	for _, w := range []string{
 		`connected to ` + srv.url,
-		`> hello\r\n`,              // the prompt, and the line as typed
+		`> later hello\r\n`,        // the prompt, and the line as typed
 		`\r\x1b[Kecho:hello\r\n> `, // prompt erased, message, prompt again
 		`closed: 1000 normal closure`,
 		"exit 0",
