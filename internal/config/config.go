@@ -23,6 +23,9 @@ type Config struct {
 	Root    string
 	Network Network
 	App     App
+	// Missing lists the files (NetworkFile, AppFile) the root lacks,
+	// which took the embedded defaults.
+	Missing []string
 }
 
 // Network is network.json: who the device is and how it joins a network.
