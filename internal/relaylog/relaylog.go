@@ -9,6 +9,7 @@ package relaylog
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -115,11 +116,13 @@ func (l *Log) Write(e Entry) error {
 		s := string(e.Data)
 		ln.Text = &s
 	}
-	b, err := json.Marshal(ln)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(ln); err != nil {
 		return fmt.Errorf("encode log line: %w", err)
 	}
-	b = append(b, '\n')
+	b := buf.Bytes()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.err != nil {
