@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"log/slog"
 )
 
 // minPassword is WPA2's shortest passphrase.
@@ -77,8 +78,9 @@ func randomPassword() string {
 	return string(b)
 }
 
-// apUpLocked brings the access point up; the caller holds m.radio.
-func (m *Manager) apUpLocked(ctx context.Context) error {
+// apUpLocked brings the access point up, logging it at level; the caller
+// holds m.radio.
+func (m *Manager) apUpLocked(ctx context.Context, level slog.Level) error {
 	cfg := m.APConfig()
 	if err := m.b.APUp(ctx, cfg); err != nil {
 		err = fmt.Errorf("bring up access point %q: %w", cfg.SSID, err)
@@ -92,7 +94,7 @@ func (m *Manager) apUpLocked(ctx context.Context) error {
 	if !isSet(m.opts.AP.Password) || len(m.opts.AP.Password) < minPassword {
 		attrs = append(attrs, "password", cfg.Password) // generated: say it once
 	}
-	m.log.Info("access point up", attrs...)
+	m.log.Log(ctx, level, "access point up", attrs...)
 	m.update(func(s *State) { s.AP = true })
 	return nil
 }
@@ -114,7 +116,7 @@ func (m *Manager) EnsureAP(ctx context.Context) error {
 		m.update(func(s *State) { s.AP = true })
 		return nil
 	}
-	return m.apUpLocked(ctx)
+	return m.apUpLocked(ctx, slog.LevelInfo)
 }
 
 // ReleaseAP ends EnsureAP's hold: the state machine takes the access point

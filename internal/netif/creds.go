@@ -117,34 +117,34 @@ func (c *CredStore) SetPending(sta config.STA) error {
 	return c.change(func(s *credState) { s.Pending = &sta })
 }
 
-// Commit makes the pending credentials the last good ones and writes them
-// into network.json. With nothing pending it does nothing.
-func (c *CredStore) Commit() error {
+// Commit makes sta, which a join just succeeded with, the last good
+// credentials and writes them into network.json; it clears the pending
+// credentials if they are sta.
+func (c *CredStore) Commit(sta config.STA) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.st.Pending == nil {
-		return nil
-	}
 	n := c.net
-	n.STA = *c.st.Pending
+	n.STA = sta
 	if err := c.save(c.root, n); err != nil {
 		return fmt.Errorf("commit credentials: %w", err)
 	}
 	c.net = n
 	next := c.st
-	next.LastGood, next.Pending = &n.STA, nil
+	next.LastGood = &sta
+	if next.Pending != nil && *next.Pending == sta {
+		next.Pending = nil
+	}
 	return c.writeLocked(next)
 }
 
-// Rollback drops the pending credentials and records why.
-func (c *CredStore) Rollback(cause error) error {
+// Rollback records that sta failed, and why, and drops the pending
+// credentials if they are sta.
+func (c *CredStore) Rollback(sta config.STA, cause error) error {
 	return c.change(func(s *credState) {
-		ssid := ""
-		if s.Pending != nil {
-			ssid = s.Pending.SSID
+		s.LastFailure = &Failure{SSID: sta.SSID, Error: cause.Error(), At: time.Now().UTC()}
+		if s.Pending != nil && *s.Pending == sta {
+			s.Pending = nil
 		}
-		s.LastFailure = &Failure{SSID: ssid, Error: cause.Error(), At: time.Now().UTC()}
-		s.Pending = nil
 	})
 }
 

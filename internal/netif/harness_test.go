@@ -62,8 +62,15 @@ type harness struct {
 // here. Call start to run it.
 func newHarness(t *testing.T, nets []sim.Network, opts netif.Options) *harness {
 	t.Helper()
+	return newHarnessRadio(t, sim.Options{Networks: nets}, opts)
+}
+
+// newHarnessRadio is newHarness with more radio options.
+func newHarnessRadio(t *testing.T, so sim.Options, opts netif.Options) *harness {
+	t.Helper()
 	h := &harness{t: t, logs: &syncBuffer{}}
-	h.radio = sim.New(sim.Options{Networks: nets, JoinDelay: 300 * time.Millisecond, Seed: "dev1"})
+	so.JoinDelay, so.Seed = 300*time.Millisecond, "dev1"
+	h.radio = sim.New(so)
 	opts.Backend = h.radio
 	opts.Logger = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	h.m = netif.NewManager(opts)

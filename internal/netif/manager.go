@@ -91,6 +91,7 @@ type Manager struct {
 	log     *slog.Logger
 	creds   *CredStore
 	passive bool
+	single  bool // station and access point share one radio
 
 	radio sync.Mutex    // held across each sequence of backend calls
 	wake  chan struct{} // nudges Run to look again; buffered 1
@@ -120,6 +121,9 @@ func NewManager(opts Options) *Manager {
 	}
 	if p, ok := o.Backend.(Passive); ok && p.Passive() {
 		m.passive = true
+	}
+	if s, ok := o.Backend.(SingleRadio); ok && s.SingleRadio() {
+		m.single = true
 	}
 	if !isSet(m.sta.SSID) && m.creds != nil {
 		m.sta = m.creds.Network().STA

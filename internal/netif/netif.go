@@ -60,6 +60,16 @@ type Backend interface {
 	APStatus(ctx context.Context) (APStatus, error)
 }
 
+// SingleRadio is implemented by backends whose station and access point
+// share one radio, so that joining a network takes the access point down
+// and bringing the access point up leaves the network (nm: NetworkManager
+// runs one connection per device). While EnsureAP holds the access point,
+// a Manager on such a backend does not retry the station, so a person on
+// the access point is not cut off.
+type SingleRadio interface {
+	SingleRadio() bool
+}
+
 // Network is one network seen in a scan.
 type Network struct {
 	SSID   string `json:"ssid"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -94,11 +95,12 @@ func (m *Manager) sleep(ctx context.Context, d time.Duration) bool {
 
 // loop is Run's memory between steps.
 type loop struct {
-	m        *Manager
-	bo       backoff.Backoff
-	deadline time.Time // when the access point comes up if still no station
-	lost     bool      // "station link lost" logged, "back" not yet
-	joined   bool      // joined at least once this boot
+	m         *Manager
+	bo        backoff.Backoff
+	deadline  time.Time // when the access point comes up if still no station
+	lost      bool      // "station link lost" logged, "back" not yet
+	joined    bool      // joined at least once this boot
+	restoring bool      // bringing the access point back after a join took it down
 }
 
 func (l *loop) toConnecting() {
@@ -118,6 +120,11 @@ func (l *loop) connecting(ctx context.Context) time.Duration {
 	}
 	if l.linkUp(ctx) {
 		l.toStation(ctx)
+		return 0
+	}
+	if !m.mayJoin() {
+		m.log.Info("access point held on a single radio: station retries wait for its release")
+		l.toAP(ctx, ModeAPRetry)
 		return 0
 	}
 	if err := m.join(ctx, sta.SSID, sta.Pass); err == nil {
@@ -170,6 +177,9 @@ func (l *loop) apStep(ctx context.Context) time.Duration {
 		l.toStation(ctx)
 		return 0
 	}
+	if !m.mayJoin() {
+		return forever // ReleaseAP nudges
+	}
 	if nets, err := m.Scan(ctx); err == nil && !slices.ContainsFunc(nets, func(n Network) bool { return n.SSID == sta.SSID }) {
 		l.failed(sta.SSID, fmt.Errorf("join %q: network not in range", sta.SSID))
 		return l.bo.Next()
@@ -179,9 +189,19 @@ func (l *loop) apStep(ctx context.Context) time.Duration {
 		return 0
 	} else if ctx.Err() == nil {
 		l.failed(sta.SSID, err)
-		l.reconcileAP(ctx, true) // a single radio may have dropped it to join
+		l.restoring = true // a single radio drops the access point to join
+		l.reconcileAP(ctx, true)
+		l.restoring = false
 	}
 	return l.bo.Next()
+}
+
+// mayJoin is false while EnsureAP holds the access point on a backend
+// whose join would take it down.
+func (m *Manager) mayJoin() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return !(m.held && m.single)
 }
 
 // linkUp reports whether the station is connected (to any network: a
@@ -241,7 +261,11 @@ func (l *loop) reconcileAP(ctx context.Context, want bool) {
 		return
 	}
 	if want {
-		m.apUpLocked(ctx)
+		level := slog.LevelInfo
+		if l.restoring {
+			level = slog.LevelDebug // once per retry: not worth a line each
+		}
+		m.apUpLocked(ctx, level)
 		return
 	}
 	if err := m.b.APDown(ctx); err != nil {

@@ -52,7 +52,7 @@ func (m *Manager) StoreStation(ctx context.Context, ssid, pass string) error {
 	defer m.radio.Unlock()
 	if err := m.tryLocked(ctx, ssid, pass); err != nil {
 		err = fmt.Errorf("store station %q: %w", ssid, err)
-		m.rollback(err)
+		m.rollback(sta, err)
 		m.rejoinLocked(ctx)
 		return err
 	}
@@ -101,7 +101,7 @@ func (m *Manager) commit(sta config.STA) error {
 	if m.creds == nil {
 		return nil
 	}
-	if err := m.creds.Commit(); err != nil {
+	if err := m.creds.Commit(sta); err != nil {
 		// Joined but not saved: the credentials stay pending and the next
 		// boot tries (and commits) them again.
 		err = fmt.Errorf("store station %q: %w", sta.SSID, err)
@@ -111,19 +111,19 @@ func (m *Manager) commit(sta config.STA) error {
 	return nil
 }
 
-// rollback records a failed credential change.
-func (m *Manager) rollback(cause error) {
-	m.log.Warn("station credentials rolled back", "err", cause, "ssid", m.station().SSID)
+// rollback records that sta failed and goes back to the last good
+// credentials.
+func (m *Manager) rollback(sta config.STA, cause error) {
 	m.setError(cause)
-	if m.creds == nil {
-		return
+	if m.creds != nil {
+		if err := m.creds.Rollback(sta, cause); err != nil {
+			m.log.Error("record credential rollback", "err", err)
+		}
+		m.mu.Lock()
+		m.sta = m.creds.LastGood()
+		m.mu.Unlock()
 	}
-	if err := m.creds.Rollback(cause); err != nil {
-		m.log.Error("record credential rollback", "err", err)
-	}
-	m.mu.Lock()
-	m.sta = m.creds.LastGood()
-	m.mu.Unlock()
+	m.log.Warn("station credentials rolled back", "failed", sta.SSID, "back_to", m.station().SSID, "err", cause)
 }
 
 // bootPending tries credentials a previous boot left pending, retrying for
@@ -158,6 +158,6 @@ func (m *Manager) bootPending(ctx context.Context) {
 	if ctx.Err() != nil {
 		return // not tried to the end: leave them pending
 	}
-	m.rollback(fmt.Errorf("pending credentials for %q failed for %s: %w", sta.SSID, m.opts.Grace, err))
+	m.rollback(sta, fmt.Errorf("pending credentials for %q failed for %s: %w", sta.SSID, m.opts.Grace, err))
 	m.update(func(s *State) { s.Attempts = 0 })
 }

@@ -52,7 +52,10 @@ type NM struct {
 	hwaddr string // its MAC, cached: it does not change
 }
 
-var _ netif.Backend = (*NM)(nil)
+var (
+	_ netif.Backend     = (*NM)(nil)
+	_ netif.SingleRadio = (*NM)(nil)
+)
 
 // New returns an NM with opts applied. It runs nothing until first used.
 func New(opts Options) *NM {
@@ -71,6 +74,10 @@ func New(opts Options) *NM {
 
 // Name returns "nm".
 func (n *NM) Name() string { return "nm" }
+
+// SingleRadio returns true: NetworkManager runs one connection per device,
+// so the hotspot and the station take turns.
+func (n *NM) SingleRadio() bool { return true }
 
 // run runs nmcli with args and returns its standard output. Its error
 // names the command (passwords replaced by "***") and nmcli's message.

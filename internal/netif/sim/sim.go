@@ -42,6 +42,10 @@ type Options struct {
 	JoinDelay time.Duration
 	// Seed makes the MACs (the device id is a good seed); "" means "tether".
 	Seed string
+	// SingleRadio makes the station and access point share one radio, as
+	// on NetworkManager: a Join takes the access point down and APUp
+	// leaves the network. False means both run at once, as on an ESP32.
+	SingleRadio bool
 }
 
 // ErrWrongPassword is Join's error for a wrong password.
@@ -63,8 +67,9 @@ func DemoNetworks() []Network {
 
 // Radio is a simulated station and access point.
 type Radio struct {
-	delay time.Duration
-	seed  string
+	delay  time.Duration
+	seed   string
+	single bool
 
 	mu     sync.Mutex
 	nets   []Network
@@ -78,7 +83,7 @@ var _ netif.Backend = (*Radio)(nil)
 
 // New returns a Radio with opts applied.
 func New(opts Options) *Radio {
-	r := &Radio{delay: opts.JoinDelay, seed: opts.Seed}
+	r := &Radio{delay: opts.JoinDelay, seed: opts.Seed, single: opts.SingleRadio}
 	if r.delay == 0 {
 		r.delay = 200 * time.Millisecond
 	}
@@ -91,6 +96,9 @@ func New(opts Options) *Radio {
 	}
 	return r
 }
+
+// SingleRadio reports Options.SingleRadio.
+func (r *Radio) SingleRadio() bool { return r.single }
 
 // Name returns "sim".
 func (r *Radio) Name() string { return "sim" }
@@ -124,6 +132,9 @@ func (r *Radio) Join(ctx context.Context, ssid, pass string) error {
 	gen := r.gen
 	r.joined = ""
 	r.joins++
+	if r.single {
+		r.ap = nil
+	}
 	r.mu.Unlock()
 
 	if r.delay > 0 {
@@ -194,6 +205,10 @@ func (r *Radio) APUp(ctx context.Context, cfg netif.APConfig) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.ap = &cfg
+	if r.single {
+		r.gen++
+		r.joined = ""
+	}
 	return nil
 }
 
