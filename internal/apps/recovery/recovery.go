@@ -1,0 +1,116 @@
+// Package recovery is the "recovery" device application: what the device
+// runs when its app cannot. It needs no valid config. It serves, on one
+// port, a page saying why the device is in recovery with the recent log,
+// both config files in editable text areas (validated before saving: an
+// invalid edit is refused with its located error and nothing is written),
+// and a restart button that re-runs boot; the same as JSON endpoints
+// (GET /api/status, POST /api/config/{file}, POST /api/restart); and the
+// same over the command protocol on a WebSocket upgrade of any path
+// (GET status, CMD save_config [file, text], CMD restart).
+//
+// It also brings up the access point where the network backend can, so a
+// person can reach the device, and calls home when the home address can be
+// read, so a hub can repair the device remotely.
+//
+// Only same-origin browser requests may change anything: cross-origin POSTs
+// are refused (http.CrossOriginProtection) and so are cross-origin
+// WebSocket upgrades (wsconn.Accept).
+package recovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"tether/internal/apps"
+	"tether/internal/netif"
+)
+
+func init() {
+	apps.Register("recovery", func() apps.App { return &App{} })
+}
+
+// DefaultAddr is where recovery serves when neither --recovery-addr nor the
+// demo app's HTTP address can be read.
+const DefaultAddr = "0.0.0.0:8080"
+
+// App is the recovery application. The zero value is ready to Run.
+type App struct{}
+
+var _ apps.App = (*App)(nil)
+
+// Run serves the recovery page and command API until ctx ends.
+func (a *App) Run(ctx context.Context, env *apps.Env) error {
+	log := env.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	addr := Addr(env)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on recovery address %s: %w", addr, err)
+	}
+	s := newServer(env, log)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Go(func() { holdAP(ctx, env.Net, log) })
+	wg.Go(func() { s.callHome(ctx) })
+	log.Info("recovery page up", "url", "http://"+ln.Addr().String()+"/", "reason", reasonText(env.Reason))
+	if env.Ready != nil {
+		env.Ready(map[string]string{"http": ln.Addr().String()})
+	}
+	return s.serve(ctx, ln)
+}
+
+// Addr is where recovery serves: env.Values["recovery-addr"], else the
+// demo app's HTTP address when the config has one, else DefaultAddr.
+func Addr(env *apps.Env) string {
+	if a := env.Values["recovery-addr"]; a != "" {
+		return a
+	}
+	if env.Config != nil {
+		h := env.Config.App.Demo.HTTP
+		if h.Port > 0 && h.Port < 65536 {
+			ip := h.IP
+			if strings.HasPrefix(ip, "<") {
+				ip = "" // a placeholder: every interface
+			}
+			return net.JoinHostPort(ip, strconv.Itoa(h.Port))
+		}
+	}
+	return DefaultAddr
+}
+
+// holdAP brings the access point up, where the backend can, and holds it
+// until ctx ends.
+func holdAP(ctx context.Context, n *netif.Manager, log *slog.Logger) {
+	if n == nil {
+		return
+	}
+	err := n.EnsureAP(ctx)
+	switch {
+	case errors.Is(err, netif.ErrNotSupported):
+		log.Info("staying on the current network: the backend cannot bring up an access point", "err", err)
+		return
+	case err != nil:
+		if ctx.Err() == nil {
+			log.Warn("access point for recovery failed", "err", err)
+		}
+	default:
+		log.Info("access point up for recovery", "ssid", n.APConfig().SSID)
+	}
+	<-ctx.Done()
+	n.ReleaseAP()
+}
+
+// shutdownGrace bounds the HTTP server's shutdown.
+const shutdownGrace = 3 * time.Second

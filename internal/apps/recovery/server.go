@@ -1,0 +1,207 @@
+package recovery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"tether/internal/apps"
+	"tether/internal/cmdapi"
+	"tether/internal/config"
+	"tether/internal/wire"
+	"tether/internal/wsconn"
+)
+
+// Limits on what clients send.
+const (
+	maxBody    = 256 << 10 // one config file, as JSON or text
+	maxMessage = 512 << 10 // one command-protocol message
+)
+
+// files are the config files recovery shows and saves, in page order.
+var files = []string{config.NetworkFile, config.AppFile}
+
+// server is one run of the recovery app.
+type server struct {
+	env *apps.Env
+	log *slog.Logger
+	cmd *cmdapi.Server
+}
+
+func newServer(env *apps.Env, log *slog.Logger) *server {
+	s := &server{env: env, log: log}
+	s.cmd = cmdapi.New(cmdapi.Options{State: s.state, Logger: log})
+	s.cmd.Handle(wire.Get, "status", s.cmdStatus)
+	s.cmd.Handle(wire.Cmd, "save_config", s.cmdSave)
+	s.cmd.Handle(wire.Cmd, "restart", s.cmdRestart)
+	return s
+}
+
+// root is the device root, "" when the device runs on embedded defaults.
+func (s *server) root() string {
+	if s.env.Config == nil {
+		return ""
+	}
+	return s.env.Config.Root
+}
+
+// serve runs the HTTP server on ln until ctx ends, then closes command
+// clients with 1001 and shuts the server down.
+func (s *server) serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler(ctx),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	s.drain()
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	hs.Shutdown(sctx)
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve recovery page: %w", err)
+	}
+	return nil
+}
+
+// drain lets command clients, whose context has ended, flush what is queued
+// for them (a restart's reply) and close with 1001 on their own, then
+// closes any that are left.
+func (s *server) drain() {
+	for end := time.Now().Add(time.Second); s.cmd.Clients() > 0 && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.cmd.Close()
+}
+
+// handler is the route table: a WebSocket upgrade on any path goes to the
+// command API; everything else to the page and its JSON endpoints, behind
+// cross-origin protection.
+func (s *server) handler(ctx context.Context) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.page)
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(staticFS)))
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("/api/status", only(http.MethodGet, s.apiStatus))
+	mux.HandleFunc("/api/config/{file}", only(http.MethodPost, s.apiSave))
+	mux.HandleFunc("/api/restart", only(http.MethodPost, s.apiRestart))
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s; see GET /api/status", r.URL.Path))
+	})
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusForbidden, "cross-origin request refused: use the recovery page itself")
+	}))
+	page := cop.Handler(mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isUpgrade(r) {
+			s.websocket(ctx, w, r)
+			return
+		}
+		page.ServeHTTP(w, r)
+	})
+}
+
+func isUpgrade(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// websocket serves the command protocol on an upgraded connection.
+func (s *server) websocket(ctx context.Context, w http.ResponseWriter, r *http.Request) {
+	c, err := wsconn.Accept(w, r, wsconn.AcceptOptions{Options: wsconn.Options{ReadLimit: maxMessage}})
+	if err != nil {
+		s.log.Info("refused WebSocket", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
+		return
+	}
+	s.log.Info("command client connected", "remote", r.RemoteAddr)
+	err = s.cmd.Serve(ctx, c)
+	s.log.Info("command client gone", "remote", r.RemoteAddr, "err", err)
+}
+
+// only answers other methods than method with 405 and a JSON error.
+func only(method string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != method {
+			w.Header().Set("Allow", method)
+			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s: method not allowed, want %s", r.Method, r.URL.Path, method))
+			return
+		}
+		h(w, r)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+// readFile returns a config file's text; "" with a note when it cannot.
+func (s *server) readFile(name string) (text, note string) {
+	root := s.root()
+	if root == "" {
+		return "", "no device root: the device runs on its embedded defaults (start it with --root DIR to edit files)"
+	}
+	b, err := os.ReadFile(filepath.Join(root, name))
+	if err != nil {
+		return "", fmt.Sprintf("cannot read %s: %v", name, err)
+	}
+	return string(b), ""
+}
+
+// save validates and writes one config file, returning a located error
+// for an invalid one (then nothing is written).
+func (s *server) save(name, text string) error {
+	if name != config.NetworkFile && name != config.AppFile {
+		return fmt.Errorf("save config: got file %q, want %s or %s", name, config.NetworkFile, config.AppFile)
+	}
+	root := s.root()
+	if root == "" {
+		return errors.New("save config: no device root (the device was started without --root), nothing to save to")
+	}
+	if err := config.Save(root, name, []byte(text)); err != nil {
+		return fmt.Errorf("save %s: %s", name, describe(err))
+	}
+	s.log.Info("config file saved", "file", name, "root", root)
+	return nil
+}
+
+// describe is err with a config error's problems one per line.
+func describe(err error) string {
+	var ce *config.Error
+	if errors.As(err, &ce) && len(ce.Problems) > 0 {
+		return strings.Join(problemLines(ce.Problems, false), "\n")
+	}
+	return err.Error()
+}
+
+// restart asks the device to boot again, once the reply is on its way.
+func (s *server) restart() {
+	if s.env.Restart == nil {
+		s.log.Warn("restart asked, but this recovery runs outside a device")
+		return
+	}
+	s.log.Info("restart asked: booting again")
+	s.env.Restart()
+}

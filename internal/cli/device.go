@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"tether/internal/device"
+	"tether/internal/logring"
+	"tether/internal/sdnotify"
+)
+
+func init() { subcommands = append(subcommands, newDeviceCmd) }
+
+// deviceFlags are tether device's flags.
+type deviceFlags struct {
+	root         string
+	net          string
+	recoveryAddr string
+}
+
+// shutdownBound is how long a signalled device may take to stop before the
+// process exits anyway.
+const shutdownBound = 5 * time.Second
+
+func newDeviceCmd(stdio Stdio) *cobra.Command {
+	var f deviceFlags
+	cmd := &cobra.Command{
+		Use:   "device",
+		Short: "Run a device: load its config, bring its network up, run its app, recover when it cannot",
+		Long: `tether device runs a networked device. It boots:
+
+  1. loads network.json and app.json from the device root (--root), or the
+     embedded defaults without one (demo app on unprivileged ports, sim
+     network, home 127.0.0.1:7770);
+  2. brings the network up (station first, then the access point);
+  3. looks up the app named in app.json ("app": "demo", "echoserver", ...);
+  4. runs it under a supervisor.
+
+An error or panic escaping the app is logged with its stack and the app is
+restarted with backoff; after 3 failures within a minute the device enters
+recovery. A config that does not load, or an app name this binary lacks,
+enters recovery at once.
+
+Recovery serves a page on --recovery-addr saying why, with the recent log,
+both config files editable (checked before saving: an invalid edit is refused
+with its line and column, and nothing is written) and a restart button that
+boots again. The same is on the command protocol over a WebSocket on the same
+port (GET status, CMD save_config [file, text], CMD restart), and over the
+call-home connection when the hub's address can be read, so a hub can repair
+the device. Where the network backend can, recovery also brings up the access
+point.
+
+Ctrl-C (SIGINT) stops the device and exits with status 130. SIGTERM shuts it
+down gracefully: WebSocket clients are closed with 1001 and the process exits
+with status 0 within 5 s.`,
+		Example: `  tether device                                  # embedded defaults: demo app, sim network
+  tether device --root /etc/tether --net nm      # a Raspberry Pi with NetworkManager
+  tether device --root ./dev1 --net sim --recovery-addr 127.0.0.1:8080`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runDevice(cmd.Context(), stdio, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.root, "root", "", "device root folder holding network.json and app.json (www/ and certs/ optional); empty uses the embedded defaults")
+	fl.StringVar(&f.net, "net", "", `network backend: host (the host's network, already up), sim (a simulated radio) or nm (NetworkManager through nmcli); empty uses network.json's "net", else host`)
+	fl.StringVar(&f.recoveryAddr, "recovery-addr", "", "address the recovery page listens on; empty uses the demo app's HTTP address from app.json if it can be read, else 0.0.0.0:8080")
+	return cmd
+}
+
+// signalCause is the cause a signal gives the device's context.
+type signalCause struct{ sig os.Signal }
+
+func (s signalCause) Error() string { return "received " + s.sig.String() }
+
+func runDevice(ctx context.Context, stdio Stdio, f deviceFlags) error {
+	switch f.net {
+	case "", "host", "sim", "nm":
+	default:
+		return &UsageError{Err: fmt.Errorf("--net: want host, sim or nm, got %q", f.net), Hint: "tether device --help"}
+	}
+	if f.root != "" {
+		if st, err := os.Stat(f.root); err != nil || !st.IsDir() {
+			return &UsageError{Err: fmt.Errorf("--root: want a folder holding network.json and app.json, got %q", f.root), Hint: "tether device --help"}
+		}
+	}
+	logger, err := stdio.Logger()
+	if err != nil {
+		return err
+	}
+	dev := device.New(device.Options{
+		Root: f.root, Net: f.net, RecoveryAddr: f.recoveryAddr,
+		Logger: logger, Log: logring.New(300),
+		Ready: func(string, map[string]string) { sdnotify.Notify(sdnotify.Ready) },
+	})
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	done := make(chan error, 1)
+	go func() { done <- dev.Run(ctx) }()
+	go sdnotify.Heartbeat(ctx, nil)
+
+	var sig os.Signal
+	select {
+	case err := <-done:
+		return err
+	case sig = <-sigs:
+	}
+	logger.Info("shutting down", "signal", sig.String(), "within", shutdownBound)
+	sdnotify.Notify(sdnotify.Stopping)
+	cancel(signalCause{sig})
+	select {
+	case err = <-done:
+	case <-time.After(shutdownBound - 250*time.Millisecond):
+		err = errors.New("shutdown: the device did not stop within 5 s; exiting anyway")
+	case again := <-sigs:
+		err = fmt.Errorf("shutdown: %v again; exiting at once", again)
+	}
+	if err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
+	if sig == os.Interrupt {
+		return &ExitError{Code: 130}
+	}
+	return nil
+}

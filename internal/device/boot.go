@@ -1,0 +1,124 @@
+package device
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"tether/internal/apps"
+	"tether/internal/config"
+)
+
+// RecoveryApp is the name of the app the device falls back to.
+const RecoveryApp = "recovery"
+
+// plan is what one boot decided to run.
+type plan struct {
+	cfg    *config.Config // never nil: loaded, or what could be salvaged
+	app    string
+	ctor   apps.Constructor
+	reason error // non-nil: go to recovery with this reason
+}
+
+// boot loads the config, brings the network up for it and looks up the
+// app. Any failure is the plan's reason for recovery.
+func (d *Device) boot(ctx context.Context) plan {
+	d.setStatus(func(s *Status) { s.Boots++; s.Reason = "" })
+	cfg, err := d.load()
+	if nerr := d.startNetwork(ctx, cfg); nerr != nil && err == nil {
+		err = nerr
+	}
+	if err != nil {
+		return plan{cfg: cfg, reason: err}
+	}
+	name := cfg.App.Name
+	if name == RecoveryApp {
+		return plan{cfg: cfg, reason: fmt.Errorf("%s names the %q app", config.AppFile, RecoveryApp)}
+	}
+	ctor, ok := apps.Lookup(name)
+	if !ok {
+		return plan{cfg: cfg, reason: fmt.Errorf("unknown app %q; registered: %s", name, strings.Join(apps.Names(), ", "))}
+	}
+	return plan{cfg: cfg, app: name, ctor: ctor}
+}
+
+// load reads the device root, or the embedded defaults without one. When
+// the root does not load, it returns what could be salvaged from it (for
+// the recovery app's addresses) with the error.
+func (d *Device) load() (*config.Config, error) {
+	if d.opts.Root == "" {
+		d.log.Info("no device root: using the embedded default config")
+		return config.Default(), nil
+	}
+	cfg, problems, err := config.Load(d.opts.Root)
+	for _, p := range problems {
+		if p.Warning {
+			d.log.Warn("config: " + problemText(p))
+		}
+	}
+	if err != nil {
+		d.log.Error("config does not load", "root", d.opts.Root, "err", Describe(err))
+		if cfg == nil {
+			cfg = salvage(d.opts.Root)
+		}
+		cfg.Root = d.opts.Root
+		return cfg, fmt.Errorf("load config from %s: %w", d.opts.Root, err)
+	}
+	d.log.Info("config loaded", "root", d.opts.Root, "app", cfg.App.Name)
+	return cfg, nil
+}
+
+// salvage decodes whatever it can of root's files, leniently and without
+// defaults: a field that cannot be read stays zero.
+func salvage(root string) *config.Config {
+	cfg := &config.Config{Root: root}
+	if b, err := os.ReadFile(filepath.Join(root, config.NetworkFile)); err == nil {
+		_ = json.Unmarshal(b, &cfg.Network) // partial results are the point
+	}
+	if b, err := os.ReadFile(filepath.Join(root, config.AppFile)); err == nil {
+		_ = json.Unmarshal(b, &cfg.App)
+	}
+	return cfg
+}
+
+// Describe renders an error for people: a config error as one located
+// problem per line ("app.json:7:14: demo.http.port: want ..."), anything
+// else as its message.
+func Describe(err error) string {
+	if err == nil {
+		return ""
+	}
+	var ce *config.Error
+	if !errors.As(err, &ce) || len(ce.Problems) == 0 {
+		return err.Error()
+	}
+	var lines []string
+	for _, p := range ce.Problems {
+		if !p.Warning {
+			lines = append(lines, problemText(p))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// problemText is "file:line:col: key.path: message", leaving out what is
+// not known.
+func problemText(p config.Problem) string {
+	var b strings.Builder
+	b.WriteString(p.File)
+	if p.Line > 0 {
+		fmt.Fprintf(&b, ":%d", p.Line)
+		if p.Col > 0 {
+			fmt.Fprintf(&b, ":%d", p.Col)
+		}
+	}
+	if p.Path != "" {
+		b.WriteString(": " + p.Path)
+	}
+	b.WriteString(": " + p.Msg)
+	return b.String()
+}

@@ -1,0 +1,181 @@
+// Package device owns a device's lifecycle: boot (load the config, bring the
+// network up, look up the app named in app.json), run the app under a
+// supervisor, and fall into recovery when it cannot run.
+//
+// The supervisor's conventions:
+//
+//   - "attempt N, starting app %q" is logged before every start.
+//   - An error or panic escaping the app's Run is a failure. A panic becomes
+//     a *PanicError carrying its stack, and the stack is logged. (A panic in
+//     a goroutine the app started itself cannot be caught: it ends the
+//     process, and systemd restarts it.)
+//   - A failed app is restarted with jittered backoff; after MaxFailures
+//     failures within FailureWindow the device enters recovery, with the last
+//     failure as the reason.
+//   - An app whose error has a method NoRestart() bool returning true is not
+//     restarted: the device enters recovery at once. This is the "don't
+//     restart" contract for failures that a retry cannot fix.
+//   - A config that does not load, an app name the registry lacks, or a
+//     network backend that cannot be opened enters recovery at once, with
+//     that reason.
+//   - An app's Env.Restart re-runs boot: the config is read again, so a
+//     repair made in recovery takes effect.
+//
+// Logging goes to Options.Logger and, as text, into a logring.Ring that the
+// recovery page shows as the recent log.
+package device
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"maps"
+	"sync"
+	"time"
+
+	"tether/internal/config"
+	"tether/internal/logring"
+	"tether/internal/netif"
+)
+
+// Options configure a Device. The zero value boots the embedded default
+// config with the host network backend.
+type Options struct {
+	// Root is the device root holding network.json and app.json; "" means
+	// the embedded defaults (config.Default).
+	Root string
+	// Net names the network backend ("host", "sim", "nm"), overriding
+	// network.json's "net" key. "" means that key, and "host" when it is
+	// unset too.
+	Net string
+	// RecoveryAddr is where recovery serves, handed to the recovery app as
+	// Values["recovery-addr"]. "" means the recovery app's default (the
+	// demo app's HTTP address if it can be read, else 0.0.0.0:8080).
+	RecoveryAddr string
+	// Values are extra settings handed to every app in Env.Values.
+	Values map[string]string
+	// Logger receives the device's log; nil discards it (the Ring still
+	// gets it).
+	Logger *slog.Logger
+	// Log keeps the recent log lines for the recovery page; nil means a
+	// new ring of 200 lines.
+	Log *logring.Ring
+	// MaxFailures is how many failures within FailureWindow send the device
+	// to recovery; zero means 3.
+	MaxFailures int
+	// FailureWindow is the window MaxFailures counts in; zero means 1 min.
+	FailureWindow time.Duration
+	// RestartDelay is the first delay before restarting a failed app,
+	// doubling (with jitter) up to 30 s; zero means 1 s.
+	RestartDelay time.Duration
+	// OpenBackend opens the network backend by name; nil means the
+	// backends the binary has (sim, host, nm).
+	OpenBackend func(name string, cfg *config.Config) (netif.Backend, error)
+	// NetOptions tune the network state machine (grace period, retry and
+	// monitor intervals); its Backend, Station, AP, Device, Creds and
+	// Logger are filled in from the config and ignored here.
+	NetOptions netif.Options
+	// Ready, when not nil, is called each time an app serves, with its
+	// name and the addresses it listens on ("http" → "127.0.0.1:8080").
+	Ready func(app string, addrs map[string]string)
+}
+
+// Device boots and supervises one device. Create it with New.
+type Device struct {
+	opts Options
+	ring *logring.Ring
+	root *slog.Logger // every component's logger derives from it
+	log  *slog.Logger // component=device
+
+	net netState // the network manager, owned by Run
+
+	mu     sync.Mutex
+	status Status
+}
+
+// Status is what the device is doing, for apps and tests.
+type Status struct {
+	// App is the app running (or starting); "recovery" in recovery.
+	App string `json:"app"`
+	// Attempt counts the app's starts since boot.
+	Attempt int `json:"attempt"`
+	// Reason is why the device is in recovery; "" otherwise.
+	Reason string `json:"reason,omitempty"`
+	// Boots counts boots: 1 at power-on, +1 per restart.
+	Boots int `json:"boots"`
+}
+
+// New returns a Device with opts applied; Run starts it.
+func New(opts Options) *Device {
+	if opts.MaxFailures <= 0 {
+		opts.MaxFailures = 3
+	}
+	if opts.FailureWindow <= 0 {
+		opts.FailureWindow = time.Minute
+	}
+	if opts.RestartDelay <= 0 {
+		opts.RestartDelay = time.Second
+	}
+	if opts.OpenBackend == nil {
+		opts.OpenBackend = openBackend
+	}
+	opts.Values = maps.Clone(opts.Values)
+	ring := opts.Log
+	if ring == nil {
+		ring = logring.New(0)
+	}
+	root := newLogger(opts.Logger, ring)
+	return &Device{opts: opts, ring: ring, root: root, log: root.With("component", "device")}
+}
+
+// Log returns the ring of recent log lines.
+func (d *Device) Log() *logring.Ring { return d.ring }
+
+// Status returns what the device is doing.
+func (d *Device) Status() Status {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.status
+}
+
+func (d *Device) setStatus(f func(s *Status)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f(&d.status)
+}
+
+// errRestart is the cause of a cycle's context ending for Env.Restart.
+var errRestart = errors.New("restart requested")
+
+// Run boots the device and runs it until ctx ends: the app, or recovery,
+// and again after each restart. It returns nil once ctx has ended and the
+// app and the network have stopped; apps close their clients with 1001.
+func (d *Device) Run(ctx context.Context) error {
+	defer d.stopNetwork()
+	for {
+		if err := d.cycle(ctx); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			d.log.Info("device stopped", "cause", context.Cause(ctx))
+			return nil
+		}
+		d.log.Info("restarting: booting again")
+	}
+}
+
+// cycle is one boot: load, network, app or recovery, until restart or ctx.
+func (d *Device) cycle(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	restart := func() { cancel(errRestart) }
+	p := d.boot(ctx)
+	if p.reason == nil {
+		err := d.supervise(ctx, p, d.env(p, restart), d.opts.MaxFailures)
+		if ctx.Err() != nil {
+			return nil
+		}
+		p.reason = err
+	}
+	return d.recover(ctx, p, restart)
+}

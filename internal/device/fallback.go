@@ -1,0 +1,55 @@
+package device
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	"tether/internal/apps"
+)
+
+// recover runs the recovery app, with the plan's reason, until ctx ends
+// (a restart or shutdown). Recovery is restarted whenever it fails, for as
+// long as it takes: there is nowhere further to fall.
+func (d *Device) recover(ctx context.Context, p plan, restart func()) error {
+	why := Describe(p.reason)
+	d.setStatus(func(s *Status) { s.App, s.Attempt, s.Reason = RecoveryApp, 0, why })
+	d.log.Error("entering recovery", "reason", why)
+	ctor, ok := apps.Lookup(RecoveryApp)
+	if !ok {
+		return fmt.Errorf("enter recovery: no %q app in this binary; reason: %w", RecoveryApp, p.reason)
+	}
+	rp := plan{cfg: p.cfg, app: RecoveryApp, ctor: ctor, reason: p.reason}
+	return d.supervise(ctx, rp, d.env(rp, restart), 0)
+}
+
+// env is what the plan's app gets.
+func (d *Device) env(p plan, restart func()) *apps.Env {
+	values := maps.Clone(d.opts.Values)
+	if values == nil {
+		values = map[string]string{}
+	}
+	if d.opts.RecoveryAddr != "" {
+		values["recovery-addr"] = d.opts.RecoveryAddr
+	}
+	log := d.root.With("component", p.app)
+	return &apps.Env{
+		Config:  p.cfg,
+		Net:     d.net.manager(),
+		Logger:  log,
+		Log:     d.ring,
+		Reason:  p.reason,
+		Restart: restart,
+		Values:  values,
+		Ready: func(addrs map[string]string) {
+			args := []any{"app", p.app}
+			for _, k := range sortedKeys(addrs) {
+				args = append(args, k, addrs[k])
+			}
+			d.log.Info("app serving", args...)
+			if d.opts.Ready != nil {
+				d.opts.Ready(p.app, maps.Clone(addrs))
+			}
+		},
+	}
+}
