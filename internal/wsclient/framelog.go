@@ -222,6 +222,12 @@ func quote(p []byte, length uint64) string {
 	more := ""
 	if uint64(len(p)) < length {
 		more = "..."
+		// The preview may end inside a character: drop its first bytes.
+		for k := 1; k < utf8.UTFMax && k < len(p) && !utf8.Valid(p); k++ {
+			if utf8.Valid(p[:len(p)-k]) {
+				p = p[:len(p)-k]
+			}
+		}
 	}
 	if utf8.Valid(p) {
 		return fmt.Sprintf("%q%s", p, more)

@@ -51,6 +51,7 @@ func TestFrameLog(t *testing.T) {
 	stream = append(stream, frame(true, 0, []byte("two"), key)...)
 	stream = append(stream, frame(true, 2, bytes.Repeat([]byte{0xff}, 300), key)...)
 	stream = append(stream, frame(true, 1, bytes.Repeat([]byte("a"), 70000), nil)...)
+	stream = append(stream, frame(true, 1, []byte(strings.Repeat("a", previewLen-1)+"é and more"), key)...)
 	stream = append(stream, frame(true, 9, []byte{0xff, 0x00}, key)...)
 	stream = append(stream, frame(true, 10, nil, nil)...)
 	stream = append(stream, frame(true, 8, append([]byte{0x03, 0xe8}, "bye"...), key)...)
@@ -62,6 +63,7 @@ func TestFrameLog(t *testing.T) {
 		`> continuation 3 B "two"`,
 		"> binary 300 B 0x" + strings.Repeat("ff", previewLen) + "...",
 		`> text 70000 B "` + strings.Repeat("a", previewLen) + `"...`,
+		`> text 266 B "` + strings.Repeat("a", previewLen-1) + `"...`,
 		"> ping 2 B 0xff00",
 		`> pong 0 B ""`,
 		`> close 1000 "bye"`,
