@@ -210,13 +210,14 @@ func (s *session) sendFailed(err error) (Result, error) {
 	}
 }
 
-// close runs the close handshake with 1000 and waits for the read loop.
+// close runs the close handshake with 1000. When it fails because the
+// server had closed first, the server's close is the result.
 func (s *session) close() (Result, error) {
-	if err := s.c.Close(websocket.StatusNormalClosure, ""); err != nil && !errors.Is(err, context.Canceled) {
+	if err := s.c.Close(websocket.StatusNormalClosure, ""); err != nil {
 		select {
 		case <-s.readDone:
 			if res, err := s.ended(); err == nil && res.ByServer {
-				return res, nil // the server closed first
+				return res, nil
 			}
 		default:
 		}
