@@ -84,12 +84,21 @@ func (m *Manager) apUpLocked(ctx context.Context, level slog.Level) error {
 	cfg := m.APConfig()
 	if err := m.b.APUp(ctx, cfg); err != nil {
 		err = fmt.Errorf("bring up access point %q: %w", cfg.SSID, err)
-		if ctx.Err() == nil {
+		if ctx.Err() == nil && err.Error() != m.apErr { // once per distinct failure
 			m.log.Warn("access point failed", "err", err)
-			m.setError(err)
 		}
+		m.apErr = err.Error()
+		m.setError(err)
 		return err
 	}
+	if prev := m.apErr; prev != "" { // repaired: the failure is history
+		m.update(func(s *State) {
+			if s.LastError == prev {
+				s.LastError = ""
+			}
+		})
+	}
+	m.apErr = ""
 	attrs := []any{"ssid", cfg.SSID}
 	if !isSet(m.opts.AP.Password) || len(m.opts.AP.Password) < minPassword {
 		attrs = append(attrs, "password", cfg.Password) // generated: say it once

@@ -94,6 +94,7 @@ type Manager struct {
 	single  bool // station and access point share one radio
 
 	radio sync.Mutex    // held across each sequence of backend calls
+	apErr string        // last access point failure logged; guarded by radio
 	wake  chan struct{} // nudges Run to look again; buffered 1
 
 	mu      sync.Mutex // guards the fields below

@@ -2,7 +2,9 @@ package netif_test
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -277,6 +279,28 @@ func TestRunTwice(t *testing.T) {
 		h.waitMode(netif.ModeStation, 5*time.Second)
 		if err := h.m.Run(context.Background()); err == nil {
 			t.Error("second Run: got nil, want an error")
+		}
+	})
+}
+
+// TestAPFailureLoggedOnce: an access point that will not come up is
+// retried, logged once, shown in LastError, and comes up once repaired.
+func TestAPFailureLoggedOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, nil, netif.Options{Device: "dev1"})
+		h.radio.SetAPError(errors.New("radio on fire"))
+		h.start()
+		h.advance(10 * time.Minute)
+		if got := h.m.State(); got.Mode != netif.ModeAP || got.AP || !strings.Contains(got.LastError, "radio on fire") {
+			t.Errorf("state: got %+v, want ap, AP down, the failure in LastError", got)
+		}
+		if n := h.logs.count("access point failed"); n != 1 {
+			t.Errorf("\"access point failed\" logged %d times, want 1:\n%s", n, h.logs)
+		}
+		h.radio.SetAPError(nil)
+		h.advance(10 * time.Second)
+		if got := h.m.State(); !got.AP || !h.apUp() || got.LastError != "" {
+			t.Errorf("repaired: got %+v, want the AP up and no error", got)
 		}
 	})
 }

@@ -2,9 +2,20 @@
 // access point (hosting one), the state machine that moves between them, and
 // safe credential changes that roll back when new credentials fail.
 //
+// A Manager runs the state machine (see Manager.Run): station first; after
+// a grace period from power-on with no station, the access point, while the
+// station is retried with backoff; the access point goes by itself once the
+// station is back. Its State (mode, since, last error, attempts) is there for
+// apps to show, and Subscribe tells them of changes. TestStation and
+// StoreStation change WiFi credentials; a CredStore (netif-state.json in the
+// device root) keeps pending and last-good credentials across reboots so a
+// typo never locks the device out. EnsureAP holds the access point up for
+// recovery mode.
+//
 // Backends live in subpackages named for what they wrap: netif/host (the
 // host's network, already up), netif/sim (a simulated radio for tests and the
-// demo) and netif/nm (NetworkManager through nmcli).
+// demo) and netif/nm (NetworkManager through nmcli); netif/backends opens
+// one by name.
 package netif
 
 import (

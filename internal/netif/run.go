@@ -72,23 +72,15 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 }
 
-// forever is a wait that only a nudge or ctx ends.
-const forever = time.Duration(-1)
-
-// sleep waits d (forever when negative) or until nudged; false when ctx
-// ended.
+// sleep waits d or until nudged; false when ctx ended.
 func (m *Manager) sleep(ctx context.Context, d time.Duration) bool {
-	var timeout <-chan time.Time
-	if d >= 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		timeout = t.C
-	}
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return false
 	case <-m.wake:
-	case <-timeout:
+	case <-t.C:
 	}
 	return ctx.Err() == nil
 }
@@ -170,7 +162,7 @@ func (l *loop) apStep(ctx context.Context) time.Duration {
 	sta := m.station()
 	if sta.SSID == "" {
 		m.setMode(ModeAP)
-		return forever
+		return m.opts.Monitor // to check the access point stays up
 	}
 	m.setMode(ModeAPRetry)
 	if l.linkUp(ctx) {
@@ -178,7 +170,7 @@ func (l *loop) apStep(ctx context.Context) time.Duration {
 		return 0
 	}
 	if !m.mayJoin() {
-		return forever // ReleaseAP nudges
+		return m.opts.Monitor // ReleaseAP nudges
 	}
 	if nets, err := m.Scan(ctx); err == nil && !slices.ContainsFunc(nets, func(n Network) bool { return n.SSID == sta.SSID }) {
 		l.failed(sta.SSID, fmt.Errorf("join %q: network not in range", sta.SSID))

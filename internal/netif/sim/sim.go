@@ -76,6 +76,7 @@ type Radio struct {
 	gen    int    // bumps on every Join/Leave/Drop, so stale joins lose
 	joined string // connected SSID, "" when not
 	ap     *netif.APConfig
+	apErr  error
 	joins  int
 }
 
@@ -204,6 +205,9 @@ func (r *Radio) APUp(ctx context.Context, cfg netif.APConfig) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.apErr != nil {
+		return fmt.Errorf("access point up: %w", r.apErr)
+	}
 	r.ap = &cfg
 	if r.single {
 		r.gen++
@@ -279,6 +283,13 @@ func (r *Radio) Add(n Network) {
 		return
 	}
 	r.nets = append(r.nets, n)
+}
+
+// SetAPError makes APUp fail with err (a broken radio); nil repairs it.
+func (r *Radio) SetAPError(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.apErr = err
 }
 
 // Joins counts the Join calls so far.
