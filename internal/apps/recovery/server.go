@@ -130,8 +130,19 @@ func (s *server) websocket(ctx context.Context, w http.ResponseWriter, r *http.R
 		return
 	}
 	s.log.Info("command client connected", "remote", r.RemoteAddr)
-	err = s.cmd.Serve(ctx, c)
+	err = s.cmd.Serve(ctx, gentle{c})
 	s.log.Info("command client gone", "remote", r.RemoteAddr, "err", err)
+}
+
+// gentle is a connection whose reads its context does not cut short. With
+// coder/websocket a context ending during Read drops the connection at
+// once; cmdapi's writer, seeing the same context end, would then have no
+// connection left to flush the last replies (a restart's) and close with
+// 1001 on. The close handshake ends the read instead.
+type gentle struct{ *wsconn.Conn }
+
+func (g gentle) Read(ctx context.Context) (bool, []byte, error) {
+	return g.Conn.Read(context.WithoutCancel(ctx))
 }
 
 // only answers other methods than method with 405 and a JSON error.
