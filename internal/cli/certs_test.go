@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -127,5 +128,54 @@ func TestCertsBinary(t *testing.T) {
 	verify, err := exec.Command("openssl", "verify", "-CAfile", filepath.Join(dir, "ca.crt"), filepath.Join(dir, "server.crt"), filepath.Join(dir, "Device_1.crt")).CombinedOutput()
 	if err != nil {
 		t.Errorf("openssl verify: %v\n%s", err, verify)
+	}
+}
+
+// TestCertsWithHub is the whole story with real processes: certificates
+// from tether certs, a hub serving wss:// with server.crt and checking
+// device certificates against ca.crt, a page and a device (both tether ws)
+// talking through it; a device without a certificate, or with another
+// device's, is refused.
+func TestCertsWithHub(t *testing.T) {
+	dir := wsCerts(t)
+	file := func(n string) string { return filepath.Join(dir, n) }
+	devPort, pagePort := tethertest.FreePort(t), tethertest.FreePort(t)
+	tethertest.Start(t, "hub",
+		"--device-addr", fmt.Sprintf("127.0.0.1:%d", devPort), "--page-addr", fmt.Sprintf("127.0.0.1:%d", pagePort),
+		"--tls-cert", file("server.crt"), "--tls-key", file("server.key"), "--client-ca", file("ca.crt"))
+	tethertest.WaitPort(t, fmt.Sprintf("127.0.0.1:%d", devPort), 15*time.Second)
+	tethertest.WaitPort(t, fmt.Sprintf("127.0.0.1:%d", pagePort), 15*time.Second)
+
+	page := exec.Command(tethertest.Binary(t), "ws", "--ca", file("ca.crt"), fmt.Sprintf("wss://127.0.0.1:%d/Device_1", pagePort))
+	pageIn, err := page.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pageProc := tethertest.StartCmd(t, page)
+	defer pageIn.Close()
+	pageProc.WaitOutput("hub/device/connected", 15*time.Second)
+
+	devURL := func(id string) string { return fmt.Sprintf("wss://127.0.0.1:%d/%s", devPort, id) }
+	devCert := []string{"--cert", file("Device_1.crt"), "--key", file("Device_1.key")}
+	out, code := runBinary(t, `{"iam": "Device_1", "note": "over wss"}`+"\n",
+		append([]string{"ws", "--wait", "300ms", "--ca", file("ca.crt"), devURL("Device_1")}, devCert...)...)
+	if code != 0 {
+		t.Fatalf("device with its certificate: exit %d\n%s", code, out)
+	}
+	pageProc.WaitOutput(`"note": "over wss"`, 15*time.Second)
+
+	for name, args := range map[string][]string{
+		"no client certificate": {devURL("Device_1")},
+		"another device's cert": append([]string{devURL("Device_2")}, devCert...),
+	} {
+		out, code := runBinary(t, "hello\n", append([]string{"ws", "--wait", "300ms", "--ca", file("ca.crt")}, args...)...)
+		t.Logf("%s: exit %d: %s", name, code, strings.TrimSpace(out))
+		if code == 0 || strings.Contains(pageProc.Output(), "hello") {
+			t.Errorf("%s: exit %d, want refused\n%s", name, code, out)
+		}
+	}
+	pageIn.Close()
+	if code := pageProc.Wait(15 * time.Second); code != 0 {
+		t.Errorf("page: exit %d after end of input, want 0\n%s", code, pageProc.Output())
 	}
 }
