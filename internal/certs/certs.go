@@ -162,14 +162,14 @@ func Device(ca *Pair, opts DeviceOptions) (*Pair, error) {
 	return p, nil
 }
 
-var deviceIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+var deviceIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$`)
 
 // ValidDeviceID reports whether id can name a device: 1-64 letters, digits,
-// '.', '_' or '-', not starting with a punctuation mark. It is used as a
-// common name, a file name and a URL path segment.
+// '.', '_' or '-', not starting with '.' (the hub's rule too). It is used as
+// a common name, a file name and a URL path segment.
 func ValidDeviceID(id string) error {
 	if !deviceIDPattern.MatchString(id) {
-		return fmt.Errorf("device id %q: want 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", id)
+		return fmt.Errorf("device id %q: want 1-64 letters, digits, '.', '_' or '-', not starting with '.'", id)
 	}
 	return nil
 }

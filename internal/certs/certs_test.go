@@ -314,8 +314,8 @@ func TestDeviceIDs(t *testing.T) {
 		id string
 		ok bool
 	}{
-		{"Device_1", true}, {"esp32-a.b", true}, {strings.Repeat("a", 64), true},
-		{"", false}, {"../etc", false}, {"a/b", false}, {"-x", false}, {"has space", false}, {strings.Repeat("a", 65), false},
+		{"Device_1", true}, {"esp32-a.b", true}, {strings.Repeat("a", 64), true}, {"_x", true},
+		{"", false}, {"../etc", false}, {".hidden", false}, {"a/b", false}, {"has space", false}, {strings.Repeat("a", 65), false},
 	} {
 		_, err := certs.Device(ca, certs.DeviceOptions{ID: tt.id})
 		if (err == nil) != tt.ok {
