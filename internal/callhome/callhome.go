@@ -1,0 +1,212 @@
+// Package callhome is the device's reconnecting WebSocket client to its hub
+// ("home"): it dials ws://home/<iam> (or wss:// with a CA, a client
+// certificate and a bearer token), hands each live connection to a serve
+// function (the command API), and when the link ends dials again with
+// jittered exponential backoff, reset after a stable connection.
+//
+// Keepalive pings run on every connection, so a dead link is noticed within
+// two ping intervals. Each change of state (connected, lost, unreachable) is
+// logged once; while home stays unreachable, a "still trying" line comes
+// only at attempts 4, 8, 16, ..., never one per retry.
+package callhome
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"tether/internal/backoff"
+	"tether/internal/wsconn"
+)
+
+// Options configure Run. Only URL is required; the zero value of every
+// other field works.
+type Options struct {
+	// URL is the hub's device endpoint for this device,
+	// "ws://hub:7770/Device_1" or "wss://...".
+	URL string
+	// Header is sent with every handshake (Authorization: Bearer ...).
+	Header http.Header
+	// TLS is used for wss:// URLs; nil means the system's roots.
+	TLS *tls.Config
+	// ReadLimit is the largest message accepted from home; zero means
+	// 64 KiB, the command API's limit.
+	ReadLimit int64
+	// PingInterval is the keepalive interval; zero means 20 s. A dead link
+	// is detected within two intervals.
+	PingInterval time.Duration
+	// DialTimeout bounds one connection attempt; zero means 15 s.
+	DialTimeout time.Duration
+	// MinDelay and MaxDelay bound the delay between attempts, which
+	// doubles with ±20% jitter; zero means 1 s and 60 s.
+	MinDelay, MaxDelay time.Duration
+	// Stable is how long a connection must last for the delay to start
+	// again from MinDelay; zero means 30 s.
+	Stable time.Duration
+	// Grace is how long, once ctx ends, the serve function has to close
+	// the connection (1001) before it is dropped; zero means 2 s.
+	Grace time.Duration
+	// Logger receives the state changes; nil discards them.
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.PingInterval, 20*time.Second)
+	def(&o.DialTimeout, 15*time.Second)
+	def(&o.MinDelay, time.Second)
+	def(&o.MaxDelay, 60*time.Second)
+	def(&o.Stable, 30*time.Second)
+	def(&o.Grace, 2*time.Second)
+	if o.ReadLimit <= 0 {
+		o.ReadLimit = 64 << 10
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Serve serves one connection until it ends or ctx ends; it must keep
+// reading the connection (pings are answered only while it reads). A
+// cmdapi.Server's Serve fits.
+type Serve func(ctx context.Context, c *wsconn.Conn) error
+
+// Run calls home until ctx ends, serving each connection with serve, and
+// returns nil then. It returns an error at once only when opts has no URL.
+func Run(ctx context.Context, opts Options, serve Serve) error {
+	if opts.URL == "" {
+		return errors.New("call home: no URL")
+	}
+	r := &runner{opts: opts.withDefaults(), serve: serve}
+	r.log = r.opts.Logger.With("component", "callhome", "url", opts.URL)
+	return r.run(ctx)
+}
+
+type runner struct {
+	opts  Options
+	serve Serve
+	log   *slog.Logger
+	b     backoff.Backoff
+	fails int // failed attempts since the last connection
+}
+
+func (r *runner) run(ctx context.Context) error {
+	r.b = backoff.Backoff{Min: r.opts.MinDelay, Max: r.opts.MaxDelay}
+	r.log.Info("calling home")
+	for ctx.Err() == nil {
+		c, err := r.dial(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			r.failed(err)
+		} else {
+			r.connected(ctx, c)
+		}
+		if r.b.Wait(ctx) != nil {
+			break
+		}
+	}
+	r.log.Info("stopped calling home")
+	return nil
+}
+
+func (r *runner) dial(ctx context.Context) (*wsconn.Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, r.opts.DialTimeout)
+	defer cancel()
+	return wsconn.Dial(dctx, r.opts.URL, wsconn.DialOptions{
+		Options: wsconn.Options{ReadLimit: r.opts.ReadLimit},
+		Header:  r.opts.Header,
+		TLS:     r.opts.TLS,
+	})
+}
+
+// failed logs a failed attempt: the first after a connection (or at start)
+// as a warning, then only at attempts 4, 8, 16, ...
+func (r *runner) failed(err error) {
+	r.fails++
+	switch {
+	case r.fails == 1:
+		r.log.Warn("home unreachable, will keep trying", "err", err)
+	case r.fails&(r.fails-1) == 0 && r.fails >= 4:
+		r.log.Info("home still unreachable, still trying", "attempt", r.fails, "err", err)
+	}
+}
+
+// connected serves c until it ends, then logs why and picks the next delay.
+func (r *runner) connected(ctx context.Context, c *wsconn.Conn) {
+	r.log.Info("connected to home", "after_attempts", r.fails+1)
+	r.fails = 0
+	start := time.Now()
+	err := r.session(ctx, c)
+	up := time.Since(start).Round(time.Millisecond)
+	if ctx.Err() != nil {
+		return
+	}
+	if up >= r.opts.Stable {
+		r.b.Reset()
+	}
+	r.log.Warn("lost home connection, will reconnect", "err", err, "code", wsconn.CloseStatus(err), "up", up.String())
+}
+
+// session runs serve and the keepalive on c until either ends. When ctx
+// ends, serve gets Grace to close the connection before it is dropped.
+func (r *runner) session(ctx context.Context, c *wsconn.Conn) error {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg     sync.WaitGroup
+		kaErr  error
+		mu     sync.Mutex
+		hard   *time.Timer
+		served = make(chan struct{})
+	)
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		select {
+		case <-served:
+		default:
+			hard = time.AfterFunc(r.opts.Grace, func() { c.CloseNow() })
+		}
+	})
+	defer func() {
+		stop()
+		mu.Lock()
+		if hard != nil {
+			hard.Stop()
+		}
+		mu.Unlock()
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := c.Keepalive(sctx, r.opts.PingInterval); err != nil && sctx.Err() == nil {
+			kaErr = err
+		}
+	}()
+	err := r.serve(sctx, c)
+	mu.Lock()
+	close(served)
+	mu.Unlock()
+	cancel()
+	c.CloseNow() // a no-op after a completed close
+	wg.Wait()
+	if kaErr != nil {
+		return kaErr
+	}
+	if err == nil {
+		err = errors.New("serve returned")
+	}
+	return fmt.Errorf("serve home connection: %w", err)
+}

@@ -1,0 +1,11 @@
+// Package assets holds the device page's static files, embedded: index.html,
+// app.js, style.css and favicon.ico. Package web serves them by an explicit
+// route table.
+package assets
+
+import "embed"
+
+// FS holds the embedded files at its top level.
+//
+//go:embed index.html app.js style.css favicon.ico
+var FS embed.FS

@@ -1,0 +1,233 @@
+// Package web is the device's HTTP server: an explicit route table of files
+// (the embedded page by default, or app.json's demo.routes under the device
+// root), never a directory walk, and the WebSocket command API on any path
+// of a request that asks to upgrade.
+//
+// Files get their Content-Type by extension, an ETag (If-None-Match answers
+// 304), gzip when the client accepts it, and are streamed, never read whole.
+// Anything not in the table is 404, traversals included; a method other
+// than GET or HEAD on a route is 405. The server has header, read and idle
+// timeouts and a header size limit, so slow or huge requests cannot hold it.
+//
+// Serve may run on several listeners at once (the page port and the command
+// API port); every listener serves both the page and the API. When ctx ends
+// it stops accepting, closes WebSocket clients with 1001, and drops any
+// connection still open after a grace period, so it returns within a bound.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"tether/internal/cmdapi"
+)
+
+// Options configure a Server. The zero value serves the embedded page and
+// refuses WebSocket upgrades.
+type Options struct {
+	// Root is the device root that Routes' files are relative to.
+	Root string
+	// Routes maps URL paths to files under Root (app.json demo.routes).
+	// Nil or empty means the embedded assets.
+	Routes map[string]string
+	// API serves WebSocket clients; nil answers upgrades with 404.
+	API *cmdapi.Server
+	// MaxMessage is the command API's message limit in bytes; a larger
+	// message closes the connection with 1009. Zero means 64 KiB.
+	MaxMessage int64
+	// Origins are host patterns ("example.com", "*.example.com:8443") of
+	// other browser origins allowed on the command API. A page from the
+	// same host (any port) is always allowed; requests without an Origin
+	// (programs) are too.
+	Origins []string
+	// WSPort is the command API's port, written into the embedded page so
+	// it connects there; zero means the page's own port.
+	WSPort int
+	// ShutdownGrace bounds the graceful part of shutdown, after which open
+	// connections are dropped; zero means 3 s.
+	ShutdownGrace time.Duration
+	// Logger receives request problems and connection events; nil
+	// discards them.
+	Logger *slog.Logger
+}
+
+// DefaultMaxMessage is the command API's message limit when Options sets none.
+const DefaultMaxMessage = 64 << 10
+
+// Server is the device's HTTP and WebSocket server.
+type Server struct {
+	opts   Options
+	log    *slog.Logger
+	assets map[string]*asset // embedded routes; nil when Routes is used
+	ctx    context.Context   // handed to WebSocket clients; ends at shutdown
+	cancel context.CancelFunc
+
+	mu    sync.Mutex
+	conns  map[net.Conn]struct{} // every accepted connection, for the hard stop
+	closed bool                  // set at shutdown: no new WebSocket handlers
+	wg     sync.WaitGroup        // WebSocket handlers
+}
+
+// New returns a Server with opts applied. Problems with Routes (a file that
+// is missing or outside the root) are logged; those routes answer 404.
+func New(opts Options) *Server {
+	if opts.MaxMessage <= 0 {
+		opts.MaxMessage = DefaultMaxMessage
+	}
+	if opts.ShutdownGrace <= 0 {
+		opts.ShutdownGrace = 3 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{opts: opts, log: log.With("component", "web"), ctx: ctx, cancel: cancel, conns: map[net.Conn]struct{}{}}
+	if len(opts.Routes) == 0 {
+		s.assets = embeddedAssets(opts.WSPort)
+	} else {
+		s.checkRoutes()
+	}
+	return s
+}
+
+// ServeHTTP serves one request: an upgrade goes to the command API, anything
+// else to the route table.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Upgrade") != "" {
+		s.serveWebSocket(w, r)
+		return
+	}
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if s.assets != nil {
+		s.serveAsset(w, r)
+		return
+	}
+	s.serveRoute(w, r)
+}
+
+// Serve serves on every listener until ctx ends, then shuts down within
+// about ShutdownGrace and returns nil; it returns an error if a listener
+// fails. The listeners are closed on return.
+func (s *Server) Serve(ctx context.Context, lns ...net.Listener) error {
+	hs := s.httpServer()
+	errc := make(chan error, len(lns))
+	for _, ln := range lns {
+		s.log.Info("serving", "addr", "http://"+ln.Addr().String()+"/")
+		go func() { errc <- hs.Serve(&trackListener{Listener: ln, s: s}) }()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	s.shutdown(hs)
+	for range len(lns) - boolInt(err != nil) {
+		<-errc // every Serve goroutine has returned
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve http: %w", err)
+	}
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (s *Server) httpServer() *http.Server {
+	return &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      0, // large files stream; WebSocket writes have their own timeouts
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+}
+
+// shutdown stops accepting, ends WebSocket clients (their context ends, so
+// cmdapi closes them with 1001) and idle connections, waits up to the grace
+// period, then drops whatever is still open and waits for the handlers.
+func (s *Server) shutdown(hs *http.Server) {
+	s.cancel()
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	gctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownGrace)
+	defer cancel()
+	hs.Shutdown(gctx) // closes the listeners; waits for plain requests
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-gctx.Done():
+		s.log.Warn("dropping connections still open after the shutdown grace period", "grace", s.opts.ShutdownGrace)
+	}
+	s.closeConns()
+	<-done
+	s.log.Info("stopped")
+}
+
+// addHandler counts a WebSocket handler in; false once shutting down.
+func (s *Server) addHandler() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) closeConns() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.Close()
+	}
+}
+
+// trackListener records every connection it accepts, so shutdown can drop
+// hijacked (WebSocket) connections that net/http no longer tracks.
+type trackListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l *trackListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.s.mu.Lock()
+	l.s.conns[c] = struct{}{}
+	l.s.mu.Unlock()
+	return &trackedConn{Conn: c, s: l.s}, nil
+}
+
+type trackedConn struct {
+	net.Conn
+	s    *Server
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.s.mu.Lock()
+		delete(c.s.conns, c.Conn)
+		c.s.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
