@@ -68,7 +68,7 @@ type Server struct {
 	ctx    context.Context   // handed to WebSocket clients; ends at shutdown
 	cancel context.CancelFunc
 
-	mu    sync.Mutex
+	mu     sync.Mutex
 	conns  map[net.Conn]struct{} // every accepted connection, for the hard stop
 	closed bool                  // set at shutdown: no new WebSocket handlers
 	wg     sync.WaitGroup        // WebSocket handlers
