@@ -31,6 +31,8 @@ func count(name string) {
 	*v.(*int)++
 }
 
+func reset(name string) { starts.Delete(name) }
+
 func started(name string) int {
 	startsMu.Lock()
 	defer startsMu.Unlock()
@@ -209,6 +211,7 @@ func TestFailuresEndInRecovery(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.app, func(t *testing.T) {
+			reset(tt.app)
 			r := run(t, device.Options{Root: seedRoot(t, tt.app)})
 			addrs := r.await(t, "recovery")
 			if got := started(tt.app); got != tt.starts {
