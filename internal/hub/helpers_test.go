@@ -35,7 +35,7 @@ func bearerHeader(tok string) http.Header {
 }
 
 // startHub serves a Hub with opts until the test ends.
-func startHub(t *testing.T, opts Options) *testHub {
+func startHub(t testing.TB, opts Options) *testHub {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

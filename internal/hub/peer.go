@@ -163,6 +163,9 @@ func (p *peer) writeLoop() {
 
 func (p *peer) writeBatch(batch []item) error {
 	p.conn.SetWriteDeadline(time.Now().Add(p.h.opts.WriteTimeout))
+	if len(batch) > 1 {
+		p.conn.Hold()
+	}
 	for _, it := range batch {
 		var err error
 		switch it.kind {
@@ -176,6 +179,12 @@ func (p *peer) writeBatch(batch []item) error {
 			err = p.conn.Pong(it.data)
 		}
 		if err != nil {
+			p.conn.Flush()
+			return fmt.Errorf("write %s %s: %w", p.role, p.id, err)
+		}
+	}
+	if len(batch) > 1 {
+		if err := p.conn.Flush(); err != nil {
 			return fmt.Errorf("write %s %s: %w", p.role, p.id, err)
 		}
 	}

@@ -27,7 +27,6 @@ func NewUpgrader(opts Options) Upgrader {
 	return &gwsUpgrader{up: gws.NewUpgrader(events{}, &gws.ServerOption{
 		ReadMaxPayloadSize:  o.MaxMessage,
 		WriteMaxPayloadSize: 1 << 30,
-		ReadBufferSize:      o.ReadBuffer,
 		CheckUtf8Enabled:    true,
 		HandshakeTimeout:    o.HandshakeTimeout,
 		NewSession:          func() gws.SessionStorage { return &slot{} },
@@ -36,18 +35,35 @@ func NewUpgrader(opts Options) Upgrader {
 }
 
 func (u *gwsUpgrader) Upgrade(w http.ResponseWriter, r *http.Request, h Handler) (Conn, error) {
-	socket, err := u.up.Upgrade(w, r)
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return nil, errors.New("upgrade websocket: connection cannot be hijacked")
+	}
+	nc, brw, err := hj.Hijack()
+	if err != nil {
+		return nil, fmt.Errorf("upgrade websocket: %w", err)
+	}
+	// The server's reader may hold bytes the client sent after its
+	// request, so gws reads through it.
+	bc := &batchConn{Conn: nc}
+	socket, err := u.up.UpgradeFromConn(bc, brw.Reader, r)
 	if err != nil {
 		return nil, fmt.Errorf("upgrade websocket: %w", err)
 	}
 	socket.Session().(*slot).h = h
-	return (*gwsConn)(socket), nil
+	return &gwsConn{Conn: socket, bc: bc}, nil
 }
 
 // gwsConn is a *gws.Conn seen through Conn.
-type gwsConn gws.Conn
+type gwsConn struct {
+	*gws.Conn
+	bc *batchConn
+}
 
-func (c *gwsConn) g() *gws.Conn { return (*gws.Conn)(c) }
+func (c *gwsConn) g() *gws.Conn { return c.Conn }
+
+func (c *gwsConn) Hold()        { c.bc.hold() }
+func (c *gwsConn) Flush() error { return c.bc.flush() }
 
 func (c *gwsConn) Run() { c.g().ReadLoop() }
 
@@ -73,8 +89,8 @@ func (c *gwsConn) Close(code int, reason string) error {
 	return err
 }
 
-func (c *gwsConn) SetWriteDeadline(t time.Time) error { return c.g().NetConn().SetWriteDeadline(t) }
-func (c *gwsConn) RemoteAddr() net.Addr               { return c.g().RemoteAddr() }
+func (c *gwsConn) SetWriteDeadline(t time.Time) error { return c.bc.SetWriteDeadline(t) }
+func (c *gwsConn) RemoteAddr() net.Addr               { return c.bc.RemoteAddr() }
 
 // events forwards gws's events to the connection's Handler.
 type events struct{}

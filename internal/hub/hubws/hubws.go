@@ -73,6 +73,11 @@ type Conn interface {
 	// Close sends a close frame with code and reason (truncated to fit)
 	// and closes the socket without waiting for the peer's answer.
 	Close(code int, reason string) error
+	// Hold makes the writes that follow wait in a buffer (up to 64 KiB)
+	// until Flush, which sends them together: one system call for a batch
+	// of messages instead of one each.
+	Hold()
+	Flush() error
 	// SetWriteDeadline bounds the writes in progress and to come.
 	SetWriteDeadline(t time.Time) error
 	// RemoteAddr is the peer's address.
@@ -91,8 +96,6 @@ type Options struct {
 	// MaxMessage is the largest message read, in bytes; a bigger one
 	// closes the connection with 1009. Zero means 64 KiB.
 	MaxMessage int
-	// ReadBuffer is the per-connection read buffer, in bytes. Zero means 4 KiB.
-	ReadBuffer int
 	// HandshakeTimeout bounds writing the handshake response. Zero means 5 s.
 	HandshakeTimeout time.Duration
 }
@@ -103,9 +106,6 @@ const DefaultMaxMessage = 64 << 10
 func (o Options) withDefaults() Options {
 	if o.MaxMessage <= 0 {
 		o.MaxMessage = DefaultMaxMessage
-	}
-	if o.ReadBuffer <= 0 {
-		o.ReadBuffer = 4 << 10
 	}
 	if o.HandshakeTimeout <= 0 {
 		o.HandshakeTimeout = 5 * time.Second

@@ -1,0 +1,82 @@
+package hubws
+
+import (
+	"net"
+	"sync"
+)
+
+// flushAt is how much a held batch buffers before it is written anyway.
+const flushAt = 64 << 10
+
+var batchBufs = sync.Pool{New: func() any { b := make([]byte, 0, flushAt+4<<10); return &b }}
+
+// batchConn is the socket under a gws connection. Writes go straight
+// through, except between hold and flush, when they gather in a pooled
+// buffer (taken only while holding, so an idle connection has none).
+// Every Write is a whole frame (gws serialises its writes), and the
+// buffer is written before the socket closes, so frames never interleave
+// or get lost.
+type batchConn struct {
+	net.Conn
+	mu      sync.Mutex
+	holding bool
+	buf     *[]byte
+}
+
+func (c *batchConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.holding {
+		return c.Conn.Write(p)
+	}
+	*c.buf = append(*c.buf, p...)
+	if len(*c.buf) >= flushAt {
+		return len(p), c.writeLocked()
+	}
+	return len(p), nil
+}
+
+func (c *batchConn) writeLocked() error {
+	if c.buf == nil || len(*c.buf) == 0 {
+		return nil
+	}
+	_, err := c.Conn.Write(*c.buf)
+	*c.buf = (*c.buf)[:0]
+	return err
+}
+
+func (c *batchConn) hold() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.holding = true
+	if c.buf == nil {
+		c.buf = batchBufs.Get().(*[]byte)
+	}
+}
+
+func (c *batchConn) flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.holding = false
+	err := c.writeLocked()
+	c.release()
+	return err
+}
+
+// release returns the buffer to the pool; called with c.mu held.
+func (c *batchConn) release() {
+	if c.buf != nil {
+		*c.buf = (*c.buf)[:0]
+		batchBufs.Put(c.buf)
+		c.buf = nil
+	}
+}
+
+func (c *batchConn) Close() error {
+	c.mu.Lock()
+	c.holding = false
+	c.writeLocked()
+	c.release()
+	c.mu.Unlock()
+	return c.Conn.Close()
+}
