@@ -11,7 +11,8 @@
 //
 // Concurrent writers to the same path do not corrupt it, but the last rename
 // wins; callers that need an order serialise their writes. A crash can leave
-// a stray temporary file (".name.tmp*") beside the target; it is never read.
+// a stray temporary file (".name.tmp*") beside the target; it is never read,
+// and RemoveTemps clears them.
 package atomicfile
 
 import (
@@ -20,6 +21,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -85,6 +87,36 @@ func Backup(path string) error {
 		return fmt.Errorf("back up %s: %w", path, err)
 	}
 	return nil
+}
+
+// RemoveTemps removes the temporary files a crash left beside path. Call it
+// only when no other process may be writing path at the same time.
+func RemoveTemps(path string) error {
+	dir, base := filepath.Split(path)
+	var errs []error
+	for _, b := range []string{base, base + BackupSuffix} {
+		temps, err := filepath.Glob(filepath.Join(dir, "."+globEscape(b)+".tmp*"))
+		errs = append(errs, err)
+		for _, tmp := range temps {
+			errs = append(errs, os.Remove(tmp))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("remove temporary files of %s: %w", path, err)
+	}
+	return nil
+}
+
+// globEscape quotes the characters filepath.Match treats specially.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`*?[\`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // linkOrCopy returns a temporary name in dir holding the same contents as

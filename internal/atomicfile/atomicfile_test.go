@@ -115,3 +115,30 @@ func assertNoTemps(t *testing.T, dir string) {
 		t.Errorf("stray temporary files: %v", matches)
 	}
 }
+
+func TestRemoveTemps(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app[1].json")
+	keep := []string{"app[1].json", "app[1].json.bak", ".other.json.tmp1", "app1.json"}
+	stray := []string{".app[1].json.tmp123", ".app[1].json.bak.tmp9"}
+	for _, name := range append(keep, stray...) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := RemoveTemps(path); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	want := []string{".other.json.tmp1", "app1.json", "app[1].json", "app[1].json.bak"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("left %v, want %v", got, want)
+	}
+}

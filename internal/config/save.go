@@ -26,6 +26,7 @@ var saveMu sync.Mutex
 //
 // The version replaced becomes name+".bak" when it was itself valid, so the
 // .bak is always the last good version; a broken file is simply replaced.
+// Temporary files an earlier crash left behind are removed first.
 // See package atomicfile for what holds across a crash or power cut.
 func Save(root, name string, data []byte) error {
 	if err := asError(Validate(name, data)); err != nil {
@@ -37,6 +38,9 @@ func Save(root, name string, data []byte) error {
 	saveMu.Lock()
 	defer saveMu.Unlock()
 	path := filepath.Join(root, name)
+	// Leftovers of a crashed save; failing to clear them is no reason not
+	// to save.
+	_ = atomicfile.RemoveTemps(path)
 	write := atomicfile.Replace
 	if current, err := os.ReadFile(path); err == nil && !HasErrors(Validate(name, current)) {
 		write = atomicfile.WriteFile
