@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -164,3 +165,5 @@ func mustJSON(t *testing.T, s string) map[string]any {
 	}
 	return m
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,82 @@
+package demo_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"tether/internal/tethertest"
+	"tether/internal/wsconn"
+)
+
+// A Python websockets server standing in as home receives the device at
+// /Device_1 and drives the seed's flow through it; after home drops the
+// connection, the device calls again.
+func TestCallHomeToPython(t *testing.T) {
+	tethertest.NeedPython(t)
+	home := tethertest.FreePort(t)
+	p := tethertest.FreePort(t)
+	done := make(chan string, 1)
+	go func() {
+		out, err := tethertest.TryPython(t, 40*time.Second, pyLib+`
+async def main(port):
+    results = []
+    done = asyncio.get_event_loop().create_future()
+    async def handler(ws, path):
+        if path != "/Device_1":
+            print("unexpected path", path)
+            return
+        results.append(await demo_flow(ws))
+        print("call", len(results), results[-1], "at", path)
+        if len(results) == 2:
+            done.set_result(True)
+        # returning closes this connection; the device must call again
+    async with websockets.serve(handler, "127.0.0.1", port):
+        await asyncio.wait_for(done, 30)
+        print("home ok: device called twice")
+asyncio.run(main(int(sys.argv[1])))
+`, itoa(home))
+		if err != nil {
+			out += "\nerror: " + err.Error()
+		}
+		done <- out
+	}()
+	tethertest.WaitPort(t, "127.0.0.1:"+itoa(home), 10*time.Second)
+	start(t, seedApp(p, p, home, ""))
+	out := <-done
+	if !strings.Contains(out, "home ok: device called twice") {
+		t.Fatalf("home said:\n%s", out)
+	}
+}
+
+// When the app's context ends, local clients are closed with 1001 and Run
+// returns nil.
+func TestShutdownClosesClientsWithGoingAway(t *testing.T) {
+	p := tethertest.FreePort(t)
+	w := tethertest.FreePort(t)
+	r := start(t, seedApp(p, w, 0, ""))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := wsconn.Dial(ctx, r.wsURL(), wsconn.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, b, err := c.Read(ctx); err != nil || !strings.Contains(string(b), `"iam":"Device_1"`) {
+		t.Fatalf("first message %s, %v; want the state", b, err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- r.stop() }()
+	for {
+		_, _, err = c.Read(ctx)
+		if err != nil {
+			break
+		}
+	}
+	if code := wsconn.CloseStatus(err); code != wsconn.StatusGoingAway {
+		t.Fatalf("client read %v (code %d), want a close with 1001", err, code)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("Run returned %v, want nil", err)
+	}
+}
