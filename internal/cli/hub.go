@@ -32,6 +32,7 @@ type hubFlags struct {
 	queue                int
 	queueBytes           int
 	name                 string
+	nats                 natsFlags
 }
 
 func newHubCmd(stdio Stdio) *cobra.Command {
@@ -82,6 +83,7 @@ SIGTERM or Ctrl-C closes every connection with 1001 and exits within 5 s.`,
 	fl.IntVar(&f.queue, "queue", 4096, "messages that may wait for one connection; a page that lets it fill is closed as too slow")
 	fl.IntVar(&f.queueBytes, "queue-bytes", 16<<20, "bytes that may wait for one connection (messages shared by several pages count for each)")
 	fl.StringVar(&f.name, "name", "", "this hub's name in /api/devices (default host-pid)")
+	addNATSFlags(fl, &f.nats)
 	return cmd
 }
 
@@ -100,6 +102,9 @@ func runHub(cmd *cobra.Command, stdio Stdio, f hubFlags) error {
 	}
 	if f.ping <= 0 || f.queue <= 0 || f.queueBytes <= 0 {
 		return usage("--ping, --queue and --queue-bytes: want positive values, got %v, %d and %d", f.ping, f.queue, f.queueBytes)
+	}
+	if opts.Broker, opts.Name, err = natsBroker(f.nats, opts.Name, logger); err != nil {
+		return err
 	}
 	if f.auth != "" {
 		if opts.Auth, err = hub.LoadAuth(f.auth); err != nil {

@@ -1,0 +1,258 @@
+package natsbroker
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"tether/internal/hub/broker"
+)
+
+// presenceMsg is a device connection coming or going, on P.presence and
+// in snapshots.
+type presenceMsg struct {
+	Device string    `json:"device"`
+	Hub    string    `json:"hub"`
+	Inst   string    `json:"inst"`
+	Conn   uint64    `json:"conn"`
+	Online bool      `json:"online"`
+	Reason string    `json:"reason,omitempty"`
+	Since  time.Time `json:"since"`
+	Seq    uint64    `json:"seq,omitempty"`
+}
+
+// hubMsg is a hub instance's heartbeat ("beat"), hello ("hello", with its
+// snapshot; every hub answers with a "snap" to the reply subject),
+// snapshot ("snap") or goodbye ("bye"), on P.hubs or P.hub.<inst>.snap.
+type hubMsg struct {
+	Kind string        `json:"kind"`
+	Hub  string        `json:"hub"`
+	Inst string        `json:"inst"`
+	Seq  uint64        `json:"seq"`
+	Held []presenceMsg `json:"held,omitempty"`
+}
+
+func toPresence(m presenceMsg) broker.Presence {
+	return broker.Presence{Device: m.Device, Hub: m.Hub, Conn: m.Conn, Online: m.Online, Reason: m.Reason, Since: m.Since}
+}
+
+func (b *Broker) fromPresence(p broker.Presence, seq uint64) presenceMsg {
+	return presenceMsg{Device: p.Device, Hub: p.Hub, Inst: b.inst, Conn: p.Conn, Online: p.Online, Reason: p.Reason, Since: p.Since, Seq: seq}
+}
+
+// publishPresence announces a change of this hub's holdings; called with
+// b.mu held, so that events and snapshots leave in sequence order.
+func (b *Broker) publishPresence(p broker.Presence) {
+	b.seq++
+	data, _ := json.Marshal(b.fromPresence(p, b.seq))
+	if b.connected() {
+		b.nc.Publish(b.subj.presence(), data)
+	}
+}
+
+// snapshotMsg is this hub's holdings; called with b.mu held.
+func (b *Broker) snapshotMsg(kind string) hubMsg {
+	held := b.tab.snapshot()
+	m := hubMsg{Kind: kind, Hub: b.opts.Hub, Inst: b.inst, Seq: b.seq, Held: make([]presenceMsg, len(held))}
+	for i, p := range held {
+		m.Held[i] = b.fromPresence(p, 0)
+	}
+	return m
+}
+
+// publishHub sends m on P.hubs, or to subject when it is set.
+func (b *Broker) publishHub(m hubMsg, subject string) {
+	m.Hub, m.Inst = b.opts.Hub, b.inst
+	if subject == "" {
+		subject = b.subj.hubs()
+	}
+	data, _ := json.Marshal(m)
+	if err := b.nc.Publish(subject, data); err != nil {
+		b.log.Debug("publish to NATS failed", "subject", subject, "err", err)
+	}
+}
+
+// publishSnapshot sends this hub's holdings to subject (P.hubs when "").
+func (b *Broker) publishSnapshot(kind, subject, reply string) {
+	b.mu.Lock()
+	m := b.snapshotMsg(kind)
+	m.Hub, m.Inst = b.opts.Hub, b.inst
+	data, _ := json.Marshal(m)
+	if subject == "" {
+		subject = b.subj.hubs()
+	}
+	var err error
+	if b.connected() {
+		err = b.nc.PublishMsg(&nats.Msg{Subject: subject, Reply: reply, Data: data})
+	}
+	b.mu.Unlock()
+	if err != nil {
+		b.log.Debug("publish snapshot failed", "subject", subject, "err", err)
+	}
+}
+
+// controlLoop applies presence from other hubs, beats, expires silent
+// hubs, and follows the NATS connection going and coming back.
+func (b *Broker) controlLoop() {
+	t := time.NewTicker(b.opts.Heartbeat)
+	defer t.Stop()
+	up := false
+	for {
+		select {
+		case <-b.quit:
+			return
+		case <-b.changed:
+			up = b.connectionChanged(up)
+		case m := <-b.ctl:
+			b.control(m)
+		case now := <-t.C:
+			if b.connected() {
+				b.mu.Lock()
+				seq := b.seq
+				b.mu.Unlock()
+				b.publishHub(hubMsg{Kind: "beat", Seq: seq}, "")
+			}
+			b.expire(now)
+		}
+	}
+}
+
+// connectionChanged acts on the connection going down (other hubs'
+// devices become unreachable) or coming up (hello with our snapshot).
+func (b *Broker) connectionChanged(wasUp bool) bool {
+	up := b.connected()
+	switch {
+	case up && !wasUp:
+		b.publishSnapshot("hello", "", b.subj.hub(b.inst, "snap"))
+	case !up && wasUp:
+		b.mu.Lock()
+		var ev []broker.Presence
+		for inst, r := range b.tab.hubs {
+			ev = b.tab.drop(inst, reasonUnreachable(r.name, "this hub lost its NATS connection"), ev)
+		}
+		b.mu.Unlock()
+		b.deliver(ev)
+	}
+	return up
+}
+
+// control applies one message from P.presence, P.hubs or our inbox.
+func (b *Broker) control(m *nats.Msg) {
+	if m.Subject == b.subj.hub(b.inst, "sync") {
+		b.publishSnapshot("snap", m.Reply, "")
+		return
+	}
+	if m.Subject == b.subj.presence() {
+		var pm presenceMsg
+		if json.Unmarshal(m.Data, &pm) == nil && pm.Inst != b.inst && pm.Inst != "" {
+			b.applyPresence(pm)
+		}
+		return
+	}
+	var hm hubMsg
+	if json.Unmarshal(m.Data, &hm) != nil || hm.Inst == b.inst || hm.Inst == "" {
+		return
+	}
+	b.applyHub(hm, m.Reply)
+}
+
+// applyPresence applies another hub's event, asking for its snapshot when
+// an event was missed.
+func (b *Broker) applyPresence(pm presenceMsg) {
+	b.mu.Lock()
+	r := b.tab.hub(pm.Inst, pm.Hub, time.Now())
+	if pm.Seq == r.seq+1 && !r.dirty {
+		r.seq = pm.Seq
+	} else {
+		r.dirty = true
+	}
+	p := toPresence(pm)
+	if cur, ok := r.held[p.Device]; p.Online {
+		r.held[p.Device] = p
+	} else if ok && cur.Conn == p.Conn {
+		delete(r.held, p.Device)
+	}
+	ev := b.tab.settle(p.Device, p.Reason, nil)
+	ask := b.needSnapshot(r, pm.Seq)
+	b.mu.Unlock()
+	b.deliver(ev)
+	if ask {
+		b.askSnapshot(pm.Inst)
+	}
+}
+
+// applyHub applies another hub's heartbeat, hello, snapshot or goodbye.
+func (b *Broker) applyHub(hm hubMsg, reply string) {
+	now := time.Now()
+	var ev []broker.Presence
+	ask := false
+	b.mu.Lock()
+	if r := b.tab.hubs[hm.Inst]; hm.Hub == b.opts.Hub && (r == nil || !r.warned) {
+		b.log.Error("another hub process uses this hub's name; give each hub its own --name", "name", hm.Hub)
+		b.tab.hub(hm.Inst, hm.Hub, now).warned = true
+	}
+	switch hm.Kind {
+	case "bye":
+		ev = b.tab.drop(hm.Inst, "hub "+hm.Hub+" shut down", ev)
+	case "hello", "snap":
+		r := b.tab.hub(hm.Inst, hm.Hub, now)
+		held := make([]broker.Presence, len(hm.Held))
+		for i, pm := range hm.Held {
+			held[i] = toPresence(pm)
+		}
+		ev = b.tab.replace(r, held, "hub "+hm.Hub+" no longer holds it", ev)
+		r.seq, r.dirty = hm.Seq, false
+	case "beat":
+		ask = b.needSnapshot(b.tab.hub(hm.Inst, hm.Hub, now), hm.Seq)
+	}
+	b.mu.Unlock()
+	b.deliver(ev)
+	if hm.Kind == "hello" && reply != "" {
+		b.publishSnapshot("snap", reply, "")
+	}
+	if ask {
+		b.askSnapshot(hm.Inst)
+	}
+}
+
+// needSnapshot reports whether r's holdings may be out of date (missed
+// events, or a beat announcing a sequence number not seen), at most once
+// a heartbeat; called with b.mu held.
+func (b *Broker) needSnapshot(r *remote, seq uint64) bool {
+	if !r.dirty && r.seq == seq {
+		return false
+	}
+	r.dirty = true
+	now := time.Now()
+	if now.Sub(r.asked) < b.opts.Heartbeat {
+		return false
+	}
+	r.asked = now
+	return true
+}
+
+// askSnapshot asks instance inst for its holdings.
+func (b *Broker) askSnapshot(inst string) {
+	if !b.connected() {
+		return
+	}
+	err := b.nc.PublishRequest(b.subj.hub(inst, "sync"), b.subj.hub(b.inst, "snap"), nil)
+	if err != nil {
+		b.log.Debug("snapshot request failed", "instance", inst, "err", err)
+	}
+}
+
+// expire forgets the hubs not heard from in three heartbeats.
+func (b *Broker) expire(now time.Time) {
+	b.mu.Lock()
+	var ev []broker.Presence
+	for inst, r := range b.tab.hubs {
+		if now.Sub(r.seen) > 3*b.opts.Heartbeat+b.opts.Heartbeat/2 {
+			b.log.Warn("hub stopped answering; forgetting its devices", "other", r.name, "devices", len(r.held))
+			ev = b.tab.drop(inst, reasonUnreachable(r.name, "no heartbeat over NATS"), ev)
+		}
+	}
+	b.mu.Unlock()
+	b.deliver(ev)
+}

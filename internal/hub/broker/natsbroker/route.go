@@ -1,0 +1,194 @@
+package natsbroker
+
+import (
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+
+	"tether/internal/hub/broker"
+)
+
+// deliver hands presence changes to the Handler, in order.
+func (b *Broker) deliver(ps []broker.Presence) {
+	for _, p := range ps {
+		b.h.Presence(p)
+	}
+}
+
+// Hold implements broker.Broker: page messages for p.Device published on
+// NATS now come here, and every hub hears p.
+func (b *Broker) Hold(p broker.Presence) error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.tab.local[p.Device] = p
+	var err error
+	if b.holdSub[p.Device] == nil {
+		var sub *nats.Subscription
+		sub, err = b.nc.ChanSubscribe(b.subj.in(p.Device, '*'), b.data)
+		if err == nil {
+			b.holdSub[p.Device] = sub
+		} else {
+			err = fmt.Errorf("subscribe to messages for device %s: %w", p.Device, err)
+		}
+	}
+	ev := b.tab.settle(p.Device, "", nil)
+	b.publishPresence(p)
+	b.mu.Unlock()
+	b.deliver(ev)
+	return err
+}
+
+// Release implements broker.Broker; a release of a connection that was
+// already replaced is ignored, since the newer one holds the id.
+func (b *Broker) Release(p broker.Presence) error {
+	b.mu.Lock()
+	cur, ok := b.tab.local[p.Device]
+	if !ok || cur.Conn != p.Conn || cur.Hub != p.Hub || b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	delete(b.tab.local, p.Device)
+	if sub := b.holdSub[p.Device]; sub != nil {
+		sub.Unsubscribe()
+		delete(b.holdSub, p.Device)
+	}
+	ev := b.tab.settle(p.Device, p.Reason, nil)
+	b.publishPresence(p)
+	b.mu.Unlock()
+	b.deliver(ev)
+	return nil
+}
+
+// Watch implements broker.Broker: the first watch of a device subscribes
+// to its messages from other hubs.
+func (b *Broker) Watch(device string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	w := b.watch[device]
+	if w == nil {
+		w = &watched{}
+		b.watch[device] = w
+	}
+	w.n++
+	if w.sub != nil || b.closed {
+		return nil
+	}
+	sub, err := b.nc.ChanSubscribe(b.subj.out(device, '*'), b.data)
+	if err != nil {
+		return fmt.Errorf("subscribe to messages of device %s: %w", device, err)
+	}
+	w.sub = sub
+	return nil
+}
+
+// Unwatch implements broker.Broker: the last unwatch unsubscribes.
+func (b *Broker) Unwatch(device string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	w := b.watch[device]
+	if w == nil {
+		return nil
+	}
+	if w.n--; w.n > 0 {
+		return nil
+	}
+	delete(b.watch, device)
+	if w.sub != nil {
+		w.sub.Unsubscribe()
+	}
+	return nil
+}
+
+// ToDevice implements broker.Broker: straight to the Handler when the
+// device is held here, over NATS when another hub holds it.
+func (b *Broker) ToDevice(m broker.Message) error {
+	b.mu.Lock()
+	e, ok := b.tab.win[m.Device]
+	b.mu.Unlock()
+	switch {
+	case !ok:
+		return broker.ErrOffline
+	case e.inst == "":
+		return b.h.ToDevice(m)
+	case !b.connected():
+		return fmt.Errorf("device %s is on hub %s: %w", m.Device, e.p.Hub, ErrUnreachable)
+	}
+	if err := b.nc.Publish(b.subj.in(m.Device, kindByte(m.Binary)), m.Data); err != nil {
+		return fmt.Errorf("device %s is on hub %s: publish: %w", m.Device, e.p.Hub, err)
+	}
+	return nil
+}
+
+// ToPages implements broker.Broker: the pages here get m at once, and it
+// is published for pages on other hubs while NATS is up.
+func (b *Broker) ToPages(m broker.Message) error {
+	b.h.ToPages(m)
+	if !b.connected() {
+		return nil
+	}
+	if err := b.nc.Publish(b.subj.out(m.Device, kindByte(m.Binary)), m.Data); err != nil && !isClosedErr(err) {
+		return fmt.Errorf("publish message of device %s: %w", m.Device, err)
+	}
+	return nil
+}
+
+// Lookup implements broker.Broker.
+func (b *Broker) Lookup(device string) (broker.Presence, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, ok := b.tab.win[device]
+	return e.p, ok
+}
+
+// Devices implements broker.Broker: every device of the cluster, sorted
+// by id, with the hub holding it.
+func (b *Broker) Devices() []broker.Presence {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.tab.devices()
+}
+
+// Shadow implements broker.Broker: a device on another hub is asked for
+// there (within Options.RequestTimeout); otherwise this hub's Handler answers.
+func (b *Broker) Shadow(device string) []byte {
+	b.mu.Lock()
+	e, ok := b.tab.win[device]
+	b.mu.Unlock()
+	if ok && e.inst != "" && b.connected() {
+		m, err := b.nc.Request(b.subj.hub(e.inst, "shadow"), []byte(device), b.opts.RequestTimeout)
+		if err == nil && len(m.Data) > 0 {
+			return m.Data
+		}
+		if err != nil {
+			b.log.Debug("shadow request failed", "device", device, "holder", e.p.Hub, "err", err)
+		}
+	}
+	if b.h == nil {
+		return nil
+	}
+	return b.h.Shadow(device)
+}
+
+// dataLoop hands device and page messages from other hubs to the Handler.
+func (b *Broker) dataLoop() {
+	for {
+		select {
+		case <-b.quit:
+			return
+		case m := <-b.data:
+			device, in, binary, ok := b.subj.parseDev(m.Subject)
+			if !ok {
+				continue
+			}
+			msg := broker.Message{Device: device, Binary: binary, Data: m.Data}
+			if in {
+				b.h.ToDevice(msg) // a full device queue drops it, as on one hub
+			} else {
+				b.h.ToPages(msg)
+			}
+		}
+	}
+}
