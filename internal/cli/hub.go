@@ -31,6 +31,7 @@ type hubFlags struct {
 	ping                 time.Duration
 	queue                int
 	queueBytes           int
+	readBuffer           int
 	name                 string
 	nats                 natsFlags
 }
@@ -82,6 +83,7 @@ SIGTERM or Ctrl-C closes every connection with 1001 and exits within 5 s.`,
 	fl.DurationVar(&f.ping, "ping", 20*time.Second, "keepalive ping interval; a connection silent for 3 intervals is closed")
 	fl.IntVar(&f.queue, "queue", 4096, "messages that may wait for one connection; a page that lets it fill is closed as too slow")
 	fl.IntVar(&f.queueBytes, "queue-bytes", 16<<20, "bytes that may wait for one connection (messages shared by several pages count for each)")
+	fl.IntVar(&f.readBuffer, "read-buffer", 1<<10, "read buffer per connection, in bytes: more reads small messages faster, costs memory on every idle connection")
 	fl.StringVar(&f.name, "name", "", "this hub's name in /api/devices (default host-pid)")
 	addNATSFlags(fl, &f.nats)
 	return cmd
@@ -95,7 +97,7 @@ func runHub(cmd *cobra.Command, stdio Stdio, f hubFlags) error {
 	if err != nil {
 		return err
 	}
-	opts := hub.Options{Name: f.name, MaxMessage: f.maxMessage, Ping: f.ping, Queue: f.queue, QueueBytes: f.queueBytes,
+	opts := hub.Options{Name: f.name, MaxMessage: f.maxMessage, Ping: f.ping, Queue: f.queue, QueueBytes: f.queueBytes, ReadBuffer: f.readBuffer,
 		OriginPatterns: f.origins, Logger: logger}
 	if f.maxMessage < 125 {
 		return usage("--max-message: got %d, want at least 125 bytes", f.maxMessage)

@@ -48,6 +48,11 @@ type Options struct {
 	// queued for several pages counts for each, though it is held once).
 	// Zero means 16 MiB.
 	QueueBytes int
+	// ReadBuffer is each connection's read buffer in bytes, held for the
+	// connection's life: the main cost of an idle connection besides its
+	// reading goroutine's stack. Bigger buffers read more small messages
+	// per system call. Zero means 1 KiB.
+	ReadBuffer int
 	// Ping is the keepalive interval: the hub pings every connection this
 	// often and closes one it has not heard from in three intervals. Zero
 	// means 20 s.
@@ -106,7 +111,7 @@ func (o Options) withDefaults() Options {
 		o.Broker = mem.New()
 	}
 	if o.Upgrader == nil {
-		o.Upgrader = hubws.NewUpgrader(hubws.Options{MaxMessage: o.MaxMessage})
+		o.Upgrader = hubws.NewUpgrader(hubws.Options{MaxMessage: o.MaxMessage, ReadBuffer: o.ReadBuffer})
 	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 4 * time.Second

@@ -1,6 +1,7 @@
 package hubws
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"net"
@@ -14,7 +15,8 @@ import (
 // gwsUpgrader is the Upgrader on lxzan/gws: one reading goroutine per
 // connection (Conn.Run), no writer goroutine, a pooled read buffer.
 type gwsUpgrader struct {
-	up *gws.Upgrader
+	up         *gws.Upgrader
+	readBuffer int
 }
 
 var _ Upgrader = (*gwsUpgrader)(nil)
@@ -24,7 +26,7 @@ var _ Upgrader = (*gwsUpgrader)(nil)
 // never negotiates compression.
 func NewUpgrader(opts Options) Upgrader {
 	o := opts.withDefaults()
-	return &gwsUpgrader{up: gws.NewUpgrader(events{}, &gws.ServerOption{
+	return &gwsUpgrader{readBuffer: o.ReadBuffer, up: gws.NewUpgrader(events{}, &gws.ServerOption{
 		ReadMaxPayloadSize:  o.MaxMessage,
 		WriteMaxPayloadSize: 1 << 30,
 		CheckUtf8Enabled:    true,
@@ -43,10 +45,14 @@ func (u *gwsUpgrader) Upgrade(w http.ResponseWriter, r *http.Request, h Handler)
 	if err != nil {
 		return nil, fmt.Errorf("upgrade websocket: %w", err)
 	}
-	// The server's reader may hold bytes the client sent after its
-	// request, so gws reads through it.
 	bc := &batchConn{Conn: nc}
-	socket, err := u.up.UpgradeFromConn(bc, brw.Reader, r)
+	// The server's reader may hold bytes the client sent after its
+	// request: then gws reads through it; else through a smaller one.
+	br := brw.Reader
+	if br.Buffered() == 0 {
+		br = bufio.NewReaderSize(bc, u.readBuffer)
+	}
+	socket, err := u.up.UpgradeFromConn(bc, br, r)
 	if err != nil {
 		return nil, fmt.Errorf("upgrade websocket: %w", err)
 	}

@@ -96,6 +96,10 @@ type Options struct {
 	// MaxMessage is the largest message read, in bytes; a bigger one
 	// closes the connection with 1009. Zero means 64 KiB.
 	MaxMessage int
+	// ReadBuffer is each connection's read buffer, in bytes: it is held
+	// for the connection's life, so it weighs on idle connections; bigger
+	// messages are read past it. Zero means 1 KiB.
+	ReadBuffer int
 	// HandshakeTimeout bounds writing the handshake response. Zero means 5 s.
 	HandshakeTimeout time.Duration
 }
@@ -106,6 +110,9 @@ const DefaultMaxMessage = 64 << 10
 func (o Options) withDefaults() Options {
 	if o.MaxMessage <= 0 {
 		o.MaxMessage = DefaultMaxMessage
+	}
+	if o.ReadBuffer <= 0 {
+		o.ReadBuffer = 1 << 10
 	}
 	if o.HandshakeTimeout <= 0 {
 		o.HandshakeTimeout = 5 * time.Second
