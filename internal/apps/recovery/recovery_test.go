@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -66,6 +69,12 @@ type rig struct {
 
 func start(t *testing.T, reason error) *rig {
 	t.Helper()
+	return startWith(t, reason, nil)
+}
+
+// startWith is start with the loaded config changed by edit.
+func startWith(t *testing.T, reason error, edit func(*config.Config)) *rig {
+	t.Helper()
 	root := t.TempDir()
 	write(t, root, config.NetworkFile, seedNetwork)
 	write(t, root, config.AppFile, seedApp("nosuchapp"))
@@ -73,12 +82,16 @@ func start(t *testing.T, reason error) *rig {
 	if err != nil {
 		t.Fatalf("load seed root: %v", err)
 	}
+	if edit != nil {
+		edit(cfg)
+	}
 	ring := logring.New(50)
 	ring.Write([]byte("level=ERROR msg=\"an earlier <b>failure</b>\"\n"))
 	r := &rig{root: root, done: make(chan error, 1)}
 	addrs := make(chan string, 1)
 	env := &apps.Env{
 		Config:  cfg,
+		Logger:  slog.New(slog.NewTextHandler(ring, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Log:     ring,
 		Reason:  reason,
 		Restart: func() { r.restarts.Add(1) },
@@ -92,7 +105,12 @@ func start(t *testing.T, reason error) *rig {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go func() { r.done <- ctor().Run(ctx, env) }()
-	t.Cleanup(func() { r.stop(t) })
+	t.Cleanup(func() {
+		r.stop(t)
+		if t.Failed() {
+			t.Logf("recovery log:\n%s", strings.Join(ring.Lines(), "\n"))
+		}
+	})
 	select {
 	case a := <-addrs:
 		r.url = "http://" + a
@@ -102,6 +120,18 @@ func start(t *testing.T, reason error) *rig {
 		t.Fatal("recovery not serving after 10 s")
 	}
 	return r
+}
+
+// awaitRestarts waits for n restarts: a reply goes out before the
+// restart it announces.
+func (r *rig) awaitRestarts(t *testing.T, n int32) {
+	t.Helper()
+	for end := time.Now().Add(5 * time.Second); r.restarts.Load() < n && time.Now().Before(end); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := r.restarts.Load(); got != n {
+		t.Errorf("restarts: got %d, want %d", got, n)
+	}
 }
 
 // stop ends the app and checks that Run returned nil.
@@ -251,10 +281,10 @@ func TestAPI(t *testing.T) {
 	if r.restarts.Load() != 0 {
 		t.Fatal("restarted before being asked")
 	}
-	code, body := do(t, "POST", r.url+"/api/restart", nil, "")
-	if code != http.StatusAccepted || r.restarts.Load() != 1 {
-		t.Errorf("POST /api/restart: got %d %s and %d restarts, want 202 and 1", code, body, r.restarts.Load())
+	if code, body := do(t, "POST", r.url+"/api/restart", nil, ""); code != http.StatusAccepted {
+		t.Errorf("POST /api/restart: got %d %s, want 202", code, body)
 	}
+	r.awaitRestarts(t, 1)
 }
 
 func TestNoRoot(t *testing.T) {
@@ -375,9 +405,10 @@ func TestCommandProtocol(t *testing.T) {
 		t.Fatalf("app.json not saved:\n%s", got)
 	}
 	send(t, c, "CMD", "restart", []any{})
-	if m := until(t, c, "info"); !strings.Contains(m["info"].(string), "restarting") || r.restarts.Load() != 1 {
-		t.Errorf("restart: got %v and %d restarts, want info and 1", m, r.restarts.Load())
+	if m := until(t, c, "info"); !strings.Contains(m["info"].(string), "restarting") {
+		t.Errorf("restart: got %v, want info", m)
 	}
+	r.awaitRestarts(t, 1)
 }
 
 func TestCrossOriginWebSocketRefused(t *testing.T) {
@@ -410,5 +441,49 @@ func TestShutdownClosesClientsWith1001(t *testing.T) {
 	r.stop(t)
 	if err := <-closed; websocket.CloseStatus(err) != websocket.StatusGoingAway {
 		t.Fatalf("close on shutdown: got %v (%v), want 1001", websocket.CloseStatus(err), err)
+	}
+}
+
+// TestCallHome repairs the device through a hub: recovery calls home and
+// serves the command protocol on that connection.
+func TestCallHome(t *testing.T) {
+	conns := make(chan *websocket.Conn, 1)
+	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/Device_1" {
+			http.NotFound(w, r)
+			return
+		}
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		conns <- c
+		<-r.Context().Done()
+	}))
+	defer hub.Close()
+	port, _ := strconv.Atoi(hub.URL[strings.LastIndex(hub.URL, ":")+1:])
+	r := startWith(t, errors.New(`unknown app "nosuchapp"`), func(cfg *config.Config) {
+		cfg.App.Demo.Home = config.Home{IP: "127.0.0.1", Port: port}
+	})
+	var c *websocket.Conn
+	select {
+	case c = <-conns:
+	case <-time.After(10 * time.Second):
+		t.Fatal("recovery did not call home within 10 s")
+	}
+	c.SetReadLimit(1 << 20)
+	defer c.CloseNow()
+	until(t, c, "recovery")
+	send(t, c, "GET", "status", []any{})
+	if m := until(t, c, "recovery/reason"); !strings.Contains(m["recovery/reason"].(string), "nosuchapp") {
+		t.Errorf("GET status through home: got %v", m)
+	}
+	send(t, c, "CMD", "save_config", []any{"app.json", seedApp("echoserver")})
+	until(t, c, "recovery/saved")
+	send(t, c, "CMD", "restart", []any{})
+	until(t, c, "info")
+	r.awaitRestarts(t, 1)
+	if got := read(t, r.root, config.AppFile); !strings.Contains(got, `"app": "echoserver"`) {
+		t.Errorf("after repair through home: app.json\n%s", got)
 	}
 }

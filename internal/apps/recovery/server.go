@@ -134,15 +134,20 @@ func (s *server) websocket(ctx context.Context, w http.ResponseWriter, r *http.R
 	s.log.Info("command client gone", "remote", r.RemoteAddr, "err", err)
 }
 
-// gentle is a connection whose reads its context does not cut short. With
-// coder/websocket a context ending during Read drops the connection at
-// once; cmdapi's writer, seeing the same context end, would then have no
-// connection left to flush the last replies (a restart's) and close with
-// 1001 on. The close handshake ends the read instead.
+// gentle is a connection that its context does not cut. With
+// coder/websocket a context ending during a Read or Write drops the
+// connection at once, and cmdapi hands its own context to both; the
+// writer, seeing that context end, would then find no connection left to
+// flush the last replies (a restart's) on and close with 1001. Here the
+// close handshake ends the reads, and writes keep wsconn's own timeout.
 type gentle struct{ *wsconn.Conn }
 
 func (g gentle) Read(ctx context.Context) (bool, []byte, error) {
 	return g.Conn.Read(context.WithoutCancel(ctx))
+}
+
+func (g gentle) Write(ctx context.Context, b []byte) error {
+	return g.Conn.Write(context.WithoutCancel(ctx), b)
 }
 
 // only answers other methods than method with 405 and a JSON error.
