@@ -191,7 +191,7 @@ func (r *runner) session(ctx context.Context, c *wsconn.Conn) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := c.Keepalive(sctx, r.opts.PingInterval); err != nil && sctx.Err() == nil {
+		if err := c.Keepalive(sctx, r.opts.PingInterval); err != nil && !errors.Is(err, context.Canceled) {
 			kaErr = err
 		}
 	}()
