@@ -84,8 +84,8 @@ type testRelay struct {
 func startRelay(t *testing.T, dropEvery int64) (deviceURL, pageURL string) {
 	r := &testRelay{dropEvery: dropEvery, devices: map[string]*websocket.Conn{}, pages: map[string][]*websocket.Conn{}}
 	var tr tracked
-	deviceURL = serve(t, tr.wrap(t, r.device))
-	pageURL = serve(t, tr.wrap(t, r.page))
+	deviceURL = serve(t, tr.wrap(t, r.serveDevice))
+	pageURL = serve(t, tr.wrap(t, r.servePage))
 	return deviceURL, pageURL
 }
 
@@ -93,7 +93,13 @@ func (r *testRelay) drop() bool {
 	return r.dropEvery > 0 && r.n.Add(1)%r.dropEvery == 0
 }
 
-func (r *testRelay) device(w http.ResponseWriter, req *http.Request) {
+func (r *testRelay) device(id string) *websocket.Conn {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.devices[id]
+}
+
+func (r *testRelay) serveDevice(w http.ResponseWriter, req *http.Request) {
 	id := strings.TrimPrefix(req.URL.Path, "/")
 	c, err := websocket.Accept(w, req, nil)
 	if err != nil {
@@ -121,7 +127,7 @@ func (r *testRelay) device(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-func (r *testRelay) page(w http.ResponseWriter, req *http.Request) {
+func (r *testRelay) servePage(w http.ResponseWriter, req *http.Request) {
 	id := strings.TrimPrefix(req.URL.Path, "/")
 	c, err := websocket.Accept(w, req, nil)
 	if err != nil {
@@ -133,6 +139,9 @@ func (r *testRelay) page(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	r.pages[id] = append(r.pages[id], c)
 	r.mu.Unlock()
+	for r.device(id) == nil && ctx.Err() == nil { // as the hub: presence once the device is online
+		time.Sleep(5 * time.Millisecond)
+	}
 	c.Write(ctx, websocket.MessageText, []byte(`{"hub/device/connected": true}`))
 	for {
 		typ, p, err := c.Read(ctx)
@@ -142,10 +151,7 @@ func (r *testRelay) page(w http.ResponseWriter, req *http.Request) {
 		if r.drop() {
 			continue
 		}
-		r.mu.Lock()
-		dev := r.devices[id]
-		r.mu.Unlock()
-		if dev != nil {
+		if dev := r.device(id); dev != nil {
 			dev.Write(ctx, typ, p)
 		}
 	}
