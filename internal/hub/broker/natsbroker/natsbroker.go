@@ -56,8 +56,8 @@ type Options struct {
 	// RequestTimeout bounds asking another hub for a device's shadow.
 	// Zero means 500 ms.
 	RequestTimeout time.Duration
-	// ReconnectWait is the pause between reconnect attempts (with up to
-	// a second of jitter). Zero means 1 s.
+	// ReconnectWait is the pause between reconnect attempts, plus a random
+	// jitter of up to as much again. Zero means 1 s.
 	ReconnectWait time.Duration
 	// Pending bounds the NATS messages waiting for delivery to the Handler;
 	// past it, messages are dropped and counted. Zero means 65536.
@@ -178,7 +178,7 @@ func (b *Broker) natsOptions() []nats.Option {
 		nats.NoEcho(),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(b.opts.ReconnectWait),
-		nats.ReconnectJitter(time.Second, time.Second),
+		nats.ReconnectJitter(b.opts.ReconnectWait, b.opts.ReconnectWait),
 		nats.RetryOnFailedConnect(true),
 		nats.ReconnectBufSize(-1), // fail publishes while down instead of replaying stale ones
 		nats.PingInterval(b.opts.Heartbeat * 5),

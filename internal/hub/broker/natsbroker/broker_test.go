@@ -1,0 +1,231 @@
+package natsbroker
+
+import (
+	"errors"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"tether/internal/hub/broker"
+	"tether/internal/hub/broker/natsbroker/natstest"
+)
+
+func TestRelayAcrossHubs(t *testing.T) {
+	ns := natstest.Start(t)
+	a, ra := startBroker(t, ns.URL(), "a")
+	b, rb := startBroker(t, ns.URL(), "b")
+
+	if err := a.Hold(presence("dev.1", "a", 1, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	ra.expectPresence(t, "dev.1 online on a, locally", online("dev.1", "a"))
+	rb.expectPresence(t, "dev.1 online on a, on b", online("dev.1", "a"))
+	if err := b.Watch("dev.1"); err != nil {
+		t.Fatal(err)
+	}
+	b.nc.Flush()
+
+	tests := []broker.Message{
+		{Device: "dev.1", Data: []byte(`{"k": 1}`)},
+		{Device: "dev.1", Binary: true, Data: []byte{0, 1, 2, 0xff}},
+		{Device: "dev.1", Data: []byte{}},
+	}
+	for _, m := range tests {
+		if err := b.ToDevice(m); err != nil {
+			t.Fatalf("ToDevice from b: %v", err)
+		}
+		ra.expectMessage(t, ra.toDevice, m)
+		if err := a.ToPages(m); err != nil {
+			t.Fatalf("ToPages on a: %v", err)
+		}
+		ra.expectMessage(t, ra.toPages, m) // a's own pages, directly
+		rb.expectMessage(t, rb.toPages, m)
+	}
+	if n := len(ra.toDevice) + len(rb.toDevice); n != 0 {
+		t.Fatalf("%d extra messages to the device", n)
+	}
+
+	ra.mu.Lock()
+	ra.shadows["dev.1"] = []byte(`{"k":1}`)
+	ra.mu.Unlock()
+	if got := string(b.Shadow("dev.1")); got != `{"k":1}` {
+		t.Fatalf("b.Shadow(dev.1) = %q, want a's shadow", got)
+	}
+
+	if got := b.Devices(); len(got) != 1 || got[0].Device != "dev.1" || got[0].Hub != "a" {
+		t.Fatalf("b.Devices() = %+v, want dev.1 on a", got)
+	}
+	a.Release(broker.Presence{Device: "dev.1", Hub: "a", Conn: 1, Reason: "closed by the device"})
+	p := rb.expectPresence(t, "dev.1 offline on b", offline("dev.1"))
+	if p.Reason != "closed by the device" {
+		t.Fatalf("offline reason on b = %q, want the device's", p.Reason)
+	}
+	if err := b.ToDevice(tests[0]); !errors.Is(err, broker.ErrOffline) {
+		t.Fatalf("ToDevice after release: %v, want ErrOffline", err)
+	}
+}
+
+func TestLateJoinerLearnsPresence(t *testing.T) {
+	ns := natstest.Start(t)
+	a, _ := startBroker(t, ns.URL(), "a")
+	a.Hold(presence("d1", "a", 1, time.Now()))
+	a.Hold(presence("d2", "a", 2, time.Now()))
+	c, _ := startBroker(t, ns.URL(), "c")
+	waitFor(t, "c knows d1 and d2 on a", func() bool { return len(c.Devices()) == 2 })
+	waitFor(t, "a knows c", func() bool { a.mu.Lock(); defer a.mu.Unlock(); return len(a.tab.hubs) == 1 })
+}
+
+func TestNewestConnectionWins(t *testing.T) {
+	ns := natstest.Start(t)
+	a, ra := startBroker(t, ns.URL(), "a")
+	b, rb := startBroker(t, ns.URL(), "b")
+	waitFor(t, "a and b know each other", func() bool { a.mu.Lock(); defer a.mu.Unlock(); return len(a.tab.hubs) == 1 })
+
+	t0 := time.Now()
+	a.Hold(presence("dup", "a", 7, t0))
+	waitFor(t, "b sees dup on a", heldBy(b, "dup", "a"))
+	rb.expectPresence(t, "dup on a, on b", online("dup", "a"))
+	b.Hold(presence("dup", "b", 3, t0.Add(time.Millisecond)))
+	// a is told of the newer connection: a hub closes its own on this.
+	p := ra.expectPresence(t, "dup taken over by b, on a", online("dup", "b"))
+	if p.Conn != 3 {
+		t.Fatalf("takeover presence conn = %d, want 3", p.Conn)
+	}
+	waitFor(t, "a routes dup to b", heldBy(a, "dup", "b"))
+	// a's old connection going does not hide the new one.
+	a.Release(broker.Presence{Device: "dup", Hub: "a", Conn: 7, Reason: "replaced"})
+	time.Sleep(300 * time.Millisecond)
+	for _, br := range []*Broker{a, b} {
+		if p, ok := br.Lookup("dup"); !ok || p.Hub != "b" {
+			t.Fatalf("%s: Lookup(dup) = %+v, %v after a's release; want b", br.opts.Hub, p, ok)
+		}
+	}
+	for len(rb.presence) > 0 {
+		if p := <-rb.presence; p.Device == "dup" && (p.Hub == "a" && p.Online || !p.Online) {
+			t.Fatalf("b heard %+v: the older connection must not win or end b's", p)
+		}
+	}
+	// An older connection announced late (e.g. after a partition) loses.
+	a.Hold(presence("dup", "a", 8, t0.Add(-time.Second)))
+	time.Sleep(300 * time.Millisecond)
+	if p, ok := b.Lookup("dup"); !ok || p.Hub != "b" {
+		t.Fatalf("b: Lookup(dup) = %+v after an older announce; want b", p)
+	}
+}
+
+func TestHubVanishes(t *testing.T) {
+	ns := natstest.Start(t)
+	a, _ := startBroker(t, ns.URL(), "a")
+	b, rb := startBroker(t, ns.URL(), "b")
+	a.Hold(presence("d", "a", 1, time.Now()))
+	waitFor(t, "b sees d", heldBy(b, "d", "a"))
+	a.nc.Close() // a crashes: no goodbye, no heartbeat
+	p := rb.expectPresence(t, "d offline on b", offline("d"))
+	if !strings.Contains(p.Reason, "hub a unreachable") {
+		t.Fatalf("reason = %q, want hub a unreachable", p.Reason)
+	}
+	if _, ok := b.Lookup("d"); ok {
+		t.Fatal("b still lists d")
+	}
+}
+
+func TestGoodbye(t *testing.T) {
+	ns := natstest.Start(t)
+	a, _ := startBroker(t, ns.URL(), "a")
+	b, rb := startBroker(t, ns.URL(), "b", func(o *Options) { o.Heartbeat = time.Hour })
+	a.Hold(presence("d", "a", 1, time.Now()))
+	waitFor(t, "b sees d", heldBy(b, "d", "a"))
+	a.Close()
+	p := rb.expectPresence(t, "d offline on b", offline("d"))
+	if p.Reason != "hub a shut down" {
+		t.Fatalf("reason = %q, want hub a shut down", p.Reason)
+	}
+}
+
+func TestNATSOutages(t *testing.T) {
+	ns := natstest.Start(t)
+	a, ra := startBroker(t, ns.URL(), "a")
+	b, rb := startBroker(t, ns.URL(), "b")
+	a.Hold(presence("local", "a", 1, time.Now()))
+	b.Hold(presence("remote", "b", 1, time.Now()))
+	a.Watch("remote")
+	a.Watch("local")
+	waitFor(t, "a sees remote", heldBy(a, "remote", "b"))
+	waitFor(t, "b sees local", heldBy(b, "local", "a"))
+
+	var before int
+	for round := range 4 {
+		if round == 1 {
+			before = runtime.NumGoroutine()
+		}
+		ns.Shutdown()
+		p := ra.expectPresence(t, "remote unreachable on a", offline("remote"))
+		if !strings.Contains(p.Reason, "hub b unreachable") {
+			t.Fatalf("reason = %q, want hub b unreachable", p.Reason)
+		}
+		if err := a.ToDevice(broker.Message{Device: "remote", Data: []byte("x")}); err == nil {
+			t.Fatal("ToDevice to a device on another hub while NATS is down: no error")
+		}
+		// a still serves its own device and pages.
+		m := broker.Message{Device: "local", Data: []byte("still here")}
+		if err := a.ToDevice(m); err != nil {
+			t.Fatalf("local ToDevice while NATS is down: %v", err)
+		}
+		ra.expectMessage(t, ra.toDevice, m)
+		a.ToPages(m)
+		ra.expectMessage(t, ra.toPages, m)
+
+		ns.Restart()
+		ra.expectPresence(t, "remote back on a", online("remote", "b"))
+		waitFor(t, "b sees local again", heldBy(b, "local", "a"))
+		m = broker.Message{Device: "remote", Binary: true, Data: []byte{byte(round)}}
+		waitFor(t, "a's watch of remote is back", func() bool {
+			b.ToPages(m)
+			select {
+			case got := <-ra.toPages:
+				return got.Device == "remote"
+			case <-time.After(50 * time.Millisecond):
+				return false
+			}
+		})
+		drain(rb.toPages)
+	}
+	waitFor(t, "goroutines back to their number", func() bool {
+		return runtime.NumGoroutine() <= before+2
+	})
+}
+
+func drain[T any](ch chan T) {
+	for len(ch) > 0 {
+		<-ch
+	}
+}
+
+func TestSlowHandlerDropsNotStalls(t *testing.T) {
+	ns := natstest.Start(t)
+	a, _ := startBroker(t, ns.URL(), "a")
+	b, rb := startBroker(t, ns.URL(), "b", func(o *Options) { o.Pending = 16 })
+	rb.slow = make(chan struct{})
+	a.Hold(presence("d", "a", 1, time.Now()))
+	waitFor(t, "b sees d", heldBy(b, "d", "a"))
+	b.Watch("d")
+	b.nc.Flush()
+	for i := range 2000 {
+		a.ToPages(broker.Message{Device: "d", Data: []byte{byte(i)}})
+	}
+	a.nc.Flush()
+	waitFor(t, "slow consumer counted", func() bool { return b.SlowConsumers() > 0 })
+	// Presence still flows while messages back up.
+	a.Hold(presence("e", "a", 2, time.Now()))
+	waitFor(t, "b sees e", heldBy(b, "e", "a"))
+	close(rb.slow)
+}
+
+func TestStartNeedsURLAndName(t *testing.T) {
+	for _, o := range []Options{{Hub: "a"}, {URL: "nats://127.0.0.1:1"}} {
+		if err := New(o).Start(newRecorder()); err == nil {
+			t.Errorf("Start with %+v: no error", o)
+		}
+	}
+}
