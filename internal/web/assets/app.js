@@ -120,6 +120,12 @@ function receive(data) {
     if (k === 'fake_interface/running') running(v === true || v === 'true' || v === 'True');
     if (k === 'fake_interface/msg') received(show(v));
     if (k === 'hal/drivers' && Array.isArray(v)) drivers(v);
+    if (k.endsWith('/running')) {
+      for (const td of document.querySelectorAll('[data-running="' + CSS.escape(k.slice(0, -8)) + '"]')) {
+        td.textContent = v ? 'running' : 'stopped';
+      }
+    }
+    if (k === 'wifi/test/result' || k === 'wifi/store/result') send('GET', 'wifi');
   }
 }
 
@@ -147,6 +153,7 @@ function drivers(list) {
       td.textContent = show(v);
       tr.append(td);
     }
+    tr.lastChild.dataset.running = String(d.name);
     body.append(tr);
   }
 }
