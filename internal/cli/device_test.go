@@ -1,0 +1,328 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"tether/internal/tethertest"
+)
+
+// devRoot writes a device root in the seed's format (as the acceptance
+// checks' seed_root does) naming app, with the given ports.
+func devRoot(t *testing.T, app string, httpPort, wsPort, homePort, echoPort int) string {
+	t.Helper()
+	dir := t.TempDir()
+	network := `{
+    "device": {
+        "iam": "Device_1",
+        "dev": "ESP32"
+    },
+    "ap": {
+        "essid": "<device AP ssid>",
+        "authmode": 3,
+        "password": "<device AP password>",
+        "hidden": false
+    },
+    "sta": {
+        "ssid": "<AP ssid>",
+        "pass": "<AP password>"
+    },
+    "wsserver": {
+        "ip": "127.0.0.1",
+        "host": "server.tld",
+        "port": 7777,
+        "path": "TS001"
+    }
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "network.json"), []byte(network), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "app.json"), []byte(devApp(app, httpPort, wsPort, homePort, echoPort)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func devApp(app string, httpPort, wsPort, homePort, echoPort int) string {
+	return fmt.Sprintf(`{
+    "app": %q,
+    "echoserver": {
+        "listen_addr": "127.0.0.1",
+        "listen_port": %d
+    },
+    "demo": {
+        "http": {
+            "ip": "127.0.0.1",
+            "port": %d
+        },
+        "websocket": {
+            "ip": "127.0.0.1",
+            "port": %d
+        },
+        "home": {
+            "ip": "127.0.0.1",
+            "port": %d
+        }
+    }
+}
+`, app, echoPort, httpPort, wsPort, homePort)
+}
+
+// devPorts are free ports for one device: http, ws, home, echo, recovery.
+type devPorts struct{ http, ws, home, echo, recovery int }
+
+func freeDevPorts(t *testing.T) devPorts {
+	return devPorts{tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t)}
+}
+
+func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
+
+// startDevice runs tether device on root with the sim network and the
+// recovery page on p.recovery.
+func startDevice(t *testing.T, root string, p devPorts) *tethertest.Proc {
+	t.Helper()
+	return tethertest.Start(t, "device", "--root", root, "--net", "sim", "--recovery-addr", addr(p.recovery))
+}
+
+func httpDo(t *testing.T, method, url, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// echoOnce checks that an echo server answers on port.
+func echoOnce(t *testing.T, port int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+addr(port)+"/", nil)
+	if err != nil {
+		t.Fatalf("dial echoserver: %v", err)
+	}
+	defer c.CloseNow()
+	if err := c.Write(ctx, websocket.MessageText, []byte("back up")); err != nil {
+		t.Fatal(err)
+	}
+	if _, b, err := c.Read(ctx); err != nil || string(b) != "back up" {
+		t.Fatalf("echo: got %q, %v", b, err)
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+}
+
+const pyDeviceEcho = `
+import asyncio, sys, websockets
+async def main(url):
+    async with websockets.connect(url, ping_interval=1, max_size=2**22) as ws:
+        for i in range(100):
+            await ws.send("msg %d" % i)
+            assert await asyncio.wait_for(ws.recv(), 5) == "msg %d" % i
+        for m in ["x" * (1 << 20), b"\x01" * (1 << 20)]:
+            await ws.send(m)
+            r = await asyncio.wait_for(ws.recv(), 10)
+            assert r == m, "1 MiB echo came back with %d bytes" % len(r)
+        await asyncio.wait_for(await ws.ping(), 5)
+        await ws.send("z" * ((1 << 20) + 1))
+        try:
+            await asyncio.wait_for(ws.recv(), 10)
+            raise SystemExit("FAIL: a message over 1 MiB was echoed")
+        except websockets.ConnectionClosed as e:
+            assert e.code == 1009, "close code %r, want 1009" % e.code
+    print("echo ok: 100 round trips, 1 MiB text and binary, ping, 1009 over 1 MiB")
+asyncio.run(main(sys.argv[1]))
+`
+
+func TestDeviceBinaryEchoWithPython(t *testing.T) {
+	tethertest.NeedPython(t)
+	p := freeDevPorts(t)
+	proc := startDevice(t, devRoot(t, "echoserver", p.http, p.ws, p.home, p.echo), p)
+	tethertest.WaitPort(t, addr(p.echo), 20*time.Second)
+	out := tethertest.RunPython(t, 60*time.Second, pyDeviceEcho, "ws://"+addr(p.echo)+"/")
+	if !strings.Contains(out, "echo ok") {
+		t.Fatalf("python: %s", out)
+	}
+	proc.WaitOutput(`attempt 1, starting app \"echoserver\"`, time.Second)
+}
+
+func TestDeviceBinaryRecoverySaysWhy(t *testing.T) {
+	tests := []struct {
+		name string
+		app  string
+		edit func(string) string
+		want []string // on the page, HTML-escaped
+	}{
+		{"unknown app", "nosuchapp", nil, []string{"unknown app &#34;nosuchapp&#34;; registered: demo, echoserver, recovery"}},
+		{"string port", "demo", func(s string) string { return strings.Replace(s, `"port": `, `"port": "eighty", "x": `, 1) },
+			[]string{"app.json:10:21: demo.http.port: ", "eighty"}},
+		{"syntax error", "demo", func(s string) string { return strings.Replace(s, `"demo": {`, `"demo": {,`, 1) },
+			[]string{"app.json:7:14: "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := freeDevPorts(t)
+			root := devRoot(t, tt.app, p.http, p.ws, p.home, p.echo)
+			if tt.edit != nil {
+				path := filepath.Join(root, "app.json")
+				b, _ := os.ReadFile(path)
+				os.WriteFile(path, []byte(tt.edit(string(b))), 0o644)
+			}
+			startDevice(t, root, p)
+			tethertest.WaitPort(t, addr(p.recovery), 20*time.Second)
+			code, page := httpDo(t, "GET", "http://"+addr(p.recovery)+"/", "")
+			if code != http.StatusOK {
+				t.Fatalf("GET /: got %d", code)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(page, want) {
+					t.Errorf("recovery page lacks %q:\n%s", want, page)
+				}
+			}
+		})
+	}
+}
+
+func TestDeviceBinaryRepairThroughPage(t *testing.T) {
+	p := freeDevPorts(t)
+	root := devRoot(t, "nosuchapp", p.http, p.ws, p.home, p.echo)
+	proc := startDevice(t, root, p)
+	base := "http://" + addr(p.recovery)
+	tethertest.WaitPort(t, addr(p.recovery), 20*time.Second)
+	before, _ := os.ReadFile(filepath.Join(root, "app.json"))
+
+	bad, _ := json.Marshal(map[string]string{"text": strings.Replace(devApp("echoserver", p.http, p.ws, p.home, p.echo), `"listen_port": `, `"listen_port": "x", "y": `, 1)})
+	code, body := httpDo(t, "POST", base+"/api/config/app.json", string(bad))
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "app.json:5:24: echoserver.listen_port: ") {
+		t.Errorf("invalid edit: got %d %s, want 422 locating echoserver.listen_port", code, body)
+	}
+	if after, _ := os.ReadFile(filepath.Join(root, "app.json")); string(after) != string(before) {
+		t.Fatalf("a refused edit changed app.json:\n%s", after)
+	}
+
+	good, _ := json.Marshal(map[string]string{"text": devApp("echoserver", p.http, p.ws, p.home, p.echo)})
+	if code, body := httpDo(t, "POST", base+"/api/config/app.json", string(good)); code != http.StatusOK {
+		t.Fatalf("save: got %d %s", code, body)
+	}
+	if code, body := httpDo(t, "POST", base+"/api/restart", ""); code != http.StatusAccepted {
+		t.Fatalf("restart: got %d %s", code, body)
+	}
+	tethertest.WaitPort(t, addr(p.echo), 20*time.Second)
+	echoOnce(t, p.echo)
+	proc.WaitOutput(`starting app \"echoserver\"`, time.Second)
+}
+
+func TestDeviceBinaryRepairOverWebSocket(t *testing.T) {
+	p := freeDevPorts(t)
+	root := devRoot(t, "nosuchapp", p.http, p.ws, p.home, p.echo)
+	startDevice(t, root, p)
+	tethertest.WaitPort(t, addr(p.recovery), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+addr(p.recovery)+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(1 << 20)
+	until := func(key string) map[string]any {
+		t.Helper()
+		for {
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				t.Fatalf("waiting for %q: %v", key, err)
+			}
+			var m map[string]any
+			json.Unmarshal(b, &m)
+			if _, ok := m[key]; ok {
+				return m
+			}
+		}
+	}
+	send := func(req ...any) {
+		b, _ := json.Marshal(req)
+		if err := c.Write(ctx, websocket.MessageText, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := until("recovery"); !strings.Contains(fmt.Sprint(st["recovery/reason"]), `unknown app "nosuchapp"`) {
+		t.Errorf("state: got %v", st)
+	}
+	send("GET", "status", []any{})
+	until("recovery/log")
+	send("CMD", "save_config", []any{"app.json", `{"app": "echoserver", "echoserver": {"listen_port": 0.5}}`})
+	if m := until("error"); !strings.Contains(fmt.Sprint(m["error"]), "app.json:1:53: echoserver.listen_port") {
+		t.Errorf("invalid save: got %v, want it located", m)
+	}
+	send("CMD", "save_config", []any{"app.json", devApp("echoserver", p.http, p.ws, p.home, p.echo)})
+	until("recovery/saved")
+	send("CMD", "restart", []any{})
+	if m := until("info"); !strings.Contains(fmt.Sprint(m["info"]), "restarting") {
+		t.Errorf("restart: got %v", m)
+	}
+	for { // the state follows the reply; then recovery ends with 1001
+		if _, _, err := c.Read(ctx); err != nil {
+			if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+				t.Errorf("recovery's end: got %v, want 1001", err)
+			}
+			break
+		}
+	}
+	tethertest.WaitPort(t, addr(p.echo), 20*time.Second)
+	echoOnce(t, p.echo)
+}
+
+func TestDeviceBinarySignals(t *testing.T) {
+	t.Run("SIGINT exits 130", func(t *testing.T) {
+		p := freeDevPorts(t)
+		proc := startDevice(t, devRoot(t, "echoserver", p.http, p.ws, p.home, p.echo), p)
+		tethertest.WaitPort(t, addr(p.echo), 20*time.Second)
+		proc.Signal(syscall.SIGINT)
+		if code := proc.Wait(10 * time.Second); code != 130 {
+			t.Errorf("exit code after SIGINT: got %d, want 130", code)
+		}
+	})
+	t.Run("SIGTERM closes clients with 1001 and exits 0", func(t *testing.T) {
+		p := freeDevPorts(t)
+		proc := startDevice(t, devRoot(t, "echoserver", p.http, p.ws, p.home, p.echo), p)
+		tethertest.WaitPort(t, addr(p.echo), 20*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		c, _, err := websocket.Dial(ctx, "ws://"+addr(p.echo)+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		c.Write(ctx, websocket.MessageText, []byte("hi"))
+		c.Read(ctx)
+		closed := make(chan error, 1)
+		go func() { _, _, err := c.Read(ctx); closed <- err }()
+		proc.Signal(syscall.SIGTERM)
+		if code := proc.Wait(5 * time.Second); code != 0 {
+			t.Errorf("exit code after SIGTERM: got %d, want 0", code)
+		}
+		if err := <-closed; websocket.CloseStatus(err) != websocket.StatusGoingAway {
+			t.Errorf("client close: got %v, want 1001", err)
+		}
+	})
+}
