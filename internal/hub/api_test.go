@@ -45,7 +45,10 @@ func TestAPIAndMetrics(t *testing.T) {
 		has  string
 	}{
 		{"/", 200, "<html"},
-		{"/d/dev1/", 200, "device.js"},
+		{"/d/dev1/", 200, "app.js"},
+		{"/d/dev1/app.js", 200, "wsURL"},
+		{"/d/dev1/nothing.js", 404, ""},
+		{"/d/dev1/sub/app.js", 404, ""},
 		{"/d/.bad/", 400, ""},
 		{"/api/devices/nobody", 404, `"error"`},
 		{"/api/hub", 200, `"open": true`},

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"tether/internal/hub/dashboard"
+	"tether/internal/web/assets"
 )
 
 // wrapTLS serves TLS on ln when the hub has a TLS config; the device port
@@ -41,7 +42,7 @@ func (h *Hub) pageHandler() http.Handler {
 	mux.HandleFunc("GET /login", h.serveAsset("login.html"))
 	mux.HandleFunc("POST /login", h.login)
 	mux.HandleFunc("POST /logout", h.logout)
-	mux.HandleFunc("GET /d/{id}/{$}", h.authed(h.devicePage))
+	mux.HandleFunc("GET /d/{id}/{file...}", h.authed(h.devicePage))
 	mux.HandleFunc("GET /d/{id}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/d/"+url.PathEscape(r.PathValue("id"))+"/", http.StatusMovedPermanently)
 	})
@@ -87,12 +88,24 @@ func (h *Hub) serveAsset(name string) http.HandlerFunc {
 	}
 }
 
+// devicePage serves a device's own page (the files the device serves
+// locally, package web/assets) under /d/<id>/; the page sees that path and
+// opens its WebSocket on the hub's page endpoint for <id>.
 func (h *Hub) devicePage(w http.ResponseWriter, r *http.Request) {
 	if err := ValidID(r.PathValue("id")); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	h.serveAsset("device.html")(w, r)
+	name := r.PathValue("file")
+	if name == "" {
+		name = "index.html"
+	}
+	if fi, err := fs.Stat(assets.FS, name); err != nil || fi.IsDir() || strings.Contains(name, "/") {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	http.ServeFileFS(w, r, assets.FS, name)
 }
 
 func (h *Hub) login(w http.ResponseWriter, r *http.Request) {

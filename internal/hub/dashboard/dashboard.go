@@ -1,12 +1,11 @@
-// Package dashboard holds the hub's web pages, embedded: the device list
-// (index.html), the login form, and the relay page a device's id opens at
-// /d/<id>/ (device.html), which speaks the device command protocol through
-// the hub's page endpoint. Nothing else.
+// Package dashboard holds the hub's own web pages, embedded: the device
+// list (index.html) and the login form. (A device's page at /d/<id>/ is the
+// device's own, from package web/assets.) Nothing else.
 package dashboard
 
 import "embed"
 
-// FS holds index.html, login.html, device.html and static/.
+// FS holds index.html, login.html and static/.
 //
-//go:embed index.html login.html device.html static
+//go:embed index.html login.html static
 var FS embed.FS
