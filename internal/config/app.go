@@ -29,6 +29,9 @@ func (d *decoder) decodeApp(top *node, a *App) {
 	if top.kind != kindObject {
 		return
 	}
+	if _, ws := d.at["demo.websocket"]; !ws {
+		a.Demo.WebSocket = a.Demo.HTTP // one listener serves both
+	}
 	if !named {
 		d.errorf(top.start, "app", "missing: want the name of the app to run")
 		return

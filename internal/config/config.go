@@ -1,11 +1,19 @@
 // Package config reads, validates and atomically saves a device's two
 // configuration files, network.json and app.json, in the seed's format.
 //
-// Files written for the seed load unchanged; new keys are optional. Every
-// problem is reported with its file, line, column and key path
-// ("app.json:7:14: demo.http.port: want a port number 1-65535, got \"eighty\"").
-// Values in angle brackets ("<AP ssid>") are unfilled placeholders and load as
-// unset. With no device root, Default gives the embedded defaults.
+// Files written for the seed load unchanged; new keys are optional. A file
+// that is missing takes the embedded defaults; a file that is broken is an
+// error, never guessed around. Decoding is strict and located: every problem
+// is reported with its file, line, column and key path
+// ("app.json:7:14: demo.http.port: want a port number 1-65535, got \"eighty\""),
+// syntax errors included. Unknown keys are warnings (errors under
+// CheckStrict). Values in angle brackets ("<AP ssid>") are unfilled
+// placeholders: they load as unset and are reported. With no device root,
+// Default gives the embedded defaults.
+//
+// Save validates before it writes, writes through package atomicfile, and
+// keeps the last good version as name+".bak". docs/CONFIG.md describes
+// every key.
 package config
 
 import "encoding/json"
@@ -49,6 +57,8 @@ type Device struct {
 }
 
 // AP is the access point the device hosts when it has no other network.
+// An empty ESSID or Password leaves the choice to the network layer, which
+// names the access point after the device and makes its own password.
 type AP struct {
 	ESSID    string `json:"essid"`
 	AuthMode int    `json:"authmode"`
@@ -113,7 +123,8 @@ type Demo struct {
 	TLS *TLS `json:"tls,omitempty"`
 }
 
-// Addr is a listening address.
+// Addr is a listening address. IP "" means every interface; Port 0 picks a
+// free port.
 type Addr struct {
 	IP   string `json:"ip"`
 	Port int    `json:"port"`

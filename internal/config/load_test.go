@@ -253,3 +253,31 @@ warning: network.json:7:18: ap.essid: placeholder`
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestWebSocketFollowsHTTP: without a websocket key the command API shares
+// the page's address rather than opening a default one.
+func TestWebSocketFollowsHTTP(t *testing.T) {
+	tests := []struct {
+		name, app string
+		want      Addr
+	}{
+		{"no websocket", `{"app": "demo", "demo": {"http": {"ip": "127.0.0.1", "port": 9000}}}`, Addr{"127.0.0.1", 9000}},
+		{"websocket given", `{"app": "demo", "demo": {"http": {"port": 9000}, "websocket": {"port": 9001}}}`, Addr{"0.0.0.0", 9001}},
+		{"no demo", `{"app": "echoserver"}`, Addr{"0.0.0.0", 8080}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			if err := os.WriteFile(filepath.Join(root, AppFile), []byte(tt.app), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg, _, err := Load(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.App.Demo.WebSocket != tt.want {
+				t.Errorf("websocket: got %+v, want %+v", cfg.App.Demo.WebSocket, tt.want)
+			}
+		})
+	}
+}
