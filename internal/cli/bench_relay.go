@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"tether/internal/bench"
+)
+
+func newBenchRelayCmd(stdio Stdio) *cobra.Command {
+	var (
+		c          benchCommon
+		o          bench.RelayOptions
+		closedLoop bool
+	)
+	cmd := &cobra.Command{
+		Use:   "relay",
+		Short: "Devices and pages through a hub or an MQTT broker: messages/s, latency, losses",
+		Long: `tether bench relay connects --devices devices (ids bench-0, bench-1, …) and
+--pages pages per device, then for --duration devices send numbered,
+timestamped messages to their pages and pages to their device. It waits up
+to --drain for messages still in flight and reports, each way, messages
+delivered per second, latency (p50, p90, p99, max) and every message lost
+or out of order.
+
+Pacing: --rate R has every device send R messages a second (and every page
+--page-rate, default R); --closed-loop (the default without --rate) has
+each sender wait until every receiver has its message before the next.
+
+--broker hub (default) uses tether hub's endpoints --device-url and
+--page-url, and waits for each page to hear its device is connected.
+--broker mqtt does the same job over an MQTT 3.1.1 broker over WebSocket at
+--url (e.g. Mosquitto): devices publish to dev/<id>/up and subscribe to
+dev/<id>/down, pages the reverse, at QoS 0.
+
+Exit status is 1 when a connection failed during the run.`,
+		Example: `  tether bench relay --devices 1 --pages 1 --closed-loop --duration 10s
+  tether bench relay --devices 1 --pages 1000 --direction down --closed-loop --duration 10s
+  tether bench relay --devices 100 --pages 1 --rate 100 --device-url ws://hub:7770 --page-url ws://hub:7771
+  tether bench relay --broker mqtt --url ws://127.0.0.1:8080 --devices 10 --pages 10 --closed-loop`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if closedLoop && o.Rate > 0 {
+				return &UsageError{Err: fmt.Errorf("got --rate and --closed-loop, want one of them"), Hint: cmd.CommandPath() + " --help"}
+			}
+			h, err := c.header(cmd)
+			if err != nil {
+				return err
+			}
+			o.Header = h
+			ctx, stop := benchContext(cmd)
+			defer stop()
+			p := newProgressLine(stdio.Err)
+			o.Progress, o.Interval = p.show, p.interval
+			res, err := bench.Relay(ctx, o)
+			p.done()
+			if err != nil {
+				return err
+			}
+			if err := printResult(stdio.Out, c.json, res, func(w *tabwriter.Writer) { relayTable(w, res) }); err != nil {
+				return err
+			}
+			if res.Errors > 0 {
+				return &ExitError{Code: 1, Err: fmt.Errorf("%d connections failed during the run, first: %s", res.Errors, res.FirstError)}
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Broker, "broker", "hub", "what relays: hub (tether hub) or mqtt (an MQTT broker over WebSocket at --url)")
+	fl.StringVar(&o.DeviceURL, "device-url", "ws://127.0.0.1:7770", "the hub's device endpoint, without the id")
+	fl.StringVar(&o.PageURL, "page-url", "ws://127.0.0.1:7771", "the hub's page endpoint, without the id")
+	fl.StringVar(&o.URL, "url", "ws://127.0.0.1:8080", "the MQTT broker's WebSocket URL (--broker mqtt)")
+	fl.IntVar(&o.Devices, "devices", 1, "devices, ids bench-0 …")
+	fl.IntVar(&o.Pages, "pages", 1, "pages per device")
+	fl.StringVar(&o.IDPrefix, "id-prefix", "bench-", "start of every device id")
+	fl.IntVar(&o.Size, "size", 64, "message size in bytes (at least 24)")
+	fl.Float64Var(&o.Rate, "rate", 0, "messages per second each device sends (0: closed loop)")
+	fl.Float64Var(&o.PageRate, "page-rate", 0, "messages per second each page sends (default --rate)")
+	fl.BoolVar(&closedLoop, "closed-loop", false, "each sender waits for its message to arrive before the next (the default without --rate)")
+	fl.StringVar(&o.Direction, "direction", "both", "both, down (device→page only) or up (page→device only)")
+	fl.DurationVar(&o.Duration, "duration", 10*time.Second, "how long to send")
+	fl.DurationVar(&o.Drain, "drain", 2*time.Second, "how long to wait for messages in flight before counting them lost")
+	c.add(cmd)
+	return cmd
+}
+
+func relayTable(w *tabwriter.Writer, r bench.RelayResult) {
+	mode := "closed loop"
+	if r.Mode == "rate" {
+		mode = fmt.Sprintf("rate %g/s per device, %g/s per page", r.Rate, r.PageRate)
+	}
+	fmt.Fprintf(w, "relay via %s: %d devices × %d pages, %d B, %s, %s, %.2fs\n",
+		r.Broker, r.Devices, r.Pages, r.Size, mode, r.Direction, r.Duration.Seconds())
+	fmt.Fprintln(w, "DIRECTION\tSENT\tEXPECTED\tRECEIVED\tLOST\tOUT OF ORDER\tPER SEC\tP50\tP90\tP99\tMAX")
+	for _, d := range []struct {
+		name string
+		d    bench.Direction
+	}{{"device→page", r.Down}, {"page→device", r.Up}} {
+		l := d.d.Latency
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\n", d.name, d.d.Sent, d.d.Expected, d.d.Received,
+			d.d.Lost, d.d.OutOfOrder, d.d.Rate, fmtDur(l.P50), fmtDur(l.P90), fmtDur(l.P99), fmtDur(l.Max))
+	}
+	fmt.Fprintf(w, "other messages skipped: %d; connection errors: %d\n", r.Other, r.Errors)
+}

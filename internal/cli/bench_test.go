@@ -1,0 +1,204 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"tether/internal/bench"
+	"tether/internal/cli"
+	"tether/internal/hub"
+	"tether/internal/tethertest"
+)
+
+// startTCPEcho runs the raw TCP echo in-process until the test ends.
+func startTCPEcho(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- bench.ServeTCPEcho(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return "tcp://" + ln.Addr().String()
+}
+
+// startHub runs a real hub in-process until the test ends and returns its
+// device and page URLs.
+func startHub(t *testing.T) (devURL, pageURL string) {
+	t.Helper()
+	devLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pageLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hub.New(hub.Options{Logger: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Serve(ctx, devLn, pageLn) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("hub: %v", err)
+		}
+	})
+	return "ws://" + devLn.Addr().String(), "ws://" + pageLn.Addr().String()
+}
+
+func benchRun(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := cli.Run(context.Background(), append([]string{"bench"}, args...), cli.Stdio{In: strings.NewReader(""), Out: &out, Err: &errb})
+	return out.String(), errb.String(), err
+}
+
+func checkRelayJSON(t *testing.T, out string, pages uint64) {
+	t.Helper()
+	var res bench.RelayResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("parse JSON: %v\n%s", err, out)
+	}
+	for _, d := range []bench.Direction{res.Down, res.Up} {
+		l := d.Latency
+		if d.Sent == 0 || d.Expected != d.Received || d.Lost != 0 || d.OutOfOrder != 0 ||
+			l.P50 <= 0 || l.P50 > l.P90 || l.P90 > l.P99 || l.P99 > l.Max {
+			t.Errorf("got %+v, want everything delivered in order with ordered latencies", d)
+		}
+	}
+	if res.Down.Expected != res.Down.Sent*pages || res.Errors != 0 {
+		t.Errorf("got %+v, want device→page expected = sent × %d and no errors", res, pages)
+	}
+}
+
+func TestBenchInProcess(t *testing.T) {
+	tcp := startTCPEcho(t)
+	devURL, pageURL := startHub(t)
+	hubArgs := []string{"--device-url", devURL, "--page-url", pageURL}
+	tests := []struct {
+		name  string
+		args  []string
+		check func(t *testing.T, out string)
+	}{
+		{"echo tcp json", []string{"echo", tcp, "--clients", "3", "--size", "100", "--duration", "300ms", "--json"}, func(t *testing.T, out string) {
+			var res bench.EchoResult
+			if err := json.Unmarshal([]byte(out), &res); err != nil {
+				t.Fatalf("parse JSON: %v\n%s", err, out)
+			}
+			if res.RoundTrips == 0 || res.Clients != 3 || res.Size != 100 || res.Transport != "tcp" || res.Latency.P99 > res.Latency.Max {
+				t.Errorf("got %+v", res)
+			}
+		}},
+		{"echo table", []string{"echo", tcp, "--duration", "300ms"}, func(t *testing.T, out string) {
+			if !strings.Contains(out, "ROUND TRIPS  PER SEC") || !strings.Contains(out, "(tcp), 1 clients, 64 B") {
+				t.Errorf("got %q, want the echo table", out)
+			}
+		}},
+		{"relay hub json", append([]string{"relay", "--devices", "2", "--pages", "3", "--duration", "300ms", "--json"}, hubArgs...), func(t *testing.T, out string) {
+			checkRelayJSON(t, out, 3)
+		}},
+		{"relay hub rate table", append([]string{"relay", "--rate", "200", "--duration", "300ms", "--header", "X-Bench: 1"}, hubArgs...), func(t *testing.T, out string) {
+			for _, want := range []string{"relay via hub: 1 devices × 1 pages, 64 B, rate 200/s per device", "device→page", "page→device", "LOST"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("got %q, want it to contain %q", out, want)
+				}
+			}
+		}},
+		{"idle hub", []string{"idle", "--url", devURL, "--devices", "30", "--ramp", "300/s", "--hold", "200ms", "--pid", strconv.Itoa(os.Getpid()), "--json"}, func(t *testing.T, out string) {
+			var res bench.IdleResult
+			if err := json.Unmarshal([]byte(out), &res); err != nil {
+				t.Fatalf("parse JSON: %v\n%s", err, out)
+			}
+			if res.Connected != 30 || res.Failures != 0 || res.Dropped != 0 || res.RSSBefore <= 0 {
+				t.Errorf("got %+v, want 30 connected and the RSS read", res)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := benchRun(t, tt.args...)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			tt.check(t, out)
+		})
+	}
+}
+
+func TestBenchUsage(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		usage bool
+		want  string
+	}{
+		{"rate and closed loop", []string{"relay", "--rate", "10", "--closed-loop"}, true, "got --rate and --closed-loop"},
+		{"bad header", []string{"echo", "ws://127.0.0.1:1/", "--header", "nocolon"}, true, `got "nocolon", want "K: V"`},
+		{"bad ramp", []string{"idle", "--ramp", "fast"}, true, "want a positive number of connections a second"},
+		{"echo without url", []string{"echo"}, false, "accepts 1 arg(s)"},
+		{"bad broker", []string{"relay", "--broker", "amqp"}, false, `got "amqp", want hub or mqtt`},
+		{"echo refused", []string{"echo", "ws://127.0.0.1:1/", "--duration", "100ms"}, false, "dial ws://127.0.0.1:1/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := benchRun(t, tt.args...)
+			var ue *cli.UsageError
+			if err == nil || !strings.Contains(err.Error(), tt.want) || errors.As(err, &ue) != tt.usage {
+				t.Errorf("got %v (usage error %v), want %q (usage error %v)", err, errors.As(err, &ue), tt.want, tt.usage)
+			}
+		})
+	}
+}
+
+// TestBenchBinary runs the real binary against the real binary: tether
+// hub and tether bench tcp-echo-server, measured by tether bench.
+func TestBenchBinary(t *testing.T) {
+	devPort, pagePort, echoPort := tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t)
+	hubProc := tethertest.Start(t, "hub", "--device-addr", "127.0.0.1:"+strconv.Itoa(devPort), "--page-addr", "127.0.0.1:"+strconv.Itoa(pagePort))
+	echo := tethertest.Start(t, "bench", "tcp-echo-server", "--addr", "127.0.0.1:"+strconv.Itoa(echoPort))
+	tethertest.WaitPort(t, "127.0.0.1:"+strconv.Itoa(devPort), 20*time.Second)
+	tethertest.WaitPort(t, "127.0.0.1:"+strconv.Itoa(pagePort), 20*time.Second)
+	echo.WaitOutput("tcp echo listening on tcp://127.0.0.1:"+strconv.Itoa(echoPort), 20*time.Second)
+	run := func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, tethertest.Binary(t), append([]string{"bench"}, args...)...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("tether bench %s: %v\n%s", strings.Join(args, " "), err, errb.String())
+		}
+		return out.String()
+	}
+	out := run("relay", "--device-url", "ws://127.0.0.1:"+strconv.Itoa(devPort), "--page-url", "ws://127.0.0.1:"+strconv.Itoa(pagePort),
+		"--devices", "2", "--pages", "2", "--duration", "300ms", "--json")
+	checkRelayJSON(t, out, 2)
+	out = run("echo", "tcp://127.0.0.1:"+strconv.Itoa(echoPort), "--clients", "2", "--duration", "300ms")
+	if !strings.Contains(out, "ROUND TRIPS") {
+		t.Errorf("echo: got %q, want the table", out)
+	}
+	out = run("idle", "--url", "ws://127.0.0.1:"+strconv.Itoa(devPort), "--devices", "50", "--hold", "200ms",
+		"--pid", strconv.Itoa(hubProc.Cmd.Process.Pid))
+	if !strings.Contains(out, "CONNECTED  FAILED  DROPPED") || !strings.Contains(out, "\n50         0       0 ") {
+		t.Errorf("idle: got %q, want 50 connected, none failed or dropped", out)
+	}
+	echo.Signal(os.Interrupt.(syscall.Signal))
+	if code := echo.Wait(10 * time.Second); code != 0 {
+		t.Errorf("tcp-echo-server after SIGINT: exit %d, want 0\n%s", code, echo.Output())
+	}
+}
