@@ -57,11 +57,11 @@ func (d *Device) load() (*config.Config, error) {
 	cfg, problems, err := config.Load(d.opts.Root)
 	for _, p := range problems {
 		if p.Warning {
-			d.log.Warn("config: " + problemText(p))
+			d.log.Warn("config: " + p.String())
 		}
 	}
 	if err != nil {
-		d.log.Error("config does not load", "root", d.opts.Root, "err", Describe(err))
+		d.log.Error("config does not load", "root", d.opts.Root, "err", describe(err))
 		if cfg == nil {
 			cfg = salvage(d.opts.Root)
 		}
@@ -85,10 +85,10 @@ func salvage(root string) *config.Config {
 	return cfg
 }
 
-// Describe renders an error for people: a config error as one located
+// describe renders an error for people: a config error as one located
 // problem per line ("app.json:7:14: demo.http.port: want ..."), anything
 // else as its message.
-func Describe(err error) string {
+func describe(err error) string {
 	if err == nil {
 		return ""
 	}
@@ -99,26 +99,8 @@ func Describe(err error) string {
 	var lines []string
 	for _, p := range ce.Problems {
 		if !p.Warning {
-			lines = append(lines, problemText(p))
+			lines = append(lines, p.String())
 		}
 	}
 	return strings.Join(lines, "\n")
-}
-
-// problemText is "file:line:col: key.path: message", leaving out what is
-// not known.
-func problemText(p config.Problem) string {
-	var b strings.Builder
-	b.WriteString(p.File)
-	if p.Line > 0 {
-		fmt.Fprintf(&b, ":%d", p.Line)
-		if p.Col > 0 {
-			fmt.Fprintf(&b, ":%d", p.Col)
-		}
-	}
-	if p.Path != "" {
-		b.WriteString(": " + p.Path)
-	}
-	b.WriteString(": " + p.Msg)
-	return b.String()
 }

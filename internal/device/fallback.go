@@ -12,7 +12,7 @@ import (
 // (a restart or shutdown). Recovery is restarted whenever it fails, for as
 // long as it takes: there is nowhere further to fall.
 func (d *Device) recover(ctx context.Context, p plan, restart func()) error {
-	why := Describe(p.reason)
+	why := describe(p.reason)
 	d.setStatus(func(s *Status) { s.App, s.Attempt, s.Reason = RecoveryApp, 0, why })
 	d.log.Error("entering recovery", "reason", why)
 	ctor, ok := apps.Lookup(RecoveryApp)

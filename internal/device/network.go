@@ -80,7 +80,9 @@ func (d *Device) startNetwork(_ context.Context, cfg *config.Config) error {
 	n.mu.Lock()
 	n.m, n.key, n.err, n.cancel, n.done = m, key, err, cancel, done
 	n.mu.Unlock()
-	d.log.Info("network up", "backend", key.backend)
+	if err == nil {
+		d.log.Info("network running", "backend", key.backend)
+	}
 	return err
 }
 

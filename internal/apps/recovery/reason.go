@@ -2,7 +2,6 @@ package recovery
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"tether/internal/config"
@@ -27,25 +26,12 @@ func reasonText(err error) string {
 func problemLines(problems []config.Problem, warnings bool) []string {
 	var out []string
 	for _, p := range problems {
-		if p.Warning && !warnings {
-			continue
+		switch {
+		case !p.Warning:
+			out = append(out, p.String())
+		case warnings:
+			out = append(out, p.String()+" (warning)")
 		}
-		var b strings.Builder
-		b.WriteString(p.File)
-		if p.Line > 0 {
-			fmt.Fprintf(&b, ":%d", p.Line)
-			if p.Col > 0 {
-				fmt.Fprintf(&b, ":%d", p.Col)
-			}
-		}
-		if p.Path != "" {
-			b.WriteString(": " + p.Path)
-		}
-		b.WriteString(": " + p.Msg)
-		if p.Warning {
-			b.WriteString(" (warning)")
-		}
-		out = append(out, b.String())
 	}
 	return out
 }
