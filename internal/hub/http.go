@@ -184,17 +184,21 @@ func (h *Hub) apiHub(w http.ResponseWriter, r *http.Request) {
 func (h *Hub) Devices() []DeviceInfo {
 	h.mu.RLock()
 	out := make([]DeviceInfo, 0, len(h.records))
-	seen := make(map[string]bool, len(h.records))
+	seen := make(map[string]int, len(h.records))
 	for id, rec := range h.records {
 		di := rec.info(id, h.opts.Name)
 		di.Pages = len(h.pages[id])
+		seen[id] = len(out)
 		out = append(out, di)
-		seen[id] = true
 	}
 	h.mu.RUnlock()
 	for _, p := range h.broker.Devices() {
-		if !seen[p.Device] {
+		i, ok := seen[p.Device]
+		switch {
+		case !ok:
 			out = append(out, DeviceInfo{ID: p.Device, Online: true, Since: p.Since, Hub: p.Hub, Pages: len(h.pagesOf(p.Device))})
+		case !out[i].Online && p.Hub != h.opts.Name: // went from here to another hub
+			out[i].Online, out[i].Since, out[i].Hub, out[i].Reason, out[i].Remote = true, p.Since, p.Hub, "", ""
 		}
 	}
 	sortDevices(out)

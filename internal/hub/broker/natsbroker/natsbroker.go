@@ -160,9 +160,7 @@ func (b *Broker) Start(h broker.Handler) error {
 		nc.Close()
 		return err
 	}
-	if nc.IsConnected() {
-		b.log.Info("connected to NATS", "url", nc.ConnectedUrlRedacted(), "instance", b.inst)
-	} else {
+	if !nc.IsConnected() {
 		b.log.Warn("NATS not reachable yet; serving local devices and retrying", "url", b.opts.URL)
 	}
 	b.wg.Add(2)
@@ -192,7 +190,7 @@ func (b *Broker) natsOptions() []nats.Option {
 			b.notify()
 		}),
 		nats.ConnectHandler(func(nc *nats.Conn) {
-			b.log.Info("connected to NATS", "url", nc.ConnectedUrlRedacted())
+			b.log.Info("connected to NATS", "url", nc.ConnectedUrlRedacted(), "instance", b.inst)
 			b.notify()
 		}),
 		nats.ErrorHandler(b.asyncError),

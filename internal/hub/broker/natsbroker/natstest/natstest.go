@@ -62,7 +62,7 @@ func Cluster(t testing.TB, n int) []*Server {
 // Restart starts the server again (or the first time) on its ports.
 func (s *Server) Restart() {
 	s.t.Helper()
-	opts := &server.Options{Host: "127.0.0.1", Port: s.port, NoLog: true, NoSigs: true, ServerName: fmt.Sprintf("test-%d", s.port)}
+	opts := &server.Options{Host: "127.0.0.1", Port: s.port, NoLog: true, NoSigs: true}
 	if s.clusterPort != 0 {
 		opts.Cluster = server.ClusterOpts{Name: "tether-test", Host: "127.0.0.1", Port: s.clusterPort}
 		opts.Routes = s.routes
