@@ -1,5 +1,6 @@
 // Package echoserver is the "echoserver" device application: a WebSocket
-// echo server on app.json's echoserver.listen_addr:listen_port. It echoes
+// echo server on app.json's echoserver.listen_addr:listen_port (wss:// when
+// echoserver.tls is enabled). It echoes
 // text and binary messages on any path, up to echoserver.max_message bytes
 // (default 1 MiB; a larger message closes the connection with 1009), closes
 // text that is not UTF-8 with 1007, answers pings, and on shutdown closes
@@ -12,16 +13,19 @@ package echoserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
 	"tether/internal/apps"
+	"tether/internal/certs"
 	"tether/internal/config"
 )
 
@@ -43,18 +47,62 @@ func (a *App) Run(ctx context.Context, env *apps.Env) error {
 	if env.Config != nil {
 		cfg = env.Config.App.EchoServer
 	}
+	tlsCfg, err := serverTLS(env.Config, cfg.TLS)
+	if err != nil {
+		return err
+	}
 	addr := net.JoinHostPort(cfg.ListenAddr, strconv.Itoa(cfg.ListenPort))
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on echoserver.listen_addr:listen_port: %w", err)
 	}
+	scheme := "ws"
+	if tlsCfg != nil {
+		ln, scheme = tls.NewListener(ln, tlsCfg), "wss"
+	}
 	s := New(Options{MaxMessage: cfg.MaxMessage, Logger: env.Logger})
 	if env.Ready != nil {
-		env.Ready(map[string]string{"ws": ln.Addr().String()})
+		env.Ready(map[string]string{scheme: ln.Addr().String()})
 	}
 	return s.Serve(ctx, ln)
 }
+
+// serverTLS loads echoserver.tls when it is enabled; nil when it is not.
+// Its files are relative to the device root, certs/server.crt and
+// certs/server.key by default. A file that does not load is a failure no
+// restart can fix (see package device's "don't restart" contract).
+func serverTLS(cfg *config.Config, t *config.TLS) (*tls.Config, error) {
+	if t == nil || !t.Enabled {
+		return nil, nil
+	}
+	root := ""
+	if cfg != nil {
+		root = cfg.Root
+	}
+	file := func(name, def string) string {
+		if name == "" {
+			name = def
+		}
+		if filepath.IsAbs(name) {
+			return name
+		}
+		return filepath.Join(root, name)
+	}
+	c, err := certs.ServerTLS(file(t.Cert, "certs/server.crt"), file(t.Key, "certs/server.key"), "")
+	if err != nil {
+		return nil, &fatalError{fmt.Errorf("echoserver.tls: %w", err)}
+	}
+	return c, nil
+}
+
+// fatalError is a failure a restart cannot fix: the device goes to
+// recovery at once.
+type fatalError struct{ err error }
+
+func (e *fatalError) Error() string   { return e.err.Error() }
+func (e *fatalError) Unwrap() error   { return e.err }
+func (e *fatalError) NoRestart() bool { return true }
 
 // Options configure a Server. The zero value works.
 type Options struct {
