@@ -304,3 +304,31 @@ func TestAPFailureLoggedOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestNoBackend: a Manager without a backend (the device could not open
+// one) still works for apps: it reports, refuses changes, and says why.
+func TestNoBackend(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := netif.NewManager(netif.Options{})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- m.Run(ctx) }()
+		synctest.Wait()
+		if got := m.State(); got.Mode != netif.ModeStation || got.LastError != "no network backend" {
+			t.Errorf("state: got %+v, want station with \"no network backend\"", got)
+		}
+		if err := m.StoreStation(ctx, "home", "homepass1"); !errors.Is(err, netif.ErrNotSupported) {
+			t.Errorf("StoreStation: got %v, want ErrNotSupported", err)
+		}
+		if _, err := m.Scan(ctx); !errors.Is(err, netif.ErrNotSupported) {
+			t.Errorf("Scan: got %v, want ErrNotSupported", err)
+		}
+		if m.Backend().Name() != "none" {
+			t.Errorf("Backend().Name(): got %q, want none", m.Backend().Name())
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+}

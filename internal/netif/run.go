@@ -47,6 +47,9 @@ func (m *Manager) Run(ctx context.Context) error {
 	}()
 
 	if m.passive {
+		if _, err := m.b.StationStatus(ctx); err != nil {
+			m.setError(err) // e.g. no backend at all: say so
+		}
 		m.setMode(ModeStation)
 		<-ctx.Done()
 		return nil
