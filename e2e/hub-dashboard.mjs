@@ -1,0 +1,53 @@
+// Drive the hub in a real Chromium as a person would: open the dashboard,
+// see the device online, follow its link to the device's own page served
+// through the hub (/d/<id>/), run the fake-interface flow through the hub,
+// then stop the device (SIGTERM to DEVICE_PID) and see it go offline on the
+// page and on the dashboard. Fails on any page or console error.
+// Usage: node hub-dashboard.mjs DASHBOARD_URL SHOT_PREFIX DEVICE_ID DEVICE_PID
+import { chromium } from 'playwright-core';
+
+const [url, shot, id, pid] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync',
+         '--disable-dev-shm-usage',
+         '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1'],
+});
+const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+const errors = [];
+page.on('pageerror', e => errors.push('page error: ' + String(e)));
+page.on('console', m => { if (m.type() === 'error') errors.push('console: ' + m.text()); });
+const row = () => page.getByRole('row').filter({ has: page.getByRole('link', { name: id, exact: true }) });
+try {
+  await page.goto(url);
+  await page.getByText('open').first().waitFor({ timeout: 10000 }); // the open-hub warning
+  await row().getByText('online', { exact: true }).waitFor({ timeout: 15000 });
+  await page.screenshot({ path: shot + '-dashboard.png' });
+
+  await page.getByRole('link', { name: id, exact: true }).click();
+  await page.waitForURL('**/d/' + id + '/');
+  await page.getByRole('status').filter({ hasText: /^connected$/ }).waitFor({ timeout: 10000 });
+  await page.getByRole('button', { name: /start/i }).first().click({ timeout: 10000 });
+  await page.getByText('running', { exact: true }).first().waitFor({ timeout: 10000 });
+  const send = page.getByRole('button', { name: /send/i }).first();
+  const input = send.locator('xpath=preceding::input[1]').last();
+  await input.fill('hello through the hub');
+  await send.click();
+  await page.getByText('HELLO THROUGH THE HUB').first().waitFor({ timeout: 10000 });
+  await page.screenshot({ path: shot + '-device.png' });
+
+  process.kill(Number(pid), 'SIGTERM');
+  await page.getByText(/hub\/device\/connected"\s*:\s*false/).first().waitFor({ timeout: 15000 });
+  await page.goto(url);
+  await row().getByText('offline', { exact: true }).waitFor({ timeout: 10000 });
+  await page.screenshot({ path: shot + '-offline.png' });
+  if (errors.length) throw new Error(errors.join('\n'));
+  console.log('hub dashboard flow ok');
+} catch (e) {
+  await page.screenshot({ path: shot + '-failed.png' }).catch(() => {});
+  console.error(String(e), errors.join('\n'));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

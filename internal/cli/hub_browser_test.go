@@ -1,0 +1,57 @@
+package cli_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"tether/internal/tethertest"
+)
+
+// TestHubDashboardWithRealDeviceInBrowser runs a hub and a real device
+// (tether device, demo app) calling home to it, and drives the dashboard and
+// the device's page through the hub in Chromium (e2e/hub-dashboard.mjs).
+func TestHubDashboardWithRealDeviceInBrowser(t *testing.T) {
+	h := startHubProc(t)
+	root := t.TempDir()
+	writeHubDeviceRoot(t, root, h.devPort)
+	dev := tethertest.Start(t, "device", "--root", root, "--net", "sim")
+	h.WaitOutput("device connected", 20*time.Second)
+	shots := filepath.Join(t.TempDir(), "hub")
+	out := tethertest.Browser(t, "hub-dashboard.mjs", fmt.Sprintf("http://127.0.0.1:%d/", h.pagePort),
+		shots, "Device_1", strconv.Itoa(dev.Cmd.Process.Pid))
+	if !strings.Contains(out, "hub dashboard flow ok") {
+		t.Fatalf("browser: %s", out)
+	}
+	if code := dev.Wait(6 * time.Second); code != 0 {
+		t.Errorf("device exit code after SIGTERM: %d", code)
+	}
+	for _, s := range []string{"-dashboard.png", "-device.png", "-offline.png"} {
+		if _, err := os.Stat(shots + s); err != nil {
+			t.Errorf("screenshot %s: %v", s, err)
+		}
+	}
+}
+
+// writeHubDeviceRoot writes a seed-format device root for Device_1 running
+// the demo app on free ports, calling home to 127.0.0.1:homePort.
+func writeHubDeviceRoot(t *testing.T, dir string, homePort int) {
+	t.Helper()
+	network := `{"device": {"iam": "Device_1", "dev": "ESP32"},
+ "ap": {"essid": "<device AP ssid>", "authmode": 3, "password": "<device AP password>", "hidden": false},
+ "sta": {"ssid": "<AP ssid>", "pass": "<AP password>"},
+ "wsserver": {"ip": "127.0.0.1", "host": "server.tld", "port": 7777, "path": "TS001"}}`
+	app := fmt.Sprintf(`{"app": "demo", "echoserver": {"listen_addr": "127.0.0.1", "listen_port": %d},
+ "demo": {"http": {"ip": "127.0.0.1", "port": %d}, "websocket": {"ip": "127.0.0.1", "port": %d},
+          "home": {"ip": "127.0.0.1", "port": %d}}}`,
+		tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t), homePort)
+	for name, body := range map[string]string{"network.json": network, "app.json": app} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
