@@ -65,6 +65,12 @@ const maxFileSize = 1 << 20
 
 // parse checks s's syntax and returns its top-level value as a tree of
 // located nodes, or the located syntax problem.
+//
+// The syntax check runs encoding/json's full scanner first, whose
+// SyntaxError.Offset always counts from the start of the file (the
+// Decoder's, after Token, can count from the start of the current value).
+// Only then is the tree built from the Decoder's tokens, each located by
+// InputOffset.
 func parse(s *source) (*node, *Problem) {
 	if len(s.data) > maxFileSize {
 		p := Problem{File: s.file, Msg: fmt.Sprintf("file too large: %d bytes, want at most %d", len(s.data), maxFileSize)}
