@@ -33,6 +33,10 @@ type EchoOptions struct {
 	Duration time.Duration
 	// Header is sent with each WebSocket handshake (e.g. a bearer token).
 	Header http.Header
+	// Client is the WebSocket client library: "gws" (default,
+	// github.com/lxzan/gws, the lighter reader) or "coder"
+	// (github.com/coder/websocket), to see what the generator itself costs.
+	Client string
 	// Progress, when set, gets a line every Interval (default 1 s).
 	Progress Progress
 	Interval time.Duration
@@ -41,7 +45,8 @@ type EchoOptions struct {
 // EchoResult is what Echo measured.
 type EchoResult struct {
 	URL        string        `json:"url"`
-	Transport  string        `json:"transport"` // "websocket" or "tcp"
+	Transport  string        `json:"transport"`        // "websocket" or "tcp"
+	Client     string        `json:"client,omitempty"` // "gws" or "coder" for WebSocket
 	Clients    int           `json:"clients"`
 	Size       int           `json:"size"`
 	Duration   time.Duration `json:"duration_ns"`
@@ -65,13 +70,17 @@ func (o EchoOptions) withDefaults() EchoOptions {
 	if o.Duration <= 0 {
 		o.Duration = 10 * time.Second
 	}
+	if o.Client == "" {
+		o.Client = "gws"
+	}
 	return o
 }
 
-// echoConn is one closed-loop client: roundTrip sends p and reads the echo
-// into a buffer of the same size.
+// echoConn is one closed-loop client.
 type echoConn interface {
-	roundTrip(p []byte) ([]byte, error)
+	// run does round trips of size-byte messages, numbered from base, until
+	// ctx ends or a reply is wrong, recording each in hist.
+	run(ctx context.Context, size int, base uint64, hist *Histogram) error
 	Close()
 }
 
@@ -88,10 +97,20 @@ func Echo(ctx context.Context, o EchoOptions) (EchoResult, error) {
 	var dial func(context.Context, int) (echoConn, error)
 	switch u.Scheme {
 	case "ws", "wss":
-		res.Transport = "websocket"
-		dial = func(ctx context.Context, _ int) (echoConn, error) {
-			c, err := dialWS(ctx, o.URL, o.Header, int64(o.Size)+1024)
-			return wsEcho{c}, err
+		res.Transport, res.Client = "websocket", o.Client
+		switch o.Client {
+		case "gws":
+			dial = func(ctx context.Context, _ int) (echoConn, error) {
+				c, err := dialGWS(ctx, o.URL, o.Header, o.Size+1024)
+				return gwsEcho{c}, err
+			}
+		case "coder":
+			dial = func(ctx context.Context, _ int) (echoConn, error) {
+				c, err := dialCoder(ctx, o.URL, o.Header, int64(o.Size)+1024)
+				return pullEcho{c, coderRoundTrip(c)}, err
+			}
+		default:
+			return res, fmt.Errorf("echo client: got %q, want gws or coder", o.Client)
 		}
 	case "tcp":
 		res.Transport = "tcp"
@@ -101,7 +120,8 @@ func Echo(ctx context.Context, o EchoOptions) (EchoResult, error) {
 			if err != nil {
 				return nil, fmt.Errorf("dial %s: %w", u.Host, err)
 			}
-			return &tcpEcho{c: c, buf: make([]byte, o.Size)}, nil
+			t := &tcpEcho{c: c, buf: make([]byte, o.Size)}
+			return pullEcho{t, t.roundTrip}, nil
 		}
 	default:
 		return res, fmt.Errorf("parse url %q: got scheme %q, want ws, wss or tcp", o.URL, u.Scheme)
@@ -169,7 +189,7 @@ func runEcho(ctx context.Context, o EchoOptions, conns []echoConn, res EchoResul
 	var wg sync.WaitGroup
 	for i, c := range conns {
 		wg.Go(func() {
-			err := echoLoop(ctx, c, o.Size, uint64(i)<<40, &hist)
+			err := c.run(ctx, o.Size, uint64(i)<<40, &hist)
 			if err != nil && ctx.Err() == nil {
 				errs.Add(1)
 				firstErr.Do(func() { res.FirstError = err.Error() })
@@ -187,20 +207,26 @@ func runEcho(ctx context.Context, o EchoOptions, conns []echoConn, res EchoResul
 	return res
 }
 
-// echoLoop runs one client's round trips until ctx ends or a reply is
-// wrong; seq starts at base so every client's messages differ.
-func echoLoop(ctx context.Context, c echoConn, size int, base uint64, hist *Histogram) error {
+// pullEcho is a client whose round trip is a call: write, then read.
+type pullEcho struct {
+	closer
+	roundTrip func(p []byte) ([]byte, error)
+}
+
+type closer interface{ Close() }
+
+func (e pullEcho) run(ctx context.Context, size int, base uint64, hist *Histogram) error {
 	msg := bytes.Repeat([]byte{'x'}, size)
 	for seq := base; ctx.Err() == nil; seq++ {
 		binary.BigEndian.PutUint64(msg, seq)
 		t0 := time.Now()
-		got, err := c.roundTrip(msg)
+		got, err := e.roundTrip(msg)
 		if err != nil {
 			return err
 		}
 		d := time.Since(t0)
-		if !bytes.Equal(got, msg) {
-			return fmt.Errorf("echo: got %d bytes starting %x, want %d bytes starting %x", len(got), head(got), size, msg[:8])
+		if err := checkEcho(got, msg); err != nil {
+			return err
 		}
 		if ctx.Err() != nil {
 			return nil // finished after the deadline: not counted
@@ -210,19 +236,66 @@ func echoLoop(ctx context.Context, c echoConn, size int, base uint64, hist *Hist
 	return nil
 }
 
+func checkEcho(got, want []byte) error {
+	if !bytes.Equal(got, want) {
+		return fmt.Errorf("echo: got %d bytes starting %x, want %d bytes starting %x", len(got), head(got), len(want), want[:8])
+	}
+	return nil
+}
+
 func head(p []byte) []byte { return p[:min(len(p), 8)] }
 
-type wsEcho struct{ *wsConn }
+func coderRoundTrip(c *coderConn) func([]byte) ([]byte, error) {
+	return func(p []byte) ([]byte, error) {
+		if err := c.WriteMsg(p); err != nil {
+			return nil, fmt.Errorf("write: %w", err)
+		}
+		_, got, err := c.ReadMsg()
+		if err != nil {
+			return nil, fmt.Errorf("read: %w", err)
+		}
+		return got, nil
+	}
+}
 
-func (w wsEcho) roundTrip(p []byte) ([]byte, error) {
-	if err := w.WriteMsg(p); err != nil {
-		return nil, fmt.Errorf("write: %w", err)
+// gwsEcho is a client driven by its read loop: each echo that arrives
+// sends the next message from the callback.
+type gwsEcho struct{ *gwsConn }
+
+func (g gwsEcho) run(ctx context.Context, size int, base uint64, hist *Histogram) error {
+	msg := bytes.Repeat([]byte{'x'}, size)
+	seq, t0 := base, time.Time{}
+	send := func() error {
+		binary.BigEndian.PutUint64(msg, seq)
+		t0 = time.Now()
+		if err := g.WriteMsg(msg); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		return nil
 	}
-	_, got, err := w.ReadMsg()
+	if err := send(); err != nil {
+		return err
+	}
+	var failed error
+	err := g.ReadLoop(func(_ bool, p []byte) {
+		d := time.Since(t0)
+		if failed = checkEcho(p, msg); failed != nil || ctx.Err() != nil {
+			g.Close()
+			return
+		}
+		hist.Record(d)
+		seq++
+		if failed = send(); failed != nil {
+			g.Close()
+		}
+	})
+	if failed != nil {
+		return failed
+	}
 	if err != nil {
-		return nil, fmt.Errorf("read: %w", err)
+		return fmt.Errorf("read: %w", err)
 	}
-	return got, nil
+	return nil
 }
 
 type tcpEcho struct {

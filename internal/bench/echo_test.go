@@ -43,17 +43,19 @@ func TestEcho(t *testing.T) {
 		transport string
 		clients   int
 		size      int
+		client    string
 	}{
-		{"websocket 1 client 64 B", ws, "websocket", 1, 64},
-		{"websocket 4 clients 16 KiB", ws, "websocket", 4, 16 << 10},
-		{"tcp 1 client 64 B", tcp, "tcp", 1, 64},
-		{"tcp 4 clients 16 KiB", tcp, "tcp", 4, 16 << 10},
-		{"tiny size is raised to 8", ws, "websocket", 2, 1},
+		{"websocket 1 client 64 B", ws, "websocket", 1, 64, ""},
+		{"websocket 4 clients 16 KiB", ws, "websocket", 4, 16 << 10, ""},
+		{"tcp 1 client 64 B", tcp, "tcp", 1, 64, ""},
+		{"tcp 4 clients 16 KiB", tcp, "tcp", 4, 16 << 10, ""},
+		{"tiny size is raised to 8", ws, "websocket", 2, 1, ""},
+		{"websocket with coder/websocket", ws, "websocket", 2, 1000, "coder"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var lines []string
-			res, err := Echo(context.Background(), EchoOptions{URL: tt.url, Clients: tt.clients, Size: tt.size,
+			res, err := Echo(context.Background(), EchoOptions{URL: tt.url, Clients: tt.clients, Size: tt.size, Client: tt.client,
 				Duration: 300 * time.Millisecond, Interval: 100 * time.Millisecond,
 				Progress: func(l string) { lines = append(lines, l) }})
 			if err != nil {

@@ -24,13 +24,19 @@ func TestRelay(t *testing.T) {
 		{"rate 2x2", devURL, pageURL, 2, 2, 500, "both", false, true, true},
 		{"down only", devURL, pageURL, 1, 2, 0, "down", false, true, false},
 		{"up only", devURL, pageURL, 1, 2, 0, "up", false, false, true},
-		{"every 10th dropped", dropDev, dropPage, 2, 2, 1000, "both", true, true, true},
+		{"every 10th dropped", dropDev, dropPage, 2, 2, 300, "both", true, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// a lossy run waits out its whole drain: long enough for a
+			// loaded machine to deliver what was not dropped
+			drain := 5 * time.Second
+			if tt.lossy {
+				drain = 1500 * time.Millisecond
+			}
 			res, err := Relay(context.Background(), RelayOptions{DeviceURL: tt.dev, PageURL: tt.page + "/",
 				Devices: tt.devices, Pages: tt.pages, Rate: tt.rate, Direction: tt.direction,
-				Duration: 300 * time.Millisecond, Drain: 500 * time.Millisecond})
+				Duration: 300 * time.Millisecond, Drain: drain})
 			if err != nil {
 				t.Fatal(err)
 			}

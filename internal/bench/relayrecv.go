@@ -11,11 +11,7 @@ import (
 func (r *relayRun) readPage(k int, c msgConn) error {
 	dev := uint32(k / r.o.Pages)
 	closed := false
-	for {
-		text, p, err := c.ReadMsg()
-		if err != nil {
-			return fmt.Errorf("page %d of %s: read: %w", k%r.o.Pages, r.id(int(dev)), err)
-		}
+	err := c.ReadLoop(func(text bool, p []byte) {
 		now := time.Since(r.start)
 		stream, seq, sentAt, ok := parseHeader(p)
 		if !ok || text || stream != dev {
@@ -24,7 +20,7 @@ func (r *relayRun) readPage(k int, c msgConn) error {
 				closed = true
 			}
 			r.other.Add(1)
-			continue
+			return
 		}
 		r.downCheck[k].see(seq)
 		r.down.Record(now - sentAt)
@@ -32,23 +28,20 @@ func (r *relayRun) readPage(k int, c msgConn) error {
 		if r.o.Rate == 0 {
 			r.devSend[dev].ack(seq)
 		}
-	}
+	})
+	return fmt.Errorf("page %d of %s: read: %w", k%r.o.Pages, r.id(int(dev)), err)
 }
 
 // readDevice reads device i's messages: each of its pages' streams is
 // checked and timed.
 func (r *relayRun) readDevice(i int, c msgConn) error {
-	for {
-		text, p, err := c.ReadMsg()
-		if err != nil {
-			return fmt.Errorf("device %s: read: %w", r.id(i), err)
-		}
+	err := c.ReadLoop(func(text bool, p []byte) {
 		now := time.Since(r.start)
 		stream, seq, sentAt, ok := parseHeader(p)
 		j := int(stream &^ upBit)
 		if !ok || text || stream&upBit == 0 || j >= r.o.Pages {
 			r.other.Add(1)
-			continue
+			return
 		}
 		k := i*r.o.Pages + j
 		r.upCheck[k].see(seq)
@@ -57,7 +50,8 @@ func (r *relayRun) readDevice(i int, c msgConn) error {
 		if r.o.PageRate == 0 {
 			r.pgSend[k].ack(seq)
 		}
-	}
+	})
+	return fmt.Errorf("device %s: read: %w", r.id(i), err)
 }
 
 // expected is what should arrive each way given what was sent.

@@ -31,11 +31,11 @@ func newTransport(o RelayOptions) transport {
 type hubTransport struct{ o RelayOptions }
 
 func (h hubTransport) device(ctx context.Context, id string) (msgConn, error) {
-	return dialWS(ctx, h.o.DeviceURL+"/"+id, h.o.Header, int64(h.o.Size)+64<<10)
+	return dialGWS(ctx, h.o.DeviceURL+"/"+id, h.o.Header, h.o.Size+64<<10)
 }
 
 func (h hubTransport) page(ctx context.Context, id string, _ int) (msgConn, error) {
-	return dialWS(ctx, h.o.PageURL+"/"+id, h.o.Header, int64(h.o.Size)+64<<10)
+	return dialGWS(ctx, h.o.PageURL+"/"+id, h.o.Header, h.o.Size+64<<10)
 }
 
 func (hubTransport) presence() bool { return true }
@@ -87,9 +87,14 @@ type mqttConn struct {
 
 func (m *mqttConn) WriteMsg(p []byte) error { return m.c.Publish(m.topic, p) }
 
-func (m *mqttConn) ReadMsg() (bool, []byte, error) {
-	_, p, err := m.c.Next()
-	return false, p, err
+func (m *mqttConn) ReadLoop(fn func(bool, []byte)) error {
+	for {
+		_, p, err := m.c.Next()
+		if err != nil {
+			return err
+		}
+		fn(false, p)
+	}
 }
 
 func (m *mqttConn) Close() { m.c.Close() }
