@@ -163,12 +163,16 @@ func (d *device) callHome(ctx context.Context) {
 	})
 }
 
-// noPing hides wsconn.Conn's Keepalive from cmdapi.
+// noPing hides wsconn.Conn's Keepalive from cmdapi. Its reads do not end
+// with ctx, so that cmdapi's close with 1001 at shutdown is a handshake and
+// not a dropped connection (see web's uncut); callhome bounds the wait.
 type noPing struct{ c *wsconn.Conn }
 
-func (n noPing) Read(ctx context.Context) (bool, []byte, error) { return n.c.Read(ctx) }
-func (n noPing) Write(ctx context.Context, b []byte) error      { return n.c.Write(ctx, b) }
-func (n noPing) Close(code int, reason string) error            { return n.c.Close(code, reason) }
+func (n noPing) Read(ctx context.Context) (bool, []byte, error) {
+	return n.c.Read(context.WithoutCancel(ctx))
+}
+func (n noPing) Write(ctx context.Context, b []byte) error { return n.c.Write(ctx, b) }
+func (n noPing) Close(code int, reason string) error       { return n.c.Close(code, reason) }
 
 // watchNet sends the state to every client when the network changes.
 func (d *device) watchNet(ctx context.Context) {

@@ -96,20 +96,10 @@ func startRoot(t *testing.T, root string) *running {
 	runErr := make(chan error, 1)
 	go func() { runErr <- ctor().Run(ctx, env) }()
 	r := &running{root: root, net: nm}
-	var once bool
+	var once sync.Once
 	var result error
 	r.stop = func() error {
-		if once {
-			return result
-		}
-		once = true
-		cancel()
-		select {
-		case result = <-runErr:
-		case <-time.After(10 * time.Second):
-			t.Fatal("demo app did not stop within 10 s of its context ending")
-		}
-		<-netDone
+		once.Do(func() { result = stopRun(t, cancel, runErr, netDone) })
 		return result
 	}
 	t.Cleanup(func() {
@@ -125,6 +115,19 @@ func startRoot(t *testing.T, root string) *running {
 		t.Fatal("demo app not ready within 10 s")
 	}
 	return r
+}
+
+// stopRun cancels the app and waits for its result.
+func stopRun(t *testing.T, cancel func(), runErr chan error, netDone chan struct{}) error {
+	cancel()
+	var err error
+	select {
+	case err = <-runErr:
+	case <-time.After(10 * time.Second):
+		t.Error("demo app did not stop within 10 s of its context ending")
+	}
+	<-netDone
+	return err
 }
 
 var _ = demo.FakeInterface
