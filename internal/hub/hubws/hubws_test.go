@@ -1,0 +1,239 @@
+package hubws
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// recorder is a Handler that echoes data messages and answers pings.
+type recorder struct {
+	c      Conn
+	mu     sync.Mutex
+	closed chan struct{}
+	code   int
+}
+
+func (r *recorder) OnMessage(kind Kind, p []byte) { r.c.Write(kind, append([]byte(nil), p...)) }
+func (r *recorder) OnPing(p []byte)               { r.c.Pong(append([]byte(nil), p...)) }
+func (r *recorder) OnPong([]byte)                 {}
+func (r *recorder) OnClose(code int, _ string, _ error) {
+	r.mu.Lock()
+	r.code = code
+	r.mu.Unlock()
+	close(r.closed)
+}
+
+// echoServer upgrades every request with hubws and echoes.
+func echoServer(t *testing.T, opts Options) (addr string, last func() *recorder) {
+	t.Helper()
+	up := NewUpgrader(opts)
+	var mu sync.Mutex
+	var rec *recorder
+	var wg sync.WaitGroup
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := &recorder{closed: make(chan struct{})}
+		c, err := up.Upgrade(w, r, h)
+		if err != nil {
+			return
+		}
+		h.c = c
+		mu.Lock()
+		rec = h
+		mu.Unlock()
+		wg.Add(1)
+		go func() { defer wg.Done(); c.Run() }()
+	}))
+	t.Cleanup(func() { srv.Close(); wg.Wait() })
+	return strings.TrimPrefix(srv.URL, "http://"), func() *recorder { mu.Lock(); defer mu.Unlock(); return rec }
+}
+
+// rawClient speaks WebSocket frames by hand.
+type rawClient struct {
+	t  *testing.T
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func dialRaw(t *testing.T, addr string) *rawClient {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", addr)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 101 {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	return &rawClient{t: t, c: c, br: br}
+}
+
+// frame writes one frame; masked unless told not to.
+func (r *rawClient) frame(fin bool, op byte, payload []byte, masked bool) {
+	b0 := op
+	if fin {
+		b0 |= 0x80
+	}
+	h := []byte{b0, 0}
+	switch n := len(payload); {
+	case n < 126:
+		h[1] = byte(n)
+	case n < 1<<16:
+		h[1] = 126
+		h = binary.BigEndian.AppendUint16(h, uint16(n))
+	default:
+		h[1] = 127
+		h = binary.BigEndian.AppendUint64(h, uint64(n))
+	}
+	p := append([]byte(nil), payload...)
+	if masked {
+		h[1] |= 0x80
+		key := []byte{1, 2, 3, 4}
+		h = append(h, key...)
+		for i := range p {
+			p[i] ^= key[i%4]
+		}
+	}
+	if _, err := r.c.Write(append(h, p...)); err != nil {
+		r.t.Fatalf("write frame: %v", err)
+	}
+}
+
+// next reads one frame from the server.
+func (r *rawClient) next() (op byte, payload []byte) {
+	r.t.Helper()
+	var h [2]byte
+	if _, err := io.ReadFull(r.br, h[:]); err != nil {
+		r.t.Fatalf("read frame: %v", err)
+	}
+	n := int(h[1] & 0x7f)
+	switch n {
+	case 126:
+		var l [2]byte
+		io.ReadFull(r.br, l[:])
+		n = int(binary.BigEndian.Uint16(l[:]))
+	case 127:
+		var l [8]byte
+		io.ReadFull(r.br, l[:])
+		n = int(binary.BigEndian.Uint64(l[:]))
+	}
+	payload = make([]byte, n)
+	if _, err := io.ReadFull(r.br, payload); err != nil {
+		r.t.Fatalf("read payload: %v", err)
+	}
+	return h[0] & 0x0f, payload
+}
+
+// closeCode reads frames until a close frame and returns its code.
+func (r *rawClient) closeCode() int {
+	r.t.Helper()
+	for {
+		op, p := r.next()
+		if op == 8 {
+			if len(p) < 2 {
+				return 0
+			}
+			return int(binary.BigEndian.Uint16(p))
+		}
+	}
+}
+
+func TestProtocolErrorsClose(t *testing.T) {
+	addr, _ := echoServer(t, Options{MaxMessage: 1000})
+	tests := []struct {
+		name string
+		send func(r *rawClient)
+		want int
+	}{
+		{"unmasked client frame", func(r *rawClient) { r.frame(true, 1, []byte("hi"), false) }, CodeProtocolError},
+		{"reserved opcode", func(r *rawClient) { r.frame(true, 3, []byte("hi"), true) }, CodeProtocolError},
+		{"fragmented ping", func(r *rawClient) { r.frame(false, 9, []byte("p"), true) }, CodeProtocolError},
+		{"ping over 125 bytes", func(r *rawClient) { r.frame(true, 9, make([]byte, 126), true) }, CodeProtocolError},
+		{"continuation without a start", func(r *rawClient) { r.frame(true, 0, []byte("x"), true) }, CodeProtocolError},
+		{"invalid UTF-8", func(r *rawClient) { r.frame(true, 1, []byte{0xff, 0xfe}, true) }, CodeInvalidPayload},
+		{"invalid UTF-8 across fragments", func(r *rawClient) {
+			r.frame(false, 1, []byte{'a', 0xe2}, true)
+			r.frame(true, 0, []byte{'b'}, true)
+		}, CodeInvalidPayload},
+		{"message over the limit", func(r *rawClient) { r.frame(true, 2, make([]byte, 1001), true) }, CodeTooBig},
+		{"fragments over the limit", func(r *rawClient) {
+			r.frame(false, 2, make([]byte, 600), true)
+			r.frame(true, 0, make([]byte, 600), true)
+		}, CodeTooBig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := dialRaw(t, addr)
+			tt.send(r)
+			if got := r.closeCode(); got != tt.want {
+				t.Errorf("close code %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFramesThatWork(t *testing.T) {
+	addr, last := echoServer(t, Options{MaxMessage: 1000})
+	r := dialRaw(t, addr)
+	r.frame(false, 1, []byte("frag"), true)
+	r.frame(true, 9, []byte("between"), true) // a ping between fragments is allowed
+	r.frame(true, 0, []byte("mented é"), true)
+	if op, p := r.next(); op != 10 || string(p) != "between" {
+		t.Errorf("got op %d %q, want the pong", op, p)
+	}
+	if op, p := r.next(); op != 1 || string(p) != "fragmented é" {
+		t.Errorf("got op %d %q, want the reassembled text", op, p)
+	}
+	r.frame(true, 2, []byte{0, 1, 2}, true)
+	if op, p := r.next(); op != 2 || string(p) != "\x00\x01\x02" {
+		t.Errorf("got op %d %q, want the binary echo", op, p)
+	}
+	r.frame(true, 8, append(binary.BigEndian.AppendUint16(nil, 1000), "bye"...), true)
+	if got := r.closeCode(); got != 1000 {
+		t.Errorf("close answered with %d, want 1000", got)
+	}
+	rec := last()
+	<-rec.closed
+	if rec.code != 1000 {
+		t.Errorf("OnClose code %d, want 1000", rec.code)
+	}
+}
+
+func TestHeldWritesGoTogether(t *testing.T) {
+	addr, last := echoServer(t, Options{})
+	r := dialRaw(t, addr)
+	r.frame(true, 1, []byte("start"), true)
+	r.next()
+	c := last().c
+	c.Hold()
+	for i := range 100 {
+		if err := c.Write(Text, []byte(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		if _, p := r.next(); string(p) != fmt.Sprint(i) {
+			t.Fatalf("message %d: got %q", i, p)
+		}
+	}
+	c.Close(CodeGoingAway, "bye")
+	if got := r.closeCode(); got != CodeGoingAway {
+		t.Errorf("close code %d, want 1001", got)
+	}
+}
