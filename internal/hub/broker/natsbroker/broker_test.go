@@ -2,6 +2,7 @@ package natsbroker
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -228,4 +229,16 @@ func TestStartNeedsURLAndName(t *testing.T) {
 			t.Errorf("Start with %+v: no error", o)
 		}
 	}
+}
+
+func TestSnapshotInParts(t *testing.T) {
+	ns := natstest.Start(t)
+	a, _ := startBroker(t, ns.URL(), "a")
+	n := 2*snapChunk + 17
+	since := time.Now()
+	for i := range n {
+		a.Hold(presence(fmt.Sprintf("dev-%05d", i), "a", uint64(i+1), since))
+	}
+	c, _ := startBroker(t, ns.URL(), "c")
+	waitFor(t, "c knows every device of a", func() bool { return len(c.Devices()) == n })
 }

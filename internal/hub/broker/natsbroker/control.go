@@ -31,6 +31,9 @@ type hubMsg struct {
 	Inst string        `json:"inst"`
 	Seq  uint64        `json:"seq"`
 	Held []presenceMsg `json:"held,omitempty"`
+	// Part and Parts number the messages of one snapshot, from 1.
+	Part  int `json:"part,omitempty"`
+	Parts int `json:"parts,omitempty"`
 }
 
 func toPresence(m presenceMsg) broker.Presence {
@@ -51,16 +54,6 @@ func (b *Broker) publishPresence(p broker.Presence) {
 	}
 }
 
-// snapshotMsg is this hub's holdings; called with b.mu held.
-func (b *Broker) snapshotMsg(kind string) hubMsg {
-	held := b.tab.snapshot()
-	m := hubMsg{Kind: kind, Hub: b.opts.Hub, Inst: b.inst, Seq: b.seq, Held: make([]presenceMsg, len(held))}
-	for i, p := range held {
-		m.Held[i] = b.fromPresence(p, 0)
-	}
-	return m
-}
-
 // publishHub sends m on P.hubs, or to subject when it is set.
 func (b *Broker) publishHub(m hubMsg, subject string) {
 	m.Hub, m.Inst = b.opts.Hub, b.inst
@@ -73,22 +66,34 @@ func (b *Broker) publishHub(m hubMsg, subject string) {
 	}
 }
 
-// publishSnapshot sends this hub's holdings to subject (P.hubs when "").
+// snapChunk is how many devices one snapshot message carries at most, so
+// that a hub holding many stays well under NATS's 1 MB payload limit.
+const snapChunk = 2000
+
+// publishSnapshot sends this hub's holdings to subject (P.hubs when ""),
+// in parts of at most snapChunk devices.
 func (b *Broker) publishSnapshot(kind, subject, reply string) {
-	b.mu.Lock()
-	m := b.snapshotMsg(kind)
-	m.Hub, m.Inst = b.opts.Hub, b.inst
-	data, _ := json.Marshal(m)
 	if subject == "" {
 		subject = b.subj.hubs()
 	}
-	var err error
-	if b.connected() {
-		err = b.nc.PublishMsg(&nats.Msg{Subject: subject, Reply: reply, Data: data})
-	}
-	b.mu.Unlock()
-	if err != nil {
-		b.log.Debug("publish snapshot failed", "subject", subject, "err", err)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	held := b.tab.snapshot()
+	parts := max(1, (len(held)+snapChunk-1)/snapChunk)
+	for part := 1; part <= parts; part++ {
+		chunk := held[min((part-1)*snapChunk, len(held)):min(part*snapChunk, len(held))]
+		m := hubMsg{Kind: kind, Hub: b.opts.Hub, Inst: b.inst, Seq: b.seq, Part: part, Parts: parts, Held: make([]presenceMsg, len(chunk))}
+		for i, p := range chunk {
+			m.Held[i] = b.fromPresence(p, 0)
+		}
+		data, _ := json.Marshal(m)
+		if !b.connected() {
+			return
+		}
+		if err := b.nc.PublishMsg(&nats.Msg{Subject: subject, Reply: reply, Data: data}); err != nil {
+			b.log.Debug("publish snapshot failed", "subject", subject, "err", err)
+			return
+		}
 	}
 }
 
@@ -197,12 +202,12 @@ func (b *Broker) applyHub(hm hubMsg, reply string) {
 		ev = b.tab.drop(hm.Inst, "hub "+hm.Hub+" shut down", ev)
 	case "hello", "snap":
 		r := b.tab.hub(hm.Inst, hm.Hub, now)
-		held := make([]broker.Presence, len(hm.Held))
-		for i, pm := range hm.Held {
-			held[i] = toPresence(pm)
+		if held, whole := r.collect(hm); whole {
+			ev = b.tab.replace(r, held, "hub "+hm.Hub+" no longer holds it", ev)
+			r.seq, r.dirty = hm.Seq, false
+		} else {
+			reply = "" // answered after the last part
 		}
-		ev = b.tab.replace(r, held, "hub "+hm.Hub+" no longer holds it", ev)
-		r.seq, r.dirty = hm.Seq, false
 	case "beat":
 		ask = b.needSnapshot(b.tab.hub(hm.Inst, hm.Hub, now), hm.Seq)
 	}

@@ -60,7 +60,7 @@ type Options struct {
 	// jitter of up to as much again. Zero means 1 s.
 	ReconnectWait time.Duration
 	// Pending bounds the NATS messages waiting for delivery to the Handler;
-	// past it, messages are dropped and counted. Zero means 65536.
+	// past it, messages are dropped and counted. Zero means 8192.
 	Pending int
 	// Logger is where the broker logs; nil means slog.Default().
 	Logger *slog.Logger
@@ -80,7 +80,7 @@ func (o Options) withDefaults() Options {
 		o.ReconnectWait = time.Second
 	}
 	if o.Pending <= 0 {
-		o.Pending = 65536
+		o.Pending = 8192
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -113,6 +113,8 @@ type Broker struct {
 
 	slow        atomic.Uint64 // slow consumer events
 	lastSlowLog atomic.Int64
+	drops       atomic.Uint64 // page messages from other hubs the device could not take
+	lastDropLog atomic.Int64
 }
 
 type watched struct {

@@ -2,6 +2,7 @@ package natsbroker
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -185,10 +186,28 @@ func (b *Broker) dataLoop() {
 			}
 			msg := broker.Message{Device: device, Binary: binary, Data: m.Data}
 			if in {
-				b.h.ToDevice(msg) // a full device queue drops it, as on one hub
+				if err := b.h.ToDevice(msg); err != nil {
+					b.dropped(device, err)
+				}
 			} else {
 				b.h.ToPages(msg)
 			}
 		}
 	}
 }
+
+// dropped counts a page's message from another hub that the device here
+// could not take (its queue is full, or it just went), logging at most
+// every 10 s.
+func (b *Broker) dropped(device string, err error) {
+	n := b.drops.Add(1)
+	now := time.Now().UnixNano()
+	last := b.lastDropLog.Load()
+	if now-last > int64(10*time.Second) && b.lastDropLog.CompareAndSwap(last, now) {
+		b.log.Warn("message from a page on another hub dropped", "device", device, "err", err, "dropped_total", n)
+	}
+}
+
+// Dropped counts the messages from pages on other hubs that the devices
+// here could not take.
+func (b *Broker) Dropped() uint64 { return b.drops.Load() }

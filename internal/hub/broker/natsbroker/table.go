@@ -27,6 +27,10 @@ type remote struct {
 	// warned is set once a clash of hub names with it was logged.
 	warned bool
 	held   map[string]broker.Presence
+	// parts gathers a snapshot sent in several messages, of sequence partSeq.
+	parts   []broker.Presence
+	partSeq uint64
+	partN   int
 }
 
 // entry is a device's winning connection; inst is "" when it is held here.
@@ -143,4 +147,22 @@ func (t *table) snapshot() []broker.Presence {
 		out = append(out, p)
 	}
 	return out
+}
+
+// collect adds one part of a snapshot and returns the whole snapshot once
+// every part has come (at once for a snapshot in one part).
+func (r *remote) collect(m hubMsg) ([]broker.Presence, bool) {
+	if m.Part <= 1 || m.Seq != r.partSeq {
+		r.parts, r.partSeq, r.partN = r.parts[:0], m.Seq, 0
+	}
+	for _, pm := range m.Held {
+		r.parts = append(r.parts, toPresence(pm))
+	}
+	r.partN++
+	if r.partN < max(m.Parts, 1) {
+		return nil, false
+	}
+	held := r.parts
+	r.parts, r.partN = nil, 0
+	return held, true
 }
