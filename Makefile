@@ -19,7 +19,7 @@ all: build
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o tether ./cmd/tether
 
-test: deps fmt-check vet gotest cross
+test: deps fmt-check vet gotest fuzz cross
 
 # deps installs the real peers the tests use when they are missing:
 # Debian's python3-websockets, chromium, nats-server and mosquitto, and
@@ -36,6 +36,10 @@ vet:
 
 gotest:
 	$(GO) test -race -timeout 30m $(PKGS)
+
+# fuzz runs every fuzz target for FUZZTIME (3s in make test).
+fuzz:
+	@FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 # cross checks that the boards people use still build.
 cross:
