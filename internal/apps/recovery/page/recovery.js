@@ -82,4 +82,6 @@ async function refresh() {
 
 initFiles();
 initRestart();
+const log = document.getElementById("log");
+log.scrollTop = log.scrollHeight; // the newest lines first in view
 setInterval(refresh, 3000);
