@@ -1,0 +1,42 @@
+// The device page reconnects by itself: load it, wait until it is connected,
+// print "connected" (the test then stops the device and starts it again),
+// wait for the status to show the loss without any alert box, then for the
+// page to be connected again and working (the fake interface answers).
+// Usage: node device-reconnect.mjs URL SCREENSHOT.png
+import { chromium } from 'playwright-core';
+
+const [url, shot] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync',
+         '--disable-dev-shm-usage',
+         '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1'],
+});
+const page = await browser.newPage();
+const errors = [];
+page.on('pageerror', e => errors.push('page error: ' + String(e)));
+page.on('dialog', d => { errors.push('dialog: ' + d.message()); d.dismiss(); });
+const status = page.getByRole('status');
+try {
+  await page.goto(url);
+  await status.filter({ hasText: /^connected$/ }).waitFor({ timeout: 10000 });
+  console.log('connected');
+  await status.filter({ hasText: /disconnected, retrying/ }).waitFor({ timeout: 20000 });
+  console.log('saw the loss');
+  await status.filter({ hasText: /^connected$/ }).waitFor({ timeout: 30000 });
+  await page.getByRole('button', { name: /start/i }).first().click({ timeout: 10000 });
+  const send = page.getByRole('button', { name: /send/i }).first();
+  await send.locator('xpath=preceding::input[1]').last().fill('back again');
+  await send.click();
+  await page.getByText('BACK AGAIN').first().waitFor({ timeout: 10000 });
+  await page.screenshot({ path: shot, fullPage: true });
+  if (errors.length) throw new Error(errors.join('; '));
+  console.log('reconnect ok');
+  await browser.close();
+} catch (e) {
+  await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
+  console.log('FAIL: ' + e.message.split('\n')[0] + (errors.length ? ' | ' + errors.join('; ') : ''));
+  await browser.close();
+  process.exit(1);
+}
