@@ -37,6 +37,9 @@ type EchoOptions struct {
 	// github.com/lxzan/gws, the lighter reader) or "coder"
 	// (github.com/coder/websocket), to see what the generator itself costs.
 	Client string
+	// PID, when set, is the echo server's process, whose CPU use is
+	// reported beside the benchmark's own.
+	PID int
 	// Progress, when set, gets a line every Interval (default 1 s).
 	Progress Progress
 	Interval time.Duration
@@ -53,6 +56,7 @@ type EchoResult struct {
 	RoundTrips uint64        `json:"round_trips"`
 	Rate       float64       `json:"round_trips_per_sec"`
 	Latency    Latency       `json:"latency"`
+	CPU        CPU           `json:"cpu"`
 	// Errors counts clients that failed during the run (the first error is
 	// in FirstError); their completed round trips still count.
 	Errors     int    `json:"errors"`
@@ -94,6 +98,9 @@ func Echo(ctx context.Context, o EchoOptions) (EchoResult, error) {
 		return EchoResult{}, fmt.Errorf("parse url %q: %w", o.URL, err)
 	}
 	res := EchoResult{URL: o.URL, Clients: o.Clients, Size: o.Size}
+	if _, err := cpuTime(o.PID); err != nil {
+		return res, err
+	}
 	var dial func(context.Context, int) (echoConn, error)
 	switch u.Scheme {
 	case "ws", "wss":
@@ -185,7 +192,7 @@ func runEcho(ctx context.Context, o EchoOptions, conns []echoConn, res EchoResul
 				el.Round(100*time.Millisecond), o.Clients, n, m.per(n, el), hist.Quantile(0.5)))
 		}
 	})
-	start := time.Now()
+	start, cpu := time.Now(), startCPU(o.PID)
 	var wg sync.WaitGroup
 	for i, c := range conns {
 		wg.Go(func() {
@@ -198,6 +205,7 @@ func runEcho(ctx context.Context, o EchoOptions, conns []echoConn, res EchoResul
 	}
 	<-ctx.Done()
 	res.Duration = time.Since(start)
+	res.CPU, _ = cpu.stop() // the target may have gone: its share stays 0
 	wg.Wait()
 	stopProgress()
 	res.Errors = int(errs.Load())

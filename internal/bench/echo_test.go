@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -55,7 +56,7 @@ func TestEcho(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var lines []string
-			res, err := Echo(context.Background(), EchoOptions{URL: tt.url, Clients: tt.clients, Size: tt.size, Client: tt.client,
+			res, err := Echo(context.Background(), EchoOptions{URL: tt.url, Clients: tt.clients, Size: tt.size, Client: tt.client, PID: os.Getpid(),
 				Duration: 300 * time.Millisecond, Interval: 100 * time.Millisecond,
 				Progress: func(l string) { lines = append(lines, l) }})
 			if err != nil {
@@ -68,6 +69,9 @@ func TestEcho(t *testing.T) {
 				t.Errorf("size: got %d, want %d", res.Size, max(tt.size, 8))
 			}
 			checkLatency(t, "round trip", res.Latency)
+			if res.CPU.Bench <= 0 || res.CPU.PID != os.Getpid() || res.CPU.Target <= 0 {
+				t.Errorf("cpu: got %+v, want the bench's and the target's (this process) use", res.CPU)
+			}
 			if len(lines) == 0 || !strings.HasPrefix(lines[0], "echo ") {
 				t.Errorf("progress: got %q, want lines starting with \"echo \"", lines)
 			}
@@ -91,10 +95,19 @@ func TestEchoErrors(t *testing.T) {
 	}{
 		{"bad scheme", "http://127.0.0.1:1/", "want ws, wss or tcp"},
 		{"nothing listening", "ws://127.0.0.1:1/", "dial ws://127.0.0.1:1/"},
+		{"bad client", "ws://127.0.0.1:1/?client", "want gws or coder"},
+		{"no such target", "ws://127.0.0.1:1/?pid", "read cpu time"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Echo(context.Background(), EchoOptions{URL: tt.url, Duration: 100 * time.Millisecond})
+			o := EchoOptions{URL: tt.url, Duration: 100 * time.Millisecond}
+			switch {
+			case strings.HasSuffix(tt.url, "?client"):
+				o.Client = "gorilla"
+			case strings.HasSuffix(tt.url, "?pid"):
+				o.PID = 1 << 30
+			}
+			_, err := Echo(context.Background(), o)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %v, want an error containing %q", err, tt.want)
 			}

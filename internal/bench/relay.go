@@ -44,6 +44,9 @@ type RelayOptions struct {
 	// Drain is how long to wait after sending for messages still in flight
 	// before counting the missing ones lost; default 2 s.
 	Drain time.Duration
+	// PID, when set, is the hub's (or broker's) process, whose CPU use is
+	// reported beside the benchmark's own.
+	PID int
 	// Progress, when set, gets a line every Interval (default 1 s).
 	Progress Progress
 	Interval time.Duration
@@ -80,6 +83,7 @@ type RelayResult struct {
 	Duration  time.Duration `json:"duration_ns"`
 	Down      Direction     `json:"device_to_page"`
 	Up        Direction     `json:"page_to_device"`
+	CPU       CPU           `json:"cpu"`
 	// Other counts messages that were not the benchmark's own (presence
 	// events, shadows, errors from the hub); they are skipped.
 	Other uint64 `json:"other"`
@@ -134,6 +138,9 @@ func cmp(s, def string) string {
 func Relay(ctx context.Context, o RelayOptions) (RelayResult, error) {
 	o, err := o.withDefaults()
 	if err != nil {
+		return RelayResult{}, err
+	}
+	if _, err := cpuTime(o.PID); err != nil {
 		return RelayResult{}, err
 	}
 	tr := newTransport(o)

@@ -99,6 +99,7 @@ func (r *relayRun) result(el time.Duration, downWin, upWin uint64) RelayResult {
 		res.Up.OutOfOrder += r.upCheck[k].outOfOrder
 	}
 	res.Other = r.other.Load()
+	res.CPU = r.cpu
 	res.Errors = int(r.errs.Load())
 	if p := r.firstErr.Load(); p != nil {
 		res.FirstError = *p

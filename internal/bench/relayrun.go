@@ -29,6 +29,7 @@ type relayRun struct {
 	downRecv, upRecv   atomic.Uint64
 	downCheck, upCheck []seqCheck // per page; per page at its device
 	other              atomic.Uint64
+	cpu                CPU
 	closing            atomic.Bool
 	errs               atomic.Int64
 	firstErr           atomic.Pointer[string]
@@ -139,7 +140,7 @@ func (r *relayRun) send(ctx context.Context) (time.Duration, uint64, uint64) {
 	defer cancel()
 	stop := ticker(ctx, r.o.Interval, r.progress)
 	defer stop()
-	t0 := time.Now()
+	t0, cpu := time.Now(), startCPU(r.o.PID)
 	var wg sync.WaitGroup
 	if r.o.Direction != "up" {
 		for i, c := range r.devs {
@@ -153,6 +154,7 @@ func (r *relayRun) send(ctx context.Context) (time.Duration, uint64, uint64) {
 	}
 	<-ctx.Done()
 	el := time.Since(t0)
+	r.cpu, _ = cpu.stop() // the target may have gone: its share stays 0
 	downWin, upWin := r.downRecv.Load(), r.upRecv.Load()
 	wg.Wait()
 	return el, downWin, upWin

@@ -134,6 +134,15 @@ func fmtDur(d time.Duration) string {
 	return d.String()
 }
 
+// cpuLine says how many cores the benchmark and its target used.
+func cpuLine(w io.Writer, c bench.CPU) {
+	fmt.Fprintf(w, "cpu: bench %.2f cores", c.Bench)
+	if c.PID > 0 {
+		fmt.Fprintf(w, ", target (pid %d) %.2f cores", c.PID, c.Target)
+	}
+	fmt.Fprintln(w)
+}
+
 func fmtBytes(n int64) string {
 	switch {
 	case n >= 10<<20 || n <= -10<<20:

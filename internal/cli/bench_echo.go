@@ -60,6 +60,7 @@ difference the load generator itself makes.`,
 	fl.IntVar(&o.Clients, "clients", 1, "clients, each running its own closed loop")
 	fl.IntVar(&o.Size, "size", 64, "message size in bytes (at least 8)")
 	fl.DurationVar(&o.Duration, "duration", 10*time.Second, "how long to count round trips")
+	fl.IntVar(&o.PID, "pid", 0, "the echo server's process id, to report its CPU use beside the benchmark's (0: none)")
 	fl.StringVar(&o.Client, "client", "gws", "WebSocket client library: gws (lxzan/gws, the lighter) or coder (coder/websocket)")
 	c.add(cmd)
 	return cmd
@@ -75,4 +76,5 @@ func echoTable(w *tabwriter.Writer, r bench.EchoResult) {
 	l := r.Latency
 	fmt.Fprintf(w, "%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%d\n", r.RoundTrips, r.Rate,
 		fmtDur(l.Mean), fmtDur(l.P50), fmtDur(l.P90), fmtDur(l.P99), fmtDur(l.Max), r.Errors)
+	cpuLine(w, r.CPU)
 }

@@ -76,6 +76,7 @@ Exit status is 1 when a connection failed during the run.`,
 	fl.StringVar(&o.URL, "url", "ws://127.0.0.1:8080", "the MQTT broker's WebSocket URL (--broker mqtt)")
 	fl.IntVar(&o.Devices, "devices", 1, "devices, ids bench-0 …")
 	fl.IntVar(&o.Pages, "pages", 1, "pages per device")
+	fl.IntVar(&o.PID, "pid", 0, "the hub's (or broker's) process id, to report its CPU use beside the benchmark's (0: none)")
 	fl.StringVar(&o.IDPrefix, "id-prefix", "bench-", "start of every device id")
 	fl.IntVar(&o.Size, "size", 64, "message size in bytes (at least 24)")
 	fl.Float64Var(&o.Rate, "rate", 0, "messages per second each device sends (0: closed loop)")
@@ -105,4 +106,5 @@ func relayTable(w *tabwriter.Writer, r bench.RelayResult) {
 			d.d.Lost, d.d.OutOfOrder, d.d.Rate, fmtDur(l.P50), fmtDur(l.P90), fmtDur(l.P99), fmtDur(l.Max))
 	}
 	fmt.Fprintf(w, "other messages skipped: %d; connection errors: %d\n", r.Other, r.Errors)
+	cpuLine(w, r.CPU)
 }

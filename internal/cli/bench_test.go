@@ -80,6 +80,9 @@ func checkRelayJSON(t *testing.T, out string, pages uint64) {
 			t.Errorf("got %+v, want everything delivered in order with ordered latencies", d)
 		}
 	}
+	if res.CPU.Bench <= 0 || (res.CPU.PID != 0 && res.CPU.Target <= 0) {
+		t.Errorf("cpu: got %+v, want the bench's use, and the target's when asked", res.CPU)
+	}
 	if res.Down.Expected != res.Down.Sent*pages || res.Errors != 0 {
 		t.Errorf("got %+v, want device→page expected = sent × %d and no errors", res, pages)
 	}
@@ -108,11 +111,11 @@ func TestBenchInProcess(t *testing.T) {
 				t.Errorf("got %q, want the echo table", out)
 			}
 		}},
-		{"relay hub json", append([]string{"relay", "--devices", "2", "--pages", "3", "--duration", "300ms", "--json"}, hubArgs...), func(t *testing.T, out string) {
+		{"relay hub json", append([]string{"relay", "--devices", "2", "--pages", "3", "--duration", "300ms", "--json", "--pid", strconv.Itoa(os.Getpid())}, hubArgs...), func(t *testing.T, out string) {
 			checkRelayJSON(t, out, 3)
 		}},
 		{"relay hub rate table", append([]string{"relay", "--rate", "200", "--duration", "300ms", "--header", "X-Bench: 1"}, hubArgs...), func(t *testing.T, out string) {
-			for _, want := range []string{"relay via hub: 1 devices × 1 pages, 64 B, rate 200/s per device", "device→page", "page→device", "LOST"} {
+			for _, want := range []string{"relay via hub: 1 devices × 1 pages, 64 B, rate 200/s per device", "device→page", "page→device", "LOST", "cpu: bench "} {
 				if !strings.Contains(out, want) {
 					t.Errorf("got %q, want it to contain %q", out, want)
 				}
