@@ -278,3 +278,77 @@ func BenchmarkRelay(b *testing.B) {
 		roundTrip(b, page, dev, 64)
 	})
 }
+
+// BenchmarkFanOut: one device's messages to many pages of it; each op is
+// one device message, delivered to every page.
+func BenchmarkFanOut(b *testing.B) {
+	for _, pages := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("hub/pages=%d/64B", pages), func(b *testing.B) { fanOut(b, pages, 64) })
+	}
+}
+
+func fanOut(b *testing.B, pages, size int) {
+	h := startHub(b, Options{})
+	pgs := make([]*wire, pages)
+	for i := range pgs {
+		pgs[i] = dialWS(b, hostOf(h.pageURL), "/fan")
+	}
+	dev := dialWS(b, hostOf(h.devURL), "/fan")
+	for _, p := range pgs {
+		p.readUntil(b, `"hub/device/connected": true`)
+	}
+	msg := []byte(`"` + strings.Repeat("x", size-2) + `"`)
+	const chunk = 64
+	var mu sync.Mutex
+	cond := sync.NewCond(&mu)
+	progress := make([]int, pages)
+	slowest := func() int {
+		m := progress[0]
+		for _, n := range progress[1:] {
+			m = min(m, n)
+		}
+		return m
+	}
+	var wg sync.WaitGroup
+	errc := make(chan error, pages+1)
+	b.ResetTimer()
+	for i, p := range pgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 1; n <= b.N; n++ {
+				if _, err := p.read(); err != nil {
+					errc <- fmt.Errorf("page %d, message %d: %w", i, n, err)
+					mu.Lock()
+					cond.Broadcast() // the writer checks errc
+					mu.Unlock()
+					return
+				}
+				if n%chunk == 0 || n == b.N {
+					mu.Lock()
+					progress[i] = n
+					cond.Broadcast()
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for n := 0; n < b.N; n++ {
+		if n%chunk == 0 && n >= window {
+			dev.flush()
+			mu.Lock()
+			for slowest() < n-window && len(errc) == 0 {
+				cond.Wait()
+			}
+			mu.Unlock()
+		}
+		dev.write(msg)
+	}
+	dev.flush()
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N*pages)/b.Elapsed().Seconds(), "deliveries/s")
+}

@@ -132,8 +132,12 @@ func (e deviceEvents) OnMessage(kind hubws.Kind, data []byte) {
 		rec.mu.Unlock()
 	}
 	h.relayed(relaylog.DeviceToPages, msg)
+	p.beginFan()
 	h.broker.ToPages(msg)
+	p.endFan()
 }
+
+func (e deviceEvents) OnReadWait() { e.p.flushFan() }
 
 func (e deviceEvents) OnPing(data []byte) {
 	e.p.touch()
@@ -144,6 +148,7 @@ func (e deviceEvents) OnPong([]byte) { e.p.touch() }
 
 func (e deviceEvents) OnClose(code int, reason string, err error) {
 	p := e.p
+	p.flushFan()
 	p.ended()
 	p.h.removeDevice(p, goneReason(p, "device", code, reason, err))
 }

@@ -113,9 +113,29 @@ func (h *Hub) pagesOf(id string) []*peer {
 }
 
 // toPages queues a message for every page of id, closing those whose
-// queue is full.
+// queue is full. While the device of id is delivering a read batch, page
+// writers are woken when the batch ends rather than for every message.
 func (h *Hub) toPages(id string, it item) {
-	for _, p := range h.pagesOf(id) {
+	h.mu.RLock()
+	pages, dev := h.pages[id], h.devices[id]
+	h.mu.RUnlock()
+	if dev != nil {
+		dev.fanMu.Lock()
+		if dev.inMsg {
+			for _, p := range pages {
+				ok, idle := p.enqueue(it)
+				if !ok {
+					h.slowConsumer(p)
+				} else if idle {
+					dev.pending = append(dev.pending, p)
+				}
+			}
+			dev.fanMu.Unlock()
+			return
+		}
+		dev.fanMu.Unlock()
+	}
+	for _, p := range pages {
 		if !p.send(it) {
 			h.slowConsumer(p)
 		}
@@ -174,6 +194,7 @@ func (e pageEvents) OnPing(data []byte) {
 }
 
 func (e pageEvents) OnPong([]byte) { e.p.touch() }
+func (e pageEvents) OnReadWait()   {}
 
 func (e pageEvents) OnClose(code int, reason string, err error) {
 	p := e.p

@@ -57,13 +57,21 @@ type peer struct {
 	conn   hubws.Conn
 
 	lastSeen atomic.Int64 // unix nanoseconds of the last frame read
-	msgsIn   atomic.Uint64
-	msgsOut  atomic.Uint64
+
+	// A device's fan-out batch: while its reader delivers what one read
+	// brought (inMsg), the writers of the pages it queues for are woken
+	// once, at the end (OnReadWait), so that each writes the batch at once.
+	fanMu   sync.Mutex
+	inMsg   bool
+	pending []*peer
+	msgsIn  atomic.Uint64
+	msgsOut atomic.Uint64
 
 	mu          sync.Mutex
 	q           []item
 	qBytes      int
 	writing     bool
+	wakeDue     bool // enqueue asked for a wake that has not happened yet
 	closing     bool // a close was asked for: closeCode, closeReason
 	closeCode   int
 	closeReason string
@@ -79,18 +87,42 @@ func (h *Hub) newPeer(r role, id, remote string) *peer {
 // send queues it; it reports false when the queue is full (the caller
 // decides what a full queue means). A closing peer accepts and drops.
 func (p *peer) send(it item) bool {
+	ok, idle := p.enqueue(it)
+	if idle {
+		p.wake()
+	}
+	return ok
+}
+
+// enqueue queues it without starting the writer: ok is false when the
+// queue is full; idle is true when the writer must be woken (wake) for it.
+func (p *peer) enqueue(it item) (ok, idle bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closing || p.dead {
-		return true
+		return true, false
 	}
 	if len(p.q) >= p.h.opts.Queue || (p.qBytes+len(it.data) > p.h.opts.QueueBytes && len(p.q) > 0) {
-		return false
+		return false, false
+	}
+	if p.q == nil {
+		p.q = make([]item, 0, 16)
 	}
 	p.q = append(p.q, it)
 	p.qBytes += len(it.data)
-	p.startWriter()
-	return true
+	idle = !p.writing && !p.wakeDue
+	p.wakeDue = p.wakeDue || idle
+	return true, idle
+}
+
+// wake starts the writer if there is something to write and it is not running.
+func (p *peer) wake() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.wakeDue = false
+	if len(p.q) > 0 && !p.closing && !p.dead {
+		p.startWriter()
+	}
 }
 
 // startWriter starts the writer unless it runs; called with p.mu held.
@@ -189,6 +221,21 @@ func (p *peer) writeBatch(batch []item) error {
 		}
 	}
 	return nil
+}
+
+// beginFan and endFan bracket a device's delivery of one message.
+func (p *peer) beginFan() { p.fanMu.Lock(); p.inMsg = true; p.fanMu.Unlock() }
+func (p *peer) endFan()   { p.fanMu.Lock(); p.inMsg = false; p.fanMu.Unlock() }
+
+// flushFan wakes the writers of the pages queued for since the last flush.
+func (p *peer) flushFan() {
+	p.fanMu.Lock()
+	pending := p.pending
+	p.pending = nil
+	p.fanMu.Unlock()
+	for _, pg := range pending {
+		pg.wake()
+	}
 }
 
 // touch records that the peer was heard from.

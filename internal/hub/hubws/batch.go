@@ -18,9 +18,17 @@ var batchBufs = sync.Pool{New: func() any { b := make([]byte, 0, flushAt+4<<10);
 // or get lost.
 type batchConn struct {
 	net.Conn
+	onRead  func() // called before each read of the socket, set once before reading starts
 	mu      sync.Mutex
 	holding bool
 	buf     *[]byte
+}
+
+func (c *batchConn) Read(p []byte) (int, error) {
+	if c.onRead != nil {
+		c.onRead()
+	}
+	return c.Conn.Read(p)
 }
 
 func (c *batchConn) Write(p []byte) (int, error) {

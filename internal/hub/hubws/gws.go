@@ -2,8 +2,10 @@ package hubws
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -47,16 +49,18 @@ func (u *gwsUpgrader) Upgrade(w http.ResponseWriter, r *http.Request, h Handler)
 	}
 	bc := &batchConn{Conn: nc}
 	// The server's reader may hold bytes the client sent after its
-	// request: then gws reads through it; else through a smaller one.
-	br := brw.Reader
-	if br.Buffered() == 0 {
-		br = bufio.NewReaderSize(bc, u.readBuffer)
+	// request: gws reads them first.
+	var src io.Reader = bc
+	if n := brw.Reader.Buffered(); n > 0 {
+		early, _ := brw.Reader.Peek(n)
+		src = io.MultiReader(bytes.NewReader(bytes.Clone(early)), bc)
 	}
-	socket, err := u.up.UpgradeFromConn(bc, br, r)
+	socket, err := u.up.UpgradeFromConn(bc, bufio.NewReaderSize(src, u.readBuffer), r)
 	if err != nil {
 		return nil, fmt.Errorf("upgrade websocket: %w", err)
 	}
 	socket.Session().(*slot).h = h
+	bc.onRead = h.OnReadWait
 	return &gwsConn{Conn: socket, bc: bc}, nil
 }
 

@@ -53,6 +53,10 @@ type Handler interface {
 	OnPing(p []byte)
 	// OnPong is a pong from the peer.
 	OnPong(p []byte)
+	// OnReadWait comes when the events of what was read so far have been
+	// delivered and the reader is about to read the socket again: the
+	// place to act on a batch of messages at once.
+	OnReadWait()
 	// OnClose comes last, once, when the connection has ended: code and
 	// reason are the peer's close frame (code 0 when there was none) and err
 	// what ended the read loop.

@@ -25,6 +25,7 @@ type recorder struct {
 func (r *recorder) OnMessage(kind Kind, p []byte) { r.c.Write(kind, append([]byte(nil), p...)) }
 func (r *recorder) OnPing(p []byte)               { r.c.Pong(append([]byte(nil), p...)) }
 func (r *recorder) OnPong([]byte)                 {}
+func (r *recorder) OnReadWait()                   {}
 func (r *recorder) OnClose(code int, _ string, _ error) {
 	r.mu.Lock()
 	r.code = code
