@@ -63,7 +63,12 @@ with status 0 within 5 s.`,
 		Example: `  tether device                                  # embedded defaults: demo app, sim network
   tether device --root /etc/tether --net nm      # a Raspberry Pi with NetworkManager
   tether device --root ./dev1 --net sim --recovery-addr 127.0.0.1:8080`,
-		Args: cobra.NoArgs,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return &UsageError{Err: fmt.Errorf("unexpected argument %q: tether device takes flags only", args[0]), Hint: "tether device --help"}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDevice(cmd.Context(), stdio, f) },
 	}
 	fl := cmd.Flags()

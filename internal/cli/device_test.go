@@ -3,6 +3,7 @@ package cli_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,12 +11,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"tether/internal/cli"
 	"tether/internal/tethertest"
 )
 
@@ -325,4 +328,63 @@ func TestDeviceBinarySignals(t *testing.T) {
 			t.Errorf("client close: got %v, want 1001", err)
 		}
 	})
+}
+
+func TestDeviceInProcess(t *testing.T) {
+	t.Run("usage errors", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"device", "--net", "wifi"},
+			{"device", "--root", filepath.Join(t.TempDir(), "missing")},
+			{"device", "extra"},
+		} {
+			var out strings.Builder
+			err := cli.Run(context.Background(), args, cli.Stdio{In: strings.NewReader(""), Out: &out, Err: &out})
+			var ue *cli.UsageError
+			if !errors.As(err, &ue) || !strings.Contains(ue.Hint, "--help") {
+				t.Errorf("%v: got %v, want a usage error pointing at --help", args, err)
+			}
+		}
+	})
+	t.Run("runs until its context ends", func(t *testing.T) {
+		p := freeDevPorts(t)
+		root := devRoot(t, "echoserver", p.http, p.ws, p.home, p.echo)
+		ctx, cancel := context.WithCancel(context.Background())
+		var out syncWriter
+		done := make(chan error, 1)
+		go func() {
+			done <- cli.Run(ctx, []string{"device", "--root", root, "--net", "sim"}, cli.Stdio{In: strings.NewReader(""), Out: &out, Err: &out})
+		}()
+		tethertest.WaitPort(t, addr(p.echo), 20*time.Second)
+		echoOnce(t, p.echo)
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: got %v, want nil once its context ended", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Run still running 10 s after its context ended")
+		}
+		if !strings.Contains(out.String(), `attempt 1, starting app \"echoserver\"`) {
+			t.Errorf("log lacks the start:\n%s", out.String())
+		}
+	})
+}
+
+// syncWriter is a strings.Builder safe for the logger's goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }
