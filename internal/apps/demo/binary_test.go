@@ -20,6 +20,7 @@ import (
 // seed's flow and bad input from Python locally and through a Python home,
 // and SIGTERM closing clients with 1001.
 func TestBinary(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and starts the tether binary")
 	}

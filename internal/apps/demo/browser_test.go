@@ -15,6 +15,7 @@ import (
 // The page is on its own port, the command API on another, as in the
 // seed's app.json. The screenshot goes to docs/img/device-page.png.
 func TestPageInChromium(t *testing.T) {
+	t.Parallel()
 	h := tethertest.FreePort(t)
 	w := tethertest.FreePort(t)
 	r := start(t, seedApp(h, w, 0, ""))

@@ -14,6 +14,7 @@ import (
 // /Device_1 and drives the seed's flow through it; after home drops the
 // connection, the device calls again.
 func TestCallHomeToPython(t *testing.T) {
+	t.Parallel()
 	tethertest.NeedPython(t)
 	home := tethertest.FreePort(t)
 	p := tethertest.FreePort(t)

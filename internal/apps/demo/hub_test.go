@@ -20,6 +20,7 @@ import (
 // page endpoint: it finds the command API at the hub's /Device_1, and the
 // whole browser flow runs through the hub to the device calling home.
 func TestPageThroughHub(t *testing.T) {
+	t.Parallel()
 	devLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

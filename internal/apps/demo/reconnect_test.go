@@ -16,6 +16,7 @@ import (
 // The page in Chromium notices the device going away, says so in its status
 // line (no alert box), and reconnects by itself when the device is back.
 func TestPageReconnects(t *testing.T) {
+	t.Parallel()
 	h := tethertest.FreePort(t)
 	w := tethertest.FreePort(t)
 	r := start(t, seedApp(h, w, 0, ""))

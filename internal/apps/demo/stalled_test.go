@@ -17,6 +17,7 @@ import (
 // not delay another: the live client completes its round trips while the
 // broadcasts pile up for the stalled one, which the device then closes.
 func TestStalledClientDoesNotDelayAnother(t *testing.T) {
+	t.Parallel()
 	tethertest.NeedPython(t)
 	p := tethertest.FreePort(t)
 	r := start(t, seedApp(p, p, 0, ""))
