@@ -11,13 +11,20 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"tether/internal/bench/mqtt"
 )
 
 // IdleOptions configure Idle. The zero value opens 1,000 connections to
 // ws://127.0.0.1:7770 at 1,000 a second and holds them 10 s.
 type IdleOptions struct {
 	// URL is the device endpoint, without the id; default ws://127.0.0.1:7770.
+	// With Broker "mqtt" it is the broker's WebSocket URL, used as it is.
 	URL string
+	// Broker is "hub" (default: a WebSocket to URL/<id>) or "mqtt" (a
+	// WebSocket with the "mqtt" subprotocol to URL, then an MQTT CONNECT
+	// with the id as client id and no keep-alive).
+	Broker string
 	// Devices is the number of connections; default 1000. Ids are
 	// IDPrefix0 …, IDPrefix default "idle-".
 	Devices  int
@@ -43,6 +50,7 @@ type IdleOptions struct {
 // IdleResult is what Idle measured.
 type IdleResult struct {
 	URL       string        `json:"url"`
+	Broker    string        `json:"broker"`
 	Devices   int           `json:"devices"`
 	Connected int           `json:"connected"`
 	Failures  int           `json:"connect_failures"`
@@ -63,6 +71,7 @@ type IdleResult struct {
 func (o IdleOptions) withDefaults() IdleOptions {
 	o.URL = strings.TrimSuffix(cmp(o.URL, "ws://127.0.0.1:7770"), "/")
 	o.IDPrefix = cmp(o.IDPrefix, "idle-")
+	o.Broker = cmp(o.Broker, "hub")
 	if o.Devices <= 0 {
 		o.Devices = 1000
 	}
@@ -84,7 +93,10 @@ func (o IdleOptions) withDefaults() IdleOptions {
 // limit to the hard limit first; NoFile says what it was.
 func Idle(ctx context.Context, o IdleOptions) (IdleResult, error) {
 	o = o.withDefaults()
-	res := IdleResult{URL: o.URL, Devices: o.Devices, PID: o.PID, Hold: o.Hold}
+	res := IdleResult{URL: o.URL, Broker: o.Broker, Devices: o.Devices, PID: o.PID, Hold: o.Hold}
+	if o.Broker != "hub" && o.Broker != "mqtt" {
+		return res, fmt.Errorf("idle broker: got %q, want hub or mqtt", o.Broker)
+	}
 	nofile, err := RaiseNoFile()
 	if err != nil {
 		return res, err
@@ -185,7 +197,13 @@ func (h *idleRun) open(ctx context.Context, i int) {
 }
 
 func (h *idleRun) dial(ctx context.Context, i int) (*idleConn, error) {
-	u, _ := url.Parse(h.o.URL + "/" + h.o.IDPrefix + strconv.Itoa(i))
+	id := h.o.IDPrefix + strconv.Itoa(i)
+	u, _ := url.Parse(h.o.URL + "/" + id)
+	sub := ""
+	if h.o.Broker == "mqtt" {
+		u, _ = url.Parse(h.o.URL)
+		sub = "mqtt"
+	}
 	d := net.Dialer{Timeout: 10 * time.Second}
 	if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsLoopback() && ip.To4() != nil {
 		d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, byte(i/h.o.PerSource/250), byte(1+i/h.o.PerSource%250))}
@@ -195,7 +213,10 @@ func (h *idleRun) dial(ctx context.Context, i int) (*idleConn, error) {
 		return nil, fmt.Errorf("dial %s: %w", u.Host, err)
 	}
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	ic, err := handshakeIdle(c, u, h.o.Header)
+	ic, err := handshakeIdle(c, u, h.o.Header, sub)
+	if err == nil && sub == "mqtt" {
+		err = ic.write(0x2, mqtt.AppendConnect(nil, id, 0))
+	}
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("connect %s: %w", u, err)

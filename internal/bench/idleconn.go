@@ -25,14 +25,18 @@ type idleConn struct {
 	mu sync.Mutex // serialises pongs with Close
 }
 
-// handshakeIdle runs the client side of the opening handshake on c for u.
-func handshakeIdle(c net.Conn, u *url.URL, header http.Header) (*idleConn, error) {
+// handshakeIdle runs the client side of the opening handshake on c for u,
+// asking for subprotocol when it is not "".
+func handshakeIdle(c net.Conn, u *url.URL, header http.Header, subprotocol string) (*idleConn, error) {
 	var nonce [16]byte
 	rand.Read(nonce[:])
 	key := base64.StdEncoding.EncodeToString(nonce[:])
 	var b strings.Builder
 	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n", u.RequestURI(), u.Host)
 	fmt.Fprintf(&b, "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n", key)
+	if subprotocol != "" {
+		fmt.Fprintf(&b, "Sec-WebSocket-Protocol: %s\r\n", subprotocol)
+	}
 	for k, vs := range header {
 		for _, v := range vs {
 			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
@@ -101,10 +105,14 @@ func (ic *idleConn) run() error {
 	}
 }
 
-// pong sends a masked pong frame carrying payload (at most 125 bytes).
-func (ic *idleConn) pong(payload []byte) error {
+// pong sends a pong frame carrying payload (at most 125 bytes).
+func (ic *idleConn) pong(payload []byte) error { return ic.write(0xA, payload) }
+
+// write sends one masked, final frame of opcode op carrying payload (at
+// most 125 bytes).
+func (ic *idleConn) write(op byte, payload []byte) error {
 	frame := make([]byte, 0, 6+len(payload))
-	frame = append(frame, 0x8A, 0x80|byte(len(payload)))
+	frame = append(frame, 0x80|op, 0x80|byte(len(payload)))
 	var mask [4]byte
 	rand.Read(mask[:])
 	frame = append(frame, mask[:]...)

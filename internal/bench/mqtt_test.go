@@ -14,11 +14,12 @@ import (
 )
 
 // startMosquitto runs Debian's mosquitto with a websockets listener on a
-// free 127.0.0.1 port until the test ends and returns its ws:// URL.
+// free 127.0.0.1 port until the test ends and returns its ws:// URL and
+// process id.
 // Mosquitto 2.0.11 refuses to start with only a websockets listener
 // ("Unable to start any listening sockets"), so a plain MQTT listener on
 // another free port goes with it.
-func startMosquitto(t *testing.T) string {
+func startMosquitto(t *testing.T) (string, int) {
 	t.Helper()
 	tethertest.Need(t, "mosquitto")
 	port := tethertest.FreePort(t)
@@ -28,14 +29,14 @@ func startMosquitto(t *testing.T) string {
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tethertest.StartCmd(t, exec.Command("mosquitto", "-c", conf))
+	p := tethertest.StartCmd(t, exec.Command("mosquitto", "-c", conf))
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	tethertest.WaitPort(t, addr, 10*time.Second)
-	return "ws://" + addr
+	return "ws://" + addr, p.Cmd.Process.Pid
 }
 
 func TestRelayMQTT(t *testing.T) {
-	url := startMosquitto(t)
+	url, pid := startMosquitto(t)
 	tests := []struct {
 		name           string
 		devices, pages int
@@ -48,13 +49,16 @@ func TestRelayMQTT(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res, err := Relay(context.Background(), RelayOptions{Broker: "mqtt", URL: url,
-				Devices: tt.devices, Pages: tt.pages, Rate: tt.rate,
+				Devices: tt.devices, Pages: tt.pages, Rate: tt.rate, PID: pid,
 				Duration: 300 * time.Millisecond, Drain: time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if res.Errors != 0 || res.Broker != "mqtt" {
 				t.Fatalf("got %d errors (first %q), broker %q", res.Errors, res.FirstError, res.Broker)
+			}
+			if res.CPU.PID != pid || res.CPU.Target <= 0 {
+				t.Errorf("cpu: got %+v, want mosquitto's use", res.CPU)
 			}
 			checkDirection(t, "device→page", res.Down, uint64(tt.pages), false)
 			checkDirection(t, "page→device", res.Up, 1, false)
@@ -63,7 +67,7 @@ func TestRelayMQTT(t *testing.T) {
 }
 
 func TestMQTTClient(t *testing.T) {
-	url := startMosquitto(t)
+	url, _ := startMosquitto(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	sub, err := mqtt.Dial(ctx, url, mqtt.Options{ClientID: "sub", KeepAlive: 100 * time.Millisecond})
@@ -100,5 +104,17 @@ func TestMQTTClient(t *testing.T) {
 		if want := fmt.Sprintf("a/%d/c", i); topic != want || string(got) != string(payload) {
 			t.Errorf("message %d: got topic %q and %d bytes, want %q and %d bytes", i, topic, len(got), want, n)
 		}
+	}
+}
+
+func TestIdleMQTT(t *testing.T) {
+	url, pid := startMosquitto(t)
+	res, err := Idle(context.Background(), IdleOptions{Broker: "mqtt", URL: url, Devices: 30, Ramp: 300,
+		Hold: 300 * time.Millisecond, PID: pid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Connected != 30 || res.Failures != 0 || res.Dropped != 0 || res.RSSBefore <= 0 || res.RSSAfter <= res.RSSBefore {
+		t.Errorf("got %+v, want 30 connections held and mosquitto's RSS grown", res)
 	}
 }

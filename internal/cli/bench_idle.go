@@ -29,9 +29,14 @@ connection and at the end of the hold, and their difference per connection.
 It raises its own open-file limit to the hard limit first and says so when
 --devices is beyond it; the target needs a limit that high as well. Past
 20,000 connections to a loopback address it spreads them over the source
-addresses 127.0.0.1, 127.0.0.2, … so ephemeral ports do not run out.`,
-		Example: `  tether bench idle --devices 10000 --url ws://127.0.0.1:7770 --pid $(pidof tether) --ramp 2000/s --hold 10s`,
-		Args:    cobra.NoArgs,
+addresses 127.0.0.1, 127.0.0.2, … so ephemeral ports do not run out.
+
+--broker mqtt holds the same connections to an MQTT broker over WebSocket
+(e.g. Mosquitto): each sends a CONNECT (client id = device id, no
+keep-alive) and then stays silent, for a baseline.`,
+		Example: `  tether bench idle --devices 10000 --url ws://127.0.0.1:7770 --pid $(pidof tether) --ramp 2000/s --hold 10s
+  tether bench idle --broker mqtt --url ws://127.0.0.1:8080 --devices 10000 --pid $(pidof mosquitto)`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			h, err := c.header(cmd)
 			if err != nil {
@@ -58,7 +63,8 @@ addresses 127.0.0.1, 127.0.0.2, … so ephemeral ports do not run out.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.URL, "url", "ws://127.0.0.1:7770", "the device endpoint, without the id")
+	fl.StringVar(&o.URL, "url", "ws://127.0.0.1:7770", "the device endpoint, without the id (with --broker mqtt, the broker's WebSocket URL)")
+	fl.StringVar(&o.Broker, "broker", "hub", "hub (a WebSocket to URL/<id>) or mqtt (a WebSocket with subprotocol mqtt to URL and an MQTT CONNECT), the baseline")
 	fl.IntVar(&o.Devices, "devices", 1000, "connections to open")
 	fl.StringVar(&o.IDPrefix, "id-prefix", "idle-", "start of every device id")
 	fl.IntVar(&o.PID, "pid", 0, "process whose memory to read (0: none)")
@@ -70,8 +76,8 @@ addresses 127.0.0.1, 127.0.0.2, … so ephemeral ports do not run out.`,
 }
 
 func idleTable(w *tabwriter.Writer, r bench.IdleResult) {
-	fmt.Fprintf(w, "idle %s: %d devices, opened in %.2fs, held %s, open-file limit %d\n",
-		r.URL, r.Devices, r.RampTime.Seconds(), r.Hold, r.NoFile)
+	fmt.Fprintf(w, "idle %s (%s): %d devices, opened in %.2fs, held %s, open-file limit %d\n",
+		r.URL, r.Broker, r.Devices, r.RampTime.Seconds(), r.Hold, r.NoFile)
 	fmt.Fprintln(w, "CONNECTED\tFAILED\tDROPPED\tRSS BEFORE\tRSS AFTER\tPER CONNECTION")
 	before, after, per := "-", "-", "-"
 	if r.PID > 0 {
