@@ -34,10 +34,15 @@ type server struct {
 	env *apps.Env
 	log *slog.Logger
 	cmd *cmdapi.Server
+	// hard ends writeGrace after shutdown starts, cutting writes stuck on
+	// clients that stopped reading.
+	hard     context.Context
+	stopHard context.CancelFunc
 }
 
 func newServer(env *apps.Env, log *slog.Logger) *server {
 	s := &server{env: env, log: log}
+	s.hard, s.stopHard = context.WithCancel(context.Background())
 	s.cmd = cmdapi.New(cmdapi.Options{State: s.state, Logger: log})
 	s.cmd.Handle(wire.Get, "status", s.cmdStatus)
 	s.cmd.Handle(wire.Cmd, "save_config", s.cmdSave)
@@ -70,6 +75,9 @@ func (s *server) serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	defer s.stopHard()
+	t := time.AfterFunc(writeGrace, s.stopHard)
+	defer t.Stop()
 	s.drain()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
@@ -130,24 +138,8 @@ func (s *server) websocket(ctx context.Context, w http.ResponseWriter, r *http.R
 		return
 	}
 	s.log.Info("command client connected", "remote", r.RemoteAddr)
-	err = s.cmd.Serve(ctx, gentle{c})
+	err = s.cmd.Serve(ctx, pinging{conn{c, s.hard}})
 	s.log.Info("command client gone", "remote", r.RemoteAddr, "err", err)
-}
-
-// gentle is a connection that its context does not cut. With
-// coder/websocket a context ending during a Read or Write drops the
-// connection at once, and cmdapi hands its own context to both; the
-// writer, seeing that context end, would then find no connection left to
-// flush the last replies (a restart's) on and close with 1001. Here the
-// close handshake ends the reads, and writes keep wsconn's own timeout.
-type gentle struct{ *wsconn.Conn }
-
-func (g gentle) Read(ctx context.Context) (bool, []byte, error) {
-	return g.Conn.Read(context.WithoutCancel(ctx))
-}
-
-func (g gentle) Write(ctx context.Context, b []byte) error {
-	return g.Conn.Write(context.WithoutCancel(ctx), b)
 }
 
 // only answers other methods than method with 405 and a JSON error.
