@@ -177,5 +177,5 @@ func (d *Device) cycle(ctx context.Context) error {
 		}
 		p.reason = err
 	}
-	return d.recover(ctx, p, restart)
+	return d.enterRecovery(ctx, p, restart)
 }

@@ -8,10 +8,10 @@ import (
 	"tether/internal/apps"
 )
 
-// recover runs the recovery app, with the plan's reason, until ctx ends
+// enterRecovery runs the recovery app, with the plan's reason, until ctx ends
 // (a restart or shutdown). Recovery is restarted whenever it fails, for as
 // long as it takes: there is nowhere further to fall.
-func (d *Device) recover(ctx context.Context, p plan, restart func()) error {
+func (d *Device) enterRecovery(ctx context.Context, p plan, restart func()) error {
 	why := describe(p.reason)
 	d.setStatus(func(s *Status) { s.App, s.Attempt, s.Reason = RecoveryApp, 0, why })
 	d.log.Error("entering recovery", "reason", why)
