@@ -36,7 +36,7 @@ var errReturned = errors.New("app returned before it was asked to stop")
 
 // supervise runs the plan's app until ctx ends (returning nil) or it has
 // failed limit times within the failure window (returning why); limit 0
-// never gives up.
+// never gives up, whatever the app's errors ask (recovery runs so).
 func (d *Device) supervise(ctx context.Context, p plan, env *apps.Env, limit int) error {
 	bo := backoff.Backoff{Min: d.opts.RestartDelay, Max: max(d.opts.RestartDelay, maxRestartDelay)}
 	var fails []time.Time
@@ -55,7 +55,7 @@ func (d *Device) supervise(ctx context.Context, p plan, env *apps.Env, limit int
 			err = errReturned
 		}
 		d.logFailure(p.app, attempt, err)
-		if noRestart(err) {
+		if limit > 0 && noRestart(err) { // without a limit there is nowhere to fall
 			return fmt.Errorf("app %q failed and asks not to be restarted: %w", p.app, err)
 		}
 		fails = append(recent(fails, d.opts.FailureWindow), time.Now())
