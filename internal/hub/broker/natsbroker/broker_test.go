@@ -211,13 +211,14 @@ func TestSlowHandlerDropsNotStalls(t *testing.T) {
 	a.Hold(presence("d", "a", 1, time.Now()))
 	waitFor(t, "b sees d", heldBy(b, "d", "a"))
 	b.Watch("d")
-	b.nc.Flush()
+	waitFor(t, "a knows b has pages of d", func() bool { a.mu.Lock(); defer a.mu.Unlock(); return a.tab.interest["d"] == 1 })
 	for i := range 2000 {
 		a.ToPages(broker.Message{Device: "d", Data: []byte{byte(i)}})
 	}
 	a.nc.Flush()
 	waitFor(t, "slow consumer counted", func() bool { return b.SlowConsumers() > 0 })
-	// Presence still flows while messages back up.
+	// Presence still reaches b while messages back up (events dropped with
+	// them are noticed at the next heartbeat and a snapshot heals them).
 	a.Hold(presence("e", "a", 2, time.Now()))
 	waitFor(t, "b sees e", heldBy(b, "e", "a"))
 	close(rb.slow)
@@ -241,4 +242,32 @@ func TestSnapshotInParts(t *testing.T) {
 	}
 	c, _ := startBroker(t, ns.URL(), "c")
 	waitFor(t, "c knows every device of a", func() bool { return len(c.Devices()) == n })
+}
+
+func TestPublishOnlyWhatOtherHubsWatch(t *testing.T) {
+	ns := natstest.Start(t)
+	a, ra := startBroker(t, ns.URL(), "a")
+	b, rb := startBroker(t, ns.URL(), "b")
+	a.Hold(presence("d", "a", 1, time.Now()))
+	waitFor(t, "b sees d", heldBy(b, "d", "a"))
+	before := a.nc.Stats().OutMsgs
+	for range 100 {
+		a.ToPages(broker.Message{Device: "d", Data: []byte("nobody elsewhere")})
+		<-ra.toPages
+	}
+	if n := a.nc.Stats().OutMsgs - before; n > 5 {
+		t.Fatalf("a published %d messages to NATS for a device no other hub watches", n)
+	}
+	b.Watch("d")
+	b.ToDevice(broker.Message{Device: "d", Data: []byte("hello")}) // after the watch, in order
+	ra.expectMessage(t, ra.toDevice, broker.Message{Device: "d", Data: []byte("hello")})
+	m := broker.Message{Device: "d", Data: []byte("now b has a page")}
+	a.ToPages(m)
+	rb.expectMessage(t, rb.toPages, m)
+	b.Unwatch("d")
+	waitFor(t, "a knows b has no page of d", func() bool { a.mu.Lock(); defer a.mu.Unlock(); return a.tab.interest["d"] == 0 })
+	// A hub joining late learns what the others watch from their snapshots.
+	b.Watch("d")
+	c, _ := startBroker(t, ns.URL(), "c")
+	waitFor(t, "c knows b watches d", func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.tab.interest["d"] == 1 })
 }

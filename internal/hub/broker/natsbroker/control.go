@@ -12,6 +12,9 @@ import (
 // presenceMsg is a device connection coming or going, on P.presence and
 // in snapshots.
 type presenceMsg struct {
+	// Kind is "" for a connection, "watch" or "unwatch" when a hub starts
+	// or stops having pages of Device.
+	Kind   string    `json:"kind,omitempty"`
 	Device string    `json:"device"`
 	Hub    string    `json:"hub"`
 	Inst   string    `json:"inst"`
@@ -31,6 +34,8 @@ type hubMsg struct {
 	Inst string        `json:"inst"`
 	Seq  uint64        `json:"seq"`
 	Held []presenceMsg `json:"held,omitempty"`
+	// Watching is the devices the hub has pages of.
+	Watching []string `json:"watching,omitempty"`
 	// Part and Parts number the messages of one snapshot, from 1.
 	Part  int `json:"part,omitempty"`
 	Parts int `json:"parts,omitempty"`
@@ -47,8 +52,14 @@ func (b *Broker) fromPresence(p broker.Presence, seq uint64) presenceMsg {
 // publishPresence announces a change of this hub's holdings; called with
 // b.mu held, so that events and snapshots leave in sequence order.
 func (b *Broker) publishPresence(p broker.Presence) {
+	b.publishEvent(b.fromPresence(p, 0))
+}
+
+// publishEvent numbers and sends an event on P.presence; called with b.mu held.
+func (b *Broker) publishEvent(pm presenceMsg) {
 	b.seq++
-	data, _ := json.Marshal(b.fromPresence(p, b.seq))
+	pm.Seq, pm.Inst = b.seq, b.inst
+	data, _ := json.Marshal(pm)
 	if b.connected() {
 		b.nc.Publish(b.subj.presence(), data)
 	}
@@ -79,10 +90,15 @@ func (b *Broker) publishSnapshot(kind, subject, reply string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	held := b.tab.snapshot()
-	parts := max(1, (len(held)+snapChunk-1)/snapChunk)
+	watching := make([]string, 0, len(b.watch))
+	for d := range b.watch {
+		watching = append(watching, d)
+	}
+	parts := max(1, (len(held)+snapChunk-1)/snapChunk, (len(watching)+snapChunk-1)/snapChunk)
 	for part := 1; part <= parts; part++ {
 		chunk := held[min((part-1)*snapChunk, len(held)):min(part*snapChunk, len(held))]
-		m := hubMsg{Kind: kind, Hub: b.opts.Hub, Inst: b.inst, Seq: b.seq, Part: part, Parts: parts, Held: make([]presenceMsg, len(chunk))}
+		m := hubMsg{Kind: kind, Hub: b.opts.Hub, Inst: b.inst, Seq: b.seq, Part: part, Parts: parts, Held: make([]presenceMsg, len(chunk)),
+			Watching: watching[min((part-1)*snapChunk, len(watching)):min(part*snapChunk, len(watching))]}
 		for i, p := range chunk {
 			m.Held[i] = b.fromPresence(p, 0)
 		}
@@ -97,8 +113,8 @@ func (b *Broker) publishSnapshot(kind, subject, reply string) {
 	}
 }
 
-// controlLoop applies presence from other hubs, beats, expires silent
-// hubs, and follows the NATS connection going and coming back.
+// controlLoop applies heartbeats and snapshots from other hubs, beats,
+// expires silent hubs, and follows the NATS connection going and coming back.
 func (b *Broker) controlLoop() {
 	t := time.NewTicker(b.opts.Heartbeat)
 	defer t.Stop()
@@ -172,13 +188,19 @@ func (b *Broker) applyPresence(pm presenceMsg) {
 	} else {
 		r.dirty = true
 	}
+	var ev []broker.Presence
 	p := toPresence(pm)
-	if cur, ok := r.held[p.Device]; p.Online {
+	switch cur, ok := r.held[p.Device]; {
+	case pm.Kind != "":
+		b.tab.watch(r, pm.Device, pm.Kind == "watch")
+	case p.Online:
 		r.held[p.Device] = p
-	} else if ok && cur.Conn == p.Conn {
+	case ok && cur.Conn == p.Conn:
 		delete(r.held, p.Device)
 	}
-	ev := b.tab.settle(p.Device, p.Reason, nil)
+	if pm.Kind == "" {
+		ev = b.tab.settle(p.Device, p.Reason, nil)
+	}
 	ask := b.needSnapshot(r, pm.Seq)
 	b.mu.Unlock()
 	b.deliver(ev)
@@ -202,8 +224,9 @@ func (b *Broker) applyHub(hm hubMsg, reply string) {
 		ev = b.tab.drop(hm.Inst, "hub "+hm.Hub+" shut down", ev)
 	case "hello", "snap":
 		r := b.tab.hub(hm.Inst, hm.Hub, now)
-		if held, whole := r.collect(hm); whole {
+		if held, watching, whole := r.collect(hm); whole {
 			ev = b.tab.replace(r, held, "hub "+hm.Hub+" no longer holds it", ev)
+			b.tab.replaceWatching(r, watching)
 			r.seq, r.dirty = hm.Seq, false
 		} else {
 			reply = "" // answered after the last part

@@ -97,8 +97,8 @@ type Broker struct {
 
 	nc      *nats.Conn
 	h       broker.Handler
-	data    chan *nats.Msg // messages of devices and pages
-	ctl     chan *nats.Msg // presence, heartbeats, snapshots
+	data    chan *nats.Msg // messages of devices and pages, presence events
+	ctl     chan *nats.Msg // heartbeats, snapshots
 	changed chan struct{}  // the connection's state changed (capacity 1)
 	quit    chan struct{}
 	wg      sync.WaitGroup
@@ -241,7 +241,12 @@ func (b *Broker) notify() {
 
 // subscribe makes the subscriptions every hub has.
 func (b *Broker) subscribe() error {
-	for _, s := range []string{b.subj.presence(), b.subj.hubs(), b.subj.hub(b.inst, "snap"), b.subj.hub(b.inst, "sync")} {
+	// Events go with the messages, so that a hub sees another start
+	// watching a device before that hub's pages' messages for it.
+	if _, err := b.nc.ChanSubscribe(b.subj.presence(), b.data); err != nil {
+		return fmt.Errorf("subscribe to %s: %w", b.subj.presence(), err)
+	}
+	for _, s := range []string{b.subj.hubs(), b.subj.hub(b.inst, "snap"), b.subj.hub(b.inst, "sync")} {
 		if _, err := b.nc.ChanSubscribe(s, b.ctl); err != nil {
 			return fmt.Errorf("subscribe to %s: %w", s, err)
 		}

@@ -73,7 +73,9 @@ func (b *Broker) Watch(device string) error {
 		w = &watched{}
 		b.watch[device] = w
 	}
-	w.n++
+	if w.n++; w.n == 1 && !b.closed {
+		b.publishEvent(presenceMsg{Kind: "watch", Device: device, Hub: b.opts.Hub})
+	}
 	if w.sub != nil || b.closed {
 		return nil
 	}
@@ -97,6 +99,9 @@ func (b *Broker) Unwatch(device string) error {
 		return nil
 	}
 	delete(b.watch, device)
+	if !b.closed {
+		b.publishEvent(presenceMsg{Kind: "unwatch", Device: device, Hub: b.opts.Hub})
+	}
 	if w.sub != nil {
 		w.sub.Unsubscribe()
 	}
@@ -124,10 +129,13 @@ func (b *Broker) ToDevice(m broker.Message) error {
 }
 
 // ToPages implements broker.Broker: the pages here get m at once, and it
-// is published for pages on other hubs while NATS is up.
+// is published when other hubs have pages of m.Device and NATS is up.
 func (b *Broker) ToPages(m broker.Message) error {
 	b.h.ToPages(m)
-	if !b.connected() {
+	b.mu.Lock()
+	remote := b.tab.interest[m.Device] > 0
+	b.mu.Unlock()
+	if !remote || !b.connected() {
 		return nil
 	}
 	if err := b.nc.Publish(b.subj.out(m.Device, kindByte(m.Binary)), m.Data); err != nil && !isClosedErr(err) {
@@ -173,13 +181,19 @@ func (b *Broker) Shadow(device string) []byte {
 	return b.h.Shadow(device)
 }
 
-// dataLoop hands device and page messages from other hubs to the Handler.
+// dataLoop hands device and page messages from other hubs to the Handler,
+// and applies presence events in the order they came with the messages.
 func (b *Broker) dataLoop() {
+	presence := b.subj.presence()
 	for {
 		select {
 		case <-b.quit:
 			return
 		case m := <-b.data:
+			if m.Subject == presence {
+				b.control(m)
+				continue
+			}
 			device, in, binary, ok := b.subj.parseDev(m.Subject)
 			if !ok {
 				continue

@@ -15,6 +15,9 @@ type table struct {
 	local map[string]broker.Presence // held by this hub
 	hubs  map[string]*remote         // other hub instances, by instance id
 	win   map[string]entry           // the winning connection of each device
+	// interest counts, by device, the other hubs with pages of it: only
+	// those devices' messages are published.
+	interest map[string]int
 }
 
 // remote is what one other hub instance told us.
@@ -27,10 +30,13 @@ type remote struct {
 	// warned is set once a clash of hub names with it was logged.
 	warned bool
 	held   map[string]broker.Presence
+	// watching is the devices it has pages of.
+	watching map[string]bool
 	// parts gathers a snapshot sent in several messages, of sequence partSeq.
-	parts   []broker.Presence
-	partSeq uint64
-	partN   int
+	parts     []broker.Presence
+	partWatch []string
+	partSeq   uint64
+	partN     int
 }
 
 // entry is a device's winning connection; inst is "" when it is held here.
@@ -40,7 +46,7 @@ type entry struct {
 }
 
 func newTable() *table {
-	return &table{local: map[string]broker.Presence{}, hubs: map[string]*remote{}, win: map[string]entry{}}
+	return &table{local: map[string]broker.Presence{}, hubs: map[string]*remote{}, win: map[string]entry{}, interest: map[string]int{}}
 }
 
 // newer reports whether a is a newer connection than b: later Since, ties
@@ -59,7 +65,7 @@ func newer(a, b broker.Presence) bool {
 func (t *table) hub(inst, name string, now time.Time) *remote {
 	r := t.hubs[inst]
 	if r == nil {
-		r = &remote{name: name, held: map[string]broker.Presence{}}
+		r = &remote{name: name, held: map[string]broker.Presence{}, watching: map[string]bool{}}
 		t.hubs[inst] = r
 	}
 	if name != "" {
@@ -124,6 +130,9 @@ func (t *table) drop(inst, reason string, out []broker.Presence) []broker.Presen
 		return out
 	}
 	delete(t.hubs, inst)
+	for d := range r.watching {
+		t.watch(r, d, false)
+	}
 	for d := range r.held {
 		out = t.settle(d, reason, out)
 	}
@@ -151,18 +160,49 @@ func (t *table) snapshot() []broker.Presence {
 
 // collect adds one part of a snapshot and returns the whole snapshot once
 // every part has come (at once for a snapshot in one part).
-func (r *remote) collect(m hubMsg) ([]broker.Presence, bool) {
+func (r *remote) collect(m hubMsg) (held []broker.Presence, watching []string, whole bool) {
 	if m.Part <= 1 || m.Seq != r.partSeq {
-		r.parts, r.partSeq, r.partN = r.parts[:0], m.Seq, 0
+		r.parts, r.partWatch, r.partSeq, r.partN = r.parts[:0], r.partWatch[:0], m.Seq, 0
 	}
 	for _, pm := range m.Held {
 		r.parts = append(r.parts, toPresence(pm))
 	}
+	r.partWatch = append(r.partWatch, m.Watching...)
 	r.partN++
 	if r.partN < max(m.Parts, 1) {
-		return nil, false
+		return nil, nil, false
 	}
-	held := r.parts
-	r.parts, r.partN = nil, 0
-	return held, true
+	held, watching = r.parts, r.partWatch
+	r.parts, r.partWatch, r.partN = nil, nil, 0
+	return held, watching, true
+}
+
+// watch records whether r has pages of device.
+func (t *table) watch(r *remote, device string, on bool) {
+	switch {
+	case on && !r.watching[device]:
+		r.watching[device] = true
+		t.interest[device]++
+	case !on && r.watching[device]:
+		delete(r.watching, device)
+		if t.interest[device]--; t.interest[device] <= 0 {
+			delete(t.interest, device)
+		}
+	}
+}
+
+// replaceWatching sets every device r has pages of, as a snapshot says.
+func (t *table) replaceWatching(r *remote, devices []string) {
+	now := make(map[string]bool, len(devices))
+	for _, d := range devices {
+		now[d] = true
+	}
+	for d := range r.watching {
+		if !now[d] {
+			t.watch(r, d, false)
+		}
+	}
+	for d := range now {
+		t.watch(r, d, true)
+	}
 }
