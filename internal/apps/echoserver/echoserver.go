@@ -4,7 +4,8 @@
 // text and binary messages on any path, up to echoserver.max_message bytes
 // (default 1 MiB; a larger message closes the connection with 1009), closes
 // text that is not UTF-8 with 1007, answers pings, and on shutdown closes
-// every client with 1001.
+// every client with 1001. Programs connect from anywhere; browsers only from
+// a page of the same origin.
 //
 // It is a benchmark target, so each connection is one goroutine that reads a
 // message into a buffer it reuses and writes it straight back: no queue, no
