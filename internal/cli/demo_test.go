@@ -1,0 +1,115 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"tether/internal/tethertest"
+)
+
+// TestDemo runs "tether demo" as a newcomer would, with no flags: it must
+// print the URLs to open, each must answer, and the fake interface must be
+// driven through the hub with a real WebSocket client. Ctrl-C stops it.
+func TestDemo(t *testing.T) {
+	p := tethertest.Start(t, "demo")
+	p.WaitOutput("Press Ctrl-C to stop.", 30*time.Second)
+	urls := regexp.MustCompile(`(?m)^\s+the (device's own page|hub's dashboard|device through hub):\s+(http://\S+)$`).
+		FindAllStringSubmatch(p.Output(), -1)
+	if len(urls) != 3 {
+		t.Fatalf("demo printed %d URLs, want 3:\n%s", len(urls), p.Output())
+	}
+	for _, u := range urls {
+		body := get(t, u[2])
+		if !strings.Contains(strings.ToLower(body), "<html") {
+			t.Errorf("%s (%s) is not a page: %.80q", u[1], u[2], body)
+		}
+	}
+	dashboard := urls[1][2]
+	waitOnline(t, dashboard+"api/devices", "Device_1")
+
+	// Drive the device through the hub's page endpoint, as a page there would.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(dashboard, "http")+"Device_1", nil)
+	if err != nil {
+		t.Fatalf("dial the hub's page endpoint: %v", err)
+	}
+	defer ws.CloseNow()
+	send := func(s string) {
+		if err := ws.Write(ctx, websocket.MessageText, []byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(`["CMD", "start_interface", []]`)
+	waitKey(ctx, t, ws, "fake_interface/running", true)
+	send(`["CMD", "send_message", ["hello from the demo test"]]`)
+	waitKey(ctx, t, ws, "fake_interface/msg", "HELLO FROM THE DEMO TEST")
+	send(`["CMD", "stop_interface", []]`)
+	waitKey(ctx, t, ws, "fake_interface/running", false)
+
+	p.Signal(syscall.SIGINT)
+	if code := p.Wait(5 * time.Second); code != 130 {
+		t.Fatalf("exit code after Ctrl-C = %d, want 130", code)
+	}
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	return string(b)
+}
+
+// waitOnline polls the hub's device list until id is online.
+func waitOnline(t *testing.T, url, id string) {
+	t.Helper()
+	end := time.Now().Add(15 * time.Second)
+	for time.Now().Before(end) {
+		var devs []struct {
+			ID     string `json:"id"`
+			Online bool   `json:"online"`
+		}
+		if json.Unmarshal([]byte(get(t, url)), &devs) == nil {
+			for _, d := range devs {
+				if d.ID == id && d.Online {
+					return
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s never listed %s online", url, id)
+}
+
+// waitKey reads messages until one has key with value want.
+func waitKey(ctx context.Context, t *testing.T, ws *websocket.Conn, key string, want any) {
+	t.Helper()
+	var seen []string
+	for {
+		_, b, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatalf("waiting for %s=%v: %v; last messages %q", key, want, err, seen[max(0, len(seen)-4):])
+		}
+		seen = append(seen, string(b))
+		var m map[string]any
+		if json.Unmarshal(b, &m) == nil && m[key] == want {
+			return
+		}
+	}
+}
