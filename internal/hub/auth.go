@@ -180,7 +180,7 @@ func (h *Hub) refuse(w http.ResponseWriter, r *http.Request, role, id string, er
 		reason = "certificate_name"
 	}
 	h.metrics.authFailures.WithLabelValues(role, reason).Inc()
-	h.log.Warn(role+" refused", "device", id, "remote", r.RemoteAddr, "err", err)
+	h.warnings.Warn(role+" refused", "device", id, "remote", r.RemoteAddr, "err", err)
 	w.Header().Set("WWW-Authenticate", `Bearer realm="tether hub"`)
 	http.Error(w, err.Error(), http.StatusUnauthorized)
 }

@@ -123,7 +123,7 @@ func (h *Hub) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if !h.pageToken(r.FormValue("token")) {
 		h.metrics.authFailures.WithLabelValues("login", "bad_credentials").Inc()
-		h.log.Warn("dashboard login refused", "remote", r.RemoteAddr)
+		h.warnings.Warn("dashboard login refused", "remote", r.RemoteAddr)
 		http.Redirect(w, r, "/login?failed=1&next="+url.QueryEscape(next), http.StatusSeeOther)
 		return
 	}

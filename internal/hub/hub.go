@@ -133,6 +133,7 @@ type Hub struct {
 	stopping atomic.Bool
 	started  time.Time
 	cookies  *cookieSigner
+	warnings *rateLog  // refusals and slow consumers, rate-limited
 	logErr   sync.Once // the message log's first write error is logged once
 
 	presenceMu sync.Mutex // orders device arrivals and departures
@@ -148,15 +149,16 @@ type Hub struct {
 func New(opts Options) *Hub {
 	o := opts.withDefaults()
 	h := &Hub{
-		opts:    o,
-		log:     o.Logger.With("component", "hub"),
-		broker:  o.Broker,
-		metrics: newMetrics(),
-		started: time.Now(),
-		cookies: newCookieSigner(),
-		devices: map[string]*peer{},
-		pages:   map[string][]*peer{},
-		records: map[string]*record{},
+		opts:     o,
+		log:      o.Logger.With("component", "hub"),
+		broker:   o.Broker,
+		metrics:  newMetrics(),
+		started:  time.Now(),
+		cookies:  newCookieSigner(),
+		warnings: newRateLog(o.Logger.With("component", "hub")),
+		devices:  map[string]*peer{},
+		pages:    map[string][]*peer{},
+		records:  map[string]*record{},
 	}
 	return h
 }

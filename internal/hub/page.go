@@ -35,7 +35,7 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.checkOrigin(r); err != nil {
 		h.metrics.authFailures.WithLabelValues("page", "origin").Inc()
-		h.log.Warn("page refused", "device", id, "remote", r.RemoteAddr, "err", err)
+		h.warnings.Warn("page refused", "device", id, "remote", r.RemoteAddr, "err", err)
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
 	}
@@ -148,7 +148,7 @@ func (h *Hub) slowConsumer(p *peer) {
 	p.mu.Lock()
 	n, size := len(p.q), p.qBytes
 	p.mu.Unlock()
-	h.log.Warn("closing slow page", "device", p.id, "remote", p.remote, "queued", n, "queued_bytes", size)
+	h.warnings.Warn("closing slow page", "device", p.id, "remote", p.remote, "queued", n, "queued_bytes", size)
 	p.kill(hubws.CodePolicyViolation, fmt.Sprintf("slow consumer: send queue full (%d messages, %d bytes)", n, size))
 }
 

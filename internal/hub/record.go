@@ -3,6 +3,7 @@ package hub
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"sync"
 	"time"
 )
@@ -93,8 +94,8 @@ func (r *record) info(id, hub string) DeviceInfo {
 func (h *Hub) recordFor(id string) *record {
 	r := h.records[id]
 	if r == nil {
-		if len(h.records) >= maxRecords {
-			h.forgetOldest()
+		if len(h.records)-len(h.devices) >= maxRecords {
+			h.forgetOldest(maxRecords / 10)
 		}
 		r = &record{since: time.Now()}
 		h.records[id] = r
@@ -102,20 +103,25 @@ func (h *Hub) recordFor(id string) *record {
 	return r
 }
 
-// forgetOldest drops the offline record gone the longest; called with h.mu held.
-func (h *Hub) forgetOldest() {
-	var oldID string
-	var old time.Time
+// forgetOldest drops the n offline records gone the longest, in one pass
+// so that a hub at the bound does not scan for every new device; called
+// with h.mu held.
+func (h *Hub) forgetOldest(n int) {
+	type gone struct {
+		id    string
+		since time.Time
+	}
+	var off []gone
 	for id, r := range h.records {
 		r.mu.Lock()
-		off, since := !r.online, r.since
-		r.mu.Unlock()
-		if off && (oldID == "" || since.Before(old)) {
-			oldID, old = id, since
+		if !r.online {
+			off = append(off, gone{id, r.since})
 		}
+		r.mu.Unlock()
 	}
-	if oldID != "" {
-		delete(h.records, oldID)
+	slices.SortFunc(off, func(a, b gone) int { return a.since.Compare(b.since) })
+	for _, g := range off[:min(n, len(off))] {
+		delete(h.records, g.id)
 	}
 }
 

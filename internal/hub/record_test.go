@@ -1,0 +1,54 @@
+package hub
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestOfflineRecordsAreBounded(t *testing.T) {
+	h := New(Options{})
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i := range maxRecords + 5 {
+		r := h.recordFor(fmt.Sprint("d", i))
+		r.since = time.Unix(int64(i), 0) // d0 went first
+	}
+	if n := len(h.records); n > maxRecords+1 || n < maxRecords-maxRecords/10 {
+		t.Errorf("%d records kept, want about %d", n, maxRecords)
+	}
+	if _, ok := h.records["d0"]; ok {
+		t.Error("the oldest offline record was kept")
+	}
+	if _, ok := h.records[fmt.Sprint("d", maxRecords+4)]; !ok {
+		t.Error("the newest record was dropped")
+	}
+}
+
+func TestRateLogDropsAFlood(t *testing.T) {
+	var buf syncBuf
+	l := newRateLog(slog.New(slog.NewTextHandler(&buf, nil)))
+	l.period = time.Hour
+	for range 100 {
+		l.Warn("device refused")
+	}
+	if n := strings.Count(buf.String(), "device refused"); n != l.burst {
+		t.Errorf("%d lines logged, want %d", n, l.burst)
+	}
+	l.start = time.Time{} // a new period
+	l.Warn("device refused")
+	if !strings.Contains(buf.String(), "similar_lines_dropped=80") {
+		t.Errorf("the next line does not count the dropped ones:\n%s", buf.String())
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
