@@ -205,7 +205,9 @@ func (h *idleRun) dial(ctx context.Context, i int) (*idleConn, error) {
 		sub = "mqtt"
 	}
 	d := net.Dialer{Timeout: 10 * time.Second}
-	if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsLoopback() && ip.To4() != nil {
+	// past the first PerSource, bind a further loopback source address
+	// (binding costs a port search, so the first ones do not)
+	if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsLoopback() && ip.To4() != nil && i >= h.o.PerSource {
 		d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, byte(i/h.o.PerSource/250), byte(1+i/h.o.PerSource%250))}
 	}
 	c, err := d.DialContext(ctx, "tcp", u.Host)
