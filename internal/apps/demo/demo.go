@@ -76,7 +76,7 @@ func newDevice(env *apps.Env) (*device, error) {
 	if cfg == nil {
 		cfg = config.Default()
 	}
-	log := cmp.Or(env.Logger, slog.New(slog.DiscardHandler)).With("component", "demo")
+	log := cmp.Or(env.Logger, slog.New(slog.DiscardHandler)) // has its component already
 	n := env.Net
 	if n == nil {
 		n = netif.NewManager(netif.Options{Logger: log})
@@ -91,7 +91,7 @@ func newDevice(env *apps.Env) (*device, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	home.Logger = env.Logger
+	home.Logger = log
 	d.home, d.call = home, call
 	return d, nil
 }

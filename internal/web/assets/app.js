@@ -28,13 +28,11 @@ const url = wsURL();
 let ws = null;
 let retries = 0;
 let retryTimer = null;
-let isRunning = false;
 
-// connected enables the controls that need the device.
+// connected enables the controls that need the device. Start and Stop stay
+// enabled whatever the state: both are idempotent on the device.
 function connected(on) {
-  for (const id of ['refresh', 'test', 'store', 'hal', 'send']) $(id).disabled = !on;
-  $('start').disabled = !on || isRunning;
-  $('stop').disabled = !on || !isRunning;
+  for (const id of ['refresh', 'test', 'store', 'hal', 'start', 'stop', 'send']) $(id).disabled = !on;
 }
 
 function log(dir, text) {
@@ -130,10 +128,8 @@ function receive(data) {
 }
 
 function running(on) {
-  isRunning = on;
   $('fake-state').textContent = on ? 'running' : 'stopped';
   $('fake-state').className = on ? 'ok' : '';
-  connected(ws !== null && ws.readyState === WebSocket.OPEN);
 }
 
 function received(text) {
