@@ -11,8 +11,12 @@ import (
 	"tether/internal/backoff"
 )
 
-// maxRestartDelay caps the supervisor's backoff.
-const maxRestartDelay = 30 * time.Second
+// maxRestartDelay caps the supervisor's backoff; recovery, which must
+// always be reachable, is retried at least every maxRecoveryDelay.
+const (
+	maxRestartDelay  = 30 * time.Second
+	maxRecoveryDelay = 5 * time.Second
+)
 
 // PanicError is a panic that escaped an app's Run, with the stack of the
 // goroutine that panicked.
@@ -38,7 +42,11 @@ var errReturned = errors.New("app returned before it was asked to stop")
 // failed limit times within the failure window (returning why); limit 0
 // never gives up, whatever the app's errors ask (recovery runs so).
 func (d *Device) supervise(ctx context.Context, p plan, env *apps.Env, limit int) error {
-	bo := backoff.Backoff{Min: d.opts.RestartDelay, Max: max(d.opts.RestartDelay, maxRestartDelay)}
+	capDelay := maxRestartDelay
+	if limit == 0 {
+		capDelay = maxRecoveryDelay
+	}
+	bo := backoff.Backoff{Min: d.opts.RestartDelay, Max: max(d.opts.RestartDelay, capDelay)}
 	var fails []time.Time
 	for attempt := 1; ; attempt++ {
 		d.setStatus(func(s *Status) { s.App, s.Attempt = p.app, attempt })
