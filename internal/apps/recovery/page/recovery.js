@@ -48,7 +48,7 @@ async function waitForDevice(out) {
       if (res.ok) { location.reload(); return; }
     } catch (e) { /* still restarting */ }
   }
-  show(out, false, "the device did not come back within a minute; reload this page to try again");
+  show(out, false, "nothing answers on this address a minute after the restart: the app may serve on another address (see app.json), or the device is still starting; reload this page to look again");
 }
 
 function initRestart() {
