@@ -2,10 +2,20 @@ package demo_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"tether/internal/apps"
+	"tether/internal/certs"
+	"tether/internal/config"
+	"tether/internal/netif"
 	"tether/internal/tethertest"
 	"tether/internal/wsconn"
 )
@@ -79,5 +89,62 @@ func TestShutdownClosesClientsWithGoingAway(t *testing.T) {
 	}
 	if err := <-stopped; err != nil {
 		t.Fatalf("Run returned %v, want nil", err)
+	}
+}
+
+// demo.tls serves the page over https:// and the command API over wss://.
+func TestTLS(t *testing.T) {
+	ca, err := certs.NewCA(certs.CAOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := certs.Server(ca, certs.ServerOptions{IPs: []net.IP{net.ParseIP("127.0.0.1")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := tethertest.FreePort(t)
+	root := writeRoot(t, seedApp(p, p, 0, `, "tls": {"enabled": true}`))
+	if _, _, err := pair.Write(filepath.Join(root, "certs"), "server", false); err != nil {
+		t.Fatal(err)
+	}
+	r := startRoot(t, root)
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	tlsCfg := &tls.Config{RootCAs: pool}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+	resp, err := client.Get("https://" + r.addrs["http"] + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Fatalf("GET https://.../: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := wsconn.Dial(ctx, "wss://"+r.addrs["ws"]+"/", wsconn.DialOptions{TLS: tlsCfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if _, b, err := c.Read(ctx); err != nil || !strings.Contains(string(b), `"iam":"Device_1"`) {
+		t.Fatalf("first message over wss: %s, %v", b, err)
+	}
+}
+
+// A demo.tls whose files do not load fails the app with NoRestart, so the
+// device goes to recovery at once instead of retrying.
+func TestTLSFilesMissing(t *testing.T) {
+	p := tethertest.FreePort(t)
+	root := writeRoot(t, seedApp(p, p, 0, `, "tls": {"enabled": true}`))
+	cfg, _, err := config.Load(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctor, _ := apps.Lookup("demo")
+	err = ctor().Run(context.Background(), &apps.Env{Config: cfg, Net: netif.NewManager(netif.Options{})})
+	var nr interface{ NoRestart() bool }
+	if err == nil || !errors.As(err, &nr) || !nr.NoRestart() || !strings.Contains(err.Error(), "demo.tls") {
+		t.Fatalf("Run = %v, want a NoRestart error about demo.tls", err)
 	}
 }

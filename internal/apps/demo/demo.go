@@ -46,9 +46,15 @@ var _ apps.App = (*App)(nil)
 
 // Run serves the page, the command API and call-home until ctx ends, then
 // closes every client with 1001 and returns nil within a few seconds. It
-// fails if a listener cannot be opened or call-home settings are unusable.
+// fails if a listener cannot be opened, and fails with an error whose
+// NoRestart method says true when the settings are unusable (demo.tls or
+// demo.home files that do not load).
 func (a *App) Run(ctx context.Context, env *apps.Env) error {
 	d, err := newDevice(env)
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := serverTLS(d.cfg)
 	if err != nil {
 		return err
 	}
@@ -56,7 +62,8 @@ func (a *App) Run(ctx context.Context, env *apps.Env) error {
 	if err != nil {
 		return err
 	}
-	return d.run(ctx, lns, addrs, env.Ready)
+	d.tls = tlsCfg != nil
+	return d.run(ctx, wrapTLS(lns, tlsCfg), addrs, env.Ready)
 }
 
 // device is one run of the demo app.
@@ -69,6 +76,7 @@ type device struct {
 	api  *cmdapi.Server
 	home callhome.Options
 	call bool // home is set
+	tls  bool // demo.tls: https:// and wss://
 }
 
 func newDevice(env *apps.Env) (*device, error) {
@@ -83,13 +91,13 @@ func newDevice(env *apps.Env) (*device, error) {
 	}
 	d := &device{cfg: cfg, net: n, log: log, vals: env.Values, drv: drivers.NewSet()}
 	if err := d.drv.Add("fake", FakeInterface); err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
+		return nil, noRestart{fmt.Errorf("demo: %w", err)}
 	}
 	d.api = cmdapi.New(cmdapi.Options{State: d.state, Logger: log.With("component", "cmdapi")})
 	d.routes()
 	home, call, err := callhome.FromConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
+		return nil, noRestart{fmt.Errorf("demo: %w", err)}
 	}
 	home.Logger = log
 	d.home, d.call = home, call
@@ -137,7 +145,11 @@ func (d *device) run(ctx context.Context, lns []net.Listener, addrs map[string]s
 	wg.Add(2)
 	go func() { defer wg.Done(); d.watchNet(ctx) }()
 	go func() { defer wg.Done(); d.callHome(ctx) }()
-	d.log.Info("demo serving", "page", "http://"+addrs["http"]+"/", "command_api", "ws://"+addrs["ws"]+"/")
+	page, api := "http://", "ws://"
+	if d.tls {
+		page, api = "https://", "wss://"
+	}
+	d.log.Info("demo serving", "page", page+addrs["http"]+"/", "command_api", api+addrs["ws"]+"/")
 	if ready != nil {
 		ready(addrs)
 	}
