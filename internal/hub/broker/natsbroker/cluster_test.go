@@ -118,8 +118,7 @@ func TestClusterNATSRestart(t *testing.T) {
 	b.waitListed(t, "r1", "A")
 	remote.send(websocket.MessageText, "back")
 	dev.expectText("back")
-	dev.send(websocket.MessageText, "welcome back")
-	remote.expectText("welcome back")
+	waitSent(t, dev, remote, "welcome back")
 }
 
 func TestClusterTwoNATSServers(t *testing.T) {

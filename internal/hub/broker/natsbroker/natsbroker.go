@@ -104,7 +104,7 @@ type Broker struct {
 	wg      sync.WaitGroup
 	close   sync.Once
 
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	tab     *table
 	seq     uint64                        // presence events published
 	holdSub map[string]*nats.Subscription // P.dev.<id>.in.* of devices held here
@@ -208,6 +208,12 @@ func (b *Broker) natsOptions() []nats.Option {
 
 // asyncError counts slow consumer drops and logs them at most every 10 s.
 func (b *Broker) asyncError(_ *nats.Conn, sub *nats.Subscription, err error) {
+	b.mu.RLock()
+	closed := b.closed
+	b.mu.RUnlock()
+	if closed {
+		return
+	}
 	if !errors.Is(err, nats.ErrSlowConsumer) {
 		b.log.Warn("NATS error", "err", err)
 		return

@@ -111,9 +111,9 @@ func (b *Broker) Unwatch(device string) error {
 // ToDevice implements broker.Broker: straight to the Handler when the
 // device is held here, over NATS when another hub holds it.
 func (b *Broker) ToDevice(m broker.Message) error {
-	b.mu.Lock()
+	b.mu.RLock()
 	e, ok := b.tab.win[m.Device]
-	b.mu.Unlock()
+	b.mu.RUnlock()
 	switch {
 	case !ok:
 		return broker.ErrOffline
@@ -132,9 +132,9 @@ func (b *Broker) ToDevice(m broker.Message) error {
 // is published when other hubs have pages of m.Device and NATS is up.
 func (b *Broker) ToPages(m broker.Message) error {
 	b.h.ToPages(m)
-	b.mu.Lock()
+	b.mu.RLock()
 	remote := b.tab.interest[m.Device] > 0
-	b.mu.Unlock()
+	b.mu.RUnlock()
 	if !remote || !b.connected() {
 		return nil
 	}
@@ -146,8 +146,8 @@ func (b *Broker) ToPages(m broker.Message) error {
 
 // Lookup implements broker.Broker.
 func (b *Broker) Lookup(device string) (broker.Presence, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.mu.RLock()
+	defer b.mu.RUnlock()
 	e, ok := b.tab.win[device]
 	return e.p, ok
 }
@@ -155,17 +155,17 @@ func (b *Broker) Lookup(device string) (broker.Presence, bool) {
 // Devices implements broker.Broker: every device of the cluster, sorted
 // by id, with the hub holding it.
 func (b *Broker) Devices() []broker.Presence {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.mu.RLock()
+	defer b.mu.RUnlock()
 	return b.tab.devices()
 }
 
 // Shadow implements broker.Broker: a device on another hub is asked for
 // there (within Options.RequestTimeout); otherwise this hub's Handler answers.
 func (b *Broker) Shadow(device string) []byte {
-	b.mu.Lock()
+	b.mu.RLock()
 	e, ok := b.tab.win[device]
-	b.mu.Unlock()
+	b.mu.RUnlock()
 	if ok && e.inst != "" && b.connected() {
 		m, err := b.nc.Request(b.subj.hub(e.inst, "shadow"), []byte(device), b.opts.RequestTimeout)
 		if err == nil && len(m.Data) > 0 {
