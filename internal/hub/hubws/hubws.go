@@ -24,6 +24,7 @@ const (
 	Binary Kind = 2
 )
 
+// String returns "text" or "binary".
 func (k Kind) String() string {
 	if k == Binary {
 		return "binary"
