@@ -60,7 +60,7 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := s.openRoute(file)
 	if err != nil {
-		s.log.Warn("route file", "route", r.URL.Path, "err", err)
+		s.log.Debug("route file", "route", r.URL.Path, "err", err) // warned at start
 		http.NotFound(w, r)
 		return
 	}

@@ -21,7 +21,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	origin, err := s.checkOrigin(r)
 	if err != nil {
-		s.log.Info("refused WebSocket", "remote", r.RemoteAddr, "err", err)
+		s.log.Debug("refused WebSocket", "remote", r.RemoteAddr, "err", err) // per request: not above debug
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
 	}
