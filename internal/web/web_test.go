@@ -266,6 +266,12 @@ func TestWebSocket(t *testing.T) {
 	t.Cleanup(api.Close)
 	addr := serve(t, web.Options{API: api, Origins: []string{"*.example.com"}, MaxMessage: 1000})
 	_, port, _ := net.SplitHostPort(addr)
+	if resp, body := get(t, "GET", "http://"+addr+"/any/path"); resp.StatusCode != 404 || strings.Contains(body, "<html") {
+		t.Fatalf("plain GET /any/path beside the API: %d", resp.StatusCode)
+	}
+	if resp, body := get(t, "GET", "http://"+addr+"/"); resp.StatusCode != 200 || !strings.Contains(body, "tether") {
+		t.Fatalf("plain GET / on the API's listener: %d, want the page", resp.StatusCode)
+	}
 	tests := []struct {
 		path, origin string
 		ok           bool
