@@ -114,12 +114,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Serve serves on every listener until ctx ends, then shuts down within
 // about ShutdownGrace and returns nil; it returns an error if a listener
-// fails. The listeners are closed on return.
+// fails. The listeners are closed on return. Serve is called once per
+// Server; ServeHTTP alone may be used with another http.Server.
 func (s *Server) Serve(ctx context.Context, lns ...net.Listener) error {
 	hs := s.httpServer()
 	errc := make(chan error, len(lns))
 	for _, ln := range lns {
-		s.log.Info("serving", "addr", "http://"+ln.Addr().String()+"/")
+		s.log.Info("serving", "addr", ln.Addr().String())
 		go func() { errc <- hs.Serve(&trackListener{Listener: ln, s: s}) }()
 	}
 	var err error
