@@ -37,9 +37,34 @@ func TestHubDashboardWithRealDeviceInBrowser(t *testing.T) {
 	}
 }
 
+// TestHubLoginInBrowser runs a hub with --auth and a real device holding
+// its token, and logs in on the dashboard in Chromium (e2e/hub-login.mjs).
+func TestHubLoginInBrowser(t *testing.T) {
+	dir := t.TempDir()
+	auth := filepath.Join(dir, "auth.json")
+	if err := os.WriteFile(auth, []byte(`{"devices": {"Device_1": {"token": "dev-secret"}}, "pages": [{"token": "page-secret"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := startHubProc(t, "--auth", auth)
+	root := filepath.Join(dir, "root")
+	os.Mkdir(root, 0o755)
+	writeHubDeviceRoot(t, root, h.devPort, "dev-secret")
+	tethertest.Start(t, "device", "--root", root, "--net", "sim")
+	h.WaitOutput("device connected", 20*time.Second)
+	out := tethertest.Browser(t, "hub-login.mjs", fmt.Sprintf("http://127.0.0.1:%d/", h.pagePort),
+		filepath.Join(dir, "login"), "Device_1", "page-secret")
+	if !strings.Contains(out, "hub login flow ok") {
+		t.Fatalf("browser: %s", out)
+	}
+	if !strings.Contains(h.Output(), "dashboard login refused") {
+		t.Errorf("the wrong token's login was not logged")
+	}
+}
+
 // writeHubDeviceRoot writes a seed-format device root for Device_1 running
-// the demo app on free ports, calling home to 127.0.0.1:homePort.
-func writeHubDeviceRoot(t *testing.T, dir string, homePort int) {
+// the demo app on free ports, calling home to 127.0.0.1:homePort with
+// token (none when token is "").
+func writeHubDeviceRoot(t *testing.T, dir string, homePort int, token ...string) {
 	t.Helper()
 	network := `{"device": {"iam": "Device_1", "dev": "ESP32"},
  "ap": {"essid": "<device AP ssid>", "authmode": 3, "password": "<device AP password>", "hidden": false},
@@ -47,8 +72,8 @@ func writeHubDeviceRoot(t *testing.T, dir string, homePort int) {
  "wsserver": {"ip": "127.0.0.1", "host": "server.tld", "port": 7777, "path": "TS001"}}`
 	app := fmt.Sprintf(`{"app": "demo", "echoserver": {"listen_addr": "127.0.0.1", "listen_port": %d},
  "demo": {"http": {"ip": "127.0.0.1", "port": %d}, "websocket": {"ip": "127.0.0.1", "port": %d},
-          "home": {"ip": "127.0.0.1", "port": %d}}}`,
-		tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t), homePort)
+          "home": {"ip": "127.0.0.1", "port": %d, "token": %q}}}`,
+		tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t), homePort, strings.Join(token, ""))
 	for name, body := range map[string]string{"network.json": network, "app.json": app} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
