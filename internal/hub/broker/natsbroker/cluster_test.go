@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -158,11 +159,12 @@ async def main():
         m = await asyncio.wait_for(pg.recv(), 10)
         if m == "text from device":
             break
+    await pg.close()
+    await dev.close()
     print("ok")
 asyncio.run(main())
 `
-	_ = b
-	out := tethertest.RunPython(t, 30e9, script, a.dev, b.page)
+	out := tethertest.RunPython(t, 30*time.Second, script, a.dev, b.page)
 	if !strings.Contains(out, "ok") {
 		t.Fatalf("python: %s", out)
 	}
