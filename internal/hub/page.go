@@ -119,6 +119,13 @@ func (h *Hub) toPages(id string, it item) {
 	h.mu.RLock()
 	pages, dev := h.pages[id], h.devices[id]
 	h.mu.RUnlock()
+	if len(pages) > 1 && it.kind <= itemBinary {
+		kind := hubws.Text
+		if it.kind == itemBinary {
+			kind = hubws.Binary
+		}
+		it.prep = hubws.Prepare(kind, it.data)
+	}
 	if dev != nil {
 		dev.fanMu.Lock()
 		if dev.inMsg {

@@ -34,10 +34,12 @@ const (
 	itemPong
 )
 
-// item is one queued write; data is shared and never modified.
+// item is one queued write; data is shared and never modified. prep, when
+// set, is data framed once for all the pages it goes to.
 type item struct {
 	kind itemKind
 	data []byte
+	prep *hubws.Prepared
 }
 
 // peer is one device or page connection: a bounded send queue drained by
@@ -200,14 +202,16 @@ func (p *peer) writeBatch(batch []item) error {
 	}
 	for _, it := range batch {
 		var err error
-		switch it.kind {
-		case itemText:
+		switch {
+		case it.prep != nil:
+			err = p.conn.WritePrepared(it.prep)
+		case it.kind == itemText:
 			err = p.conn.Write(hubws.Text, it.data)
-		case itemBinary:
+		case it.kind == itemBinary:
 			err = p.conn.Write(hubws.Binary, it.data)
-		case itemPing:
+		case it.kind == itemPing:
 			err = p.conn.Ping(it.data)
-		case itemPong:
+		case it.kind == itemPong:
 			err = p.conn.Pong(it.data)
 		}
 		if err != nil {

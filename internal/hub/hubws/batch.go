@@ -20,6 +20,7 @@ type batchConn struct {
 	net.Conn
 	onRead  func() // called before each read of the socket, set once before reading starts
 	mu      sync.Mutex
+	closed  bool // a close frame was written: no frame may follow
 	holding bool
 	buf     *[]byte
 }
@@ -34,6 +35,12 @@ func (c *batchConn) Read(p []byte) (int, error) {
 func (c *batchConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return 0, net.ErrClosed
+	}
+	if len(p) > 0 && p[0] == 0x88 { // a final close frame
+		c.closed = true
+	}
 	if !c.holding {
 		return c.Conn.Write(p)
 	}

@@ -85,6 +85,14 @@ func (c *gwsConn) Write(kind Kind, p []byte) error {
 	return c.g().WriteMessage(op, p)
 }
 
+// WritePrepared writes the frame through the socket wrapper, which gws's
+// own writes also go through one whole frame at a time, so frames never
+// interleave; after a close frame the wrapper refuses more.
+func (c *gwsConn) WritePrepared(m *Prepared) error {
+	_, err := c.bc.Write(m.frame)
+	return err
+}
+
 func (c *gwsConn) Ping(p []byte) error { return c.g().WritePing(p) }
 func (c *gwsConn) Pong(p []byte) error { return c.g().WritePong(p) }
 

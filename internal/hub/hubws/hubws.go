@@ -72,6 +72,9 @@ type Conn interface {
 	// Write sends one data message, blocking until it is written or the
 	// write deadline passes.
 	Write(kind Kind, p []byte) error
+	// WritePrepared sends a message framed once by Prepare, for writing
+	// the same message to many connections.
+	WritePrepared(m *Prepared) error
 	// Ping and Pong send control frames (payload at most 125 bytes).
 	Ping(p []byte) error
 	Pong(p []byte) error
@@ -129,4 +132,27 @@ func (o Options) withDefaults() Options {
 func IsUpgrade(r *http.Request) bool {
 	return headerHasToken(r.Header.Get("Connection"), "upgrade") &&
 		equalFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// Prepared is a data message framed once (a server frame: unmasked, final),
+// to be written to many connections without framing it for each.
+type Prepared struct{ frame []byte }
+
+// Prepare frames a message of kind with payload p (copied).
+func Prepare(kind Kind, p []byte) *Prepared {
+	n := len(p)
+	f := make([]byte, 0, n+10)
+	f = append(f, 0x80|byte(kind))
+	switch {
+	case n < 126:
+		f = append(f, byte(n))
+	case n < 1<<16:
+		f = append(f, 126, byte(n>>8), byte(n))
+	default:
+		f = append(f, 127)
+		for i := 7; i >= 0; i-- {
+			f = append(f, byte(uint64(n)>>(8*i)))
+		}
+	}
+	return &Prepared{frame: append(f, p...)}
 }

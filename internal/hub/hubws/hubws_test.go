@@ -238,3 +238,30 @@ func TestHeldWritesGoTogether(t *testing.T) {
 		t.Errorf("close code %d, want 1001", got)
 	}
 }
+
+func TestPreparedFramesAndNothingAfterClose(t *testing.T) {
+	addr, last := echoServer(t, Options{})
+	r := dialRaw(t, addr)
+	r.frame(true, 1, []byte("start"), true)
+	r.next()
+	c := last().c
+	for _, tt := range []struct {
+		kind Kind
+		size int
+	}{{Text, 5}, {Binary, 300}, {Text, 70000}} {
+		p := []byte(strings.Repeat("y", tt.size))
+		if err := c.WritePrepared(Prepare(tt.kind, p)); err != nil {
+			t.Fatal(err)
+		}
+		if op, got := r.next(); op != byte(tt.kind) || len(got) != tt.size {
+			t.Errorf("prepared %v of %d bytes: got op %d, %d bytes", tt.kind, tt.size, op, len(got))
+		}
+	}
+	c.Close(CodeNormal, "")
+	if err := c.WritePrepared(Prepare(Text, []byte("late"))); err == nil {
+		t.Error("a frame was written after the close frame")
+	}
+	if got := r.closeCode(); got != CodeNormal {
+		t.Errorf("close code %d", got)
+	}
+}
