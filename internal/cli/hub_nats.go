@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
@@ -32,6 +33,14 @@ func natsBroker(f natsFlags, name string, logger *slog.Logger) (broker.Broker, s
 			return nil, "", &UsageError{Err: errNATSOnly, Hint: "tether hub --help"}
 		}
 		return nil, name, nil
+	}
+	for flag, path := range map[string]string{"--nats-creds": f.creds, "--nats-tls-ca": f.tlsCA} {
+		if path == "" {
+			continue
+		}
+		if _, err := os.ReadFile(path); err != nil {
+			return nil, "", fmt.Errorf("read %s: %w", flag, err)
+		}
 	}
 	if name == "" {
 		host, _ := os.Hostname()
