@@ -66,8 +66,6 @@ type peer struct {
 	fanMu   sync.Mutex
 	inMsg   bool
 	pending []*peer
-	msgsIn  atomic.Uint64
-	msgsOut atomic.Uint64
 
 	mu          sync.Mutex
 	q           []item
