@@ -1,0 +1,142 @@
+package reliability
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"tether/internal/tethertest"
+)
+
+func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
+
+// device is a running tether device (demo app, sim network).
+type device struct {
+	proc                     *tethertest.Proc
+	http, ws, home, recovery string // addresses
+	root                     string
+}
+
+// startDevice writes a seed-format device root for the demo app calling
+// home to homePort (0: a port nothing listens on) and runs tether device.
+func startDevice(t testing.TB, homePort int, extra ...string) *device {
+	t.Helper()
+	if homePort == 0 {
+		homePort = tethertest.FreePort(t)
+	}
+	d := &device{http: addr(tethertest.FreePort(t)), ws: addr(tethertest.FreePort(t)), home: addr(homePort),
+		recovery: addr(tethertest.FreePort(t)), root: t.TempDir()}
+	network := `{"device": {"iam": "Device_1", "dev": "ESP32"},
+ "ap": {"essid": "<device AP ssid>", "authmode": 3, "password": "<device AP password>", "hidden": false},
+ "sta": {"ssid": "<AP ssid>", "pass": "<AP password>"},
+ "wsserver": {"ip": "127.0.0.1", "host": "server.tld", "port": 7777, "path": "TS001"}}
+`
+	app := fmt.Sprintf(`{"app": "demo",
+ "echoserver": {"listen_addr": "127.0.0.1", "listen_port": %d},
+ "demo": {"http": {"ip": "127.0.0.1", "port": %s}, "websocket": {"ip": "127.0.0.1", "port": %s},
+          "home": {"ip": "127.0.0.1", "port": %d}}}
+`, tethertest.FreePort(t), port(d.http), port(d.ws), homePort)
+	write(t, filepath.Join(d.root, "network.json"), network)
+	write(t, filepath.Join(d.root, "app.json"), app)
+	args := append([]string{"device", "--root", d.root, "--net", "sim", "--recovery-addr", d.recovery}, extra...)
+	d.proc = tethertest.Start(t, args...)
+	tethertest.WaitPort(t, d.http, 30*time.Second)
+	tethertest.WaitPort(t, d.ws, 30*time.Second)
+	return d
+}
+
+func port(a string) string { return a[strings.LastIndexByte(a, ':')+1:] }
+
+func write(t testing.TB, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// alive fails the test unless the device process runs and answers the
+// command flow: a fresh client gets the state, then GET wifi.
+func (d *device) alive(t testing.TB) {
+	t.Helper()
+	if d.proc.Exited() {
+		t.Fatalf("device exited:\n%s", d.proc.Output())
+	}
+	c := dialRaw(t, d.ws, "/")
+	defer c.c.Close()
+	c.waitText(`"iam"`, 10*time.Second)
+	c.sendText(`["GET", "wifi", []]`)
+	c.waitText(`"wifi/`, 10*time.Second)
+}
+
+// hub is a running tether hub.
+type hub struct {
+	proc       *tethertest.Proc
+	dev, page  string // addresses
+	devicePort int
+}
+
+// startHub runs tether hub on free ports (or devicePort when not 0) with extra flags.
+func startHub(t testing.TB, devicePort int, extra ...string) *hub {
+	t.Helper()
+	if devicePort == 0 {
+		devicePort = tethertest.FreePort(t)
+	}
+	h := &hub{dev: addr(devicePort), page: addr(tethertest.FreePort(t)), devicePort: devicePort}
+	args := append([]string{"hub", "--device-addr", h.dev, "--page-addr", h.page}, extra...)
+	h.proc = tethertest.Start(t, args...)
+	tethertest.WaitPort(t, h.dev, 30*time.Second)
+	tethertest.WaitPort(t, h.page, 30*time.Second)
+	return h
+}
+
+// alive fails the test unless the hub runs and relays: a device and a
+// page of a fresh id exchange a message both ways.
+func (h *hub) alive(t testing.TB) {
+	t.Helper()
+	if h.proc.Exited() {
+		t.Fatalf("hub exited:\n%s", h.proc.Output())
+	}
+	id := fmt.Sprintf("alive-%d", time.Now().UnixNano())
+	d := dialRaw(t, h.dev, "/"+id)
+	defer d.c.Close()
+	p := dialRaw(t, h.page, "/"+id)
+	defer p.c.Close()
+	p.waitText(`"hub/device/connected": true`, 10*time.Second)
+	p.sendText(`["GET", "x", []]`)
+	if m := d.readText(10 * time.Second); m != `["GET", "x", []]` {
+		t.Fatalf("device got %q", m)
+	}
+	d.sendText(`{"k": 1}`)
+	p.waitText(`{"k": 1}`, 10*time.Second)
+}
+
+// get does an HTTP GET with extra headers and returns status and body.
+func get(t testing.TB, url string, hdr ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := noRedirects.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	return res.StatusCode, string(b)
+}
+
+// noRedirects is an HTTP client that shows redirects rather than following them.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
