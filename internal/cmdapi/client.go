@@ -94,10 +94,14 @@ func (s *Server) keepalive(ctx context.Context, c *client) {
 // writeLoop is the client's only writer. When the client ends it closes the
 // connection with the recorded code, which also ends the reader.
 func (s *Server) writeLoop(ctx context.Context, c *client) {
+	// Writes must not see ctx end: coder/websocket drops the connection
+	// without a close frame when a write's context ends. The transport
+	// bounds each write; ending ctx is handled by the close below.
+	wctx := context.WithoutCancel(ctx)
 	for {
 		select {
 		case b := <-c.queue:
-			if err := c.conn.Write(ctx, b); err != nil {
+			if err := c.conn.Write(wctx, b); err != nil {
 				c.kill(closeGoingAway, "write failed")
 				c.conn.Close(c.code, c.reason)
 				return
@@ -131,8 +135,11 @@ func (c *client) flush() {
 }
 
 func (s *Server) readLoop(ctx context.Context, c *client) error {
+	// The read must not see ctx end either (see writeLoop): the writer's
+	// close handshake ends it instead, so the peer gets its 1001.
+	rctx := context.WithoutCancel(ctx)
 	for {
-		text, data, err := c.conn.Read(ctx)
+		text, data, err := c.conn.Read(rctx)
 		if err != nil {
 			return err // Serve cancels ctx; the writer flushes and closes
 		}

@@ -168,7 +168,9 @@ func (c *Conn) Keepalive(ctx context.Context, interval time.Duration) error {
 			return ctx.Err()
 		case <-t.C:
 		}
-		pctx, cancel := context.WithTimeout(ctx, interval)
+		// A ping whose context ends drops the connection without a close
+		// frame; bound it by the interval only, so shutdown closes cleanly.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), interval)
 		err := c.ws.Ping(pctx)
 		cancel()
 		if err != nil && ctx.Err() == nil {
