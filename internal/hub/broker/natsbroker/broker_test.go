@@ -165,8 +165,8 @@ func TestNATSOutages(t *testing.T) {
 		if !strings.Contains(p.Reason, "hub b unreachable") {
 			t.Fatalf("reason = %q, want hub b unreachable", p.Reason)
 		}
-		if err := a.ToDevice(broker.Message{Device: "remote", Data: []byte("x")}); err == nil {
-			t.Fatal("ToDevice to a device on another hub while NATS is down: no error")
+		if err := a.ToDevice(broker.Message{Device: "remote", Data: []byte("x")}); !errors.Is(err, ErrUnreachable) {
+			t.Fatalf("ToDevice to a device on another hub while NATS is down: %v, want ErrUnreachable", err)
 		}
 		// a still serves its own device and pages.
 		m := broker.Message{Device: "local", Data: []byte("still here")}
@@ -270,4 +270,23 @@ func TestPublishOnlyWhatOtherHubsWatch(t *testing.T) {
 	b.Watch("d")
 	c, _ := startBroker(t, ns.URL(), "c")
 	waitFor(t, "c knows b watches d", func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.tab.interest["d"] == 1 })
+}
+
+func TestNATSDownAtStart(t *testing.T) {
+	ns := natstest.Start(t)
+	url := ns.URL()
+	ns.Shutdown()
+	a, ra := startBroker(t, url, "a")
+	a.Hold(presence("here", "a", 1, time.Now()))
+	m := broker.Message{Device: "here", Data: []byte("local works without NATS")}
+	if err := a.ToDevice(m); err != nil {
+		t.Fatalf("local ToDevice with NATS never up: %v", err)
+	}
+	ra.expectMessage(t, ra.toDevice, m)
+	if err := a.ToDevice(broker.Message{Device: "elsewhere"}); !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("ToDevice of an unknown device with NATS down: %v, want ErrUnreachable", err)
+	}
+	ns.Restart()
+	b, _ := startBroker(t, ns.URL(), "b")
+	waitFor(t, "b learns of a's device once NATS is up", heldBy(b, "here", "a"))
 }

@@ -107,7 +107,7 @@ func TestClusterNATSRestart(t *testing.T) {
 		t.Fatalf("page on B: reason %q, want unreachable", reason)
 	}
 	remote.send(websocket.MessageText, "lost?")
-	remote.expect("unreachable error", websocket.MessageText, contains(`"error"`))
+	remote.expect("unreachable error", websocket.MessageText, contains("NATS connection is down"))
 	// Hub A keeps serving its own device and page.
 	local.send(websocket.MessageText, "local still works")
 	dev.expectText("local still works")

@@ -124,9 +124,9 @@ type watched struct {
 
 var _ broker.Broker = (*Broker)(nil)
 
-// ErrUnreachable wraps ToDevice's answer for a device on another hub while
+// ErrUnreachable wraps ToDevice's answer for a device not held here while
 // this hub's NATS connection is down.
-var ErrUnreachable = errors.New("NATS connection down")
+var ErrUnreachable = errors.New("this hub's NATS connection is down")
 
 // New returns a Broker; it connects in Start.
 func New(opts Options) *Broker {

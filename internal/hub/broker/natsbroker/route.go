@@ -109,18 +109,20 @@ func (b *Broker) Unwatch(device string) error {
 }
 
 // ToDevice implements broker.Broker: straight to the Handler when the
-// device is held here, over NATS when another hub holds it.
+// device is held here, over NATS when another hub holds it; an error
+// wrapping ErrUnreachable when it is not here and NATS is down.
 func (b *Broker) ToDevice(m broker.Message) error {
 	b.mu.RLock()
 	e, ok := b.tab.win[m.Device]
 	b.mu.RUnlock()
 	switch {
-	case !ok:
-		return broker.ErrOffline
-	case e.inst == "":
+	case ok && e.inst == "":
 		return b.h.ToDevice(m)
 	case !b.connected():
-		return fmt.Errorf("device %s is on hub %s: %w", m.Device, e.p.Hub, ErrUnreachable)
+		// While NATS is down the device may be on any hub.
+		return fmt.Errorf("device %s is not on this hub: %w", m.Device, ErrUnreachable)
+	case !ok:
+		return broker.ErrOffline
 	}
 	if err := b.nc.Publish(b.subj.in(m.Device, kindByte(m.Binary)), m.Data); err != nil {
 		return fmt.Errorf("device %s is on hub %s: publish: %w", m.Device, e.p.Hub, err)

@@ -21,6 +21,8 @@ type Server struct {
 	port        int // client port, fixed after the first start
 	clusterPort int // route port, 0 when not in a cluster
 	routes      []*url.URL
+	tweak       func(*server.Options)
+	scheme      string // "nats", or "tls" when tweak sets TLS
 	srv         *server.Server
 }
 
@@ -28,7 +30,14 @@ type Server struct {
 // when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{t: t, port: -1}
+	return StartWith(t, nil)
+}
+
+// StartWith is Start with the server's options changed by tweak (TLS,
+// users, limits) before each start.
+func StartWith(t testing.TB, tweak func(*server.Options)) *Server {
+	t.Helper()
+	s := &Server{t: t, port: -1, tweak: tweak}
 	s.Restart()
 	t.Cleanup(s.Shutdown)
 	return s
@@ -67,6 +76,13 @@ func (s *Server) Restart() {
 		opts.Cluster = server.ClusterOpts{Name: "tether-test", Host: "127.0.0.1", Port: s.clusterPort}
 		opts.Routes = s.routes
 	}
+	if s.tweak != nil {
+		s.tweak(opts)
+	}
+	s.scheme = "nats"
+	if opts.TLSConfig != nil {
+		s.scheme = "tls"
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		s.t.Fatalf("start NATS server: %v", err)
@@ -93,8 +109,8 @@ func (s *Server) Shutdown() {
 	s.srv = nil
 }
 
-// URL is the server's client URL, nats://127.0.0.1:PORT.
-func (s *Server) URL() string { return fmt.Sprintf("nats://127.0.0.1:%d", s.port) }
+// URL is the server's client URL, nats://127.0.0.1:PORT (tls:// with TLS).
+func (s *Server) URL() string { return fmt.Sprintf("%s://127.0.0.1:%d", s.scheme, s.port) }
 
 // RouteURL is the server's route URL, for other servers of its cluster.
 func (s *Server) RouteURL() *url.URL {
