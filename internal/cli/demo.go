@@ -137,6 +137,9 @@ func demoRoot(dir, id string, devicePort, homePort int) (string, func(), error) 
 	cfg := config.Default()
 	cfg.Network.Device.IAm = id
 	cfg.Network.Net = "sim"
+	// The simulated radio offers "tether-lab": join it, so the page's
+	// station panel shows a connected network.
+	cfg.Network.STA = config.STA{SSID: "tether-lab", Pass: "tether123"}
 	cfg.App.Name = "demo"
 	cfg.App.Demo.HTTP = config.Addr{IP: "127.0.0.1", Port: devicePort}
 	cfg.App.Demo.WebSocket = cfg.App.Demo.HTTP
