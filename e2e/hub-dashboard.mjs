@@ -1,12 +1,15 @@
-// Drive the hub in a real Chromium as a person would: open the dashboard,
-// see the device online, follow its link to the device's own page served
-// through the hub (/d/<id>/), run the fake-interface flow through the hub,
-// then stop the device (SIGTERM to DEVICE_PID) and see it go offline on the
-// page and on the dashboard. Fails on any page or console error.
-// Usage: node hub-dashboard.mjs DASHBOARD_URL SHOT_PREFIX DEVICE_ID DEVICE_PID
+// Drive a hub started with --auth in a real Chromium as a person would:
+// the dashboard sends a visitor to the login form; a wrong token is
+// refused; the page token logs in (a cookie); the device is listed online
+// without the open-hub warning; its link opens the device's own page
+// served through the hub (/d/<id>/), whose WebSocket works on the cookie
+// alone; the fake-interface flow runs through the hub; then the device is
+// stopped (SIGTERM to DEVICE_PID) and goes offline on its page and on the
+// dashboard. Fails on any page or console error.
+// Usage: node hub-dashboard.mjs DASHBOARD_URL SHOT_PREFIX DEVICE_ID DEVICE_PID PAGE_TOKEN
 import { chromium } from 'playwright-core';
 
-const [url, shot, id, pid] = process.argv.slice(2);
+const [url, shot, id, pid, token] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -17,12 +20,22 @@ const browser = await chromium.launch({
 const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
 const errors = [];
 page.on('pageerror', e => errors.push('page error: ' + String(e)));
-page.on('console', m => { if (m.type() === 'error') errors.push('console: ' + m.text()); });
+page.on('console', m => {
+  // the refused login answers 401 on purpose
+  if (m.type() === 'error' && !/401/.test(m.text())) errors.push('console: ' + m.text());
+});
 const row = () => page.getByRole('row').filter({ has: page.getByRole('link', { name: id, exact: true }) });
 try {
   await page.goto(url);
-  await page.getByText('open').first().waitFor({ timeout: 10000 }); // the open-hub warning
+  await page.waitForURL('**/login**');
+  await page.getByLabel('Page token').fill('not the token');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByText('That token was not accepted.').waitFor({ timeout: 10000 });
+  await page.getByLabel('Page token').fill(token);
+  await page.getByRole('button', { name: 'Log in' }).click();
+
   await row().getByText('online', { exact: true }).waitFor({ timeout: 15000 });
+  if (await page.getByText('This hub is open').isVisible()) throw new Error('a hub with --auth shows the open warning');
   await page.screenshot({ path: shot + '-dashboard.png' });
 
   await page.getByRole('link', { name: id, exact: true }).click();
@@ -31,8 +44,7 @@ try {
   await page.getByRole('button', { name: /start/i }).first().click({ timeout: 10000 });
   await page.getByText('running', { exact: true }).first().waitFor({ timeout: 10000 });
   const send = page.getByRole('button', { name: /send/i }).first();
-  const input = send.locator('xpath=preceding::input[1]').last();
-  await input.fill('hello through the hub');
+  await send.locator('xpath=preceding::input[1]').last().fill('hello through the hub');
   await send.click();
   await page.getByText('HELLO THROUGH THE HUB').first().waitFor({ timeout: 10000 });
   await page.screenshot({ path: shot + '-device.png' });

@@ -12,18 +12,28 @@ import (
 	"tether/internal/tethertest"
 )
 
-// TestHubDashboardWithRealDeviceInBrowser runs a hub and a real device
-// (tether device, demo app) calling home to it, and drives the dashboard and
-// the device's page through the hub in Chromium (e2e/hub-dashboard.mjs).
-func TestHubDashboardWithRealDeviceInBrowser(t *testing.T) {
-	h := startHubProc(t)
-	root := t.TempDir()
-	writeHubDeviceRoot(t, root, h.devPort)
+// TestHubInBrowser runs a hub with --auth and a real device (tether device,
+// demo app) holding its token and calling home to it, and drives the
+// dashboard and the device's page through the hub in Chromium: login,
+// device online, fake-interface flow, device stopped and shown offline
+// (e2e/hub-dashboard.mjs).
+func TestHubInBrowser(t *testing.T) {
+	dir := t.TempDir()
+	auth := filepath.Join(dir, "auth.json")
+	if err := os.WriteFile(auth, []byte(`{"devices": {"Device_1": {"token": "dev-secret"}}, "pages": [{"token": "page-secret"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := startHubProc(t, "--auth", auth)
+	root := filepath.Join(dir, "root")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeHubDeviceRoot(t, root, h.devPort, "dev-secret")
 	dev := tethertest.Start(t, "device", "--root", root, "--net", "sim")
 	h.WaitOutput("device connected", 20*time.Second)
-	shots := filepath.Join(t.TempDir(), "hub")
+	shots := filepath.Join(dir, "hub")
 	out := tethertest.Browser(t, "hub-dashboard.mjs", fmt.Sprintf("http://127.0.0.1:%d/", h.pagePort),
-		shots, "Device_1", strconv.Itoa(dev.Cmd.Process.Pid))
+		shots, "Device_1", strconv.Itoa(dev.Cmd.Process.Pid), "page-secret")
 	if !strings.Contains(out, "hub dashboard flow ok") {
 		t.Fatalf("browser: %s", out)
 	}
@@ -35,36 +45,14 @@ func TestHubDashboardWithRealDeviceInBrowser(t *testing.T) {
 			t.Errorf("screenshot %s: %v", s, err)
 		}
 	}
-}
-
-// TestHubLoginInBrowser runs a hub with --auth and a real device holding
-// its token, and logs in on the dashboard in Chromium (e2e/hub-login.mjs).
-func TestHubLoginInBrowser(t *testing.T) {
-	dir := t.TempDir()
-	auth := filepath.Join(dir, "auth.json")
-	if err := os.WriteFile(auth, []byte(`{"devices": {"Device_1": {"token": "dev-secret"}}, "pages": [{"token": "page-secret"}]}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	h := startHubProc(t, "--auth", auth)
-	root := filepath.Join(dir, "root")
-	os.Mkdir(root, 0o755)
-	writeHubDeviceRoot(t, root, h.devPort, "dev-secret")
-	tethertest.Start(t, "device", "--root", root, "--net", "sim")
-	h.WaitOutput("device connected", 20*time.Second)
-	out := tethertest.Browser(t, "hub-login.mjs", fmt.Sprintf("http://127.0.0.1:%d/", h.pagePort),
-		filepath.Join(dir, "login"), "Device_1", "page-secret")
-	if !strings.Contains(out, "hub login flow ok") {
-		t.Fatalf("browser: %s", out)
-	}
 	if !strings.Contains(h.Output(), "dashboard login refused") {
 		t.Errorf("the wrong token's login was not logged")
 	}
 }
 
 // writeHubDeviceRoot writes a seed-format device root for Device_1 running
-// the demo app on free ports, calling home to 127.0.0.1:homePort with
-// token (none when token is "").
-func writeHubDeviceRoot(t *testing.T, dir string, homePort int, token ...string) {
+// the demo app on free ports, calling home to 127.0.0.1:homePort with token.
+func writeHubDeviceRoot(t *testing.T, dir string, homePort int, token string) {
 	t.Helper()
 	network := `{"device": {"iam": "Device_1", "dev": "ESP32"},
  "ap": {"essid": "<device AP ssid>", "authmode": 3, "password": "<device AP password>", "hidden": false},
@@ -73,7 +61,7 @@ func writeHubDeviceRoot(t *testing.T, dir string, homePort int, token ...string)
 	app := fmt.Sprintf(`{"app": "demo", "echoserver": {"listen_addr": "127.0.0.1", "listen_port": %d},
  "demo": {"http": {"ip": "127.0.0.1", "port": %d}, "websocket": {"ip": "127.0.0.1", "port": %d},
           "home": {"ip": "127.0.0.1", "port": %d, "token": %q}}}`,
-		tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t), homePort, strings.Join(token, ""))
+		tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t), homePort, token)
 	for name, body := range map[string]string{"network.json": network, "app.json": app} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
