@@ -143,8 +143,11 @@ func (b *Broker) controlLoop() {
 // devices become unreachable) or coming up (hello with our snapshot).
 func (b *Broker) connectionChanged(wasUp bool) bool {
 	up := b.connected()
+	reconnects := b.nc.Stats().Reconnects
+	blip := reconnects != b.reconnects // down and up again between two looks
+	b.reconnects = reconnects
 	switch {
-	case up && !wasUp:
+	case up && (!wasUp || blip):
 		b.publishSnapshot("hello", "", b.subj.hub(b.inst, "snap"))
 	case !up && wasUp:
 		b.mu.Lock()
@@ -183,9 +186,13 @@ func (b *Broker) control(m *nats.Msg) {
 func (b *Broker) applyPresence(pm presenceMsg) {
 	b.mu.Lock()
 	r := b.tab.hub(pm.Inst, pm.Hub, time.Now())
-	if pm.Seq == r.seq+1 && !r.dirty {
+	switch {
+	case pm.Seq <= r.seq && !r.dirty:
+		b.mu.Unlock() // already in the snapshot applied
+		return
+	case pm.Seq == r.seq+1 && !r.dirty:
 		r.seq = pm.Seq
-	} else {
+	default:
 		r.dirty = true
 	}
 	var ev []broker.Presence
@@ -224,12 +231,15 @@ func (b *Broker) applyHub(hm hubMsg, reply string) {
 		ev = b.tab.drop(hm.Inst, "hub "+hm.Hub+" shut down", ev)
 	case "hello", "snap":
 		r := b.tab.hub(hm.Inst, hm.Hub, now)
-		if held, watching, whole := r.collect(hm); whole {
+		held, watching, whole := r.collect(hm)
+		if !whole {
+			reply = "" // answered after the last part
+			break
+		}
+		if hm.Seq >= r.seq { // not overtaken by events already applied
 			ev = b.tab.replace(r, held, "hub "+hm.Hub+" no longer holds it", ev)
 			b.tab.replaceWatching(r, watching)
 			r.seq, r.dirty = hm.Seq, false
-		} else {
-			reply = "" // answered after the last part
 		}
 	case "beat":
 		ask = b.needSnapshot(b.tab.hub(hm.Inst, hm.Hub, now), hm.Seq)

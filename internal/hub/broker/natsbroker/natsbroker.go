@@ -100,9 +100,11 @@ type Broker struct {
 	data    chan *nats.Msg // messages of devices and pages, presence events
 	ctl     chan *nats.Msg // heartbeats, snapshots
 	changed chan struct{}  // the connection's state changed (capacity 1)
-	quit    chan struct{}
-	wg      sync.WaitGroup
-	close   sync.Once
+	// reconnects is the NATS reconnect count the control loop last saw.
+	reconnects uint64
+	quit       chan struct{}
+	wg         sync.WaitGroup
+	close      sync.Once
 
 	mu      sync.RWMutex
 	tab     *table
