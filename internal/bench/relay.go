@@ -31,11 +31,15 @@ type RelayOptions struct {
 	// Size is each message's size in bytes; default 64, at least 24.
 	Size int
 	// Rate is the messages per second each device sends; 0 (default) runs a
-	// closed loop instead: each sender waits until every receiver of its
-	// message has it (or a second has passed) before sending the next.
+	// closed loop instead: each sender has at most Window messages that not
+	// every receiver has yet (one taken as lost after a second).
 	Rate float64
 	// PageRate is the messages per second each page sends; default Rate.
 	PageRate float64
+	// Window is how many messages each sender of a closed loop may have in
+	// flight; default 1 (one message at a time, which measures latency;
+	// a larger window measures capacity).
+	Window int
 	// Direction is "both" (default), "down" (device→page only) or "up"
 	// (page→device only).
 	Direction string
@@ -78,6 +82,7 @@ type RelayResult struct {
 	Size      int           `json:"size"`
 	Mode      string        `json:"mode"` // "closed-loop" or "rate"
 	Rate      float64       `json:"rate,omitempty"`
+	Window    int           `json:"window,omitempty"`
 	PageRate  float64       `json:"page_rate,omitempty"`
 	Direction string        `json:"direction"`
 	Duration  time.Duration `json:"duration_ns"`
@@ -105,6 +110,7 @@ func (o RelayOptions) withDefaults() (RelayOptions, error) {
 		o.Size = 64
 	}
 	o.Size = max(o.Size, headerSize)
+	o.Window = max(o.Window, 1)
 	if o.PageRate <= 0 {
 		o.PageRate = o.Rate
 	}

@@ -15,16 +15,18 @@ func TestRelay(t *testing.T) {
 		dev, page        string
 		devices, pages   int
 		rate             float64
+		window           int
 		direction        string
 		lossy            bool
 		wantDown, wantUp bool
 	}{
-		{"closed loop 1x1", devURL, pageURL, 1, 1, 0, "", false, true, true},
-		{"closed loop 2x3", devURL, pageURL, 2, 3, 0, "both", false, true, true},
-		{"rate 2x2", devURL, pageURL, 2, 2, 500, "both", false, true, true},
-		{"down only", devURL, pageURL, 1, 2, 0, "down", false, true, false},
-		{"up only", devURL, pageURL, 1, 2, 0, "up", false, false, true},
-		{"every 10th dropped", dropDev, dropPage, 2, 2, 300, "both", true, true, true},
+		{"closed loop 1x1", devURL, pageURL, 1, 1, 0, 0, "", false, true, true},
+		{"closed loop 2x3", devURL, pageURL, 2, 3, 0, 0, "both", false, true, true},
+		{"rate 2x2", devURL, pageURL, 2, 2, 500, 0, "both", false, true, true},
+		{"closed loop, window 16, 1x5", devURL, pageURL, 1, 5, 0, 16, "both", false, true, true},
+		{"down only", devURL, pageURL, 1, 2, 0, 0, "down", false, true, false},
+		{"up only", devURL, pageURL, 1, 2, 0, 0, "up", false, false, true},
+		{"every 10th dropped", dropDev, dropPage, 2, 2, 300, 0, "both", true, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -35,7 +37,7 @@ func TestRelay(t *testing.T) {
 				drain = 1500 * time.Millisecond
 			}
 			res, err := Relay(context.Background(), RelayOptions{DeviceURL: tt.dev, PageURL: tt.page + "/",
-				Devices: tt.devices, Pages: tt.pages, Rate: tt.rate, Direction: tt.direction,
+				Devices: tt.devices, Pages: tt.pages, Rate: tt.rate, Window: tt.window, Direction: tt.direction,
 				Duration: 300 * time.Millisecond, Drain: drain})
 			if err != nil {
 				t.Fatal(err)

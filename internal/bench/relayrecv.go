@@ -81,9 +81,9 @@ func (r *relayRun) drain(ctx context.Context) {
 func (r *relayRun) result(el time.Duration, downWin, upWin uint64) RelayResult {
 	o := r.o
 	res := RelayResult{Broker: o.Broker, Devices: o.Devices, Pages: o.Pages, Size: o.Size,
-		Mode: "closed-loop", Direction: o.Direction, Duration: el}
+		Mode: "closed-loop", Window: o.Window, Direction: o.Direction, Duration: el}
 	if o.Rate > 0 {
-		res.Mode, res.Rate, res.PageRate = "rate", o.Rate, o.PageRate
+		res.Mode, res.Rate, res.PageRate, res.Window = "rate", o.Rate, o.PageRate, 0
 	}
 	down, up := r.expected()
 	res.Down = direction(down, downWin, el, &r.down)

@@ -66,10 +66,10 @@ func (r *relayRun) connect(ctx context.Context, tr transport) error {
 	r.downCheck, r.upCheck = make([]seqCheck, n), make([]seqCheck, n)
 	r.devSend, r.pgSend = make([]*sender, r.o.Devices), make([]*sender, n)
 	for i := range r.devSend {
-		r.devSend[i] = newSender()
+		r.devSend[i] = newSender(r.o.Window)
 	}
 	for k := range r.pgSend {
-		r.pgSend[k] = newSender()
+		r.pgSend[k] = newSender(r.o.Window)
 	}
 	return nil
 }
@@ -169,7 +169,9 @@ func (r *relayRun) progress(el time.Duration) {
 }
 
 // sendLoop sends numbered messages on one stream until ctx ends, at rate
-// per second, or in a closed loop when rate is 0.
+// per second, or in a closed loop when rate is 0: each message waits for a
+// place in the window, that is until one sent earlier has reached all its
+// receivers (or a second has passed: it is taken as lost).
 func (r *relayRun) sendLoop(ctx context.Context, c msgConn, s *sender, stream uint32, receivers int, rate float64) error {
 	msg := make([]byte, r.o.Size)
 	for i := headerSize; i < len(msg); i++ {
@@ -182,13 +184,21 @@ func (r *relayRun) sendLoop(ctx context.Context, c msgConn, s *sender, stream ui
 		if rate > 0 {
 			due := time.Duration(float64(seq) / rate * float64(time.Second))
 			if d := due - time.Since(t0); d > 0 {
+				wait.Reset(d)
 				select {
-				case <-time.After(d):
+				case <-wait.C:
 				case <-ctx.Done():
 					return nil
 				}
 			}
 		} else {
+			wait.Reset(ackTimeout)
+			select {
+			case <-s.credits:
+			case <-wait.C:
+			case <-ctx.Done():
+				return nil
+			}
 			s.arm(seq, receivers)
 		}
 		putHeader(msg, stream, seq, time.Since(r.start))
@@ -199,15 +209,6 @@ func (r *relayRun) sendLoop(ctx context.Context, c msgConn, s *sender, stream ui
 			return fmt.Errorf("send: %w", err)
 		}
 		s.sent.Add(1)
-		if rate > 0 {
-			continue
-		}
-		wait.Reset(ackTimeout)
-		select {
-		case <-s.acked:
-		case <-wait.C:
-		case <-ctx.Done():
-		}
 	}
 	return nil
 }

@@ -53,41 +53,53 @@ func (s *seqCheck) see(seq uint64) {
 	}
 }
 
-// sender is one stream's sending side: what it sent, and for a closed loop
-// the receivers still owed the message in flight.
+// sender is one stream's sending side: what it sent, and for a closed
+// loop a window of messages in flight, each with the receivers that have
+// not seen it yet, and a credit for every free place in the window.
 type sender struct {
 	sent atomic.Uint64
 
-	mu    sync.Mutex
-	want  uint64 // sequence number in flight
-	owed  int    // receivers that have not seen it
-	acked chan struct{}
+	mu      sync.Mutex
+	slots   []slot // message seq is at seq % len(slots)
+	credits chan struct{}
 }
 
-func newSender() *sender { return &sender{acked: make(chan struct{}, 1)} }
+type slot struct {
+	seq  uint64
+	owed int // receivers that have not seen it; 0 when the place is free
+}
 
-// arm says seq is about to be sent to n receivers.
+// newSender makes a sender with window places (at least 1), all free.
+func newSender(window int) *sender {
+	window = max(window, 1)
+	s := &sender{slots: make([]slot, window), credits: make(chan struct{}, window)}
+	for range window {
+		s.credits <- struct{}{}
+	}
+	return s
+}
+
+// arm says seq is about to be sent to n receivers. A message still owed
+// in its place (lost, or its sender stopped waiting) is given up.
 func (s *sender) arm(seq uint64, n int) {
 	s.mu.Lock()
-	s.want, s.owed = seq, n
+	s.slots[seq%uint64(len(s.slots))] = slot{seq: seq, owed: n}
 	s.mu.Unlock()
-	select { // drop a stale ack
-	case <-s.acked:
-	default:
-	}
 }
 
-// ack tells the sender that one receiver saw seq.
+// ack tells the sender that one receiver saw seq; the last one frees its
+// place in the window.
 func (s *sender) ack(seq uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if seq != s.want || s.owed == 0 {
+	sl := &s.slots[seq%uint64(len(s.slots))]
+	if sl.seq != seq || sl.owed == 0 {
 		return
 	}
-	s.owed--
-	if s.owed == 0 {
+	sl.owed--
+	if sl.owed == 0 {
 		select {
-		case s.acked <- struct{}{}:
+		case s.credits <- struct{}{}:
 		default:
 		}
 	}

@@ -28,7 +28,10 @@ or out of order.
 
 Pacing: --rate R has every device send R messages a second (and every page
 --page-rate, default R); --closed-loop (the default without --rate) has
-each sender wait until every receiver has its message before the next.
+each sender wait until every receiver has its message before the next, or
+with --window N keep up to N messages in flight. One at a time measures
+latency; a window (e.g. 64) measures capacity without outrunning the
+relay's queues.
 
 --broker hub (default) uses tether hub's endpoints --device-url and
 --page-url, and waits for each page to hear its device is connected.
@@ -45,6 +48,9 @@ Exit status is 1 when a connection failed during the run.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if closedLoop && o.Rate > 0 {
 				return &UsageError{Err: fmt.Errorf("got --rate and --closed-loop, want one of them"), Hint: cmd.CommandPath() + " --help"}
+			}
+			if o.Window < 1 || (o.Window > 1 && o.Rate > 0) {
+				return &UsageError{Err: fmt.Errorf("got --window %d, want at least 1, and only without --rate", o.Window), Hint: cmd.CommandPath() + " --help"}
 			}
 			h, err := c.header(cmd)
 			if err != nil {
@@ -81,7 +87,8 @@ Exit status is 1 when a connection failed during the run.`,
 	fl.IntVar(&o.Size, "size", 64, "message size in bytes (at least 24)")
 	fl.Float64Var(&o.Rate, "rate", 0, "messages per second each device sends (0: closed loop)")
 	fl.Float64Var(&o.PageRate, "page-rate", 0, "messages per second each page sends (default --rate)")
-	fl.BoolVar(&closedLoop, "closed-loop", false, "each sender waits for its message to arrive before the next (the default without --rate)")
+	fl.BoolVar(&closedLoop, "closed-loop", false, "each sender waits for its messages to arrive before sending more (the default without --rate)")
+	fl.IntVar(&o.Window, "window", 1, "closed loop: messages each sender may have in flight (1 measures latency, more measures capacity)")
 	fl.StringVar(&o.Direction, "direction", "both", "both, down (device→page only) or up (page→device only)")
 	fl.DurationVar(&o.Duration, "duration", 10*time.Second, "how long to send")
 	fl.DurationVar(&o.Drain, "drain", 2*time.Second, "how long to wait for messages in flight before counting them lost")
@@ -90,7 +97,7 @@ Exit status is 1 when a connection failed during the run.`,
 }
 
 func relayTable(w *tabwriter.Writer, r bench.RelayResult) {
-	mode := "closed loop"
+	mode := fmt.Sprintf("closed loop, window %d", r.Window)
 	if r.Mode == "rate" {
 		mode = fmt.Sprintf("rate %g/s per device, %g/s per page", r.Rate, r.PageRate)
 	}

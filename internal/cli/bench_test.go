@@ -111,7 +111,7 @@ func TestBenchInProcess(t *testing.T) {
 				t.Errorf("got %q, want the echo table", out)
 			}
 		}},
-		{"relay hub json", append([]string{"relay", "--devices", "2", "--pages", "3", "--duration", "300ms", "--json", "--pid", strconv.Itoa(os.Getpid())}, hubArgs...), func(t *testing.T, out string) {
+		{"relay hub json", append([]string{"relay", "--devices", "2", "--pages", "3", "--window", "8", "--duration", "300ms", "--json", "--pid", strconv.Itoa(os.Getpid())}, hubArgs...), func(t *testing.T, out string) {
 			checkRelayJSON(t, out, 3)
 		}},
 		{"relay hub rate table", append([]string{"relay", "--rate", "200", "--duration", "300ms", "--header", "X-Bench: 1"}, hubArgs...), func(t *testing.T, out string) {
@@ -150,6 +150,7 @@ func TestBenchUsage(t *testing.T) {
 		want  string
 	}{
 		{"rate and closed loop", []string{"relay", "--rate", "10", "--closed-loop"}, true, "got --rate and --closed-loop"},
+		{"window with rate", []string{"relay", "--rate", "10", "--window", "8"}, true, "got --window 8, want at least 1, and only without --rate"},
 		{"bad header", []string{"echo", "ws://127.0.0.1:1/", "--header", "nocolon"}, true, `got "nocolon", want "K: V"`},
 		{"bad ramp", []string{"idle", "--ramp", "fast"}, true, "want a positive number of connections a second"},
 		{"echo without url", []string{"echo"}, false, "accepts 1 arg(s)"},
