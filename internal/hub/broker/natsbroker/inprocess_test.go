@@ -2,11 +2,15 @@ package natsbroker_test
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,12 +22,16 @@ import (
 )
 
 // serveHub runs a hub named name in this process on the NATS at url.
-func serveHub(t *testing.T, name, url string) *hubProc {
+func serveHub(t *testing.T, name, url string, tweak ...func(*hub.Options)) *hubProc {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError + 4}))
 	b := natsbroker.New(natsbroker.Options{URL: url, Hub: name, Heartbeat: 200 * time.Millisecond,
 		ReconnectWait: 50 * time.Millisecond, Logger: quiet})
-	h := hub.New(hub.Options{Name: name, Broker: b, Logger: quiet})
+	o := hub.Options{Name: name, Broker: b, Logger: quiet}
+	for _, f := range tweak {
+		f(&o)
+	}
+	h := hub.New(o)
 	devLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -104,4 +112,73 @@ func waitSent(t *testing.T, dev, page *wsClient, msg string) {
 	}()
 	defer func() { close(stop); <-done }()
 	page.expectText(msg)
+}
+
+// TestSlowPageAcrossNATS has a page on hub B that never reads: hub B closes
+// it as a slow consumer, and the other page of the device on hub B gets
+// every message, in order, meanwhile.
+func TestSlowPageAcrossNATS(t *testing.T) {
+	ns := natstest.Start(t)
+	a := serveHub(t, "A", ns.URL())
+	b := serveHub(t, "B", ns.URL(), func(o *hub.Options) { o.Queue, o.QueueBytes = 64, 256<<10 })
+	dev := a.device(t, "s1")
+	b.waitListed(t, "s1", "A")
+	slow := b.pageOf(t, "s1") // never read from until the end
+	fast := b.pageOf(t, "s1")
+	fast.expectConnected(true)
+	waitSent(t, dev, fast, "warm-up")
+
+	const n = 1500
+	payload := strings.Repeat("x", 8<<10)
+	var received atomic.Int64
+	got := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		next := 0
+		for next < n {
+			_, data, err := fast.ws.Read(ctx)
+			if err != nil {
+				got <- fmt.Errorf("fast page after %d messages: %w", next, err)
+				return
+			}
+			if s := string(data); strings.HasPrefix(s, "m") {
+				if want := fmt.Sprintf("m%05d", next); !strings.HasPrefix(s, want) {
+					got <- fmt.Errorf("fast page got %.6s, want %s", s, want)
+					return
+				}
+				next++
+				received.Store(int64(next))
+			}
+		}
+		got <- nil
+	}()
+	for i := range n {
+		// At most 16 in flight to the reading page, so that only the page
+		// that does not read falls behind.
+		for deadline := time.Now().Add(30 * time.Second); int64(i)-received.Load() > 16; {
+			if time.Now().After(deadline) {
+				t.Fatalf("fast page stuck at %d of %d", received.Load(), i)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		dev.send(websocket.MessageText, fmt.Sprintf("m%05d", i)+payload)
+	}
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	// Its connection ends: with 1008, or cut when even the close frame
+	// could not be written to it in time.
+	if code, reason := slow.closeStatus(); code != websocket.StatusPolicyViolation && code != -1 {
+		t.Fatalf("slow page closed with %d %q, want 1008 slow consumer", code, reason)
+	}
+	resp, err := http.Get("http://" + b.page + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), `tether_hub_slow_consumer_closes_total{role="page"} 1`) {
+		t.Fatalf("hub B's metrics lack one slow page closed:\n%s", body)
+	}
 }

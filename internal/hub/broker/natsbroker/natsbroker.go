@@ -259,13 +259,13 @@ func (b *Broker) subscribe() error {
 			return fmt.Errorf("subscribe to %s: %w", s, err)
 		}
 	}
-	_, err := b.nc.Subscribe(b.subj.hub(b.inst, "shadow"), func(m *nats.Msg) {
+	sub, err := b.nc.Subscribe(b.subj.hub(b.inst, "shadow"), func(m *nats.Msg) {
 		m.Respond(b.h.Shadow(string(m.Data)))
 	})
 	if err != nil {
 		return fmt.Errorf("subscribe to shadow requests: %w", err)
 	}
-	return nil
+	return sub.SetPendingLimits(1024, 1<<20) // requests time out after 500 ms anyway
 }
 
 // Close implements broker.Broker: it says goodbye to the other hubs and
