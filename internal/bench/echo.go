@@ -189,7 +189,7 @@ func runEcho(ctx context.Context, o EchoOptions, conns []echoConn, res EchoResul
 		if o.Progress != nil {
 			n := hist.Count()
 			o.Progress(fmt.Sprintf("echo %s  %d clients  %d round trips  %.0f/s  p50 %v",
-				el.Round(100*time.Millisecond), o.Clients, n, m.per(n, el), hist.Quantile(0.5)))
+				el.Round(100*time.Millisecond), o.Clients, n, m.per(n, el), hist.Quantile(0.5).Round(time.Microsecond)))
 		}
 	})
 	start, cpu := time.Now(), startCPU(o.PID)

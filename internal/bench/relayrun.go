@@ -165,7 +165,7 @@ func (r *relayRun) progress(el time.Duration) {
 		return
 	}
 	r.o.Progress(fmt.Sprintf("relay %s  device→page %d (p50 %v)  page→device %d (p50 %v)  errors %d",
-		el.Round(100*time.Millisecond), r.downRecv.Load(), r.down.Quantile(0.5), r.upRecv.Load(), r.up.Quantile(0.5), r.errs.Load()))
+		el.Round(100*time.Millisecond), r.downRecv.Load(), r.down.Quantile(0.5).Round(time.Microsecond), r.upRecv.Load(), r.up.Quantile(0.5).Round(time.Microsecond), r.errs.Load()))
 }
 
 // sendLoop sends numbered messages on one stream until ctx ends, at rate
