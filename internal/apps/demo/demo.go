@@ -24,6 +24,7 @@ import (
 	"tether/internal/callhome"
 	"tether/internal/cmdapi"
 	"tether/internal/config"
+	"tether/internal/devtls"
 	"tether/internal/drivers"
 	_ "tether/internal/drivers/fake" // the fake_interface's kind
 	"tether/internal/netif"
@@ -47,14 +48,15 @@ var _ apps.App = (*App)(nil)
 // Run serves the page, the command API and call-home until ctx ends, then
 // closes every client with 1001 and returns nil within a few seconds. It
 // fails if a listener cannot be opened, and fails with an error whose
-// NoRestart method says true when the settings are unusable (demo.tls or
-// demo.home files that do not load).
+// NoRestart method says true when the settings are unusable (TLS or
+// demo.home files that do not load). TLS follows package devtls: on when
+// demo.tls asks for it or the device root holds certs/server.crt.
 func (a *App) Run(ctx context.Context, env *apps.Env) error {
 	d, err := newDevice(env)
 	if err != nil {
 		return err
 	}
-	tlsCfg, err := serverTLS(d.cfg)
+	tlsSrv, err := serverTLS(d.cfg, d.log)
 	if err != nil {
 		return err
 	}
@@ -62,8 +64,8 @@ func (a *App) Run(ctx context.Context, env *apps.Env) error {
 	if err != nil {
 		return err
 	}
-	d.tls = tlsCfg != nil
-	return d.run(ctx, wrapTLS(lns, tlsCfg), addrs, env.Ready)
+	d.tls = tlsSrv
+	return d.run(ctx, wrapTLS(lns, tlsSrv.Config, d.log), addrs, env.Ready)
 }
 
 // device is one run of the demo app.
@@ -76,7 +78,7 @@ type device struct {
 	api  *cmdapi.Server
 	home callhome.Options
 	call bool // home is set
-	tls  bool // demo.tls: https:// and wss://
+	tls  *devtls.Server // On: https:// and wss://
 }
 
 func newDevice(env *apps.Env) (*device, error) {
@@ -146,7 +148,7 @@ func (d *device) run(ctx context.Context, lns []net.Listener, addrs map[string]s
 	go func() { defer wg.Done(); d.watchNet(ctx) }()
 	go func() { defer wg.Done(); d.callHome(ctx) }()
 	page, api := "http://", "ws://"
-	if d.tls {
+	if d.tls.On() {
 		page, api = "https://", "wss://"
 	}
 	d.log.Info("demo serving", "page", page+addrs["http"]+"/", "command_api", api+addrs["ws"]+"/")

@@ -34,6 +34,9 @@ func (d *device) state() wire.Message {
 		"net/backend": d.net.Backend().Name(),
 		"net/error":   ns.LastError,
 	}
+	if d.tls.On() {
+		m["tls/fingerprint"] = d.tls.Fingerprint
+	}
 	for k, v := range d.drv.State() {
 		m[k] = v
 	}

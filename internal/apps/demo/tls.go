@@ -2,48 +2,42 @@ package demo
 
 import (
 	"crypto/tls"
-	"fmt"
+	"log/slog"
 	"net"
-	"path/filepath"
 
-	"tether/internal/certs"
 	"tether/internal/config"
+	"tether/internal/devtls"
 )
 
-// serverTLS loads demo.tls when it is enabled, nil when it is not: the page
-// and the command API are then served as https:// and wss:// (the page
-// follows its own scheme). Files are relative to the device root,
-// certs/server.crt and certs/server.key by default.
-func serverTLS(cfg *config.Config) (*tls.Config, error) {
-	t := cfg.App.Demo.TLS
-	if t == nil || !t.Enabled {
-		return nil, nil
-	}
-	file := func(name, def string) string {
-		if name == "" {
-			name = def
-		}
-		if filepath.IsAbs(name) || cfg.Root == "" {
-			return name
-		}
-		return filepath.Join(cfg.Root, name)
-	}
-	c, err := certs.ServerTLS(file(t.Cert, "certs/server.crt"), file(t.Key, "certs/server.key"), "")
+// serverTLS sets up the page's and the command API's TLS (package devtls):
+// on when demo.tls says so or, without a demo.tls section, when the device
+// root holds certs/server.crt; with demo.tls enabled and no certificate, a
+// self-signed one is made on first boot. A Server that is not On means
+// plain HTTP, as the seed served. Files that do not load are a failure no
+// restart can fix: the device goes to recovery at once.
+func serverTLS(cfg *config.Config, log *slog.Logger) (*devtls.Server, error) {
+	s, err := devtls.Setup(devtls.Options{
+		Root:    cfg.Root,
+		TLS:     cfg.App.Demo.TLS,
+		Section: "demo.tls",
+		Hosts:   devtls.DefaultHosts(cfg.Network.Device.IAm, cfg.App.Demo.HTTP.IP),
+		Logger:  log,
+	})
 	if err != nil {
-		return nil, noRestart{fmt.Errorf("demo.tls: %w", err)}
+		return nil, noRestart{err}
 	}
-	c.NextProtos = []string{"http/1.1"} // WebSocket upgrades need HTTP/1.1
-	return c, nil
+	return s, nil
 }
 
-// wrapTLS serves TLS on every listener when c is not nil.
-func wrapTLS(lns []net.Listener, c *tls.Config) []net.Listener {
+// wrapTLS serves TLS on every listener when c is not nil, answering plain
+// HTTP there with a redirect or a refusal.
+func wrapTLS(lns []net.Listener, c *tls.Config, log *slog.Logger) []net.Listener {
 	if c == nil {
 		return lns
 	}
 	out := make([]net.Listener, len(lns))
 	for i, ln := range lns {
-		out[i] = tls.NewListener(ln, c)
+		out[i] = devtls.NewListener(ln, c, devtls.ListenOptions{Logger: log})
 	}
 	return out
 }

@@ -13,21 +13,20 @@
 package echoserver
 
 import (
+	"cmp"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
 	"tether/internal/apps"
-	"tether/internal/certs"
 	"tether/internal/config"
+	"tether/internal/devtls"
 )
 
 func init() {
@@ -48,7 +47,11 @@ func (a *App) Run(ctx context.Context, env *apps.Env) error {
 	if env.Config != nil {
 		cfg = env.Config.App.EchoServer
 	}
-	tlsCfg, err := serverTLS(env.Config, cfg.TLS)
+	log := env.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	tlsSrv, err := serverTLS(env.Config, log)
 	if err != nil {
 		return err
 	}
@@ -59,42 +62,33 @@ func (a *App) Run(ctx context.Context, env *apps.Env) error {
 		return fmt.Errorf("listen on echoserver.listen_addr:listen_port: %w", err)
 	}
 	scheme := "ws"
-	if tlsCfg != nil {
-		ln, scheme = tls.NewListener(ln, tlsCfg), "wss"
+	if tlsSrv.On() {
+		ln, scheme = devtls.NewListener(ln, tlsSrv.Config, devtls.ListenOptions{Logger: log}), "wss"
 	}
-	s := New(Options{MaxMessage: cfg.MaxMessage, Logger: env.Logger})
+	s := New(Options{MaxMessage: cfg.MaxMessage, Logger: env.Logger, Scheme: scheme})
 	if env.Ready != nil {
 		env.Ready(map[string]string{scheme: ln.Addr().String()})
 	}
 	return s.Serve(ctx, ln)
 }
 
-// serverTLS loads echoserver.tls when it is enabled; nil when it is not.
-// Its files are relative to the device root, certs/server.crt and
-// certs/server.key by default. A file that does not load is a failure no
-// restart can fix (see package device's "don't restart" contract).
-func serverTLS(cfg *config.Config, t *config.TLS) (*tls.Config, error) {
-	if t == nil || !t.Enabled {
-		return nil, nil
-	}
-	root := ""
+// serverTLS sets up the listener's TLS (package devtls): on when
+// echoserver.tls says so or, without that section, when the device root
+// holds certs/server.crt; with echoserver.tls enabled and no certificate, a
+// self-signed one is made on first boot. Files that do not load are a
+// failure no restart can fix (see package device's "don't restart"
+// contract).
+func serverTLS(cfg *config.Config, log *slog.Logger) (*devtls.Server, error) {
+	opts := devtls.Options{Section: "echoserver.tls", Logger: log}
 	if cfg != nil {
-		root = cfg.Root
+		opts.Root, opts.TLS = cfg.Root, cfg.App.EchoServer.TLS
+		opts.Hosts = devtls.DefaultHosts(cfg.Network.Device.IAm, cfg.App.EchoServer.ListenAddr)
 	}
-	file := func(name, def string) string {
-		if name == "" {
-			name = def
-		}
-		if filepath.IsAbs(name) {
-			return name
-		}
-		return filepath.Join(root, name)
-	}
-	c, err := certs.ServerTLS(file(t.Cert, "certs/server.crt"), file(t.Key, "certs/server.key"), "")
+	s, err := devtls.Setup(opts)
 	if err != nil {
-		return nil, &fatalError{fmt.Errorf("echoserver.tls: %w", err)}
+		return nil, &fatalError{err}
 	}
-	return c, nil
+	return s, nil
 }
 
 // fatalError is a failure a restart cannot fix: the device goes to
@@ -112,6 +106,9 @@ type Options struct {
 	MaxMessage int64
 	// Logger receives connection events; nil discards them.
 	Logger *slog.Logger
+	// Scheme is how the listener is logged, "ws" or "wss" (ln serves
+	// TLS); "" means "ws".
+	Scheme string
 }
 
 // Server is a WebSocket echo server.
@@ -149,7 +146,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
-	s.log.Info("echo server listening", "addr", "ws://"+ln.Addr().String()+"/", "max_message", s.opts.MaxMessage)
+	scheme := cmp.Or(s.opts.Scheme, "ws")
+	s.log.Info("echo server listening", "addr", scheme+"://"+ln.Addr().String()+"/", "max_message", s.opts.MaxMessage)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	var err error
