@@ -77,7 +77,7 @@ type device struct {
 	drv  *drivers.Set
 	api  *cmdapi.Server
 	home callhome.Options
-	call bool // home is set
+	call bool           // home is set
 	tls  *devtls.Server // On: https:// and wss://
 }
 
