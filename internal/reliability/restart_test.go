@@ -27,7 +27,12 @@ func newFleet() *fleet { return &fleet{connects: map[string][]time.Time{}} }
 // start runs callhome.Run for id against the hub's device port until ctx
 // ends; its connections echo what they get (so pages can check relaying).
 func (f *fleet) start(ctx context.Context, hubDev, id string, minDelay, maxDelay time.Duration) {
-	opts := callhome.Options{URL: "ws://" + hubDev + "/" + id, MinDelay: minDelay, MaxDelay: maxDelay, PingInterval: 10 * time.Second}
+	f.startOpts(ctx, hubDev, id, minDelay, maxDelay, 10*time.Second)
+}
+
+// startOpts is start with a keepalive interval.
+func (f *fleet) startOpts(ctx context.Context, hubDev, id string, minDelay, maxDelay, ping time.Duration) {
+	opts := callhome.Options{URL: "ws://" + hubDev + "/" + id, MinDelay: minDelay, MaxDelay: maxDelay, PingInterval: ping}
 	serve := func(ctx context.Context, c *wsconn.Conn) error {
 		f.mu.Lock()
 		f.connects[id] = append(f.connects[id], time.Now())
