@@ -32,10 +32,11 @@ type status struct {
 	Log      []string    `json:"log"`
 	Network  netif.State `json:"network"`
 	APSSID   string      `json:"ap_ssid,omitempty"`
+	TLS      tlsState    `json:"tls"`
 }
 
 func (s *server) status() status {
-	st := status{Recovery: true, Reason: reasonText(s.env.Reason), Root: s.root()}
+	st := status{Recovery: true, Reason: reasonText(s.env.Reason), Root: s.root(), TLS: s.tls}
 	if s.env.Config != nil {
 		st.Device = s.env.Config.Network.Device.IAm
 	}
@@ -142,6 +143,9 @@ func (s *server) state() wire.Message {
 	if n := s.env.Net; n != nil {
 		st := n.State()
 		m["wifi/mode"], m["wifi/ap/active"] = st.Mode, st.AP
+	}
+	if s.tls.On {
+		m["tls/fingerprint"] = s.tls.Fingerprint
 	}
 	return m
 }

@@ -8,6 +8,11 @@
 // same over the command protocol on a WebSocket upgrade of any path
 // (GET status, CMD save_config [file, text], CMD restart).
 //
+// It serves TLS by the demo app's rule (package devtls): when the device
+// root holds certs/server.crt or demo.tls asks for it, showing the
+// certificate's fingerprint; when TLS cannot be served it falls back to
+// plain HTTP and says why on the page.
+//
 // It also brings up the access point where the network backend can, so a
 // person can reach the device, and calls home when the home address can be
 // read, so a hub can repair the device remotely.
@@ -57,14 +62,21 @@ func (a *App) Run(ctx context.Context, env *apps.Env) error {
 	if err != nil {
 		return fmt.Errorf("listen on recovery address %s: %w", addr, err)
 	}
+	tlsSrv, tlsSt := setupTLS(env, addr, log)
+	ln, scheme := listenTLS(ln, tlsSrv, log)
 	s := newServer(env, log)
+	s.tls = tlsSt
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wg.Go(func() { holdAP(ctx, env.Net, log) })
 	wg.Go(func() { s.callHome(ctx) })
-	log.Info("recovery page up", "url", "http://"+ln.Addr().String()+"/", "reason", reasonText(env.Reason))
+	args := []any{"url", scheme + ln.Addr().String() + "/", "reason", reasonText(env.Reason)}
+	if tlsSt.On {
+		args = append(args, "tls_fingerprint_sha256", tlsSt.Fingerprint)
+	}
+	log.Info("recovery page up", args...)
 	if env.Ready != nil {
 		env.Ready(map[string]string{"http": ln.Addr().String()})
 	}

@@ -34,6 +34,7 @@ type server struct {
 	env *apps.Env
 	log *slog.Logger
 	cmd *cmdapi.Server
+	tls tlsState // set before serving
 	// hard ends writeGrace after shutdown starts, cutting writes stuck on
 	// clients that stopped reading.
 	hard     context.Context

@@ -1,0 +1,58 @@
+package recovery
+
+import (
+	"log/slog"
+	"net"
+
+	"tether/internal/apps"
+	"tether/internal/devtls"
+)
+
+// tlsState is the recovery page's TLS as the page, GET /api/status and the
+// state object show it.
+type tlsState struct {
+	// On: the page is served over https:// (wss:// for its command API).
+	On bool `json:"on"`
+	// Fingerprint is the certificate's SHA-256 fingerprint, for a person
+	// to compare with what the browser shows; "" when off.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Cert is the certificate file served; "" when off.
+	Cert string `json:"cert,omitempty"`
+	// Problem says why TLS could not be served (a file and its fault):
+	// the page fell back to plain HTTP. "" otherwise.
+	Problem string `json:"problem,omitempty"`
+	// Why says why TLS is on or off.
+	Why string `json:"why,omitempty"`
+}
+
+// setupTLS decides the recovery page's TLS by the same rule as the demo
+// app, whose HTTP address recovery takes over (package devtls, demo.tls):
+// on when demo.tls asks or the device root holds certs/server.crt. When TLS
+// is wanted but cannot be served (the very fault that may have brought the
+// device here), recovery serves plain HTTP and says so: it must stay
+// reachable.
+func setupTLS(env *apps.Env, addr string, log *slog.Logger) (*devtls.Server, tlsState) {
+	opts := devtls.Options{Section: "demo.tls", Logger: log}
+	if c := env.Config; c != nil {
+		opts.Root, opts.TLS = c.Root, c.App.Demo.TLS
+		host, _, _ := net.SplitHostPort(addr)
+		opts.Hosts = devtls.DefaultHosts(c.Network.Device.IAm, host)
+	}
+	srv, err := devtls.Setup(opts)
+	if err != nil {
+		log.Warn("recovery serves plain HTTP: TLS cannot be served", "err", err)
+		return nil, tlsState{Problem: err.Error(), Why: "TLS is wanted but cannot be served"}
+	}
+	if !srv.On() {
+		return srv, tlsState{Why: srv.Why}
+	}
+	return srv, tlsState{On: true, Fingerprint: srv.Fingerprint, Cert: srv.CertFile, Why: srv.Why}
+}
+
+// listenTLS wraps ln in TLS when srv is on, answering plain HTTP there.
+func listenTLS(ln net.Listener, srv *devtls.Server, log *slog.Logger) (net.Listener, string) {
+	if !srv.On() {
+		return ln, "http://"
+	}
+	return devtls.NewListener(ln, srv.Config, devtls.ListenOptions{Logger: log}), "https://"
+}
