@@ -49,11 +49,14 @@ func FuzzParseScan(f *testing.F) {
 	f.Add([]byte("a\\"), "\\", ":", uint8(255))
 	f.Fuzz(func(t *testing.T, out []byte, ssid1, ssid2 string, sig uint8) {
 		checkScan(t, parseScan(out))
+		if strings.ContainsAny(ssid1+ssid2, "\r\n") {
+			return // a line break in an SSID starts a new row (see docs/SECURITY.md)
+		}
 		var b strings.Builder
 		want := map[string]int{}
 		for i, s := range []string{ssid1, ssid2, ssid1} {
 			fmt.Fprintf(&b, "%s:%d:WPA2\n", escapeTerse(s), int(sig)+i)
-			if s != "" && !strings.ContainsAny(s, "\r\n") {
+			if s != "" {
 				want[s] = max(want[s], int(sig)+i)
 			}
 		}
