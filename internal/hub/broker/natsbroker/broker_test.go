@@ -160,11 +160,13 @@ func TestNATSOutages(t *testing.T) {
 		if round == 1 {
 			before = runtime.NumGoroutine()
 		}
+		drain(ra.presence)
 		ns.Shutdown()
 		p := ra.expectPresence(t, "remote unreachable on a", offline("remote"))
 		if !strings.Contains(p.Reason, "hub b unreachable") {
 			t.Fatalf("reason = %q, want hub b unreachable", p.Reason)
 		}
+		waitFor(t, "a sees NATS down", func() bool { return !a.connected() })
 		if err := a.ToDevice(broker.Message{Device: "remote", Data: []byte("x")}); !errors.Is(err, ErrUnreachable) {
 			t.Fatalf("ToDevice to a device on another hub while NATS is down: %v, want ErrUnreachable", err)
 		}
@@ -179,6 +181,7 @@ func TestNATSOutages(t *testing.T) {
 
 		ns.Restart()
 		ra.expectPresence(t, "remote back on a", online("remote", "b"))
+
 		waitFor(t, "b sees local again", heldBy(b, "local", "a"))
 		m = broker.Message{Device: "remote", Binary: true, Data: []byte{byte(round)}}
 		waitFor(t, "a's watch of remote is back", func() bool {

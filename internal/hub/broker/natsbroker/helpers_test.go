@@ -105,7 +105,7 @@ func offline(device string) func(broker.Presence) bool {
 // startBroker starts a broker named hub on url with short test timings.
 func startBroker(t *testing.T, url, hub string, tweak ...func(*Options)) (*Broker, *recorder) {
 	t.Helper()
-	o := Options{URL: url, Hub: hub, Heartbeat: 100 * time.Millisecond, ReconnectWait: 50 * time.Millisecond,
+	o := Options{URL: url, Hub: hub, Heartbeat: 250 * time.Millisecond, ReconnectWait: 50 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn + 4}))}
 	for _, f := range tweak {
 		f(&o)

@@ -25,7 +25,7 @@ import (
 func serveHub(t *testing.T, name, url string, tweak ...func(*hub.Options)) *hubProc {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError + 4}))
-	b := natsbroker.New(natsbroker.Options{URL: url, Hub: name, Heartbeat: 200 * time.Millisecond,
+	b := natsbroker.New(natsbroker.Options{URL: url, Hub: name, Heartbeat: 250 * time.Millisecond,
 		ReconnectWait: 50 * time.Millisecond, Logger: quiet})
 	o := hub.Options{Name: name, Broker: b, Logger: quiet}
 	for _, f := range tweak {
@@ -160,7 +160,11 @@ func TestSlowPageAcrossNATS(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatalf("fast page stuck at %d of %d", received.Load(), i)
 			}
-			time.Sleep(time.Millisecond)
+			select {
+			case err := <-got:
+				t.Fatalf("after %d sent: %v", i, err)
+			case <-time.After(time.Millisecond):
+			}
 		}
 		dev.send(websocket.MessageText, fmt.Sprintf("m%05d", i)+payload)
 	}

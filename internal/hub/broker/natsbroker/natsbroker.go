@@ -15,13 +15,17 @@
 // blocks) from one of two goroutines of the Broker's own, fed by bounded
 // channel subscriptions: a full channel drops messages (counted as slow
 // consumer events) rather than stall the NATS connection.
+//
+// Ordering: a device's messages from one hub reach another hub in order,
+// and presence events are applied in the order they came with the
+// messages. Presence is eventually consistent: a missed event is noticed at
+// the next heartbeat, and a snapshot from its hub repairs it.
 package natsbroker
 
 import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -298,8 +302,4 @@ func reasonUnreachable(hub, why string) string {
 		return "hub unreachable: " + why
 	}
 	return "hub " + hub + " unreachable: " + why
-}
-
-func isClosedErr(err error) bool {
-	return errors.Is(err, nats.ErrConnectionClosed) || strings.Contains(fmt.Sprint(err), "closed")
 }

@@ -1,6 +1,7 @@
 package natsbroker
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -140,7 +141,8 @@ func (b *Broker) ToPages(m broker.Message) error {
 	if !remote || !b.connected() {
 		return nil
 	}
-	if err := b.nc.Publish(b.subj.out(m.Device, kindByte(m.Binary)), m.Data); err != nil && !isClosedErr(err) {
+	err := b.nc.Publish(b.subj.out(m.Device, kindByte(m.Binary)), m.Data)
+	if err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		return fmt.Errorf("publish message of device %s: %w", m.Device, err)
 	}
 	return nil
