@@ -24,7 +24,7 @@ type hubProc struct {
 }
 
 // startHub runs tether hub named name with --nats natsURL.
-func startHub(t *testing.T, name, natsURL string) *hubProc {
+func startHub(t testing.TB, name, natsURL string) *hubProc {
 	t.Helper()
 	h := &hubProc{name: name,
 		dev:  fmt.Sprintf("127.0.0.1:%d", tethertest.FreePort(t)),
@@ -35,11 +35,11 @@ func startHub(t *testing.T, name, natsURL string) *hubProc {
 	return h
 }
 
-func (h *hubProc) device(t *testing.T, id string) *wsClient {
+func (h *hubProc) device(t testing.TB, id string) *wsClient {
 	return dialWS(t, "ws://"+h.dev+"/"+id)
 }
 
-func (h *hubProc) pageOf(t *testing.T, id string) *wsClient {
+func (h *hubProc) pageOf(t testing.TB, id string) *wsClient {
 	return dialWS(t, "ws://"+h.page+"/"+id)
 }
 
@@ -50,7 +50,7 @@ type deviceInfo struct {
 }
 
 // devices is the hub's /api/devices.
-func (h *hubProc) devices(t *testing.T) []deviceInfo {
+func (h *hubProc) devices(t testing.TB) []deviceInfo {
 	t.Helper()
 	resp, err := http.Get("http://" + h.page + "/api/devices")
 	if err != nil {
@@ -66,7 +66,7 @@ func (h *hubProc) devices(t *testing.T) []deviceInfo {
 }
 
 // waitListed waits until the hub's /api/devices lists id online on hub holder.
-func (h *hubProc) waitListed(t *testing.T, id, holder string) {
+func (h *hubProc) waitListed(t testing.TB, id, holder string) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	var ds []deviceInfo
@@ -84,11 +84,11 @@ func (h *hubProc) waitListed(t *testing.T, id, holder string) {
 
 // wsClient is a device or page connection.
 type wsClient struct {
-	t  *testing.T
+	t  testing.TB
 	ws *websocket.Conn
 }
 
-func dialWS(t *testing.T, url string) *wsClient {
+func dialWS(t testing.TB, url string) *wsClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -21,13 +21,16 @@ import (
 	"tether/internal/hub/broker/natsbroker/natstest"
 )
 
-// serveHub runs a hub named name in this process on the NATS at url.
-func serveHub(t *testing.T, name, url string, tweak ...func(*hub.Options)) *hubProc {
+// serveHub runs a hub named name in this process on the NATS at url
+// ("" for a hub on its own).
+func serveHub(t testing.TB, name, url string, tweak ...func(*hub.Options)) *hubProc {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError + 4}))
-	b := natsbroker.New(natsbroker.Options{URL: url, Hub: name, Heartbeat: 250 * time.Millisecond,
-		ReconnectWait: 50 * time.Millisecond, Logger: quiet})
-	o := hub.Options{Name: name, Broker: b, Logger: quiet}
+	o := hub.Options{Name: name, Logger: quiet}
+	if url != "" { // else in-process routing
+		o.Broker = natsbroker.New(natsbroker.Options{URL: url, Hub: name, Heartbeat: 250 * time.Millisecond,
+			ReconnectWait: 50 * time.Millisecond, Logger: quiet})
+	}
 	for _, f := range tweak {
 		f(&o)
 	}
@@ -90,7 +93,7 @@ func TestRepeatedOutagesInProcess(t *testing.T) {
 
 // waitSent has dev send msg every 50 ms until page gets it: right after
 // NATS comes back, hub A may not yet know that hub B has the page again.
-func waitSent(t *testing.T, dev, page *wsClient, msg string) {
+func waitSent(t testing.TB, dev, page *wsClient, msg string) {
 	t.Helper()
 	stop := make(chan struct{})
 	done := make(chan struct{})
