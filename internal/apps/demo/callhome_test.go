@@ -127,8 +127,9 @@ func TestTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.CloseNow()
-	if _, b, err := c.Read(ctx); err != nil || !strings.Contains(string(b), `"iam":"Device_1"`) {
-		t.Fatalf("first message over wss: %s, %v", b, err)
+	if _, b, err := c.Read(ctx); err != nil || !strings.Contains(string(b), `"iam":"Device_1"`) ||
+		!strings.Contains(string(b), `"tls/fingerprint":"`+pair.Fingerprint()+`"`) {
+		t.Fatalf("first message over wss: %s, %v; want the state object with tls/fingerprint %s", b, err, pair.Fingerprint())
 	}
 }
 
