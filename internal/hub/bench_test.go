@@ -168,8 +168,9 @@ func rawRelay(tb testing.TB) (dev, page *wire) {
 func hubPair(tb testing.TB) (dev, page *wire) {
 	tb.Helper()
 	h := startHub(tb, Options{})
-	page = dialWS(tb, hostOf(h.pageURL), "/bench")
 	dev = dialWS(tb, hostOf(h.devURL), "/bench")
+	waitFor(tb, "device online", func() bool { _, ok := h.broker.Lookup("bench"); return ok })
+	page = dialWS(tb, hostOf(h.pageURL), "/bench") // its one status message: online
 	page.readUntil(tb, `"hub/device/connected": true`)
 	return dev, page
 }
@@ -289,13 +290,12 @@ func BenchmarkFanOut(b *testing.B) {
 
 func fanOut(b *testing.B, pages, size int) {
 	h := startHub(b, Options{})
+	dev := dialWS(b, hostOf(h.devURL), "/fan")
+	waitFor(b, "device online", func() bool { _, ok := h.broker.Lookup("fan"); return ok })
 	pgs := make([]*wire, pages)
 	for i := range pgs {
 		pgs[i] = dialWS(b, hostOf(h.pageURL), "/fan")
-	}
-	dev := dialWS(b, hostOf(h.devURL), "/fan")
-	for _, p := range pgs {
-		p.readUntil(b, `"hub/device/connected": true`)
+		pgs[i].readUntil(b, `"hub/device/connected": true`)
 	}
 	msg := []byte(`"` + strings.Repeat("x", size-2) + `"`)
 	const chunk = 64

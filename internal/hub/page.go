@@ -74,11 +74,14 @@ func (h *Hub) addPage(p *peer) {
 	if s := h.broker.Shadow(p.id); s != nil {
 		p.send(item{kind: itemText, data: s})
 	}
-	if _, online := h.broker.Lookup(p.id); online {
-		p.send(item{kind: itemText, data: msgConnected})
-	} else {
-		p.send(item{kind: itemText, data: msgDisconnected("not connected")})
-	}
+	// Under the page's queue lock, so that a presence event racing with
+	// this one cannot be overtaken by a stale status.
+	p.sendMade(func() item {
+		if _, online := h.broker.Lookup(p.id); online {
+			return item{kind: itemText, data: msgConnected}
+		}
+		return item{kind: itemText, data: msgDisconnected("not connected")}
+	})
 	h.log.Debug("page connected", "device", p.id, "remote", p.remote)
 }
 

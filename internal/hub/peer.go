@@ -94,11 +94,28 @@ func (p *peer) send(it item) bool {
 	return ok
 }
 
+// sendMade queues the item make returns, calling make with the queue
+// locked: whatever else is queued comes before or after it, never between
+// what make looked at and its place in the queue.
+func (p *peer) sendMade(make func() item) bool {
+	p.mu.Lock()
+	ok, idle := p.enqueueLocked(make())
+	p.mu.Unlock()
+	if idle {
+		p.wake()
+	}
+	return ok
+}
+
 // enqueue queues it without starting the writer: ok is false when the
 // queue is full; idle is true when the writer must be woken (wake) for it.
 func (p *peer) enqueue(it item) (ok, idle bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.enqueueLocked(it)
+}
+
+func (p *peer) enqueueLocked(it item) (ok, idle bool) {
 	if p.closing || p.dead {
 		return true, false
 	}
