@@ -45,11 +45,20 @@ func startDevice(t testing.TB, homePort int, extra ...string) *device {
 `, tethertest.FreePort(t), port(d.http), port(d.ws), homePort)
 	write(t, filepath.Join(d.root, "network.json"), network)
 	write(t, filepath.Join(d.root, "app.json"), app)
-	args := append([]string{"device", "--root", d.root, "--net", "sim", "--recovery-addr", d.recovery}, extra...)
-	d.proc = tethertest.Start(t, args...)
+	d.proc = tethertest.Start(t, append([]string{"device", "--root", d.root, "--net", "sim", "--recovery-addr", d.recovery}, extra...)...)
 	tethertest.WaitPort(t, d.http, 30*time.Second)
 	tethertest.WaitPort(t, d.ws, 30*time.Second)
 	return d
+}
+
+// startDeviceRoot runs tether device again on old's root and addresses,
+// waiting for the recovery address (a root that boots into recovery).
+func startDeviceRoot(t testing.TB, old *device) *device {
+	t.Helper()
+	d := *old
+	d.proc = tethertest.Start(t, "device", "--root", d.root, "--net", "sim", "--recovery-addr", d.recovery)
+	tethertest.WaitPort(t, d.recovery, 30*time.Second)
+	return &d
 }
 
 func port(a string) string { return a[strings.LastIndexByte(a, ':')+1:] }

@@ -43,8 +43,9 @@ type Options struct {
 	MaxMessage int64
 	// Origins are host patterns ("example.com", "*.example.com:8443") of
 	// other browser origins allowed on the command API. A page from the
-	// same host (any port) is always allowed; requests without an Origin
-	// (programs) are too.
+	// same host (any port) is always allowed when that host is an address
+	// or a local name (see localName; other names could be a DNS-rebinding
+	// page's); requests without an Origin (programs) are too.
 	Origins []string
 	// WSPort is the command API's port, written into the embedded page so
 	// it connects there; zero means the page's own port.

@@ -46,8 +46,9 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 
 // checkOrigin allows requests without an Origin (programs), from a page of
 // the same host on any port (the page and the API may be on different
-// ports), and from origins matching Options.Origins. It returns the
-// origin's host:port to let through, "" when there is no Origin.
+// ports) when that host is an address or a local name, and from origins
+// matching Options.Origins. It returns the origin's host:port to let
+// through, "" when there is no Origin.
 func (s *Server) checkOrigin(r *http.Request) (string, error) {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
@@ -57,7 +58,7 @@ func (s *Server) checkOrigin(r *http.Request) (string, error) {
 	if err != nil || u.Host == "" {
 		return "", fmt.Errorf("check origin: bad Origin %q", origin)
 	}
-	if strings.EqualFold(u.Hostname(), hostname(r.Host)) {
+	if strings.EqualFold(u.Hostname(), hostname(r.Host)) && localName(hostname(r.Host)) {
 		return u.Host, nil
 	}
 	for _, pat := range s.opts.Origins {
@@ -69,6 +70,25 @@ func (s *Server) checkOrigin(r *http.Request) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("check origin: origin %q not allowed for host %q (allow it with demo.origins)", u.Host, r.Host)
+}
+
+// localName reports whether a Host names this device in a way a page on
+// the internet cannot take over by DNS rebinding: an IP address, localhost,
+// a single label ("raspberrypi") or a name under a suffix no one can
+// register (.local, .lan, .home.arpa, .internal, .localhost). A page
+// served under any other name (evil.example resolved to the device's
+// address) must match Options.Origins.
+func localName(host string) bool {
+	if net.ParseIP(host) != nil || !strings.Contains(host, ".") {
+		return true
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	for _, suffix := range []string{".local", ".lan", ".home.arpa", ".internal", ".localhost"} {
+		if strings.HasSuffix(host, suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 // hostname strips the port from a Host header.
