@@ -120,6 +120,20 @@ func TestClusterNATSRestart(t *testing.T) {
 	remote.send(websocket.MessageText, "back")
 	dev.expectText("back")
 	waitSent(t, dev, remote, "welcome back")
+
+	// Hub A dies without a word: hub B forgets its devices after three
+	// missed heartbeats and tells its pages.
+	if err := a.proc.Cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if reason := remote.expectConnected(false); !strings.Contains(reason, "hub A unreachable") {
+		t.Fatalf("page on B after hub A died: reason %q, want hub A unreachable", reason)
+	}
+	for _, d := range b.devices(t) {
+		if d.ID == "r1" && d.Online {
+			t.Fatalf("/api/devices on B still lists r1 online after hub A died: %+v", d)
+		}
+	}
 }
 
 func TestClusterTwoNATSServers(t *testing.T) {
