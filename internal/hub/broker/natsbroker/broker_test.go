@@ -107,11 +107,19 @@ func TestNewestConnectionWins(t *testing.T) {
 			t.Fatalf("b heard %+v: the older connection must not win or end b's", p)
 		}
 	}
-	// An older connection announced late (e.g. after a partition) loses.
-	a.Hold(presence("dup", "a", 8, t0.Add(-time.Second)))
-	time.Sleep(300 * time.Millisecond)
+	// A new connection wins even when the other hub's clock is ahead.
+	a.Hold(presence("skew", "a", 9, t0.Add(time.Hour)))
+	waitFor(t, "b sees skew on a", heldBy(b, "skew", "a"))
+	b.Hold(presence("skew", "b", 4, t0))
+	waitFor(t, "a routes skew to b", heldBy(a, "skew", "b"))
+	ra.expectPresence(t, "skew taken over by b, on a", online("skew", "b"))
+
+	// An older connection learnt late from a snapshot (a hub cut off by a
+	// partition coming back) loses.
+	b.applyHub(hubMsg{Kind: "snap", Hub: "z", Inst: "zz", Seq: 1, Part: 1, Parts: 1,
+		Held: []presenceMsg{{Device: "dup", Hub: "z", Inst: "zz", Conn: 1, Online: true, Since: t0.Add(-time.Second)}}}, "")
 	if p, ok := b.Lookup("dup"); !ok || p.Hub != "b" {
-		t.Fatalf("b: Lookup(dup) = %+v after an older announce; want b", p)
+		t.Fatalf("b: Lookup(dup) = %+v after an older connection's snapshot; want b", p)
 	}
 }
 

@@ -18,13 +18,16 @@ func (b *Broker) deliver(ps []broker.Presence) {
 }
 
 // Hold implements broker.Broker: page messages for p.Device published on
-// NATS now come here, and every hub hears p.
+// NATS now come here, and every hub hears p. A connection that comes while
+// another hub holds the device is the newest by definition: when that
+// hub's clock is ahead, p.Since is moved just past its connection's.
 func (b *Broker) Hold(p broker.Presence) error {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
 		return nil
 	}
+	p = b.tab.newest(p)
 	b.tab.local[p.Device] = p
 	var err error
 	if b.holdSub[p.Device] == nil {

@@ -206,3 +206,14 @@ func (t *table) replaceWatching(r *remote, devices []string) {
 		t.watch(r, d, true)
 	}
 }
+
+// newest returns p with Since moved just past every other hub's connection
+// of the same device that would otherwise count as newer.
+func (t *table) newest(p broker.Presence) broker.Presence {
+	for _, r := range t.hubs {
+		if q, ok := r.held[p.Device]; ok && !newer(p, q) {
+			p.Since = q.Since.Add(time.Microsecond)
+		}
+	}
+	return p
+}
