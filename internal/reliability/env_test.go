@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -97,9 +98,18 @@ func startHub(t testing.TB, devicePort int, extra ...string) *hub {
 	if devicePort == 0 {
 		devicePort = tethertest.FreePort(t)
 	}
+	return startHubBin(t, tethertest.Binary(t), devicePort, extra...)
+}
+
+// startHubBin is startHub with the tether binary at bin.
+func startHubBin(t testing.TB, bin string, devicePort int, extra ...string) *hub {
+	t.Helper()
+	if devicePort == 0 {
+		devicePort = tethertest.FreePort(t)
+	}
 	h := &hub{dev: addr(devicePort), page: addr(tethertest.FreePort(t)), devicePort: devicePort}
 	args := append([]string{"hub", "--device-addr", h.dev, "--page-addr", h.page}, extra...)
-	h.proc = tethertest.Start(t, args...)
+	h.proc = tethertest.StartCmd(t, exec.Command(bin, args...))
 	tethertest.WaitPort(t, h.dev, 30*time.Second)
 	tethertest.WaitPort(t, h.page, 30*time.Second)
 	return h
