@@ -19,7 +19,7 @@ type natsFlags struct {
 }
 
 func addNATSFlags(fl *pflag.FlagSet, f *natsFlags) {
-	fl.StringVar(&f.url, "nats", "", "share routing and presence with other hubs over NATS at this URL (nats://host:4222, several comma-separated); every hub needs its own --name")
+	fl.StringVar(&f.url, "nats", "", "share routing and presence with other hubs over NATS at this URL (nats://host:4222, several comma-separated); hubs of a cluster need distinct --name values (the default host-pid is)")
 	fl.StringVar(&f.creds, "nats-creds", "", "NATS credentials file (JWT and NKey seed) for --nats")
 	fl.StringVar(&f.tlsCA, "nats-tls-ca", "", "CA (PEM) to verify the NATS server of --nats with (tls:// URLs)")
 }
