@@ -1,7 +1,6 @@
 package web
 
 import (
-	"compress/gzip"
 	"fmt"
 	"io"
 	"net/http"
@@ -97,7 +96,8 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	zw := gzip.NewWriter(w)
+	zw := getGzip(w)
+	defer putGzip(zw)
 	if _, err := io.Copy(zw, f); err != nil {
 		s.log.Debug("route file cut short", "route", r.URL.Path, "err", err)
 		return

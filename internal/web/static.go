@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -65,9 +64,10 @@ func prepare(name string, body []byte) *asset {
 	a := &asset{ctype: contentType(name), body: body, etag: `"` + tag + `"`}
 	if compressible(a.ctype) {
 		var b bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+		zw := getGzip(&b)
 		zw.Write(body)
 		zw.Close()
+		putGzip(zw)
 		if b.Len() < len(body) {
 			a.gz, a.gzEtag = b.Bytes(), `"`+tag+`-gz"`
 		}
