@@ -187,6 +187,9 @@ func (b *Broker) natsOptions() []nats.Option {
 		nats.ReconnectJitter(b.opts.ReconnectWait, b.opts.ReconnectWait),
 		nats.RetryOnFailedConnect(true),
 		nats.ReconnectBufSize(-1), // fail publishes while down instead of replaying stale ones
+		// A NATS server that stops reading blocks a publish for at most
+		// this long before the connection counts as lost.
+		nats.FlusherTimeout(2 * time.Second),
 		nats.PingInterval(b.opts.Heartbeat * 5),
 		nats.MaxPingsOutstanding(2),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
