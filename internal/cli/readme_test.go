@@ -1,3 +1,5 @@
+//go:build !tether_device
+
 package cli
 
 import (
