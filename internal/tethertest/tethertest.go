@@ -292,3 +292,26 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// KeepScreenshot copies the screenshot shot (a PNG a browser script wrote)
+// to docs/img/name when that file is missing or TETHER_SCREENSHOTS is set,
+// so the README's pictures are made by the tests without every run leaving
+// the tree modified.
+func KeepScreenshot(t testing.TB, shot, name string) {
+	t.Helper()
+	png, err := os.ReadFile(shot)
+	if err != nil || len(png) < 1000 {
+		t.Fatalf("screenshot %s: %d bytes, %v", shot, len(png), err)
+	}
+	dst := filepath.Join(ProjectRoot(t), "docs", "img", name)
+	if _, err := os.Stat(dst); err == nil && os.Getenv("TETHER_SCREENSHOTS") == "" {
+		t.Logf("screenshot in %s (set TETHER_SCREENSHOTS=1 to refresh %s)", shot, dst)
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,7 +1,6 @@
 package demo_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,19 +25,5 @@ func TestPageInChromium(t *testing.T) {
 	if !strings.Contains(out, "browser flow ok") {
 		t.Fatalf("browser said:\n%s", out)
 	}
-	png, err := os.ReadFile(shot)
-	if err != nil || len(png) < 1000 {
-		t.Fatalf("screenshot: %d bytes, %v", len(png), err)
-	}
-	dst := filepath.Join(tethertest.ProjectRoot(t), "docs", "img", "device-page.png")
-	if _, err := os.Stat(dst); err == nil && os.Getenv("TETHER_SCREENSHOTS") == "" {
-		t.Logf("screenshot in %s (set TETHER_SCREENSHOTS=1 to refresh %s)", shot, dst)
-		return
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	tethertest.KeepScreenshot(t, shot, "device-page.png")
 }
