@@ -103,7 +103,7 @@ func NewCA(opts CAOptions) (*Pair, error) {
 	tmpl.BasicConstraintsValid = true
 	tmpl.MaxPathLenZero = true
 	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
-	p, err := sign(tmpl, nil)
+	p, err := Sign(tmpl, nil)
 	if err != nil {
 		return nil, fmt.Errorf("make CA: %w", err)
 	}
@@ -136,7 +136,7 @@ func Server(ca *Pair, opts ServerOptions) (*Pair, error) {
 	tmpl.IPAddresses = append([]net.IP(nil), opts.IPs...)
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-	p, err := sign(tmpl, ca)
+	p, err := Sign(tmpl, ca)
 	if err != nil {
 		return nil, fmt.Errorf("make server certificate: %w", err)
 	}
@@ -155,7 +155,7 @@ func Device(ca *Pair, opts DeviceOptions) (*Pair, error) {
 	}
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	p, err := sign(tmpl, ca)
+	p, err := Sign(tmpl, ca)
 	if err != nil {
 		return nil, fmt.Errorf("make device certificate: %w", err)
 	}
@@ -206,9 +206,11 @@ func template(cn string, days, defaultDays int, now time.Time) (*x509.Certificat
 	}, nil
 }
 
-// sign makes a key for tmpl and signs it with parent, or self-signs when
-// parent is nil.
-func sign(tmpl *x509.Certificate, parent *Pair) (*Pair, error) {
+// Sign makes an ECDSA P-256 key for tmpl and signs tmpl with parent, or
+// self-signs it when parent is nil. tmpl's validity is cut to parent's. It
+// is how every certificate tether makes is made: by the CA commands here and
+// by a device's first-boot self-signed certificate (package devtls).
+func Sign(tmpl *x509.Certificate, parent *Pair) (*Pair, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generate key: %w", err)

@@ -1,12 +1,9 @@
 package devtls
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
@@ -120,10 +117,6 @@ func generate(certFile, keyFile string, hosts Hosts, now time.Time) (*Server, er
 // selfSigned makes the certificate: its own issuer, a server
 // certificate only (not a CA).
 func selfSigned(hosts Hosts, now time.Time) (*certs.Pair, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("make certificate: generate key: %w", err)
-	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
 	if err != nil {
 		return nil, fmt.Errorf("make certificate: serial number: %w", err)
@@ -132,7 +125,7 @@ func selfSigned(hosts Hosts, now time.Time) (*certs.Pair, error) {
 	if len(hosts.Names) > 0 {
 		cn = hosts.Names[0]
 	}
-	tmpl := &x509.Certificate{
+	p, err := certs.Sign(&x509.Certificate{
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: cn, Organization: []string{"tether device (self-signed)"}},
 		NotBefore:             now.Add(-5 * time.Minute).UTC(),
@@ -142,23 +135,9 @@ func selfSigned(hosts Hosts, now time.Time) (*certs.Pair, error) {
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("make certificate: %w", err)
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("make certificate: %w", err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, fmt.Errorf("make certificate: encode key: %w", err)
-	}
-	return &certs.Pair{
-		Cert:    cert,
-		Key:     key,
-		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
-	}, nil
+	return p, nil
 }
