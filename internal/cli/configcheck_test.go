@@ -16,54 +16,10 @@ import (
 	"tether/internal/tethertest"
 )
 
-// configSeedNetwork and configSeedApp are a device root as the seed wrote
-// it (the acceptance scripts' seed_root with ports 80, 8081, 7770, 7777).
-const configSeedNetwork = `{
-    "device": {
-        "iam": "Device_1",
-        "dev": "ESP32"
-    },
-    "ap": {
-        "essid": "<device AP ssid>",
-        "authmode": 3,
-        "password": "<device AP password>",
-        "hidden": false
-    },
-    "sta": {
-        "ssid": "<AP ssid>",
-        "pass": "<AP password>"
-    },
-    "wsserver": {
-        "ip": "127.0.0.1",
-        "host": "server.tld",
-        "port": 7777,
-        "path": "TS001"
-    }
-}
-`
+// configSeedApp is app.json as the seed wrote it (the acceptance scripts'
+// seed_root with ports 80, 8081, 7770, 7777).
+var configSeedApp = tethertest.SeedApp("demo", 80, 8081, 7770, 7777)
 
-const configSeedApp = `{
-    "app": "demo",
-    "echoserver": {
-        "listen_addr": "127.0.0.1",
-        "listen_port": 7777
-    },
-    "demo": {
-        "http": {
-            "ip": "127.0.0.1",
-            "port": 80
-        },
-        "websocket": {
-            "ip": "127.0.0.1",
-            "port": 8081
-        },
-        "home": {
-            "ip": "127.0.0.1",
-            "port": 7770
-        }
-    }
-}
-`
 
 // configCase is a device root and what config check says about it.
 type configCase struct {
@@ -84,15 +40,15 @@ func configCases() []configCase {
 	stringPort := strings.Replace(configSeedApp, `"port": 80`, `"port": "eighty"`, 1)
 	unknown := strings.Replace(configSeedApp, `"port": 8081`, `"port": 8081, "prot": 1`, 1)
 	return []configCase{
-		{name: "seed", network: configSeedNetwork, app: configSeedApp, code: 0,
+		{name: "seed", network: tethertest.SeedNetwork, app: configSeedApp, code: 0,
 			want: append(placeholders, ": ok, 4 warnings"), wantNot: []string{"error"}},
-		{name: "string port", network: configSeedNetwork, app: stringPort, code: 1,
+		{name: "string port", network: tethertest.SeedNetwork, app: stringPort, code: 1,
 			want: []string{`app.json:10:21: error: demo.http.port: want a port number 1-65535, or 0 for any free port, got "eighty"`, ": 1 error, 4 warnings"}},
-		{name: "stray comma", network: configSeedNetwork, app: "{\"app\": \"demo\",\n  \"demo\": {,}\n}\n", code: 1,
+		{name: "stray comma", network: tethertest.SeedNetwork, app: "{\"app\": \"demo\",\n  \"demo\": {,}\n}\n", code: 1,
 			want: []string{"app.json:2:12: error: invalid character ',' looking for beginning of object key string"}},
-		{name: "unknown key", network: configSeedNetwork, app: unknown, code: 0,
+		{name: "unknown key", network: tethertest.SeedNetwork, app: unknown, code: 0,
 			want: []string{`app.json:14:27: warning: demo.websocket.prot: unknown key (did you mean "port"?)`, ": ok, 5 warnings"}},
-		{name: "unknown key strict", network: configSeedNetwork, app: unknown, args: []string{"--strict"}, code: 1,
+		{name: "unknown key strict", network: tethertest.SeedNetwork, app: unknown, args: []string{"--strict"}, code: 1,
 			want: []string{`app.json:14:27: error: demo.websocket.prot: unknown key`, ": 1 error, 4 warnings"}},
 		{name: "empty root", code: 0,
 			want: []string{"network.json: note: missing, the embedded defaults apply", "app.json: note: missing, the embedded defaults apply", ": ok"}},

@@ -22,68 +22,6 @@ import (
 	"tether/internal/tethertest"
 )
 
-// devRoot writes a device root in the seed's format (as the acceptance
-// checks' seed_root does) naming app, with the given ports.
-func devRoot(t *testing.T, app string, httpPort, wsPort, homePort, echoPort int) string {
-	t.Helper()
-	dir := t.TempDir()
-	network := `{
-    "device": {
-        "iam": "Device_1",
-        "dev": "ESP32"
-    },
-    "ap": {
-        "essid": "<device AP ssid>",
-        "authmode": 3,
-        "password": "<device AP password>",
-        "hidden": false
-    },
-    "sta": {
-        "ssid": "<AP ssid>",
-        "pass": "<AP password>"
-    },
-    "wsserver": {
-        "ip": "127.0.0.1",
-        "host": "server.tld",
-        "port": 7777,
-        "path": "TS001"
-    }
-}
-`
-	if err := os.WriteFile(filepath.Join(dir, "network.json"), []byte(network), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "app.json"), []byte(devApp(app, httpPort, wsPort, homePort, echoPort)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-func devApp(app string, httpPort, wsPort, homePort, echoPort int) string {
-	return fmt.Sprintf(`{
-    "app": %q,
-    "echoserver": {
-        "listen_addr": "127.0.0.1",
-        "listen_port": %d
-    },
-    "demo": {
-        "http": {
-            "ip": "127.0.0.1",
-            "port": %d
-        },
-        "websocket": {
-            "ip": "127.0.0.1",
-            "port": %d
-        },
-        "home": {
-            "ip": "127.0.0.1",
-            "port": %d
-        }
-    }
-}
-`, app, echoPort, httpPort, wsPort, homePort)
-}
-
 // devPorts are free ports for one device: http, ws, home, echo, recovery.
 type devPorts struct{ http, ws, home, echo, recovery int }
 
@@ -160,7 +98,7 @@ asyncio.run(main(sys.argv[1]))
 func TestDeviceBinaryEchoWithPython(t *testing.T) {
 	tethertest.NeedPython(t)
 	p := freeDevPorts(t)
-	proc := startDevice(t, devRoot(t, "echoserver", p.http, p.ws, p.home, p.echo), p)
+	proc := startDevice(t, tethertest.SeedRoot(t, "echoserver", p.http, p.ws, p.home, p.echo), p)
 	tethertest.WaitPort(t, addr(p.echo), 20*time.Second)
 	out := tethertest.RunPython(t, 60*time.Second, pyDeviceEcho, "ws://"+addr(p.echo)+"/")
 	if !strings.Contains(out, "echo ok") {
@@ -185,7 +123,7 @@ func TestDeviceBinaryRecoverySaysWhy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := freeDevPorts(t)
-			root := devRoot(t, tt.app, p.http, p.ws, p.home, p.echo)
+			root := tethertest.SeedRoot(t, tt.app, p.http, p.ws, p.home, p.echo)
 			if tt.edit != nil {
 				path := filepath.Join(root, "app.json")
 				b, _ := os.ReadFile(path)
@@ -208,13 +146,13 @@ func TestDeviceBinaryRecoverySaysWhy(t *testing.T) {
 
 func TestDeviceBinaryRepairThroughPage(t *testing.T) {
 	p := freeDevPorts(t)
-	root := devRoot(t, "nosuchapp", p.http, p.ws, p.home, p.echo)
+	root := tethertest.SeedRoot(t, "nosuchapp", p.http, p.ws, p.home, p.echo)
 	proc := startDevice(t, root, p)
 	base := "http://" + addr(p.recovery)
 	tethertest.WaitPort(t, addr(p.recovery), 20*time.Second)
 	before, _ := os.ReadFile(filepath.Join(root, "app.json"))
 
-	bad, _ := json.Marshal(map[string]string{"text": strings.Replace(devApp("echoserver", p.http, p.ws, p.home, p.echo), `"listen_port": `, `"listen_port": "x", "y": `, 1)})
+	bad, _ := json.Marshal(map[string]string{"text": strings.Replace(tethertest.SeedApp("echoserver", p.http, p.ws, p.home, p.echo), `"listen_port": `, `"listen_port": "x", "y": `, 1)})
 	code, body := httpDo(t, "POST", base+"/api/config/app.json", string(bad))
 	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "app.json:5:24: echoserver.listen_port: ") {
 		t.Errorf("invalid edit: got %d %s, want 422 locating echoserver.listen_port", code, body)
@@ -223,7 +161,7 @@ func TestDeviceBinaryRepairThroughPage(t *testing.T) {
 		t.Fatalf("a refused edit changed app.json:\n%s", after)
 	}
 
-	good, _ := json.Marshal(map[string]string{"text": devApp("echoserver", p.http, p.ws, p.home, p.echo)})
+	good, _ := json.Marshal(map[string]string{"text": tethertest.SeedApp("echoserver", p.http, p.ws, p.home, p.echo)})
 	if code, body := httpDo(t, "POST", base+"/api/config/app.json", string(good)); code != http.StatusOK {
 		t.Fatalf("save: got %d %s", code, body)
 	}
@@ -237,7 +175,7 @@ func TestDeviceBinaryRepairThroughPage(t *testing.T) {
 
 func TestDeviceBinaryRepairOverWebSocket(t *testing.T) {
 	p := freeDevPorts(t)
-	root := devRoot(t, "nosuchapp", p.http, p.ws, p.home, p.echo)
+	root := tethertest.SeedRoot(t, "nosuchapp", p.http, p.ws, p.home, p.echo)
 	startDevice(t, root, p)
 	tethertest.WaitPort(t, addr(p.recovery), 20*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -277,7 +215,7 @@ func TestDeviceBinaryRepairOverWebSocket(t *testing.T) {
 	if m := until("error"); !strings.Contains(fmt.Sprint(m["error"]), "app.json:1:53: echoserver.listen_port") {
 		t.Errorf("invalid save: got %v, want it located", m)
 	}
-	send("CMD", "save_config", []any{"app.json", devApp("echoserver", p.http, p.ws, p.home, p.echo)})
+	send("CMD", "save_config", []any{"app.json", tethertest.SeedApp("echoserver", p.http, p.ws, p.home, p.echo)})
 	until("recovery/saved")
 	send("CMD", "restart", []any{})
 	if m := until("info"); !strings.Contains(fmt.Sprint(m["info"]), "restarting") {
@@ -298,7 +236,7 @@ func TestDeviceBinaryRepairOverWebSocket(t *testing.T) {
 func TestDeviceBinarySignals(t *testing.T) {
 	t.Run("SIGINT exits 130", func(t *testing.T) {
 		p := freeDevPorts(t)
-		proc := startDevice(t, devRoot(t, "echoserver", p.http, p.ws, p.home, p.echo), p)
+		proc := startDevice(t, tethertest.SeedRoot(t, "echoserver", p.http, p.ws, p.home, p.echo), p)
 		tethertest.WaitPort(t, addr(p.echo), 20*time.Second)
 		proc.Signal(syscall.SIGINT)
 		if code := proc.Wait(10 * time.Second); code != 130 {
@@ -307,7 +245,7 @@ func TestDeviceBinarySignals(t *testing.T) {
 	})
 	t.Run("SIGTERM closes clients with 1001 and exits 0", func(t *testing.T) {
 		p := freeDevPorts(t)
-		proc := startDevice(t, devRoot(t, "echoserver", p.http, p.ws, p.home, p.echo), p)
+		proc := startDevice(t, tethertest.SeedRoot(t, "echoserver", p.http, p.ws, p.home, p.echo), p)
 		tethertest.WaitPort(t, addr(p.echo), 20*time.Second)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -347,7 +285,7 @@ func TestDeviceInProcess(t *testing.T) {
 	})
 	t.Run("runs until its context ends", func(t *testing.T) {
 		p := freeDevPorts(t)
-		root := devRoot(t, "echoserver", p.http, p.ws, p.home, p.echo)
+		root := tethertest.SeedRoot(t, "echoserver", p.http, p.ws, p.home, p.echo)
 		ctx, cancel := context.WithCancel(context.Background())
 		var out syncWriter
 		done := make(chan error, 1)

@@ -18,6 +18,7 @@ import (
 	"tether/internal/config"
 	"tether/internal/device"
 	"tether/internal/logring"
+	"tether/internal/tethertest"
 )
 
 // Test apps, registered in the test binary beside the real recovery app.
@@ -69,13 +70,7 @@ func init() {
 	})
 }
 
-const seedNetwork = `{
-    "device": {"iam": "Device_1", "dev": "ESP32"},
-    "ap": {"essid": "<device AP ssid>", "authmode": 3, "password": "<device AP password>", "hidden": false},
-    "sta": {"ssid": "<AP ssid>", "pass": "<AP password>"},
-    "wsserver": {"ip": "127.0.0.1", "host": "server.tld", "port": 7777, "path": "TS001"}
-}
-`
+const seedNetwork = tethertest.SeedNetwork
 
 func appJSON(app string) string {
 	return `{

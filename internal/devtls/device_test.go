@@ -25,12 +25,7 @@ import (
 // End-to-end: the real binary (tether device --net sim) on seed-format
 // roots, certificates made by the real `tether certs`, real peers.
 
-const seedNetwork = `{
-    "device": {"iam": "Device_1", "dev": "ESP32"},
-    "ap": {"essid": "<device AP ssid>", "authmode": 3, "password": "<device AP password>", "hidden": false},
-    "sta": {"ssid": "<AP ssid>", "pass": "<AP password>"},
-    "wsserver": {"ip": "127.0.0.1", "host": "server.tld", "port": 7777, "path": "TS001"}
-}`
+const seedNetwork = tethertest.SeedNetwork
 
 // seedRoot writes a device root running app, the demo on ports h (page)
 // and w (command API), the echoserver on e; demoTLS and echoTLS are extra

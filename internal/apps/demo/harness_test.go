@@ -18,15 +18,11 @@ import (
 	"tether/internal/config"
 	"tether/internal/netif"
 	"tether/internal/netif/sim"
+	"tether/internal/tethertest"
 )
 
 // seedNetwork is network.json as the seed documents it.
-const seedNetwork = `{
-    "device": {"iam": "Device_1", "dev": "ESP32"},
-    "ap": {"essid": "<device AP ssid>", "authmode": 3, "password": "<device AP password>", "hidden": false},
-    "sta": {"ssid": "<AP ssid>", "pass": "<AP password>"},
-    "wsserver": {"ip": "127.0.0.1", "host": "server.tld", "port": 7777, "path": "TS001"}
-}`
+const seedNetwork = tethertest.SeedNetwork
 
 // seedApp is app.json in the seed's format with the given ports (home 0
 // leaves the seed's empty home ip: no calling home) and extra demo keys.

@@ -22,6 +22,7 @@ import (
 	"tether/internal/apps/recovery"
 	"tether/internal/config"
 	"tether/internal/logring"
+	"tether/internal/tethertest"
 )
 
 // seedApp is app.json in the seed's format, naming app.
@@ -50,13 +51,7 @@ func seedApp(app string) string {
 `
 }
 
-const seedNetwork = `{
-    "device": {"iam": "Device_1", "dev": "ESP32"},
-    "ap": {"essid": "<device AP ssid>", "authmode": 3, "password": "<device AP password>", "hidden": false},
-    "sta": {"ssid": "<AP ssid>", "pass": "<AP password>"},
-    "wsserver": {"ip": "127.0.0.1", "host": "server.tld", "port": 7777, "path": "TS001"}
-}
-`
+const seedNetwork = tethertest.SeedNetwork
 
 // rig is a recovery app running in-process on a free port.
 type rig struct {

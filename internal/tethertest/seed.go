@@ -1,0 +1,79 @@
+package tethertest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// SeedNetwork is network.json exactly as the seed documents it,
+// placeholders included (the acceptance checks' seed_root).
+const SeedNetwork = `{
+    "device": {
+        "iam": "Device_1",
+        "dev": "ESP32"
+    },
+    "ap": {
+        "essid": "<device AP ssid>",
+        "authmode": 3,
+        "password": "<device AP password>",
+        "hidden": false
+    },
+    "sta": {
+        "ssid": "<AP ssid>",
+        "pass": "<AP password>"
+    },
+    "wsserver": {
+        "ip": "127.0.0.1",
+        "host": "server.tld",
+        "port": 7777,
+        "path": "TS001"
+    }
+}
+`
+
+// SeedApp is app.json in the seed's format naming app, with every listener
+// on 127.0.0.1 at the given ports.
+func SeedApp(app string, httpPort, wsPort, homePort, echoPort int) string {
+	return fmt.Sprintf(`{
+    "app": %q,
+    "echoserver": {
+        "listen_addr": "127.0.0.1",
+        "listen_port": %d
+    },
+    "demo": {
+        "http": {
+            "ip": "127.0.0.1",
+            "port": %d
+        },
+        "websocket": {
+            "ip": "127.0.0.1",
+            "port": %d
+        },
+        "home": {
+            "ip": "127.0.0.1",
+            "port": %d
+        }
+    }
+}
+`, app, echoPort, httpPort, wsPort, homePort)
+}
+
+// SeedRoot writes a device root in the seed's format (SeedNetwork and
+// SeedApp) into a new temporary folder and returns it.
+func SeedRoot(t testing.TB, app string, httpPort, wsPort, homePort, echoPort int) string {
+	t.Helper()
+	dir := t.TempDir()
+	WriteFile(t, filepath.Join(dir, "network.json"), SeedNetwork)
+	WriteFile(t, filepath.Join(dir, "app.json"), SeedApp(app, httpPort, wsPort, homePort, echoPort))
+	return dir
+}
+
+// WriteFile writes text to path or fails the test.
+func WriteFile(t testing.TB, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
