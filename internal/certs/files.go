@@ -28,7 +28,10 @@ type FileError struct {
 	Err  error
 }
 
+// Error gives the file and what is wrong with it.
 func (e *FileError) Error() string { return e.Path + ": " + e.Err.Error() }
+
+// Unwrap returns the reason, for errors.Is (fs.ErrNotExist, ErrExpired...).
 func (e *FileError) Unwrap() error { return e.Err }
 
 func fileErr(path string, format string, args ...any) error {

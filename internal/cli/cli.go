@@ -38,6 +38,7 @@ type ExitError struct {
 	Err  error
 }
 
+// Error describes the exit.
 func (e *ExitError) Error() string {
 	if e.Err == nil {
 		return fmt.Sprintf("exit status %d", e.Code)
@@ -45,6 +46,7 @@ func (e *ExitError) Error() string {
 	return e.Err.Error()
 }
 
+// Unwrap returns the error printed before exiting, if any.
 func (e *ExitError) Unwrap() error { return e.Err }
 
 // UsageError is a mistake on the command line; Hint says what to run instead.
@@ -53,7 +55,10 @@ type UsageError struct {
 	Hint string
 }
 
+// Error says what was wrong on the command line.
 func (e *UsageError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
 func (e *UsageError) Unwrap() error { return e.Err }
 
 // Version is the release version, set at build time with

@@ -73,8 +73,10 @@ func AppendPublish(b []byte, topic string, payload []byte) []byte {
 	return append(appendString(b, topic), payload...)
 }
 
-// AppendPingreq, AppendDisconnect append those two-byte packets.
-func AppendPingreq(b []byte) []byte    { return append(b, Pingreq<<4, 0) }
+// AppendPingreq appends a PINGREQ packet (two bytes).
+func AppendPingreq(b []byte) []byte { return append(b, Pingreq<<4, 0) }
+
+// AppendDisconnect appends a DISCONNECT packet (two bytes).
 func AppendDisconnect(b []byte) []byte { return append(b, Disconnect<<4, 0) }
 
 // Packet is one packet read: its type, the low nibble of its first byte,
