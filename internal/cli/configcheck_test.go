@@ -20,7 +20,6 @@ import (
 // seed_root with ports 80, 8081, 7770, 7777).
 var configSeedApp = tethertest.SeedApp("demo", 80, 8081, 7770, 7777)
 
-
 // configCase is a device root and what config check says about it.
 type configCase struct {
 	name    string
