@@ -47,6 +47,10 @@ cross:
 	GOOS=linux GOARCH=arm64 $(GO) build -o /dev/null ./cmd/tether
 	GOOS=linux GOARCH=mipsle $(GO) build -o /dev/null ./cmd/tether
 
+# release builds the full tool for each board (dist/tether-linux-*) and the
+# device-only binary (dist/tether-device-linux-*: -tags tether_device, no hub,
+# bench or demo command, no Prometheus, NATS or gws; static, CGO_ENABLED=0),
+# which keeps a device's RSS well under 15 MB (docs/PERFORMANCE.md).
 release:
 	@mkdir -p dist
 	GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/tether-linux-amd64 ./cmd/tether
@@ -54,6 +58,11 @@ release:
 	GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/tether-linux-armv7 ./cmd/tether
 	GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/tether-linux-arm64 ./cmd/tether
 	GOOS=linux GOARCH=mipsle GOMIPS=softfloat $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/tether-linux-mipsle ./cmd/tether
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -tags tether_device -ldflags '$(LDFLAGS)' -o dist/tether-device-linux-amd64 ./cmd/tether
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -trimpath -tags tether_device -ldflags '$(LDFLAGS)' -o dist/tether-device-linux-armv6 ./cmd/tether
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -tags tether_device -ldflags '$(LDFLAGS)' -o dist/tether-device-linux-armv7 ./cmd/tether
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags tether_device -ldflags '$(LDFLAGS)' -o dist/tether-device-linux-arm64 ./cmd/tether
+	CGO_ENABLED=0 GOOS=linux GOARCH=mipsle GOMIPS=softfloat $(GO) build -trimpath -tags tether_device -ldflags '$(LDFLAGS)' -o dist/tether-device-linux-mipsle ./cmd/tether
 	@ls -l dist
 
 clean:
