@@ -80,6 +80,11 @@ func runWSCase(t *testing.T, addr, path string, c wsCase, skipFirst string, chec
 		conn.waitText(skipFirst, 10*time.Second)
 	}
 	for _, f := range c.frames {
+		if c.wantClose != 0 {
+			conn.c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			conn.c.Write(f) // the server may close before it has read everything
+			continue
+		}
 		conn.write(f)
 	}
 	if c.wantClose != 0 {
