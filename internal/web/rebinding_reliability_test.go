@@ -2,8 +2,12 @@ package web_test
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -36,6 +40,8 @@ func TestWebSocketDNSRebinding(t *testing.T) {
 		{"tether-1.local:" + port, "http://tether-1.local", http.StatusSwitchingProtocols},
 		{"pi.home.arpa:" + port, "http://pi.home.arpa", http.StatusSwitchingProtocols},
 		{"dash.example.com:" + port, "https://dash.example.com", http.StatusSwitchingProtocols},
+		{"dash.example.com:" + port, "http://dash.example.com", http.StatusSwitchingProtocols}, // in Origins
+		{"other.example.com:" + port, "http://other.example.com", http.StatusForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.host+" "+tt.origin, func(t *testing.T) {
@@ -67,4 +73,45 @@ func handshake(t *testing.T, addr, host, origin string) int {
 	}
 	res.Body.Close()
 	return res.StatusCode
+}
+
+// An https page can open only wss:// (browsers block ws:// from it as
+// mixed content), where a rebound name fails the device's certificate; so
+// an https page of the same host is allowed under any name: a device with
+// a certificate for device.example.com is reached by that name.
+func TestWebSocketSameHostOverTLS(t *testing.T) {
+	api := cmdapi.New(cmdapi.Options{State: func() wire.Message { return wire.Message{"iam": "Device_1"} }})
+	t.Cleanup(api.Close)
+	ts := httptest.NewUnstartedServer(nil)
+	ts.StartTLS()
+	cfg := ts.TLS.Clone()
+	ts.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- web.New(web.Options{API: api}).Serve(ctx, tls.NewListener(ln, cfg)) }()
+	t.Cleanup(func() { cancel(); <-done })
+	c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	req := "GET / HTTP/1.1\r\nHost: device.example.com:8443\r\nOrigin: https://device.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+	if _, err := c.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 1000))
+	res.Body.Close()
+	if res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("same host over TLS: %d %q, want 101", res.StatusCode, body)
+	}
 }

@@ -44,8 +44,9 @@ type Options struct {
 	// Origins are host patterns ("example.com", "*.example.com:8443") of
 	// other browser origins allowed on the command API. A page from the
 	// same host (any port) is always allowed when that host is an address
-	// or a local name (see localName; other names could be a DNS-rebinding
-	// page's); requests without an Origin (programs) are too.
+	// or a local name (see localName), or the page is https; other names
+	// could be a DNS-rebinding page's. Requests without an Origin
+	// (programs) are allowed too.
 	Origins []string
 	// WSPort is the command API's port, written into the embedded page so
 	// it connects there; zero means the page's own port.

@@ -46,8 +46,10 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 
 // checkOrigin allows requests without an Origin (programs), from a page of
 // the same host on any port (the page and the API may be on different
-// ports) when that host is an address or a local name, and from origins
-// matching Options.Origins. It returns the origin's host:port to let
+// ports) when that host is an address or a local name, or the page came
+// over https (a browser lets an https page open only wss://, where a
+// rebound name fails the device's certificate), and from origins matching
+// Options.Origins. It returns the origin's host:port to let
 // through, "" when there is no Origin.
 func (s *Server) checkOrigin(r *http.Request) (string, error) {
 	origin := r.Header.Get("Origin")
@@ -58,7 +60,7 @@ func (s *Server) checkOrigin(r *http.Request) (string, error) {
 	if err != nil || u.Host == "" {
 		return "", fmt.Errorf("check origin: bad Origin %q", origin)
 	}
-	if strings.EqualFold(u.Hostname(), hostname(r.Host)) && localName(hostname(r.Host)) {
+	if strings.EqualFold(u.Hostname(), hostname(r.Host)) && (u.Scheme == "https" || localName(hostname(r.Host))) {
 		return u.Host, nil
 	}
 	for _, pat := range s.opts.Origins {
