@@ -167,3 +167,44 @@ func post(t *testing.T, url, ctype, body string, hdr ...string) (int, string) {
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(b)
 }
+
+// TestRecoveryDNSRebinding: a page of evil.example whose name now resolves
+// to the device is "same origin" with recovery, so Origin checks pass; the
+// Host it sends is what gives it away. Recovery refuses every request
+// addressed to such a name (reading the config, saving it, restarting, its
+// WebSocket) and keeps serving requests to its address.
+func TestRecoveryDNSRebinding(t *testing.T) {
+	rec := startRecovery(t)
+	appPath := filepath.Join(rec.root, "app.json")
+	before, _ := os.ReadFile(appPath)
+	evil := "evil.example:" + port(rec.recovery)
+	upgrade := "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	cases := []struct{ name, req, want string }{
+		{"page", "GET / HTTP/1.1\r\nHost: " + evil + "\r\n", "403"},
+		{"status", "GET /api/status HTTP/1.1\r\nHost: " + evil + "\r\n", "403"},
+		{"save", "POST /api/config/app.json HTTP/1.1\r\nHost: " + evil + "\r\nOrigin: http://" + evil + "\r\nSec-Fetch-Site: same-origin\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}", "403"},
+		{"restart", "POST /api/restart HTTP/1.1\r\nHost: " + evil + "\r\nOrigin: http://" + evil + "\r\nSec-Fetch-Site: same-origin\r\nContent-Length: 0\r\n", "403"},
+		{"websocket", "GET / HTTP/1.1\r\nHost: " + evil + "\r\nOrigin: http://" + evil + "\r\n" + upgrade, "403"},
+		{"trailing dot", "GET /api/status HTTP/1.1\r\nHost: evil.example.\r\n", "403"},
+		{"by address", "GET /api/status HTTP/1.1\r\nHost: " + rec.recovery + "\r\n", "200"},
+		{"by local name", "GET /api/status HTTP/1.1\r\nHost: tether-1.local\r\n", "200"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req := c.req
+			if !strings.HasSuffix(req, "{}") {
+				req += "Connection: close\r\n\r\n"
+			}
+			got := rawHTTP(t, rec.recovery, []byte(req), 10*time.Second)
+			if !strings.HasPrefix(got, "HTTP/1.1 "+c.want) {
+				t.Fatalf("answered %.80q, want %s", got, c.want)
+			}
+		})
+	}
+	if after, _ := os.ReadFile(appPath); string(after) != string(before) {
+		t.Fatalf("app.json changed: %q", after)
+	}
+	if rec.proc.Exited() {
+		t.Fatalf("recovery exited:\n%s", rec.proc.Output())
+	}
+}

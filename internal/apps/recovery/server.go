@@ -119,12 +119,42 @@ func (s *server) handler(ctx context.Context) http.Handler {
 	}))
 	page := cop.Handler(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil && !localName(r.Host) {
+			s.log.Info("refused request", "remote", r.RemoteAddr, "host", r.Host, "origin", r.Header.Get("Origin"))
+			writeError(w, http.StatusForbidden, fmt.Sprintf("recovery answers requests addressed to the device by IP address or local name, got Host %q: "+
+				"a page under another name could be a DNS-rebinding attack; open the device's address instead", r.Host))
+			return
+		}
 		if isUpgrade(r) {
 			s.websocket(ctx, w, r)
 			return
 		}
 		page.ServeHTTP(w, r)
 	})
+}
+
+// localName reports whether a Host header (with or without a port) names
+// the device in a way a web page cannot take over by DNS rebinding: an IP
+// address, localhost, a single label or a name under a suffix no one can
+// register. Otherwise a page of evil.example, resolved to the device's
+// address, would be "same origin" with recovery and could read and save
+// the config. Over TLS any name is fine: a rebound one fails the
+// certificate. (The demo's command API has the same rule, in web.)
+func localName(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
+	if net.ParseIP(host) != nil || !strings.Contains(host, ".") {
+		return true
+	}
+	for _, suffix := range []string{".local", ".lan", ".home.arpa", ".internal", ".localhost"} {
+		if strings.HasSuffix(host, suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 func isUpgrade(r *http.Request) bool {
