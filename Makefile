@@ -46,6 +46,7 @@ cross:
 	GOOS=linux GOARCH=arm GOARM=6 $(GO) build -o /dev/null ./cmd/tether
 	GOOS=linux GOARCH=arm64 $(GO) build -o /dev/null ./cmd/tether
 	GOOS=linux GOARCH=mipsle $(GO) build -o /dev/null ./cmd/tether
+	GOOS=linux GOARCH=arm GOARM=6 CGO_ENABLED=0 $(GO) build -tags tether_device -o /dev/null ./cmd/tether
 
 # release builds the full tool for each board (dist/tether-linux-*) and the
 # device-only binary (dist/tether-device-linux-*: -tags tether_device, no hub,
