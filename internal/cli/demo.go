@@ -73,9 +73,6 @@ func runDemo(ctx context.Context, stdio Stdio, o *demoOptions) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext(ctx)
-	defer stop()
-
 	hubDevLn, err := listenPreferred(o.hubDevice)
 	if err != nil {
 		return fmt.Errorf("demo: listen for the hub's devices: %w", err)
@@ -112,14 +109,15 @@ func runDemo(ctx context.Context, stdio Stdio, o *demoOptions) error {
 			})
 		},
 	})
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return h.Serve(gctx, hubDevLn, hubPageLn) })
-	g.Go(func() error { return d.Run(gctx) })
-	err = g.Wait()
-	if errors.Is(err, context.Canceled) {
-		err = nil
-	}
-	return exitForSignal(ctx, err)
+	return runUntilSignal(ctx, log, nil, func(ctx context.Context) error {
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return h.Serve(gctx, hubDevLn, hubPageLn) })
+		g.Go(func() error { return d.Run(gctx) })
+		if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+		return nil
+	})
 }
 
 // demoRoot returns the device root for the demo: dir when given (filled

@@ -2,12 +2,8 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -24,10 +20,6 @@ type deviceFlags struct {
 	net          string
 	recoveryAddr string
 }
-
-// shutdownBound is how long a signalled device may take to stop before the
-// process exits anyway.
-const shutdownBound = 5 * time.Second
 
 func newDeviceCmd(stdio Stdio) *cobra.Command {
 	var f deviceFlags
@@ -78,11 +70,6 @@ with status 0 within 5 s.`,
 	return cmd
 }
 
-// signalCause is the cause a signal gives the device's context.
-type signalCause struct{ sig os.Signal }
-
-func (s signalCause) Error() string { return "received " + s.sig.String() }
-
 func runDevice(ctx context.Context, stdio Stdio, f deviceFlags) error {
 	switch f.net {
 	case "", "host", "sim", "nm":
@@ -104,37 +91,9 @@ func runDevice(ctx context.Context, stdio Stdio, f deviceFlags) error {
 		Ready: func(string, map[string]string) { sdnotify.Notify(sdnotify.Ready) },
 	})
 
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-
-	done := make(chan error, 1)
-	go func() { done <- dev.Run(ctx) }()
-	go sdnotify.Heartbeat(ctx, nil)
-
-	var sig os.Signal
-	select {
-	case err := <-done:
-		return err
-	case sig = <-sigs:
-	}
-	logger.Info("shutting down", "signal", sig.String(), "within", shutdownBound)
-	sdnotify.Notify(sdnotify.Stopping)
-	cancel(signalCause{sig})
-	select {
-	case err = <-done:
-	case <-time.After(shutdownBound - 250*time.Millisecond):
-		err = errors.New("shutdown: the device did not stop within 5 s; exiting anyway")
-	case again := <-sigs:
-		err = fmt.Errorf("shutdown: %v again; exiting at once", again)
-	}
-	if err != nil {
-		return &ExitError{Code: 1, Err: err}
-	}
-	if sig == os.Interrupt {
-		return &ExitError{Code: 130}
-	}
-	return nil
+	stopping := func() { sdnotify.Notify(sdnotify.Stopping) }
+	return runUntilSignal(ctx, logger, stopping, func(ctx context.Context) error {
+		go sdnotify.Heartbeat(ctx, nil)
+		return dev.Run(ctx)
+	})
 }

@@ -3,51 +3,62 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
-// errInterrupted and errTerminated are the causes signalContext gives.
-var (
-	errInterrupted = errors.New("interrupted (SIGINT)")
-	errTerminated  = errors.New("terminated (SIGTERM)")
-)
+// shutdownBound is how long a signalled long-running command may take to
+// stop before the process exits anyway.
+const shutdownBound = 5 * time.Second
 
-// signalContext returns a context that ends on SIGINT or SIGTERM, with the
-// signal as its cause, and a function that stops listening.
-func signalContext(parent context.Context) (context.Context, func()) {
-	ctx, cancel := context.WithCancelCause(parent)
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		select {
-		case s := <-ch:
-			if s == os.Interrupt {
-				cancel(errInterrupted)
-			} else {
-				cancel(errTerminated)
-			}
-		case <-done:
-		}
-	}()
-	return ctx, func() {
-		signal.Stop(ch)
-		close(done)
-		cancel(nil)
+// signalCause is the cause a signal gives the command's context.
+type signalCause struct{ sig os.Signal }
+
+func (s signalCause) Error() string { return "received " + s.sig.String() }
+
+// runUntilSignal runs run until it returns or SIGINT or SIGTERM arrives.
+// On a signal it calls stopping (if not nil), ends run's context and waits
+// up to shutdownBound for run to return; a second signal exits at once.
+// Ctrl-C (SIGINT) then exits with status 130, as a shell reports it, and
+// SIGTERM with 0: a graceful stop.
+func runUntilSignal(ctx context.Context, log *slog.Logger, stopping func(), run func(context.Context) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+
+	var sig os.Signal
+	select {
+	case err := <-done:
+		return err
+	case sig = <-sigs:
 	}
-}
-
-// exitForSignal maps how a long-running command ended to its exit: 130
-// after SIGINT (as a shell reports Ctrl-C), 0 after SIGTERM (a graceful
-// stop), err otherwise.
-func exitForSignal(ctx context.Context, err error) error {
-	switch context.Cause(ctx) {
-	case errInterrupted:
+	log.Info("shutting down", "signal", sig.String(), "within", shutdownBound)
+	if stopping != nil {
+		stopping()
+	}
+	cancel(signalCause{sig})
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(shutdownBound - 250*time.Millisecond):
+		err = errors.New("shutdown: did not stop within 5 s; exiting anyway")
+	case again := <-sigs:
+		err = fmt.Errorf("shutdown: %v again; exiting at once", again)
+	}
+	if err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
+	if sig == os.Interrupt {
 		return &ExitError{Code: 130}
-	case errTerminated:
-		return nil
 	}
-	return err
+	return nil
 }
