@@ -3,16 +3,10 @@
 // wait for the status to show the loss without any alert box, then for the
 // page to be connected again and working (the fake interface answers).
 // Usage: node device-reconnect.mjs URL SCREENSHOT.png
-import { chromium } from 'playwright-core';
+import { launchChromium } from './browser.mjs';
 
 const [url, shot] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync',
-         '--disable-dev-shm-usage',
-         '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1'],
-});
+const browser = await launchChromium();
 const page = await browser.newPage();
 const errors = [];
 page.on('pageerror', e => errors.push('page error: ' + String(e)));

@@ -7,16 +7,10 @@
 // stopped (SIGTERM to DEVICE_PID) and goes offline on its page and on the
 // dashboard. Fails on any page or console error.
 // Usage: node hub-dashboard.mjs DASHBOARD_URL SHOT_PREFIX DEVICE_ID DEVICE_PID PAGE_TOKEN
-import { chromium } from 'playwright-core';
+import { launchChromium } from './browser.mjs';
 
 const [url, shot, id, pid, token] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync',
-         '--disable-dev-shm-usage',
-         '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1'],
-});
+const browser = await launchChromium();
 const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
 const errors = [];
 page.on('pageerror', e => errors.push('page error: ' + String(e)));

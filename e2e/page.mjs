@@ -4,16 +4,10 @@
 // shows as text and never runs; fail on any page or console error.
 // Elements are found by what a person sees (text, roles), not by ids.
 // Usage: node page.mjs URL SCREENSHOT.png [DEVICE_ID]
-import { chromium } from 'playwright-core';
+import { launchChromium } from './browser.mjs';
 
 const [url, shot, id] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync',
-         '--disable-dev-shm-usage',
-         '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1'],
-});
+const browser = await launchChromium();
 const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
 const errors = [];
 const dialogs = [];

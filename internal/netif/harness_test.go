@@ -1,7 +1,6 @@
 package netif_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"tether/internal/config"
 	"tether/internal/netif"
 	"tether/internal/netif/sim"
+	"tether/internal/tethertest"
 )
 
 // The home network of the tests, and a second one to change to.
@@ -22,22 +22,7 @@ var (
 )
 
 // syncBuffer is a log sink safe for the Manager's goroutine and the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer struct{ tethertest.SyncBuffer }
 
 // count is how many log lines hold msg="<msg>".
 func (b *syncBuffer) count(msg string) int {

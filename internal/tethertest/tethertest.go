@@ -108,7 +108,7 @@ func WaitPort(t testing.TB, addr string, d time.Duration) {
 type Proc struct {
 	t    testing.TB
 	Cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *SyncBuffer
 	done chan struct{}
 	err  error
 }
@@ -122,7 +122,7 @@ func Start(t testing.TB, args ...string) *Proc {
 // StartCmd starts cmd with its output captured; it is killed when the test ends.
 func StartCmd(t testing.TB, cmd *exec.Cmd) *Proc {
 	t.Helper()
-	p := &Proc{t: t, Cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &Proc{t: t, Cmd: cmd, out: &SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", cmd.Path, err)
@@ -276,18 +276,22 @@ func Short() bool { return testing.Short() }
 // Cores is the number of CPUs, for sizing load in tests.
 func Cores() int { return runtime.NumCPU() }
 
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for one writer goroutine (a process,
+// a logger) and a reading test at once.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+// String returns everything written so far.
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
