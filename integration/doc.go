@@ -1,4 +1,4 @@
-// Package reliability holds tether's cross-cutting tests of bad input,
+// Package integration holds tether's cross-cutting tests of bad input,
 // faults and load against the real binaries (tether device with the demo
 // app, tether hub) and the device's call-home client in-process: malformed
 // and oversized messages, raw malformed frames, traversal, huge headers,
@@ -8,4 +8,4 @@
 //
 // The package has no code of its own beyond this comment; its figures are
 // recorded in docs/RELIABILITY.md.
-package reliability
+package integration
