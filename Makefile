@@ -1,7 +1,8 @@
 # tether: build, test and release.
 #
 #   make test      everything CI runs: installs what the tests need when it is
-#                  missing, then gofmt, go vet, go test -race, cross-builds
+#                  missing, then gofmt, go mod tidy -diff, go vet, go test -race,
+#                  fuzz targets briefly, cross-builds
 #   make build     ./tether for this machine
 #   make release   binaries for the boards people use, in dist/
 
@@ -12,14 +13,14 @@ PKGS      := ./...
 # Fuzz targets run briefly in make test; FUZZTIME=5m for a real run.
 FUZZTIME  ?= 3s
 
-.PHONY: all build test deps fmt-check vet gotest cross release clean fuzz
+.PHONY: all build test deps fmt-check tidy-check vet gotest cross release clean fuzz
 
 all: build
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o tether ./cmd/tether
 
-test: deps fmt-check vet gotest fuzz cross
+test: deps fmt-check tidy-check vet gotest fuzz cross
 
 # deps installs the real peers the tests use when they are missing:
 # Debian's python3-websockets, chromium, nats-server and mosquitto, and
@@ -30,6 +31,11 @@ deps:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './e2e/node_modules/*')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+# tidy-check fails when go.mod or go.sum are not what go mod tidy would
+# write (a direct dependency marked indirect, a missing or stale sum).
+tidy-check:
+	@out=$$($(GO) mod tidy -diff) || { echo "go mod tidy needed:"; echo "$$out"; exit 1; }
 
 vet:
 	$(GO) vet $(PKGS)
