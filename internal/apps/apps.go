@@ -53,9 +53,12 @@ type Env struct {
 	// Ready, when not nil, is called with the addresses the app listens on
 	// once it serves ("http" → "127.0.0.1:8080").
 	Ready func(addrs map[string]string)
-	// Values carries settings from the command line that the config files
-	// cannot express (e.g. the recovery address).
-	Values map[string]string
+	// RecoveryAddr is where the recovery app serves, from the command
+	// line; "" means its default (see recovery.Addr).
+	RecoveryAddr string
+	// Version is tether's release version, shown in an app's state; ""
+	// means the version in the binary's build information, else "dev".
+	Version string
 }
 
 // Constructor makes a fresh App for one run.

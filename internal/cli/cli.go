@@ -23,13 +23,13 @@ type Stdio struct {
 }
 
 // Logger returns the logger the --log-level and --log-format flags ask
-// for, writing to Err and to any extra writers.
-func (s Stdio) Logger(more ...io.Writer) (*slog.Logger, error) {
+// for, writing to Err.
+func (s Stdio) Logger() (*slog.Logger, error) {
 	o := s.log
 	if o == nil {
 		o = &logOptions{level: "info", format: "text"}
 	}
-	return o.newLogger(s.Err, more...)
+	return o.newLogger(s.Err)
 }
 
 // ExitError asks main to exit with Code, printing Err first when it is not nil.

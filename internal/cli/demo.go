@@ -100,9 +100,10 @@ func runDemo(ctx context.Context, stdio Stdio, o *demoOptions) error {
 	var printOnce sync.Once
 	dashboard := "http://" + hubPageLn.Addr().String() + "/"
 	d := device.New(device.Options{
-		Root:   root,
-		Net:    "sim",
-		Logger: log,
+		Root:    root,
+		Net:     "sim",
+		Version: Version,
+		Logger:  log,
 		Ready: func(app string, addrs map[string]string) {
 			printOnce.Do(func() {
 				printDemoURLs(stdio, addrs["http"], dashboard, o.id, root, o.root == "")

@@ -86,7 +86,7 @@ func runDevice(ctx context.Context, stdio Stdio, f deviceFlags) error {
 		return err
 	}
 	dev := device.New(device.Options{
-		Root: f.root, Net: f.net, RecoveryAddr: f.recoveryAddr,
+		Root: f.root, Net: f.net, RecoveryAddr: f.recoveryAddr, Version: Version,
 		Logger: logger, Log: logring.New(300),
 		Ready: func(string, map[string]string) { sdnotify.Notify(sdnotify.Ready) },
 	})

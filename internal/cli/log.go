@@ -23,15 +23,11 @@ func addLogFlags(root *cobra.Command, o *logOptions) {
 	f.StringVar(&o.format, "log-format", "text", "log format: text (for people) or json (one object per line, for collectors)")
 }
 
-// newLogger makes the logger o asks for, writing to w (and to more, e.g.
-// the recovery page's ring of recent lines).
-func (o *logOptions) newLogger(w io.Writer, more ...io.Writer) (*slog.Logger, error) {
+// newLogger makes the logger o asks for, writing to w.
+func (o *logOptions) newLogger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.level)); err != nil {
 		return nil, &UsageError{Err: fmt.Errorf("--log-level: want debug, info, warn or error, got %q", o.level), Hint: "tether --help"}
-	}
-	if len(more) > 0 {
-		w = io.MultiWriter(append([]io.Writer{w}, more...)...)
 	}
 	hopts := &slog.HandlerOptions{Level: level}
 	switch strings.ToLower(o.format) {

@@ -29,7 +29,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"maps"
 	"sync"
 	"time"
 
@@ -48,12 +47,13 @@ type Options struct {
 	// network.json's "net" key. "" means that key, and "host" when it is
 	// unset too.
 	Net string
-	// RecoveryAddr is where recovery serves, handed to the recovery app as
-	// Values["recovery-addr"]. "" means the recovery app's default (the
-	// demo app's HTTP address if it can be read, else 0.0.0.0:8080).
+	// RecoveryAddr is where recovery serves (apps.Env.RecoveryAddr). ""
+	// means the recovery app's default (the demo app's HTTP address if it
+	// can be read, else 0.0.0.0:8080).
 	RecoveryAddr string
-	// Values are extra settings handed to every app in Env.Values.
-	Values map[string]string
+	// Version is tether's release version, handed to every app in
+	// apps.Env.Version; "" leaves it to the app.
+	Version string
 	// Logger receives the device's log; nil discards it (the Ring still
 	// gets it).
 	Logger *slog.Logger
@@ -119,7 +119,6 @@ func New(opts Options) *Device {
 	if opts.OpenBackend == nil {
 		opts.OpenBackend = openBackend
 	}
-	opts.Values = maps.Clone(opts.Values)
 	ring := opts.Log
 	if ring == nil {
 		ring = logring.New(0)
@@ -127,9 +126,6 @@ func New(opts Options) *Device {
 	root := newLogger(opts.Logger, ring)
 	return &Device{opts: opts, ring: ring, root: root, log: root.With("component", "device")}
 }
-
-// Log returns the ring of recent log lines.
-func (d *Device) Log() *logring.Ring { return d.ring }
 
 // Status returns what the device is doing.
 func (d *Device) Status() Status {

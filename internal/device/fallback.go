@@ -25,22 +25,16 @@ func (d *Device) enterRecovery(ctx context.Context, p plan, restart func()) erro
 
 // env is what the plan's app gets.
 func (d *Device) env(p plan, restart func()) *apps.Env {
-	values := maps.Clone(d.opts.Values)
-	if values == nil {
-		values = map[string]string{}
-	}
-	if d.opts.RecoveryAddr != "" {
-		values["recovery-addr"] = d.opts.RecoveryAddr
-	}
 	log := d.root.With("component", p.app)
 	return &apps.Env{
-		Config:  p.cfg,
-		Net:     d.net.manager(),
-		Logger:  log,
-		Log:     d.ring,
-		Reason:  p.reason,
-		Restart: restart,
-		Values:  values,
+		Config:       p.cfg,
+		Net:          d.net.manager(),
+		Logger:       log,
+		Log:          d.ring,
+		Reason:       p.reason,
+		Restart:      restart,
+		RecoveryAddr: d.opts.RecoveryAddr,
+		Version:      d.opts.Version,
 		Ready: func(addrs map[string]string) {
 			args := []any{"app", p.app}
 			for _, k := range sortedKeys(addrs) {

@@ -49,8 +49,13 @@ func ProjectRoot(t testing.TB) string {
 	}
 }
 
+// Version is the release version the test binary is built with, so tests
+// can check that what tether reports is its own version.
+const Version = "v0.0.0-tethertest"
+
 // Binary builds ./cmd/tether once per test process (with -race when the
-// test runs under it) and returns its path.
+// test runs under it, and Version as its release version) and returns its
+// path.
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -60,7 +65,7 @@ func Binary(t testing.TB) string {
 			return
 		}
 		buildPath = filepath.Join(dir, "tether")
-		args := []string{"build", "-o", buildPath}
+		args := []string{"build", "-o", buildPath, "-ldflags=-X tether/internal/cli.Version=" + Version}
 		if raceEnabled {
 			args = append(args, "-race")
 		}

@@ -52,7 +52,7 @@ var _ apps.App = (*App)(nil)
 // demo.home files that do not load). TLS follows package devtls: on when
 // demo.tls asks for it or the device root holds certs/server.crt.
 func (a *App) Run(ctx context.Context, env *apps.Env) error {
-	d, err := newDevice(env)
+	d, err := newInstance(env)
 	if err != nil {
 		return err
 	}
@@ -68,20 +68,20 @@ func (a *App) Run(ctx context.Context, env *apps.Env) error {
 	return d.run(ctx, wrapTLS(lns, tlsSrv.Config, d.log), addrs, env.Ready)
 }
 
-// device is one run of the demo app.
-type device struct {
-	cfg  *config.Config
-	net  *netif.Manager
-	log  *slog.Logger
-	vals map[string]string
-	drv  *drivers.Set
-	api  *cmdapi.Server
-	home callhome.Options
-	call bool           // home is set
-	tls  *devtls.Server // On: https:// and wss://
+// instance is one run of the demo app.
+type instance struct {
+	cfg     *config.Config
+	net     *netif.Manager
+	log     *slog.Logger
+	version string // tether's, for the state
+	drv     *drivers.Set
+	api     *cmdapi.Server
+	home    callhome.Options
+	call    bool           // home is set
+	tls     *devtls.Server // On: https:// and wss://
 }
 
-func newDevice(env *apps.Env) (*device, error) {
+func newInstance(env *apps.Env) (*instance, error) {
 	cfg := env.Config
 	if cfg == nil {
 		cfg = config.Default()
@@ -91,7 +91,7 @@ func newDevice(env *apps.Env) (*device, error) {
 	if n == nil {
 		n = netif.NewManager(netif.Options{Logger: log})
 	}
-	d := &device{cfg: cfg, net: n, log: log, vals: env.Values, drv: drivers.NewSet()}
+	d := &instance{cfg: cfg, net: n, log: log, version: env.Version, drv: drivers.NewSet()}
 	if err := d.drv.Add("fake", FakeInterface); err != nil {
 		return nil, noRestart{fmt.Errorf("demo: %w", err)}
 	}
@@ -107,7 +107,7 @@ func newDevice(env *apps.Env) (*device, error) {
 }
 
 // listen opens demo.http and demo.websocket (once when they are the same).
-func (d *device) listen(ctx context.Context) ([]net.Listener, map[string]string, error) {
+func (d *instance) listen(ctx context.Context) ([]net.Listener, map[string]string, error) {
 	demo := d.cfg.App.Demo
 	httpAddr := net.JoinHostPort(demo.HTTP.IP, strconv.Itoa(demo.HTTP.Port))
 	wsAddr := net.JoinHostPort(demo.WebSocket.IP, strconv.Itoa(demo.WebSocket.Port))
@@ -131,7 +131,7 @@ func (d *device) listen(ctx context.Context) ([]net.Listener, map[string]string,
 
 // run serves until ctx ends: the web server on lns, call-home, and a
 // broadcast of the state whenever the network changes.
-func (d *device) run(ctx context.Context, lns []net.Listener, addrs map[string]string, ready func(map[string]string)) error {
+func (d *instance) run(ctx context.Context, lns []net.Listener, addrs map[string]string, ready func(map[string]string)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	srv := web.New(web.Options{
@@ -167,7 +167,7 @@ func (d *device) run(ctx context.Context, lns []net.Listener, addrs map[string]s
 
 // callHome serves the command API to the hub until ctx ends. Pings are
 // callhome's, so the connection is handed to cmdapi without its Pinger.
-func (d *device) callHome(ctx context.Context) {
+func (d *instance) callHome(ctx context.Context) {
 	if !d.call {
 		d.log.Info("not calling home: demo.home has no address, or is disabled")
 		return
@@ -189,7 +189,7 @@ func (n noPing) Write(ctx context.Context, b []byte) error { return n.c.Write(ct
 func (n noPing) Close(code int, reason string) error       { return n.c.Close(code, reason) }
 
 // watchNet sends the state to every client when the network changes.
-func (d *device) watchNet(ctx context.Context) {
+func (d *instance) watchNet(ctx context.Context) {
 	ch, stop := d.net.Subscribe()
 	defer stop()
 	for {

@@ -12,7 +12,7 @@ import (
 )
 
 // routes registers the demo's items.
-func (d *device) routes() {
+func (d *instance) routes() {
 	d.api.Handle(wire.Get, "wifi", d.getWifi)
 	d.api.Handle(wire.Cmd, "test_new_sta", d.testNewSta)
 	d.api.Handle(wire.Cmd, "store_new_sta", d.storeNewSta)
@@ -23,13 +23,13 @@ func (d *device) routes() {
 }
 
 // state is the state object every client gets after every request.
-func (d *device) state() wire.Message {
+func (d *instance) state() wire.Message {
 	ns := d.net.State()
 	m := wire.Message{
 		"iam":         d.cfg.Network.Device.IAm,
 		"dev":         d.cfg.Network.Device.Dev,
 		"app":         "demo",
-		"version":     d.version(),
+		"version":     d.versionText(),
 		"net/mode":    ns.Mode,
 		"net/backend": d.net.Backend().Name(),
 		"net/error":   ns.LastError,
@@ -43,10 +43,11 @@ func (d *device) state() wire.Message {
 	return m
 }
 
-// version is Values["version"] from the command line, else the module's.
-func (d *device) version() string {
-	if v := d.vals["version"]; v != "" {
-		return v
+// versionText is tether's version as the device was given it, else the
+// module's from the build information, else "dev".
+func (d *instance) versionText() string {
+	if d.version != "" {
+		return d.version
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
@@ -56,7 +57,7 @@ func (d *device) version() string {
 
 // getWifi answers GET wifi with the seed's keys, one per message, between
 // two {"info": ...} lines.
-func (d *device) getWifi(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
+func (d *instance) getWifi(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
 	reply(wire.Info("wifi status follows"))
 	ap, apErr := d.net.AP(ctx)
 	sta, staErr := d.net.Station(ctx)
@@ -102,7 +103,7 @@ func credentials(req wire.Request) (ssid, pass string, err error) {
 
 // testNewSta joins ssid without storing it, reporting wifi/test/result
 // "Success" or "Fail"; on failure the device is back on its stored network.
-func (d *device) testNewSta(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
+func (d *instance) testNewSta(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
 	ssid, pass, err := credentials(req)
 	if err != nil {
 		return err
@@ -118,7 +119,7 @@ func (d *device) testNewSta(ctx context.Context, req wire.Request, reply cmdapi.
 
 // storeNewSta saves ssid as the station network through the safe path
 // (tried first, rolled back on failure), reporting wifi/store/result.
-func (d *device) storeNewSta(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
+func (d *instance) storeNewSta(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
 	ssid, pass, err := credentials(req)
 	if err != nil {
 		return err
@@ -134,7 +135,7 @@ func (d *device) storeNewSta(ctx context.Context, req wire.Request, reply cmdapi
 }
 
 // hal lists the drivers: {"hal/drivers": [{"name", "kind", "running"}]}.
-func (d *device) hal(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
+func (d *instance) hal(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
 	if err := req.WantArgs(); err != nil {
 		return err
 	}
@@ -144,7 +145,7 @@ func (d *device) hal(ctx context.Context, req wire.Request, reply cmdapi.Reply) 
 
 // driver returns the driver a request names in its optional first
 // argument, the fake interface by default.
-func (d *device) driver(req wire.Request, extra ...string) (drivers.Driver, string, error) {
+func (d *instance) driver(req wire.Request, extra ...string) (drivers.Driver, string, error) {
 	name := FakeInterface
 	if len(req.Args) > len(extra) {
 		n, err := req.StringArg(len(extra), "driver")
@@ -161,7 +162,7 @@ func (d *device) driver(req wire.Request, extra ...string) (drivers.Driver, stri
 }
 
 // startInterface starts a driver; what it produces goes to every client.
-func (d *device) startInterface(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
+func (d *instance) startInterface(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
 	drv, name, err := d.driver(req)
 	if err != nil {
 		return err
@@ -174,7 +175,7 @@ func (d *device) startInterface(ctx context.Context, req wire.Request, reply cmd
 }
 
 // stopInterface stops a driver.
-func (d *device) stopInterface(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
+func (d *instance) stopInterface(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
 	drv, name, err := d.driver(req)
 	if err != nil {
 		return err
@@ -188,7 +189,7 @@ func (d *device) stopInterface(ctx context.Context, req wire.Request, reply cmda
 
 // sendMessage sends [text] (or [text, driver]) to a driver; its answer is
 // broadcast ({"fake_interface/msg": "HELLO"}).
-func (d *device) sendMessage(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
+func (d *instance) sendMessage(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
 	if len(req.Args) == 0 {
 		return req.WantArgs("text")
 	}

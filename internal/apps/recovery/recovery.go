@@ -83,10 +83,10 @@ func (a *App) Run(ctx context.Context, env *apps.Env) error {
 	return s.serve(ctx, ln)
 }
 
-// Addr is where recovery serves: env.Values["recovery-addr"], else the
+// Addr is where recovery serves: env.RecoveryAddr, else the
 // demo app's HTTP address when the config has one, else DefaultAddr.
 func Addr(env *apps.Env) string {
-	if a := env.Values["recovery-addr"]; a != "" {
+	if a := env.RecoveryAddr; a != "" {
 		return a
 	}
 	if env.Config != nil {

@@ -85,13 +85,13 @@ func startWith(t *testing.T, reason error, edit func(*config.Config)) *rig {
 	r := &rig{root: root, done: make(chan error, 1)}
 	addrs := make(chan string, 1)
 	env := &apps.Env{
-		Config:  cfg,
-		Logger:  slog.New(slog.NewTextHandler(ring, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Log:     ring,
-		Reason:  reason,
-		Restart: func() { r.restarts.Add(1) },
-		Values:  map[string]string{"recovery-addr": "127.0.0.1:0"},
-		Ready:   func(a map[string]string) { addrs <- a["http"] },
+		Config:       cfg,
+		Logger:       slog.New(slog.NewTextHandler(ring, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Log:          ring,
+		Reason:       reason,
+		Restart:      func() { r.restarts.Add(1) },
+		RecoveryAddr: "127.0.0.1:0",
+		Ready:        func(a map[string]string) { addrs <- a["http"] },
 	}
 	ctor, ok := apps.Lookup("recovery")
 	if !ok {
@@ -284,7 +284,7 @@ func TestAPI(t *testing.T) {
 
 func TestNoRoot(t *testing.T) {
 	// A recovery without a device root shows no files and refuses saves.
-	env := &apps.Env{Config: config.Default(), Values: map[string]string{"recovery-addr": "127.0.0.1:0"}}
+	env := &apps.Env{Config: config.Default(), RecoveryAddr: "127.0.0.1:0"}
 	addrs := make(chan string, 1)
 	env.Ready = func(a map[string]string) { addrs <- a["http"] }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -311,7 +311,7 @@ func TestAddr(t *testing.T) {
 		env  *apps.Env
 		want string
 	}{
-		{"flag", &apps.Env{Config: withDemo, Values: map[string]string{"recovery-addr": "127.0.0.1:9"}}, "127.0.0.1:9"},
+		{"flag", &apps.Env{Config: withDemo, RecoveryAddr: "127.0.0.1:9"}, "127.0.0.1:9"},
 		{"demo http", &apps.Env{Config: withDemo}, "127.0.0.1:8099"},
 		{"placeholder ip", &apps.Env{Config: placeholder}, ":80"},
 		{"no config", &apps.Env{}, recovery.DefaultAddr},
