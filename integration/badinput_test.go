@@ -19,9 +19,6 @@ type wsCase struct {
 	frames    [][]byte
 	wantReply string
 	wantClose int
-	// orClose is another close code accepted, where a library's answer
-	// differs from the RFC's but is still a clean close.
-	orClose int
 }
 
 func text(s string) [][]byte { return [][]byte{frame(true, opText, []byte(s), true)} }
@@ -31,7 +28,7 @@ func text(s string) [][]byte { return [][]byte{frame(true, opText, []byte(s), tr
 func commandCases() []wsCase {
 	deep := strings.Repeat("[", 5000) + strings.Repeat("]", 5000)
 	reply := func(name, msg, want string) wsCase { return wsCase{name: name, frames: text(msg), wantReply: want} }
-	return []wsCase{
+	return append(protocolCases(), []wsCase{
 		reply("not JSON", "not json", `"error"`),
 		reply("truncated JSON", `["GET", "wifi"`, `"error"`),
 		reply("object", `{"a": 1}`, `"error"`),
@@ -61,14 +58,7 @@ func commandCases() []wsCase {
 		{name: "oversized message", frames: text(`["CMD", "send_message", ["` + strings.Repeat("x", 1<<20) + `"]]`), wantClose: 1009},
 		{name: "invalid UTF-8", frames: [][]byte{frame(true, opText, []byte("[\"\xff\xfe\"]"), true)}, wantClose: 1007},
 		{name: "invalid UTF-8 across fragments", frames: [][]byte{frame(false, opText, []byte("[\"\xe2"), true), frame(true, opCont, []byte("\x28\xa1\"]"), true)}, wantClose: 1007},
-		// coder/websocket ends the read on an unmasked client frame without
-		// a close frame of its own; the command API then closes with 1001.
-		{name: "unmasked frame", frames: [][]byte{frame(true, opText, []byte(`["GET", "wifi", []]`), false)}, wantClose: 1002, orClose: 1001},
-		{name: "reserved opcode", frames: [][]byte{frame(true, 0x3, []byte("x"), true)}, wantClose: 1002},
-		{name: "continuation first", frames: [][]byte{frame(true, opCont, []byte("x"), true)}, wantClose: 1002},
-		{name: "fragmented ping", frames: [][]byte{frame(false, opPing, []byte("x"), true)}, wantClose: 1002},
-		{name: "ping over 125 bytes", frames: [][]byte{frame(true, opPing, make([]byte, 126), true)}, wantClose: 1002},
-	}
+	}...)
 }
 
 // runWSCase sends c's frames on a fresh connection to addr+path and checks
@@ -88,7 +78,7 @@ func runWSCase(t *testing.T, addr, path string, c wsCase, skipFirst string, chec
 		conn.write(f)
 	}
 	if c.wantClose != 0 {
-		if got := conn.waitClose(15 * time.Second); got != c.wantClose && (c.orClose == 0 || got != c.orClose) {
+		if got := conn.waitClose(15 * time.Second); got != c.wantClose {
 			t.Fatalf("closed with %d, want %d", got, c.wantClose)
 		}
 		return

@@ -93,16 +93,39 @@ func (s *Server) Serve(ctx context.Context, conn Conn) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	c.send(wire.Encode(s.opts.State()))
 
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); s.writeLoop(ctx, c) }()
-	go func() { defer wg.Done(); s.keepalive(ctx, c) }()
-	err := s.readLoop(ctx, c)
+	go func() { defer wg.Done(); s.guard(c, "writer", func() error { s.writeLoop(ctx, c); return nil }) }()
+	go func() { defer wg.Done(); s.guard(c, "keepalive", func() error { s.keepalive(ctx, c); return nil }) }()
+	err := s.guard(c, "reader", func() error {
+		c.send(wire.Encode(s.opts.State()))
+		return s.readLoop(ctx, c)
+	})
 	cancel()
 	wg.Wait()
 	return err
+}
+
+// guard runs one of c's goroutines, turning a panic into an error: the
+// panic and its stack are logged and c is closed with 1011, so that one
+// connection can never take the device down (a panic in a goroutine
+// escapes every recover but its own). A writer that panicked closes the
+// connection itself, since it was the one to do it.
+func (s *Server) guard(c *client, part string, f func() error) (err error) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		s.log.Error("connection goroutine panicked", "part", part, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		c.kill(closeInternal, "internal error")
+		if part == "writer" {
+			c.conn.Close(c.code, c.reason)
+		}
+		err = fmt.Errorf("cmdapi: %s panicked: %v", part, r)
+	}()
+	return f()
 }
 
 func (s *Server) remove(c *client) {

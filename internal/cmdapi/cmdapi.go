@@ -45,6 +45,7 @@ type Pinger interface {
 const (
 	closeGoingAway = 1001
 	closePolicy    = 1008
+	closeInternal  = 1011
 )
 
 // Reply sends messages to the client whose request is being handled.

@@ -1,7 +1,8 @@
 // Package wsconn is the one wrapper over github.com/coder/websocket used on
 // the device side (command API, echoserver, call-home). It sets read limits
 // deliberately, gives every write its own timeout, rejects invalid UTF-8 in
-// text messages with 1007, and runs keepalive pings.
+// text messages with 1007, answers every frame that breaks RFC 6455 with
+// 1002, and runs keepalive pings.
 //
 // A Conn is safe for one reader and any number of writers at once; writes
 // are serialized by the underlying library.
@@ -22,10 +23,15 @@ import (
 // after the connection was closed with 1007.
 var ErrInvalidUTF8 = errors.New("read: text message is not valid UTF-8")
 
+// ErrProtocol is returned by Read for a frame that breaks RFC 6455, after
+// the connection was closed with 1002.
+var ErrProtocol = errors.New("read: protocol error")
+
 // Close codes used by tether.
 const (
 	StatusNormal      = 1000
 	StatusGoingAway   = 1001
+	StatusProtocol    = 1002
 	StatusInvalidData = 1007
 	StatusPolicy      = 1008
 	StatusTooBig      = 1009
@@ -106,7 +112,7 @@ func Dial(ctx context.Context, url string, opts DialOptions) (*Conn, error) {
 func (c *Conn) Read(ctx context.Context) (text bool, data []byte, err error) {
 	typ, data, err := c.ws.Read(ctx)
 	if err != nil {
-		return false, nil, err
+		return false, nil, AnswerReadError(c.ws, err)
 	}
 	text = typ == websocket.MessageText
 	if text && !utf8.Valid(data) {

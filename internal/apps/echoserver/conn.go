@@ -62,7 +62,8 @@ func (c *conn) echo() error {
 	for {
 		typ, msg, err := c.read()
 		if err != nil {
-			c.ws.CloseNow() // a no-op after a completed close handshake
+			err = wsconn.AnswerReadError(c.ws, err) // 1002 for a bad frame
+			c.ws.CloseNow()                         // a no-op after a completed close handshake
 			return err
 		}
 		if typ == websocket.MessageText && !utf8.Valid(msg) {
