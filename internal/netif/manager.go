@@ -237,6 +237,10 @@ func (m *Manager) nudge() {
 	}
 }
 
+// Stored returns the name of the stored station network, the one the
+// device joins and rejoins; "" when it has none.
+func (m *Manager) Stored() string { return m.station().SSID }
+
 // Station reports the station interface.
 func (m *Manager) Station(ctx context.Context) (StationStatus, error) {
 	return m.b.StationStatus(ctx)

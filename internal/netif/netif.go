@@ -98,6 +98,9 @@ type StationStatus struct {
 	IP        string   `json:"ip"`
 	Gateway   string   `json:"gw"`
 	DNS       []string `json:"dns"`
+	// Signal is the joined network's strength, 0-100; 0 when not joined
+	// or the backend cannot tell (host).
+	Signal int `json:"signal,omitempty"`
 	// Interface is the OS interface name ("wlan0"), when known.
 	Interface string `json:"iface,omitempty"`
 }

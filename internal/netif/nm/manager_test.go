@@ -33,8 +33,8 @@ case "$key" in
 	else
 		printf 'GENERAL.STATE:30 (disconnected)\nGENERAL.CONNECTION:\nGENERAL.HWADDR:DC\\:A6\\:32\\:01\\:02\\:03\n'
 	fi;;
-"[-t][-f][ACTIVE,SSID][device][wifi][list][--rescan][no][ifname][wlan0]")
-	[ -e "$dir/joined" ] && echo "yes:home";;
+"[-t][-f][ACTIVE,SIGNAL,SSID][device][wifi][list][--rescan][no][ifname][wlan0]")
+	[ -e "$dir/joined" ] && echo "yes:70:home";;
 "[-t][-f][SSID,SIGNAL,SECURITY][device][wifi][list][--rescan][yes][ifname][wlan0]")
 	[ -e "$dir/router" ] && echo "home:70:WPA2";;
 "[device][wifi][connect][home][password][homepass1][ifname][wlan0]")
@@ -101,7 +101,7 @@ func TestManagerOnNM(t *testing.T) {
 	}
 	waitFor("the station", func() bool { return m.State().Mode == netif.ModeStation && !m.State().AP && !exists("ap") })
 	sta, err := m.Station(ctx)
-	if err != nil || !sta.Connected || sta.SSID != "home" || sta.IP != "192.168.1.7" {
+	if err != nil || !sta.Connected || sta.SSID != "home" || sta.IP != "192.168.1.7" || sta.Signal != 70 {
 		t.Errorf("Station: got %+v, %v", sta, err)
 	}
 	stop()

@@ -16,7 +16,7 @@ var (
 	deviceStatus = []string{"-t", "-f", "DEVICE,TYPE", "device", "status"}
 	scanWlan0    = []string{"-t", "-f", "SSID,SIGNAL,SECURITY", "device", "wifi", "list", "--rescan", "yes", "ifname", "wlan0"}
 	showWlan0    = []string{"-t", "-f", "GENERAL.STATE,GENERAL.CONNECTION,GENERAL.HWADDR,IP4.ADDRESS,IP4.GATEWAY,IP4.DNS", "device", "show", "wlan0"}
-	activeSSID   = []string{"-t", "-f", "ACTIVE,SSID", "device", "wifi", "list", "--rescan", "no", "ifname", "wlan0"}
+	activeSSID   = []string{"-t", "-f", "ACTIVE,SIGNAL,SSID", "device", "wifi", "list", "--rescan", "no", "ifname", "wlan0"}
 	activeConns  = []string{"-t", "-f", "NAME,DEVICE", "connection", "show", "--active"}
 )
 
@@ -100,8 +100,8 @@ func TestStationStatus(t *testing.T) {
 		want  netif.StationStatus
 		calls [][]string
 	}{
-		{"connected", connected, "no:cafe\nyes:my\\:net\\\\x\n",
-			netif.StationStatus{Active: true, Connected: true, SSID: `my:net\x`, MAC: "DC:A6:32:01:02:03",
+		{"connected", connected, "no:31:cafe\nyes:67:my\\:net\\\\x\n",
+			netif.StationStatus{Active: true, Connected: true, SSID: `my:net\x`, Signal: 67, MAC: "DC:A6:32:01:02:03",
 				IP: "192.168.1.7", Gateway: "192.168.1.1", DNS: []string{"192.168.1.1", "9.9.9.9"}, Interface: "wlan0"},
 			[][]string{showWlan0, activeSSID}},
 		{"disconnected", "GENERAL.STATE:30 (disconnected)\nGENERAL.CONNECTION:\nGENERAL.HWADDR:DC:A6:32:01:02:03\n", "",

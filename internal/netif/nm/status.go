@@ -19,8 +19,8 @@ const (
 const showFields = "GENERAL.STATE,GENERAL.CONNECTION,GENERAL.HWADDR,IP4.ADDRESS,IP4.GATEWAY,IP4.DNS"
 
 // StationStatus reports the WiFi device. It is connected when activated
-// on a connection other than the hotspot; the SSID comes from the active
-// entry of the (not rescanned) network list.
+// on a connection other than the hotspot; the SSID and signal come from the
+// active entry of the (not rescanned) network list.
 func (n *NM) StationStatus(ctx context.Context) (netif.StationStatus, error) {
 	dev, err := n.device(ctx)
 	if err != nil {
@@ -41,13 +41,14 @@ func (n *NM) StationStatus(ctx context.Context) (netif.StationStatus, error) {
 	st.IP, _, _ = strings.Cut(first(show["IP4.ADDRESS"]), "/")
 	st.Gateway = first(show["IP4.GATEWAY"])
 	st.DNS = show["IP4.DNS"]
-	out, err = n.run(ctx, "-t", "-f", "ACTIVE,SSID", "device", "wifi", "list", "--rescan", "no", "ifname", dev)
+	out, err = n.run(ctx, "-t", "-f", "ACTIVE,SIGNAL,SSID", "device", "wifi", "list", "--rescan", "no", "ifname", dev)
 	if err != nil {
 		return st, fmt.Errorf("station status: %w", err)
 	}
 	for _, f := range terseRows(out) {
-		if len(f) >= 2 && f[0] == "yes" {
-			st.SSID = f[1]
+		if len(f) >= 3 && f[0] == "yes" {
+			st.Signal, _ = strconv.Atoi(f[1])
+			st.SSID = f[2]
 			break
 		}
 	}

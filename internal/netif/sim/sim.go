@@ -195,6 +195,9 @@ func (r *Radio) StationStatus(ctx context.Context) (netif.StationStatus, error) 
 	st.IP = fmt.Sprintf("192.168.%d.%d", subnet, 2+hash(r.seed)%250)
 	st.Gateway = fmt.Sprintf("192.168.%d.1", subnet)
 	st.DNS = []string{st.Gateway}
+	if n, ok := r.find(r.joined); ok {
+		st.Signal = signal(n)
+	}
 	return st, nil
 }
 

@@ -52,7 +52,7 @@ func TestJoin(t *testing.T) {
 				t.Errorf("Join took %v of simulated time, want the join delay 1s", d)
 			}
 			st, _ := r.StationStatus(t.Context())
-			if st.Connected != (tt.want == nil) || (st.Connected && st.SSID != tt.ssid) {
+			if st.Connected != (tt.want == nil) || (st.Connected && (st.SSID != tt.ssid || st.Signal != 60)) || (!st.Connected && st.Signal != 0) {
 				t.Errorf("after Join(%q): status %+v", tt.ssid, st)
 			}
 		})
