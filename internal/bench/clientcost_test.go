@@ -37,29 +37,18 @@ func blastServer(b *testing.B) string {
 }
 
 // BenchmarkRead measures what the load generator spends reading one
-// 64-byte message with each client library.
+// 64-byte message.
 func BenchmarkRead(b *testing.B) {
-	dials := []struct {
-		name string
-		dial func(url string) (msgConn, error)
-	}{
-		{"coder", func(url string) (msgConn, error) { return dialCoder(context.Background(), url, nil, 1<<20) }},
-		{"gws", func(url string) (msgConn, error) { return dialGWS(context.Background(), url, nil, 1<<20) }},
+	c, err := dialWS(context.Background(), blastServer(b), nil, 1<<20)
+	if err != nil {
+		b.Fatal(err)
 	}
-	for _, d := range dials {
-		b.Run(d.name, func(b *testing.B) {
-			c, err := d.dial(blastServer(b))
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			n := 0
-			b.ResetTimer()
-			c.ReadLoop(func(bool, []byte) {
-				if n++; n == b.N {
-					c.Close()
-				}
-			})
-		})
-	}
+	b.ReportAllocs()
+	n := 0
+	b.ResetTimer()
+	c.ReadLoop(func(bool, []byte) {
+		if n++; n == b.N {
+			c.Close()
+		}
+	})
 }

@@ -16,6 +16,13 @@ type CPU struct {
 	Bench  float64 `json:"bench_cores"`
 	Target float64 `json:"target_cores,omitempty"`
 	PID    int     `json:"target_pid,omitempty"`
+	// TargetSeconds is the processor time the target used while measured
+	// (user plus system, from /proc/PID/stat), over Seconds of wall time.
+	TargetSeconds float64 `json:"target_cpu_seconds,omitempty"`
+	Seconds       float64 `json:"measured_seconds"`
+	// PerMessage is TargetSeconds divided by the messages delivered while
+	// measured (Relay only): what the target spent on each, in seconds.
+	PerMessage float64 `json:"target_cpu_seconds_per_message,omitempty"`
 }
 
 // clockTick is the unit of /proc/PID/stat times (USER_HZ, 100 on Linux).
@@ -77,13 +84,13 @@ func (m *cpuMeter) stop() (CPU, error) {
 	if err != nil {
 		return CPU{}, err
 	}
-	c := CPU{Bench: float64(self-m.self) / float64(el)}
+	c := CPU{Bench: float64(self-m.self) / float64(el), Seconds: el.Seconds()}
 	if m.pid > 0 {
 		other, err := cpuTime(m.pid)
 		if err != nil {
 			return c, err
 		}
-		c.PID, c.Target = m.pid, float64(other-m.other)/float64(el)
+		c.PID, c.Target, c.TargetSeconds = m.pid, float64(other-m.other)/float64(el), (other - m.other).Seconds()
 	}
 	return c, nil
 }

@@ -33,10 +33,6 @@ type EchoOptions struct {
 	Duration time.Duration
 	// Header is sent with each WebSocket handshake (e.g. a bearer token).
 	Header http.Header
-	// Client is the WebSocket client library: "gws" (default,
-	// github.com/lxzan/gws, the lighter reader) or "coder"
-	// (github.com/coder/websocket), to see what the generator itself costs.
-	Client string
 	// PID, when set, is the echo server's process, whose CPU use is
 	// reported beside the benchmark's own.
 	PID int
@@ -48,8 +44,7 @@ type EchoOptions struct {
 // EchoResult is what Echo measured.
 type EchoResult struct {
 	URL        string        `json:"url"`
-	Transport  string        `json:"transport"`        // "websocket" or "tcp"
-	Client     string        `json:"client,omitempty"` // "gws" or "coder" for WebSocket
+	Transport  string        `json:"transport"` // "websocket" or "tcp"
 	Clients    int           `json:"clients"`
 	Size       int           `json:"size"`
 	Duration   time.Duration `json:"duration_ns"`
@@ -73,9 +68,6 @@ func (o EchoOptions) withDefaults() EchoOptions {
 	o.Size = max(o.Size, 8)
 	if o.Duration <= 0 {
 		o.Duration = 10 * time.Second
-	}
-	if o.Client == "" {
-		o.Client = "gws"
 	}
 	return o
 }
@@ -104,20 +96,10 @@ func Echo(ctx context.Context, o EchoOptions) (EchoResult, error) {
 	var dial func(context.Context, int) (echoConn, error)
 	switch u.Scheme {
 	case "ws", "wss":
-		res.Transport, res.Client = "websocket", o.Client
-		switch o.Client {
-		case "gws":
-			dial = func(ctx context.Context, _ int) (echoConn, error) {
-				c, err := dialGWS(ctx, o.URL, o.Header, o.Size+1024)
-				return gwsEcho{c}, err
-			}
-		case "coder":
-			dial = func(ctx context.Context, _ int) (echoConn, error) {
-				c, err := dialCoder(ctx, o.URL, o.Header, int64(o.Size)+1024)
-				return pullEcho{c, coderRoundTrip(c)}, err
-			}
-		default:
-			return res, fmt.Errorf("echo client: got %q, want gws or coder", o.Client)
+		res.Transport = "websocket"
+		dial = func(ctx context.Context, _ int) (echoConn, error) {
+			c, err := dialWS(ctx, o.URL, o.Header, o.Size+1024)
+			return wsEcho{c}, err
 		}
 	case "tcp":
 		res.Transport = "tcp"
@@ -253,24 +235,11 @@ func checkEcho(got, want []byte) error {
 
 func head(p []byte) []byte { return p[:min(len(p), 8)] }
 
-func coderRoundTrip(c *coderConn) func([]byte) ([]byte, error) {
-	return func(p []byte) ([]byte, error) {
-		if err := c.WriteMsg(p); err != nil {
-			return nil, fmt.Errorf("write: %w", err)
-		}
-		_, got, err := c.ReadMsg()
-		if err != nil {
-			return nil, fmt.Errorf("read: %w", err)
-		}
-		return got, nil
-	}
-}
-
-// gwsEcho is a client driven by its read loop: each echo that arrives
+// wsEcho is a client driven by its read loop: each echo that arrives
 // sends the next message from the callback.
-type gwsEcho struct{ *gwsConn }
+type wsEcho struct{ wsConn }
 
-func (g gwsEcho) run(ctx context.Context, size int, base uint64, hist *Histogram) error {
+func (g wsEcho) run(ctx context.Context, size int, base uint64, hist *Histogram) error {
 	msg := bytes.Repeat([]byte{'x'}, size)
 	seq, t0 := base, time.Time{}
 	send := func() error {

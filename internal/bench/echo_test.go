@@ -44,19 +44,17 @@ func TestEcho(t *testing.T) {
 		transport string
 		clients   int
 		size      int
-		client    string
 	}{
-		{"websocket 1 client 64 B", ws, "websocket", 1, 64, ""},
-		{"websocket 4 clients 16 KiB", ws, "websocket", 4, 16 << 10, ""},
-		{"tcp 1 client 64 B", tcp, "tcp", 1, 64, ""},
-		{"tcp 4 clients 16 KiB", tcp, "tcp", 4, 16 << 10, ""},
-		{"tiny size is raised to 8", ws, "websocket", 2, 1, ""},
-		{"websocket with coder/websocket", ws, "websocket", 2, 1000, "coder"},
+		{"websocket 1 client 64 B", ws, "websocket", 1, 64},
+		{"websocket 4 clients 16 KiB", ws, "websocket", 4, 16 << 10},
+		{"tcp 1 client 64 B", tcp, "tcp", 1, 64},
+		{"tcp 4 clients 16 KiB", tcp, "tcp", 4, 16 << 10},
+		{"tiny size is raised to 8", ws, "websocket", 2, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var lines []string
-			res, err := Echo(context.Background(), EchoOptions{URL: tt.url, Clients: tt.clients, Size: tt.size, Client: tt.client, PID: os.Getpid(),
+			res, err := Echo(context.Background(), EchoOptions{URL: tt.url, Clients: tt.clients, Size: tt.size, PID: os.Getpid(),
 				Duration: 300 * time.Millisecond, Interval: 100 * time.Millisecond,
 				Progress: func(l string) { lines = append(lines, l) }})
 			if err != nil {
@@ -95,15 +93,12 @@ func TestEchoErrors(t *testing.T) {
 	}{
 		{"bad scheme", "http://127.0.0.1:1/", "want ws, wss or tcp"},
 		{"nothing listening", "ws://127.0.0.1:1/", "dial ws://127.0.0.1:1/"},
-		{"bad client", "ws://127.0.0.1:1/?client", "want gws or coder"},
 		{"no such target", "ws://127.0.0.1:1/?pid", "read cpu time"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := EchoOptions{URL: tt.url, Duration: 100 * time.Millisecond}
 			switch {
-			case strings.HasSuffix(tt.url, "?client"):
-				o.Client = "gorilla"
 			case strings.HasSuffix(tt.url, "?pid"):
 				o.PID = 1 << 30
 			}

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"tether/internal/bench/benchws"
 	"tether/internal/bench/mqtt"
 )
 
@@ -141,7 +142,7 @@ func Idle(ctx context.Context, o IdleOptions) (IdleResult, error) {
 type idleRun struct {
 	o                            IdleOptions
 	mu                           sync.Mutex
-	conns                        []*idleConn
+	conns                        []*benchws.Conn
 	wg                           sync.WaitGroup // one reader per connection
 	connected, failures, dropped atomic.Int64
 	closing                      atomic.Bool
@@ -190,13 +191,13 @@ func (h *idleRun) open(ctx context.Context, i int) {
 	h.mu.Unlock()
 	h.connected.Add(1)
 	h.wg.Go(func() {
-		if ic.run(); !h.closing.Load() {
+		if ic.ReadLoop(func(bool, []byte) {}); !h.closing.Load() {
 			h.dropped.Add(1)
 		}
 	})
 }
 
-func (h *idleRun) dial(ctx context.Context, i int) (*idleConn, error) {
+func (h *idleRun) dial(ctx context.Context, i int) (*benchws.Conn, error) {
 	id := h.o.IDPrefix + strconv.Itoa(i)
 	u, _ := url.Parse(h.o.URL + "/" + id)
 	sub := ""
@@ -215,9 +216,10 @@ func (h *idleRun) dial(ctx context.Context, i int) (*idleConn, error) {
 		return nil, fmt.Errorf("dial %s: %w", u.Host, err)
 	}
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	ic, err := handshakeIdle(c, u, h.o.Header, sub)
+	// a 256-byte read buffer: an idle connection reads pings only
+	ic, err := benchws.Handshake(c, u, benchws.Options{Header: h.o.Header, Subprotocol: sub, ReadBuffer: 256})
 	if err == nil && sub == "mqtt" {
-		err = ic.write(0x2, mqtt.AppendConnect(nil, id, 0))
+		err = ic.WriteMessage(false, mqtt.AppendConnect(nil, id, 0))
 	}
 	if err != nil {
 		c.Close()

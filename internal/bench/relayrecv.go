@@ -100,6 +100,9 @@ func (r *relayRun) result(el time.Duration, downWin, upWin uint64) RelayResult {
 	}
 	res.Other = r.other.Load()
 	res.CPU = r.cpu
+	if n := downWin + upWin; n > 0 && res.CPU.PID > 0 {
+		res.CPU.PerMessage = res.CPU.TargetSeconds / float64(n)
+	}
 	res.Errors = int(r.errs.Load())
 	if p := r.firstErr.Load(); p != nil {
 		res.FirstError = *p

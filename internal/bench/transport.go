@@ -31,11 +31,11 @@ func newTransport(o RelayOptions) transport {
 type hubTransport struct{ o RelayOptions }
 
 func (h hubTransport) device(ctx context.Context, id string) (msgConn, error) {
-	return dialGWS(ctx, h.o.DeviceURL+"/"+id, h.o.Header, h.o.Size+64<<10)
+	return dialWS(ctx, h.o.DeviceURL+"/"+id, h.o.Header, h.o.Size+64<<10)
 }
 
 func (h hubTransport) page(ctx context.Context, id string, _ int) (msgConn, error) {
-	return dialGWS(ctx, h.o.PageURL+"/"+id, h.o.Header, h.o.Size+64<<10)
+	return dialWS(ctx, h.o.PageURL+"/"+id, h.o.Header, h.o.Size+64<<10)
 }
 
 func (hubTransport) presence() bool { return true }

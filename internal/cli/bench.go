@@ -140,7 +140,10 @@ func fmtDur(d time.Duration) string {
 func cpuLine(w io.Writer, c bench.CPU) {
 	fmt.Fprintf(w, "cpu: bench %.2f cores", c.Bench)
 	if c.PID > 0 {
-		fmt.Fprintf(w, ", target (pid %d) %.2f cores", c.PID, c.Target)
+		fmt.Fprintf(w, ", target (pid %d) %.2f cores: %.2f cpu seconds in %.2f s", c.PID, c.Target, c.TargetSeconds, c.Seconds)
+	}
+	if c.PerMessage > 0 {
+		fmt.Fprintf(w, ", %.2f µs per delivered message", c.PerMessage*1e6)
 	}
 	fmt.Fprintln(w)
 }

@@ -28,9 +28,8 @@ p99, max).
 URL is ws:// or wss:// for a WebSocket echo (one binary message per round
 trip; the echoserver device app is one), or tcp://HOST:PORT for a raw TCP
 echo (such as tether bench tcp-echo-server), the ceiling to compare with.
-The WebSocket client is lxzan/gws, which reads a small message in about a
-quarter of the time coder/websocket takes; --client coder shows the
-difference the load generator itself makes.`,
+The WebSocket client is tether's own minimal one (a read buffer and the
+frame codec, no library), so the figures are the server's.`,
 		Example: `  tether bench echo ws://127.0.0.1:7777/ --clients 50 --size 64 --duration 10s
   tether bench echo tcp://127.0.0.1:7000 --clients 50 --size 64 --duration 10s --json`,
 		Args: cobra.ExactArgs(1),
@@ -63,17 +62,12 @@ difference the load generator itself makes.`,
 	fl.IntVar(&o.Size, "size", 64, "message size in bytes (at least 8)")
 	fl.DurationVar(&o.Duration, "duration", 10*time.Second, "how long to count round trips")
 	fl.IntVar(&o.PID, "pid", 0, "the echo server's process id, to report its CPU use beside the benchmark's (0: none)")
-	fl.StringVar(&o.Client, "client", "gws", "WebSocket client library: gws (lxzan/gws, the lighter) or coder (coder/websocket)")
 	c.add(cmd)
 	return cmd
 }
 
 func echoTable(w *tabwriter.Writer, r bench.EchoResult) {
-	transport := r.Transport
-	if r.Client != "" {
-		transport += " via " + r.Client
-	}
-	fmt.Fprintf(w, "echo %s (%s), %d clients, %d B, %.2fs\n", r.URL, transport, r.Clients, r.Size, r.Duration.Seconds())
+	fmt.Fprintf(w, "echo %s (%s), %d clients, %d B, %.2fs\n", r.URL, r.Transport, r.Clients, r.Size, r.Duration.Seconds())
 	fmt.Fprintln(w, "ROUND TRIPS\tPER SEC\tMEAN\tP50\tP90\tP99\tMAX\tERRORS")
 	l := r.Latency
 	fmt.Fprintf(w, "%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%d\n", r.RoundTrips, r.Rate,

@@ -82,8 +82,14 @@ func checkRelayJSON(t *testing.T, out string, pages uint64) {
 			t.Errorf("got %+v, want everything delivered in order with ordered latencies", d)
 		}
 	}
-	if res.CPU.Bench <= 0 || (res.CPU.PID != 0 && res.CPU.Target <= 0) {
-		t.Errorf("cpu: got %+v, want the bench's use, and the target's when asked", res.CPU)
+	if res.CPU.Bench <= 0 || (res.CPU.PID != 0 && (res.CPU.Target <= 0 || res.CPU.TargetSeconds <= 0 || res.CPU.PerMessage <= 0)) {
+		t.Errorf("cpu: got %+v, want the bench's use, and the target's (cpu seconds, per message) when asked", res.CPU)
+	}
+	if res.CPU.PID != 0 {
+		delivered := float64(res.Down.Delivered + res.Up.Delivered)
+		if got := res.CPU.PerMessage * delivered; got < res.CPU.TargetSeconds*0.999 || got > res.CPU.TargetSeconds*1.001 {
+			t.Errorf("cpu per message %g × %g delivered = %g, want the target's %g cpu seconds", res.CPU.PerMessage, delivered, got, res.CPU.TargetSeconds)
+		}
 	}
 	if res.Down.Expected != res.Down.Sent*pages || res.Errors != 0 {
 		t.Errorf("got %+v, want device→page expected = sent × %d and no errors", res, pages)
@@ -116,8 +122,9 @@ func TestBenchInProcess(t *testing.T) {
 		{"relay hub json", append([]string{"relay", "--devices", "2", "--pages", "3", "--window", "8", "--duration", "300ms", "--json", "--pid", strconv.Itoa(os.Getpid())}, hubArgs...), func(t *testing.T, out string) {
 			checkRelayJSON(t, out, 3)
 		}},
-		{"relay hub rate table", append([]string{"relay", "--rate", "200", "--duration", "300ms", "--header", "X-Bench: 1"}, hubArgs...), func(t *testing.T, out string) {
-			for _, want := range []string{"relay via hub: 1 devices × 1 pages, 64 B, rate 200/s per device", "device→page", "page→device", "LOST", "cpu: bench "} {
+		{"relay hub rate table", append([]string{"relay", "--rate", "200", "--duration", "300ms", "--header", "X-Bench: 1", "--pid", strconv.Itoa(os.Getpid())}, hubArgs...), func(t *testing.T, out string) {
+			for _, want := range []string{"relay via hub: 1 devices × 1 pages, 64 B, rate 200/s per device", "device→page", "page→device", "LOST", "cpu: bench ",
+				"cpu seconds in 0.3", "µs per delivered message"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("got %q, want it to contain %q", out, want)
 				}

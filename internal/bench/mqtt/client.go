@@ -5,12 +5,11 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"net"
 	"net/http"
 	"sync"
 	"time"
 
-	"github.com/coder/websocket"
+	"tether/internal/bench/benchws"
 )
 
 // Options configure Dial. The zero value works.
@@ -27,10 +26,9 @@ type Options struct {
 // Client is one MQTT connection. Publish and Ping may be called from any
 // goroutine; Subscribe and Next from one reading goroutine only.
 type Client struct {
-	ws   *websocket.Conn
-	conn net.Conn
-	r    *bufio.Reader
-	buf  []byte
+	ws  *benchws.Conn
+	r   *bufio.Reader
+	buf []byte
 
 	wmu  sync.Mutex
 	wbuf []byte
@@ -52,17 +50,11 @@ func Dial(ctx context.Context, url string, o Options) (*Client, error) {
 	if o.KeepAlive == 0 {
 		o.KeepAlive = time.Minute
 	}
-	ws, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{"mqtt"}, HTTPHeader: o.Header})
+	ws, err := benchws.Dial(ctx, url, benchws.Options{Subprotocol: "mqtt", Header: o.Header, ReadLimit: maxLength})
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", url, err)
+		return nil, err
 	}
-	if p := ws.Subprotocol(); p != "mqtt" {
-		ws.CloseNow()
-		return nil, fmt.Errorf("dial %s: got subprotocol %q, want mqtt", url, p)
-	}
-	ws.SetReadLimit(maxLength)
-	conn := websocket.NetConn(context.Background(), ws, websocket.MessageBinary)
-	c := &Client{ws: ws, conn: conn, r: bufio.NewReaderSize(conn, 16<<10), stop: make(chan struct{})}
+	c := &Client{ws: ws, r: bufio.NewReaderSize(ws.Stream(), 16<<10), stop: make(chan struct{})}
 	if err := c.handshake(ctx, o); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("connect %s as %q: %w", url, o.ClientID, err)
@@ -75,7 +67,7 @@ func Dial(ctx context.Context, url string, o Options) (*Client, error) {
 
 // handshake sends CONNECT and reads the CONNACK, within ctx.
 func (c *Client) handshake(ctx context.Context, o Options) error {
-	stop := context.AfterFunc(ctx, func() { c.conn.Close() })
+	stop := context.AfterFunc(ctx, c.ws.Close)
 	defer stop()
 	ka := uint16(max(o.KeepAlive, 0) / time.Second)
 	if err := c.write(func(b []byte) []byte { return AppendConnect(b, o.ClientID, ka) }); err != nil {
@@ -105,13 +97,12 @@ func (c *Client) write(add func([]byte) []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.wbuf = add(c.wbuf[:0])
-	_, err := c.conn.Write(c.wbuf)
-	return err
+	return c.ws.WriteMessage(false, c.wbuf)
 }
 
 // Subscribe subscribes to topic at QoS 0 and waits for the SUBACK.
 func (c *Client) Subscribe(ctx context.Context, topic string) error {
-	stop := context.AfterFunc(ctx, func() { c.conn.Close() })
+	stop := context.AfterFunc(ctx, c.ws.Close)
 	defer stop()
 	c.nextID++
 	id := c.nextID
@@ -192,11 +183,10 @@ func (c *Client) Close() {
 		close(c.stop)
 		c.wmu.Lock()
 		c.wbuf = AppendDisconnect(c.wbuf[:0])
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		_ = c.ws.Write(ctx, websocket.MessageBinary, c.wbuf)
-		cancel()
+		c.ws.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		_ = c.ws.WriteMessage(false, c.wbuf)
 		c.wmu.Unlock()
-		c.ws.CloseNow()
+		c.ws.Close()
 	})
 	c.wg.Wait()
 }
