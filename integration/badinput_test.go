@@ -245,6 +245,11 @@ func hubCases() []wsCase {
 		{name: "ping over 125 bytes", frames: [][]byte{frame(true, opPing, make([]byte, 126), true)}, wantClose: 1002},
 		{name: "bad close code", frames: [][]byte{frame(true, opClose, []byte{0x03, 0xe7}, true)}, wantClose: 1002},
 		{name: "reserved bits", frames: [][]byte{append([]byte{0x80 | 0x40 | opText}, frame(true, opText, []byte("x"), true)[1:]...)}, wantClose: 1002},
+		// lxzan/gws v1.8.9 read this length as a negative int and panicked,
+		// which ended the hub process (exit status 2).
+		{name: "64-bit length with the top bit set", frames: [][]byte{{0x81, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4}}, wantClose: 1002},
+		{name: "64-bit length of all ones on a ping", frames: [][]byte{{0x89, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4}}, wantClose: 1002},
+		{name: "64-bit length over the limit", frames: [][]byte{{0x82, 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4}}, wantClose: 1009},
 	}
 }
 
@@ -254,6 +259,7 @@ func TestHubBadFrames(t *testing.T) {
 		for _, ep := range []struct{ name, addr string }{{"device", h.dev}, {"page", h.page}} {
 			t.Run(ep.name+"/"+c.name, func(t *testing.T) {
 				runWSCase(t, ep.addr, "/bad-"+strings.ReplaceAll(c.name, " ", "-"), c, "", nil)
+				h.alive(t)
 			})
 		}
 	}

@@ -26,7 +26,8 @@ func (h *Hub) deviceHandler() http.Handler {
 			return
 		}
 		p := h.newPeer(roleDevice, id, r.RemoteAddr)
-		c, err := h.opts.Upgrader.Upgrade(w, r, deviceEvents{p})
+		ev := guarded{p, deviceEvents{p}}
+		c, err := h.opts.Upgrader.Upgrade(w, r, ev)
 		if err != nil {
 			h.wg.Done()
 			h.log.Debug("device upgrade failed", "device", id, "remote", r.RemoteAddr, "err", err)
@@ -34,7 +35,7 @@ func (h *Hub) deviceHandler() http.Handler {
 		}
 		p.conn = c
 		h.addDevice(p)
-		h.run(p)
+		h.run(p, ev)
 	})
 }
 

@@ -167,6 +167,9 @@ type HubInfo struct {
 	Started time.Time `json:"started"`
 	Devices int       `json:"devices_online"`
 	Pages   int       `json:"pages"`
+	// Panics counts the panics recovered in the code serving connections
+	// (each closed its connection); anything but 0 is a bug to report.
+	Panics uint64 `json:"panics_recovered"`
 }
 
 func (h *Hub) apiHub(w http.ResponseWriter, r *http.Request) {
@@ -177,7 +180,7 @@ func (h *Hub) apiHub(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mu.RUnlock()
 	writeJSON(w, HubInfo{Name: h.opts.Name, Open: h.opts.Auth == nil, TLS: h.opts.TLS != nil,
-		Started: h.started, Devices: len(h.broker.Devices()), Pages: pages})
+		Started: h.started, Devices: len(h.broker.Devices()), Pages: pages, Panics: h.panics.Load()})
 }
 
 // Devices lists every device this hub has seen or its broker knows, sorted by id.

@@ -133,7 +133,9 @@ type Hub struct {
 	stopping atomic.Bool
 	started  time.Time
 	cookies  *cookieSigner
-	warnings *rateLog  // refusals and slow consumers, rate-limited
+	warnings *rateLog // refusals and slow consumers, rate-limited
+	panicLog *rateLog // recovered panics, rate-limited
+	panics   atomic.Uint64
 	logErr   sync.Once // the message log's first write error is logged once
 
 	presenceMu sync.Mutex // orders device arrivals and departures
@@ -156,6 +158,7 @@ func New(opts Options) *Hub {
 		started:  time.Now(),
 		cookies:  newCookieSigner(),
 		warnings: newRateLog(o.Logger.With("component", "hub")),
+		panicLog: newRateLog(o.Logger.With("component", "hub")),
 		devices:  map[string]*peer{},
 		pages:    map[string][]*peer{},
 		records:  map[string]*record{},
@@ -310,10 +313,10 @@ func (h *Hub) enter() bool {
 	return true
 }
 
-// run starts p's reader on the count enter took, and closes p at once if
-// the hub began shutting down while it was being added.
-func (h *Hub) run(p *peer) {
-	go func() { defer h.wg.Done(); p.conn.Run() }()
+// run starts p's reader (ev is its Handler) on the count enter took, and
+// closes p at once if the hub began shutting down while it was being added.
+func (h *Hub) run(p *peer, ev hubws.Handler) {
+	go h.readLoop(p, ev)
 	if h.stopping.Load() {
 		p.kill(hubws.CodeGoingAway, "hub shutting down")
 	}

@@ -21,6 +21,7 @@ type metrics struct {
 	authFailures    *prometheus.CounterVec
 	badRequests     *prometheus.CounterVec
 	keepaliveCloses prometheus.Counter
+	panics          *prometheus.CounterVec
 
 	// resolved series of the hot path
 	msgsToPages, msgsToDevice   prometheus.Counter
@@ -54,10 +55,16 @@ func newMetrics() *metrics {
 		keepaliveCloses: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tether_hub_keepalive_timeouts_total", Help: "Connections closed because nothing was heard from them for three ping intervals.",
 		}),
+		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tether_hub_panics_total", Help: "Panics recovered in the code serving one connection (that connection was closed with 1011), by where: read, write, message, close.",
+		}, []string{"where"}),
 	}
 	m.reg.MustRegister(m.connections, m.messages, m.bytes, m.drops, m.slowCloses, m.authFailures,
-		m.badRequests, m.keepaliveCloses,
+		m.badRequests, m.keepaliveCloses, m.panics,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, w := range []string{"read", "write", "message", "close"} {
+		m.panics.WithLabelValues(w)
+	}
 	for _, r := range []string{"device", "page"} {
 		m.connections.WithLabelValues(r)
 		m.slowCloses.WithLabelValues(r)

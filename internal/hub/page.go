@@ -48,7 +48,8 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := h.newPeer(rolePage, id, r.RemoteAddr)
-	c, err := h.opts.Upgrader.Upgrade(w, r, pageEvents{p})
+	ev := guarded{p, pageEvents{p}}
+	c, err := h.opts.Upgrader.Upgrade(w, r, ev)
 	if err != nil {
 		h.wg.Done()
 		h.log.Debug("page upgrade failed", "device", id, "remote", r.RemoteAddr, "err", err)
@@ -56,7 +57,7 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 	}
 	p.conn = c
 	h.addPage(p)
-	h.run(p)
+	h.run(p, ev)
 }
 
 // addPage registers p and sends it the device's shadow, then whether the

@@ -185,6 +185,7 @@ func (p *peer) ended() {
 
 func (p *peer) writeLoop() {
 	defer p.h.wg.Done()
+	defer p.recoverWrite()
 	var batch []item
 	for {
 		p.mu.Lock()

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"time"
@@ -25,7 +26,12 @@ func newRateLog(log *slog.Logger) *rateLog {
 }
 
 // Warn logs msg at warning level unless the rate is exceeded.
-func (l *rateLog) Warn(msg string, args ...any) {
+func (l *rateLog) Warn(msg string, args ...any) { l.log1(slog.LevelWarn, msg, args) }
+
+// Error logs msg at error level unless the rate is exceeded.
+func (l *rateLog) Error(msg string, args ...any) { l.log1(slog.LevelError, msg, args) }
+
+func (l *rateLog) log1(level slog.Level, msg string, args []any) {
 	l.mu.Lock()
 	now := time.Now()
 	if now.Sub(l.start) >= l.period {
@@ -43,5 +49,5 @@ func (l *rateLog) Warn(msg string, args ...any) {
 	if dropped > 0 {
 		args = append(args, "similar_lines_dropped", dropped)
 	}
-	l.log.Warn(msg, args...)
+	l.log.Log(context.Background(), level, msg, args...)
 }

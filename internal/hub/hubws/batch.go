@@ -3,6 +3,7 @@ package hubws
 import (
 	"net"
 	"sync"
+	"time"
 )
 
 // flushAt is how much a held batch buffers before it is written anyway.
@@ -49,6 +50,15 @@ func (c *batchConn) Write(p []byte) (int, error) {
 		return len(p), c.writeLocked()
 	}
 	return len(p), nil
+}
+
+// closeWith writes a close frame with code and reason (at most 123 bytes)
+// within a second; the frames gws writes after it are refused.
+func (c *batchConn) closeWith(code int, reason string) {
+	reason = reason[:min(len(reason), 123)]
+	f := append([]byte{0x88, byte(2 + len(reason)), byte(code >> 8), byte(code)}, reason...)
+	c.SetWriteDeadline(time.Now().Add(time.Second))
+	c.Write(f)
 }
 
 func (c *batchConn) writeLocked() error {

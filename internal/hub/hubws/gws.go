@@ -19,6 +19,7 @@ import (
 type gwsUpgrader struct {
 	up         *gws.Upgrader
 	readBuffer int
+	maxMessage int
 }
 
 var _ Upgrader = (*gwsUpgrader)(nil)
@@ -28,7 +29,7 @@ var _ Upgrader = (*gwsUpgrader)(nil)
 // never negotiates compression.
 func NewUpgrader(opts Options) Upgrader {
 	o := opts.withDefaults()
-	return &gwsUpgrader{readBuffer: o.ReadBuffer, up: gws.NewUpgrader(events{}, &gws.ServerOption{
+	return &gwsUpgrader{readBuffer: o.ReadBuffer, maxMessage: o.MaxMessage, up: gws.NewUpgrader(events{}, &gws.ServerOption{
 		ReadMaxPayloadSize:  o.MaxMessage,
 		WriteMaxPayloadSize: 1 << 30,
 		CheckUtf8Enabled:    true,
@@ -55,6 +56,9 @@ func (u *gwsUpgrader) Upgrade(w http.ResponseWriter, r *http.Request, h Handler)
 		early, _ := brw.Reader.Peek(n)
 		src = io.MultiReader(bytes.NewReader(bytes.Clone(early)), bc)
 	}
+	// gws reads through a guard that refuses the frame headers it would
+	// mishandle (frameGuard).
+	src = newFrameGuard(src, u.maxMessage, bc.closeWith)
 	socket, err := u.up.UpgradeFromConn(bc, bufio.NewReaderSize(src, u.readBuffer), r)
 	if err != nil {
 		return nil, fmt.Errorf("upgrade websocket: %w", err)

@@ -170,6 +170,20 @@ func TestProtocolErrorsClose(t *testing.T) {
 			r.frame(true, 0, []byte{'b'}, true)
 		}, CodeInvalidPayload},
 		{"message over the limit", func(r *rawClient) { r.frame(true, 2, make([]byte, 1001), true) }, CodeTooBig},
+		// gws v1.8.9 panics on this one (a negative length); the guard closes first.
+		{"64-bit length with the top bit set", func(r *rawClient) {
+			r.c.Write([]byte{0x81, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4})
+		}, CodeProtocolError},
+		{"64-bit length of 2^64-1", func(r *rawClient) {
+			r.c.Write([]byte{0x82, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4})
+		}, CodeProtocolError},
+		{"ping with the top bit set", func(r *rawClient) {
+			r.c.Write([]byte{0x89, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4})
+		}, CodeProtocolError},
+		{"64-bit length over the limit, after a good frame", func(r *rawClient) {
+			r.frame(true, 1, []byte("ok"), true)
+			r.c.Write([]byte{0x82, 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4})
+		}, CodeTooBig},
 		{"fragments over the limit", func(r *rawClient) {
 			r.frame(false, 2, make([]byte, 600), true)
 			r.frame(true, 0, make([]byte, 600), true)
