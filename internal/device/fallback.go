@@ -25,7 +25,9 @@ func (d *Device) enterRecovery(ctx context.Context, p plan, restart func()) erro
 
 // env is what the plan's app gets.
 func (d *Device) env(p plan, restart func()) *apps.Env {
-	log := d.root.With("component", p.app)
+	// The app's logger carries app=NAME; the parts it uses add their own
+	// component=..., so no key repeats in a line.
+	log := d.root.With("app", p.app)
 	return &apps.Env{
 		Config:       p.cfg,
 		Net:          d.net.manager(),
@@ -36,11 +38,7 @@ func (d *Device) env(p plan, restart func()) *apps.Env {
 		RecoveryAddr: d.opts.RecoveryAddr,
 		Version:      d.opts.Version,
 		Ready: func(addrs map[string]string) {
-			args := []any{"app", p.app}
-			for _, k := range sortedKeys(addrs) {
-				args = append(args, k, addrs[k])
-			}
-			d.log.Info("app serving", args...)
+			// Each app logs its own "serving" line with its URLs.
 			if d.opts.Ready != nil {
 				d.opts.Ready(p.app, maps.Clone(addrs))
 			}

@@ -2,7 +2,6 @@ package device
 
 import (
 	"log/slog"
-	"slices"
 	"time"
 
 	"tether/internal/logring"
@@ -24,14 +23,4 @@ func newLogger(base *slog.Logger, ring *logring.Ring) *slog.Logger {
 		return slog.New(ringH)
 	}
 	return slog.New(slog.NewMultiHandler(base.Handler(), ringH))
-}
-
-// sortedKeys lists m's keys in order, for stable log lines.
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

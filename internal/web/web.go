@@ -122,7 +122,7 @@ func (s *Server) Serve(ctx context.Context, lns ...net.Listener) error {
 	hs := s.httpServer()
 	errc := make(chan error, len(lns))
 	for _, ln := range lns {
-		s.log.Info("serving", "addr", ln.Addr().String())
+		s.log.Debug("serving", "addr", ln.Addr().String()) // the app logs its URLs
 		go func() { errc <- hs.Serve(&trackListener{Listener: ln, s: s}) }()
 	}
 	var err error

@@ -13,7 +13,6 @@
 package echoserver
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -65,7 +64,8 @@ func (a *App) Run(ctx context.Context, env *apps.Env) error {
 	if tlsSrv.On() {
 		ln, scheme = devtls.NewListener(ln, tlsSrv.Config, devtls.ListenOptions{Logger: log}), "wss"
 	}
-	s := New(Options{MaxMessage: cfg.MaxMessage, Logger: env.Logger, Scheme: scheme})
+	s := New(Options{MaxMessage: cfg.MaxMessage, Logger: env.Logger})
+	log.Info("echo server listening", "addr", scheme+"://"+ln.Addr().String()+"/", "max_message", s.opts.MaxMessage)
 	if env.Ready != nil {
 		env.Ready(map[string]string{scheme: ln.Addr().String()})
 	}
@@ -106,9 +106,6 @@ type Options struct {
 	MaxMessage int64
 	// Logger receives connection events; nil discards them.
 	Logger *slog.Logger
-	// Scheme is how the listener is logged, "ws" or "wss" (ln serves
-	// TLS); "" means "ws".
-	Scheme string
 }
 
 // Server is a WebSocket echo server.
@@ -146,8 +143,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
-	scheme := cmp.Or(s.opts.Scheme, "ws")
-	s.log.Info("echo server listening", "addr", scheme+"://"+ln.Addr().String()+"/", "max_message", s.opts.MaxMessage)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	var err error
