@@ -7,4 +7,5 @@ import (
 	_ "tether/internal/apps/echoserver"
 	_ "tether/internal/apps/recovery"
 	_ "tether/internal/drivers/fake"
+	_ "tether/internal/drivers/serial"
 )

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"tether/internal/config"
+	"tether/internal/drivers"
 )
 
 func init() { subcommands = append(subcommands, newConfigCmd) }
@@ -41,8 +42,11 @@ with its file, line, column and key path:
 
 Errors stop a device from loading its config (it falls into recovery).
 Warnings do not: unknown keys (an error with --strict), unfilled
-placeholders in angle brackets, an app with no section of settings. A
-missing file is not a problem: the embedded defaults take its place.
+placeholders in angle brackets, an app with no section of settings, a
+serial port that is not plugged in now. Serial ports are looked at, not
+opened: a path that is not a serial device, one tether may not open, or a
+port another program holds is an error. A missing file is not a problem:
+the embedded defaults take its place.
 
 The root may also be given as the only argument. Exit status: 0 when
 there is no error, 1 when there is one (or the command line is wrong).`,
@@ -71,6 +75,7 @@ there is no error, 1 when there is one (or the command line is wrong).`,
 // *ExitError with code 1 if any problem is an error.
 func runConfigCheck(w io.Writer, root string, strict bool) error {
 	cfg, problems, _ := config.Load(root)
+	problems = append(problems, drivers.Check(cfg.App.Demo.Drivers)...)
 	if strict {
 		problems = config.Strict(problems)
 	}

@@ -82,6 +82,7 @@ func appFields(a *App) fields {
 			"origins":     originsField(&demo.Origins),
 			"max_message": integer64(&demo.MaxMessage, maxMessage),
 			"tls":         tlsField(&demo.TLS),
+			"drivers":     driversField(&demo.Drivers),
 		}),
 	}
 }

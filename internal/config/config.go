@@ -121,6 +121,9 @@ type Demo struct {
 	MaxMessage int64 `json:"max_message,omitempty"`
 	// TLS settings for the page and command API. (new key)
 	TLS *TLS `json:"tls,omitempty"`
+	// Drivers are the hardware interfaces the app drives, beside the
+	// seed's fake_interface (package drivers). (new key)
+	Drivers Drivers `json:"drivers,omitempty"`
 }
 
 // Addr is a listening address. IP "" means every interface; Port 0 picks a

@@ -2,7 +2,8 @@
 // serves the device page on app.json's demo.http address and the command
 // protocol (package cmdapi) on demo.websocket (one listener when the two are
 // the same), drives the device's drivers (a "fake_interface" that
-// upper-cases text), and calls home to the hub (package callhome), serving
+// upper-cases text, and those demo.drivers declares, such as serial ports:
+// package drivers), and calls home to the hub (package callhome), serving
 // the same command protocol there.
 //
 // Its items: GET wifi; CMD test_new_sta [ssid, pass], store_new_sta
@@ -37,8 +38,9 @@ func init() {
 }
 
 // FakeInterface is the name of the demo's fake driver, the seed's
-// "fake_interface": its keys are fake_interface/running and fake_interface/msg.
-const FakeInterface = "fake_interface"
+// "fake_interface": its keys are fake_interface/running and
+// fake_interface/msg. Requests that name no driver mean it.
+const FakeInterface = drivers.DefaultName
 
 // App is the demo application. The zero value is ready to Run.
 type App struct{}
@@ -91,10 +93,11 @@ func newInstance(env *apps.Env) (*instance, error) {
 	if n == nil {
 		n = netif.NewManager(netif.Options{Logger: log})
 	}
-	d := &instance{cfg: cfg, net: n, log: log, version: env.Version, drv: drivers.NewSet()}
-	if err := d.drv.Add("fake", FakeInterface); err != nil {
+	drv, err := drivers.FromConfig(cfg.App.Demo.Drivers, log)
+	if err != nil {
 		return nil, noRestart{fmt.Errorf("demo: %w", err)}
 	}
+	d := &instance{cfg: cfg, net: n, log: log, version: env.Version, drv: drv}
 	d.api = cmdapi.New(cmdapi.Options{State: d.state, Logger: log.With("component", "cmdapi")})
 	d.routes()
 	home, call, err := callhome.FromConfig(cfg)

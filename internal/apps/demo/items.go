@@ -143,8 +143,8 @@ func (d *instance) hal(ctx context.Context, req wire.Request, reply cmdapi.Reply
 	return nil
 }
 
-// driver returns the driver a request names in its optional first
-// argument, the fake interface by default.
+// driver returns the driver a request names in its optional last
+// argument (after extra ones), the fake interface by default.
 func (d *instance) driver(req wire.Request, extra ...string) (drivers.Driver, string, error) {
 	name := FakeInterface
 	if len(req.Args) > len(extra) {

@@ -14,7 +14,9 @@ import (
 )
 
 func init() {
-	drivers.Register("fake", func(name string) drivers.Driver { return New(name) })
+	drivers.Register("fake", drivers.Kind{
+		New: func(s drivers.Spec) (drivers.Driver, error) { return New(s.Config.Name), nil },
+	})
 }
 
 // Driver is a fake interface. The zero value is not usable; call New.

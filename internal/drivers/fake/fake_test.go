@@ -5,20 +5,21 @@ import (
 	"strings"
 	"testing"
 
+	"tether/internal/config"
 	"tether/internal/drivers"
 	_ "tether/internal/drivers/fake"
 	"tether/internal/wire"
 )
 
 func TestFakeUpperCases(t *testing.T) {
-	set := drivers.NewSet()
-	if err := set.Add("fake", "fake_interface"); err != nil {
+	set, err := drivers.FromConfig(nil, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := set.Add("fake", "fake_interface"); err == nil {
+	if err := set.Add(drivers.Spec{Config: config.Driver{Name: "fake_interface", Kind: "fake"}}); err == nil {
 		t.Fatal("a duplicate name was accepted")
 	}
-	if err := set.Add("serial", "x"); err == nil || !strings.Contains(err.Error(), `unknown kind "serial"; known: [fake]`) {
+	if err := set.Add(drivers.Spec{Config: config.Driver{Name: "x", Kind: "gpio"}}); err == nil || !strings.Contains(err.Error(), `unknown kind "gpio"; known: [fake]`) {
 		t.Fatalf("unknown kind: %v", err)
 	}
 	d, err := set.Get("fake_interface")
