@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"sync"
 
@@ -101,4 +102,17 @@ func Names() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// VersionText is the tether version an app reports in its state object:
+// v (Env.Version) when set, else the module's version from the build
+// information, else "dev".
+func VersionText(v string) string {
+	if v != "" {
+		return v
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
 }

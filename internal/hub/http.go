@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"tether/internal/hub/dashboard"
-	"tether/internal/web/assets"
 )
 
 // wrapTLS serves TLS on ln when the hub has a TLS config; the device port
@@ -43,12 +42,14 @@ func (h *Hub) pageHandler() http.Handler {
 	mux.HandleFunc("POST /login", h.login)
 	mux.HandleFunc("POST /logout", h.logout)
 	mux.HandleFunc("GET /d/{id}/{file...}", h.authed(h.devicePage))
+	mux.HandleFunc("GET /d/{id}/static/{file}", h.authed(h.recoveryStatic))
 	mux.HandleFunc("GET /d/{id}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/d/"+url.PathEscape(r.PathValue("id"))+"/", http.StatusMovedPermanently)
 	})
 	mux.HandleFunc("GET /api/hub", h.authed(h.apiHub))
 	mux.HandleFunc("GET /api/devices", h.authed(h.apiDevices))
 	mux.HandleFunc("GET /api/devices/{id}", h.authed(h.apiDevice))
+	mux.HandleFunc("DELETE /api/devices/{id}", h.authed(h.apiForget))
 	mux.Handle("GET /metrics", h.authed(h.metrics.handler().ServeHTTP))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
@@ -86,26 +87,6 @@ func (h *Hub) serveAsset(name string) http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeFileFS(w, r, dashboard.FS, name)
 	}
-}
-
-// devicePage serves a device's own page (the files the device serves
-// locally, package web/assets) under /d/<id>/; the page sees that path and
-// opens its WebSocket on the hub's page endpoint for <id>.
-func (h *Hub) devicePage(w http.ResponseWriter, r *http.Request) {
-	if err := ValidID(r.PathValue("id")); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	name := r.PathValue("file")
-	if name == "" {
-		name = "index.html"
-	}
-	if fi, err := fs.Stat(assets.FS, name); err != nil || fi.IsDir() || strings.Contains(name, "/") {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Cache-Control", "no-cache")
-	http.ServeFileFS(w, r, assets.FS, name)
 }
 
 func (h *Hub) login(w http.ResponseWriter, r *http.Request) {
@@ -183,14 +164,21 @@ func (h *Hub) apiHub(w http.ResponseWriter, r *http.Request) {
 		Started: h.started, Devices: len(h.broker.Devices()), Pages: pages, Panics: h.panics.Load()})
 }
 
-// Devices lists every device this hub has seen or its broker knows, sorted by id.
+// Devices lists every device this hub has seen or its broker knows, sorted
+// by id, with what its state says (for devices held here).
 func (h *Hub) Devices() []DeviceInfo {
+	now := time.Now()
 	h.mu.RLock()
 	out := make([]DeviceInfo, 0, len(h.records))
 	seen := make(map[string]int, len(h.records))
 	for id, rec := range h.records {
 		di := rec.info(id, h.opts.Name)
 		di.Pages = len(h.pages[id])
+		if p := h.devices[id]; p != nil && di.Online {
+			t := time.Unix(0, p.lastSeen.Load())
+			di.LastSeen = &t
+		}
+		di.setState(rec.shadowJSON(), now)
 		seen[id] = len(out)
 		out = append(out, di)
 	}
@@ -202,10 +190,21 @@ func (h *Hub) Devices() []DeviceInfo {
 			out = append(out, DeviceInfo{ID: p.Device, Online: true, Since: p.Since, Hub: p.Hub, Pages: len(h.pagesOf(p.Device))})
 		case !out[i].Online && p.Hub != h.opts.Name: // went from here to another hub
 			out[i].Online, out[i].Since, out[i].Hub, out[i].Reason, out[i].Remote = true, p.Since, p.Hub, "", ""
+			out[i].LastSeen = nil
 		}
 	}
 	sortDevices(out)
 	return out
+}
+
+// setState fills in what the device's shadow says.
+func (di *DeviceInfo) setState(shadow []byte, now time.Time) {
+	s := summarize(shadow)
+	di.App, di.Version, di.Recovery, di.RecoveryReason, di.Sys = s.App, s.Version, s.Recovery, s.RecoveryReason, s.Sys
+	if di.ShadowUpdated != nil {
+		age := now.Sub(*di.ShadowUpdated).Round(time.Millisecond).Seconds()
+		di.ShadowAge = &age
+	}
 }
 
 func (h *Hub) apiDevices(w http.ResponseWriter, r *http.Request) {
@@ -221,6 +220,7 @@ func (h *Hub) apiDevice(w http.ResponseWriter, r *http.Request) {
 	for _, d := range h.Devices() {
 		if d.ID == id {
 			d.Shadow = h.broker.Shadow(id)
+			d.setState(d.Shadow, time.Now())
 			writeJSON(w, d)
 			return
 		}
@@ -243,5 +243,5 @@ func writeJSONError(w http.ResponseWriter, code int, msg string) {
 }
 
 func sortDevices(ds []DeviceInfo) {
-	slices.SortFunc(ds, func(a, b DeviceInfo) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(ds, func(a, b DeviceInfo) int { return naturalCompare(a.ID, b.ID) })
 }

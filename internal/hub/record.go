@@ -26,7 +26,8 @@ type record struct {
 	msgsIn   uint64 // from the device
 	msgsOut  uint64 // to the device
 	shadow   map[string]json.RawMessage
-	shadowJS []byte // shadow encoded, nil when stale
+	shadowJS []byte    // shadow encoded, nil when stale
+	shadowAt time.Time // when the shadow last changed
 }
 
 // update merges a text message that is a JSON object into the shadow.
@@ -52,6 +53,7 @@ func (r *record) update(data []byte) {
 		}
 	}
 	r.shadowJS = nil
+	r.shadowAt = time.Now()
 }
 
 // shadowJSON returns the shadow as a JSON object, or nil when it is empty.
@@ -79,6 +81,25 @@ type DeviceInfo struct {
 	MsgsIn  uint64 `json:"messages_in"`
 	MsgsOut uint64 `json:"messages_out"`
 	Pages   int    `json:"pages"`
+	// LastSeen is when the hub last heard from the device (any frame,
+	// pongs included) while it is online here, when it went offline
+	// after; absent for a device online on another hub.
+	LastSeen *time.Time `json:"last_seen,omitempty"`
+	// App and Version are the app the device runs and its tether
+	// version, from its state; absent when it has not said.
+	App     string `json:"app,omitempty"`
+	Version string `json:"version,omitempty"`
+	// Recovery is true while the device runs recovery, with
+	// RecoveryReason saying why; both absent otherwise.
+	Recovery       bool   `json:"recovery,omitempty"`
+	RecoveryReason string `json:"recovery_reason,omitempty"`
+	// Sys is the device's system information: its sys/... state keys
+	// without the prefix (uptime, load, mem/total, ...).
+	Sys map[string]json.RawMessage `json:"sys,omitempty"`
+	// ShadowUpdated is when the shadow last changed and ShadowAge how
+	// many seconds ago that was; absent without a shadow.
+	ShadowUpdated *time.Time `json:"shadow_updated,omitempty"`
+	ShadowAge     *float64   `json:"shadow_age_s,omitempty"`
 	// Shadow is the device's latest state (only for one device).
 	Shadow json.RawMessage `json:"shadow,omitempty"`
 }
@@ -86,8 +107,17 @@ type DeviceInfo struct {
 func (r *record) info(id, hub string) DeviceInfo {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return DeviceInfo{ID: id, Online: r.online, Since: r.since, Reason: r.reason, Hub: hub,
+	di := DeviceInfo{ID: id, Online: r.online, Since: r.since, Reason: r.reason, Hub: hub,
 		Remote: r.remote, MsgsIn: r.msgsIn, MsgsOut: r.msgsOut}
+	if !r.online {
+		t := r.since
+		di.LastSeen = &t
+	}
+	if !r.shadowAt.IsZero() {
+		t := r.shadowAt
+		di.ShadowUpdated = &t
+	}
+	return di
 }
 
 // recordFor returns id's record, making it; called with h.mu held.

@@ -3,9 +3,9 @@ package demo
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 	"strings"
 
+	"tether/internal/apps"
 	"tether/internal/cmdapi"
 	"tether/internal/drivers"
 	"tether/internal/wire"
@@ -29,7 +29,7 @@ func (d *instance) state() wire.Message {
 		"iam":         d.cfg.Network.Device.IAm,
 		"dev":         d.cfg.Network.Device.Dev,
 		"app":         "demo",
-		"version":     d.versionText(),
+		"version":     apps.VersionText(d.version),
 		"net/mode":    ns.Mode,
 		"net/backend": d.net.Backend().Name(),
 		"net/error":   ns.LastError,
@@ -41,18 +41,6 @@ func (d *instance) state() wire.Message {
 		m[k] = v
 	}
 	return m
-}
-
-// versionText is tether's version as the device was given it, else the
-// module's from the build information, else "dev".
-func (d *instance) versionText() string {
-	if d.version != "" {
-		return d.version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
 }
 
 // getWifi answers GET wifi with the seed's keys, one per message, between

@@ -9,18 +9,15 @@ import (
 	"mime"
 	"net/http"
 
+	"tether/internal/apps"
+	"tether/internal/apps/recovery/page"
 	"tether/internal/cmdapi"
 	"tether/internal/netif"
 	"tether/internal/wire"
 )
 
 // fileView is one config file as the page shows it.
-type fileView struct {
-	Name string `json:"name"`
-	Text string `json:"text"`
-	// Note says why Text is empty (no root, unreadable); "" otherwise.
-	Note string `json:"note,omitempty"`
-}
+type fileView = page.File
 
 // status is GET /api/status and what the page is rendered from.
 type status struct {
@@ -33,6 +30,12 @@ type status struct {
 	Network  netif.State `json:"network"`
 	APSSID   string      `json:"ap_ssid,omitempty"`
 	TLS      tlsState    `json:"tls"`
+}
+
+// page is what the recovery page is rendered from.
+func (st status) page() page.Data {
+	return page.Data{Device: st.Device, Reason: st.Reason, Root: st.Root, Files: st.Files, Log: st.Log, TLS: st.TLS,
+		Network: page.Network{Mode: st.Network.Mode, AP: st.Network.AP, APSSID: st.APSSID, LastError: st.Network.LastError}}
 }
 
 func (s *server) status() status {
@@ -135,7 +138,7 @@ func (s *server) apiRestart(w http.ResponseWriter, r *http.Request) {
 
 // state is the command protocol's state object.
 func (s *server) state() wire.Message {
-	m := wire.Message{"recovery": true, "recovery/reason": reasonText(s.env.Reason)}
+	m := wire.Message{"recovery": true, "recovery/reason": reasonText(s.env.Reason), "app": "recovery", "version": apps.VersionText(s.env.Version)}
 	if c := s.env.Config; c != nil {
 		m["iam"], m["dev"] = c.Network.Device.IAm, c.Network.Device.Dev
 		m["recovery/app"] = c.App.Name

@@ -199,7 +199,7 @@ func TestPageSaysWhyEscaped(t *testing.T) {
 		"an earlier &lt;b&gt;failure&lt;/b&gt;",                       // the log, escaped
 		"&#34;app&#34;: &#34;nosuchapp&#34;",                          // app.json in its textarea
 		"&lt;device AP ssid&gt;",                                      // network.json too
-		`/static/recovery.js`,
+		`src="static/recovery.js"`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)

@@ -5,25 +5,13 @@ import (
 	"net"
 
 	"tether/internal/apps"
+	"tether/internal/apps/recovery/page"
 	"tether/internal/devtls"
 )
 
 // tlsState is the recovery page's TLS as the page, GET /api/status and the
 // state object show it.
-type tlsState struct {
-	// On: the page is served over https:// (wss:// for its command API).
-	On bool `json:"on"`
-	// Fingerprint is the certificate's SHA-256 fingerprint, for a person
-	// to compare with what the browser shows; "" when off.
-	Fingerprint string `json:"fingerprint,omitempty"`
-	// Cert is the certificate file served; "" when off.
-	Cert string `json:"cert,omitempty"`
-	// Problem says why TLS could not be served (a file and its fault):
-	// the page fell back to plain HTTP. "" otherwise.
-	Problem string `json:"problem,omitempty"`
-	// Why says why TLS is on or off.
-	Why string `json:"why,omitempty"`
-}
+type tlsState = page.TLS
 
 // setupTLS decides the recovery page's TLS by the same rule as the demo
 // app, whose HTTP address recovery takes over (package devtls, demo.tls):

@@ -1,87 +1,211 @@
-// The recovery page: save each config file through POST /api/config/{file},
-// restart through POST /api/restart, refresh the log from GET /api/status.
-// Everything shown is set with textContent, never as HTML.
+// The recovery page. It speaks the command protocol over one WebSocket on
+// its own host: the device's own port, or, served by a hub under /d/<id>/,
+// the hub's page endpoint /<id>. GET status brings the reason, the log and
+// the config files; CMD save_config [file, text] saves one (refused with
+// its located error when invalid); CMD restart boots again. When a state
+// object that is not recovery's arrives (the device restarted into its
+// app), the page reloads and shows the app's page. Everything shown is set
+// with textContent, never as HTML.
 "use strict";
+
+const $ = (id) => document.getElementById(id);
+const viaHub = document.body.dataset.hub === "1";
+const hubID = (location.pathname.match(/^\/d\/([^/]+)\//) || [])[1];
+
+// wsURL is this page's own host: the device, or the hub's endpoint /<id>.
+function wsURL() {
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  return proto + "//" + location.host + "/" + (hubID || "");
+}
+
+let ws = null;
+let deviceUp = false;   // the WebSocket is open and (through a hub) the device is connected
+let pending = null;     // the one request waiting for its answer
+let retries = 0;
+let restartedAt = 0;    // when a restart was asked for, to say when nothing comes back
+let inRecovery = false; // the last state object seen was recovery's
+let statusDue = true;   // the files and log have not been asked for since (re)connecting
+const dirty = new Set(); // files edited here since they were loaded or saved
+// loaded holds the files whose text is on the page: rendered by the device,
+// or (through a hub) once GET status brought them; only those can be saved.
+const loaded = new Set(viaHub ? [] : Array.from(document.querySelectorAll("form.file"), (f) => f.dataset.file));
 
 function show(out, ok, text) {
   out.className = ok ? "ok" : "bad";
   out.textContent = text;
 }
 
-async function call(method, path, body) {
-  const opts = { method, headers: {} };
-  if (body !== undefined) {
-    opts.headers["Content-Type"] = "application/json";
-    opts.body = JSON.stringify(body);
+function setConn(cls, text) {
+  const el = $("conn");
+  el.className = "conn " + cls;
+  el.textContent = text;
+}
+
+// setUp enables the controls that need the device.
+function setUp(on) {
+  deviceUp = on;
+  if (!on) statusDue = true;
+  $("restart").disabled = !on;
+  for (const form of document.querySelectorAll("form.file")) {
+    form.querySelector("button").disabled = !on || !loaded.has(form.dataset.file);
   }
-  const res = await fetch(path, opts);
-  let data = {};
-  try { data = await res.json(); } catch (e) { data = { error: res.status + " " + res.statusText }; }
-  return { ok: res.ok, data };
+  if (on) setConn("up", viaHub ? "connected to the device through the hub" : "connected to the device");
+}
+
+// request sends one request and resolves with the message done accepts,
+// or rejects with the device's (or the hub's) error.
+function request(kind, item, args, done) {
+  return new Promise((resolve, reject) => {
+    if (!ws || ws.readyState !== WebSocket.OPEN || !deviceUp) {
+      reject(new Error("not connected to the device"));
+      return;
+    }
+    if (pending) {
+      reject(new Error("another request is under way"));
+      return;
+    }
+    const timer = setTimeout(() => finish(new Error("no answer from the device in 20 s")), 20000);
+    function finish(err, msg) {
+      clearTimeout(timer);
+      pending = null;
+      if (err) reject(err); else resolve(msg);
+    }
+    pending = { done, finish };
+    ws.send(JSON.stringify([kind, item, args]));
+  });
+}
+
+// fillStatus shows a GET status answer: the log always, each file unless
+// it is being edited here.
+function fillStatus(m) {
+  if (typeof m["recovery/reason"] === "string") $("reason").textContent = m["recovery/reason"];
+  if (typeof m["recovery/root"] === "string" && m["recovery/root"]) $("root").textContent = "in " + m["recovery/root"];
+  if (Array.isArray(m["recovery/log"])) {
+    const log = $("log");
+    const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+    log.textContent = m["recovery/log"].join("\n") + (m["recovery/log"].length ? "\n" : "");
+    if (atEnd) log.scrollTop = log.scrollHeight;
+  }
+  for (const form of document.querySelectorAll("form.file")) {
+    const file = form.dataset.file, text = m["recovery/file/" + file];
+    if (typeof text !== "string" || dirty.has(file)) continue;
+    const ta = form.elements.text;
+    if (ta.value !== text) ta.value = text;
+    ta.placeholder = "";
+    loaded.add(file);
+    form.querySelector("button").disabled = !deviceUp;
+    const note = form.querySelector(".note"), why = m["recovery/file/" + file + "/note"];
+    note.textContent = why || "";
+    note.hidden = !why;
+  }
+}
+
+// receive handles one message from the device (or the hub).
+function receive(data) {
+  let m;
+  try { m = JSON.parse(data); } catch (e) { return; }
+  if (!m || typeof m !== "object" || Array.isArray(m)) return;
+  if ("hub/device/connected" in m) {
+    const on = m["hub/device/connected"] === true;
+    setUp(on);
+    if (on) { if (inRecovery) refresh(); } else {
+      inRecovery = false; // what it runs when it is back, its state will say
+      setConn("down", "the device is offline" + (m["hub/device/reason"] ? " (" + m["hub/device/reason"] + ")" : "") +
+        (restartedAt ? ": restarting, waiting for it to come back…" : ""));
+    }
+  }
+  // A state object names its app: recovery's says "recovery" (older
+  // devices only "recovery": true). Any other app means the device left
+  // recovery: show the app's page.
+  const rec = m.recovery === true && (m.app === undefined || m.app === "recovery");
+  if (typeof m.app === "string" && !rec) {
+    location.reload();
+    return;
+  }
+  if (rec) {
+    inRecovery = true;
+    if (typeof m["recovery/reason"] === "string") $("reason").textContent = m["recovery/reason"];
+    if (statusDue) refresh();
+  }
+  if ("recovery/log" in m) { statusDue = false; fillStatus(m); }
+  if (pending) {
+    if (typeof m.error === "string") pending.finish(new Error(m.error));
+    else if (pending.done(m)) pending.finish(null, m);
+  }
+}
+
+function connect() {
+  setConn("connecting", "connecting…");
+  const sock = new WebSocket(wsURL());
+  ws = sock;
+  sock.onopen = () => {
+    retries = 0;
+    if (!viaHub) setUp(true); // through a hub, wait for hub/device/connected
+  };
+  sock.onmessage = (ev) => receive(ev.data);
+  sock.onclose = () => {
+    if (ws !== sock) return;
+    ws = null;
+    inRecovery = false;
+    setUp(false);
+    if (pending) pending.finish(new Error("the connection to the device closed"));
+    const delay = Math.min(5000, 250 * 2 ** retries++);
+    if (restartedAt && Date.now() - restartedAt > 60000) {
+      show($("restart-result"), false, "nothing answers on this address a minute after the restart: the app may serve on another address (see app.json), or the device is still starting; reload this page to look again");
+    }
+    setConn("down", restartedAt ? "the device is restarting, waiting for it…" : "disconnected, retrying…");
+    setTimeout(connect, delay);
+  };
+}
+
+// refresh asks the device in recovery for the reason, the log and the files
+// (never a device that may run its app again: it would answer an error).
+async function refresh() {
+  if (pending || !deviceUp || !inRecovery) return;
+  try {
+    await request("GET", "status", [], (m) => "recovery/log" in m);
+  } catch (e) { /* shown by the connection state */ }
 }
 
 function initFiles() {
   for (const form of document.querySelectorAll("form.file")) {
+    const file = form.dataset.file;
+    form.elements.text.addEventListener("input", () => dirty.add(file));
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
-      const file = form.dataset.file, out = form.querySelector("output"), btn = form.querySelector("button");
+      const out = form.querySelector("output"), btn = form.querySelector("button");
       btn.disabled = true;
       try {
-        const r = await call("POST", "/api/config/" + encodeURIComponent(file), { text: form.elements.text.value });
-        show(out, r.ok, r.ok ? r.data.info : r.data.error);
+        const r = await request("CMD", "save_config", [file, form.elements.text.value], (m) => m["recovery/saved"] === file);
+        dirty.delete(file);
+        show(out, true, r.info || "saved " + file);
       } catch (e) {
-        show(out, false, "could not reach the device: " + e.message);
+        show(out, false, e.message);
       } finally {
-        btn.disabled = false;
+        btn.disabled = !deviceUp;
       }
     });
   }
 }
 
-// waitForDevice reloads the page once the device answers again after a
-// restart: with the app's own page, or with recovery once more.
-async function waitForDevice(out) {
-  for (let i = 0; i < 120; i++) {
-    await new Promise((r) => setTimeout(r, 500));
-    try {
-      const res = await fetch("/", { cache: "no-store" });
-      if (res.ok) { location.reload(); return; }
-    } catch (e) { /* still restarting */ }
-  }
-  show(out, false, "nothing answers on this address a minute after the restart: the app may serve on another address (see app.json), or the device is still starting; reload this page to look again");
-}
-
 function initRestart() {
-  const btn = document.getElementById("restart"), out = document.getElementById("restart-result");
+  const btn = $("restart"), out = $("restart-result");
   btn.addEventListener("click", async () => {
     btn.disabled = true;
     try {
-      const r = await call("POST", "/api/restart");
-      show(out, r.ok, r.ok ? r.data.info : r.data.error);
-      if (r.ok) { await waitForDevice(out); }
+      const r = await request("CMD", "restart", [], (m) => typeof m.info === "string" && m.info.startsWith("restarting"));
+      restartedAt = Date.now();
+      show(out, true, r.info + "; this page follows it");
     } catch (e) {
-      show(out, false, "could not reach the device: " + e.message);
-    } finally {
-      btn.disabled = false;
+      show(out, false, e.message);
+      btn.disabled = !deviceUp;
     }
   });
 }
 
-async function refresh() {
-  try {
-    const res = await fetch("/api/status", { cache: "no-store" });
-    if (!res.ok) return;
-    const st = await res.json();
-    const log = document.getElementById("log");
-    const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
-    log.textContent = st.log.join("\n") + (st.log.length ? "\n" : "");
-    if (atEnd) log.scrollTop = log.scrollHeight;
-    document.getElementById("reason").textContent = st.reason;
-  } catch (e) { /* the device may be restarting */ }
-}
-
 initFiles();
 initRestart();
-const log = document.getElementById("log");
-log.scrollTop = log.scrollHeight; // the newest lines first in view
-setInterval(refresh, 3000);
+setUp(false);
+$("log").scrollTop = $("log").scrollHeight; // the newest lines first in view
+connect();
+setInterval(() => { if (document.visibilityState === "visible") refresh(); }, 5000);

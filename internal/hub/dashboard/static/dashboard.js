@@ -29,10 +29,17 @@ function render(devices) {
     cell(tr, '').appendChild(a);
     const st = cell(tr, '');
     const span = document.createElement('span');
-    span.className = 'status ' + (d.online ? 'online' : 'offline');
-    span.textContent = d.online ? 'online' : 'offline';
-    if (!d.online && d.reason) span.title = d.reason;
+    const state = d.online ? (d.recovery ? 'recovery' : 'online') : 'offline';
+    span.className = 'status ' + state;
+    span.textContent = state;
     st.appendChild(span);
+    const why = d.online ? d.recovery_reason : d.reason;
+    if (why) {
+      const r = document.createElement('div');
+      r.className = 'reason';
+      r.textContent = why;
+      st.appendChild(r);
+    }
     cell(tr, ago(d.since)).title = d.since;
     cell(tr, d.messages_in ?? '');
     cell(tr, d.messages_out ?? '');

@@ -1,0 +1,58 @@
+package hub
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Errors of Forget.
+var (
+	errNotKnown     = errors.New("not known to this hub")
+	errDeviceOnline = errors.New("online: only an offline device can be forgotten")
+)
+
+// Forget drops what the hub remembers of an offline device (its record:
+// counts, reason, shadow), so that it leaves the dashboard and /d/<id>/ is
+// a 404 until it connects again. It refuses a device online here or on
+// another hub.
+func (h *Hub) Forget(id string) error {
+	if p, online := h.broker.Lookup(id); online {
+		return fmt.Errorf("forget device %s: %w (on hub %s)", id, errDeviceOnline, p.Hub)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.devices[id] != nil:
+		return fmt.Errorf("forget device %s: %w", id, errDeviceOnline)
+	case h.records[id] == nil:
+		return fmt.Errorf("forget device %s: %w", id, errNotKnown)
+	}
+	delete(h.records, id)
+	h.log.Info("device forgotten", "device", id)
+	return nil
+}
+
+// apiForget is DELETE /api/devices/<id>: 200 when forgotten, 404 for a
+// device the hub does not know, 409 for an online one. Browsers may only
+// ask from the page port's own origin (or --origin).
+func (h *Hub) apiForget(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := ValidID(id); err != nil {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err := h.checkOrigin(r); err != nil {
+		writeJSONError(w, http.StatusForbidden, err.Error())
+		return
+	}
+	err := h.Forget(id)
+	switch {
+	case errors.Is(err, errNotKnown):
+		writeJSONError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, errDeviceOnline):
+		writeJSONError(w, http.StatusConflict, err.Error())
+	default:
+		writeJSON(w, map[string]string{"info": "device " + id + " forgotten"})
+	}
+}
