@@ -3,10 +3,11 @@
 // root), never a directory walk, and the WebSocket command API on any path
 // of a request that asks to upgrade.
 //
-// Files get their Content-Type by extension, an ETag (If-None-Match answers
-// 304), gzip when the client accepts it, and are streamed, never read whole.
-// Anything not in the table is 404, traversals included; a method other
-// than GET or HEAD on a route is 405. The server has header, read and idle
+// Files are served by http.ServeContent from an fs.FS (the embedded page,
+// or the device root through os.Root): Content-Type by extension, ranges,
+// and validators (ETag, Last-Modified) for 304s; route files are opened per
+// request and streamed, never read whole. Anything not in the table is 404,
+// traversals included; a method other than GET or HEAD on a route is 405. The server has header, read and idle
 // timeouts and a header size limit, so slow or huge requests cannot hold it.
 //
 // Serve may run on several listeners at once (the page port and the command
@@ -66,7 +67,8 @@ const DefaultMaxMessage = 64 << 10
 type Server struct {
 	opts   Options
 	log    *slog.Logger
-	assets map[string]*asset // embedded routes; nil when Routes is used
+	routes map[string]string // URL path → file name, in page or the root
+	page   *pageFS           // the embedded page; nil when Routes is used
 	ctx    context.Context   // handed to WebSocket clients; ends at shutdown
 	cancel context.CancelFunc
 
@@ -92,8 +94,9 @@ func New(opts Options) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{opts: opts, log: log.With("component", "web"), ctx: ctx, cancel: cancel, conns: map[net.Conn]struct{}{}}
 	if len(opts.Routes) == 0 {
-		s.assets = embeddedAssets(opts.WSPort)
+		s.routes, s.page = embeddedRoutes, newPageFS(opts.WSPort)
 	} else {
+		s.routes = opts.Routes
 		s.checkRoutes()
 	}
 	return s
@@ -107,11 +110,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if s.assets != nil {
-		s.serveAsset(w, r)
-		return
-	}
-	s.serveRoute(w, r)
+	s.serveFile(w, r)
 }
 
 // Serve serves on every listener until ctx ends, then shuts down within
