@@ -116,3 +116,11 @@ func VersionText(v string) string {
 	}
 	return "dev"
 }
+
+// ConfigChecks returns the config checks for this binary on this machine:
+// app.json's "app" must name a registered app (or a section with "exec"),
+// and a listen address the machine lacks is a warning. The device's boot,
+// tether config check and recovery's save all use it.
+func ConfigChecks() config.Machine {
+	return config.Machine{Apps: Names(), HasAddr: config.LocalAddr}
+}

@@ -21,9 +21,10 @@ import (
 	"fmt"
 	"math/big"
 	"net"
-	"regexp"
 	"strings"
 	"time"
+
+	"tether/internal/deviceid"
 )
 
 // Default validity periods, in days.
@@ -162,14 +163,12 @@ func Device(ca *Pair, opts DeviceOptions) (*Pair, error) {
 	return p, nil
 }
 
-var deviceIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$`)
-
-// ValidDeviceID reports whether id can name a device: 1-64 letters, digits,
-// '.', '_' or '-', not starting with '.' (the hub's rule too). It is used as
-// a common name, a file name and a URL path segment.
+// ValidDeviceID reports whether id can name a device: it is used as a
+// common name, a file name and a URL path segment, so it follows the one
+// rule for device ids (package deviceid) that the config and the hub follow.
 func ValidDeviceID(id string) error {
-	if !deviceIDPattern.MatchString(id) {
-		return fmt.Errorf("device id %q: want 1-64 letters, digits, '.', '_' or '-', not starting with '.'", id)
+	if err := deviceid.Check(id); err != nil {
+		return fmt.Errorf("device id: %w", err)
 	}
 	return nil
 }

@@ -47,7 +47,7 @@ func TestCertsInProcess(t *testing.T) {
 		{"device", []string{"certs", "device", "--dir", dir, "Device_1"}, []string{"Device_1.crt", `CN="Device_1"`}, false, false},
 		{"device again", []string{"certs", "device", "--dir", dir, "Device_1"}, []string{"Device_1.key: already exists"}, true, false},
 		{"device --force", []string{"certs", "device", "--dir", dir, "Device_1", "--force"}, []string{"Device_1.crt"}, false, false},
-		{"device bad id", []string{"certs", "device", "--dir", dir, "../x"}, []string{`device id "../x"`}, true, true},
+		{"device bad id", []string{"certs", "device", "--dir", dir, "../x"}, []string{`"../x" starts with`}, true, true},
 		{"bad days", []string{"certs", "device", "--dir", dir, "Device_2", "--days", "0"}, []string{"--days: got 0"}, true, true},
 		{"no dir", []string{"certs", "init"}, []string{`"dir" not set`}, true, false},
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"tether/internal/apps"
 	"tether/internal/config"
 	"tether/internal/drivers"
 )
@@ -40,13 +41,19 @@ with its file, line, column and key path:
   app.json:7:14: error: demo.http.port: want a port number 1-65535, got "eighty"
   network.json:7:18: warning: ap.essid: placeholder "<device AP ssid>", unset
 
+It also checks what the device could never use, as the device's boot and
+recovery's save do: an app this tether does not have (listing those it
+has), a device id the hub refuses, a token holding CR or LF, a file that
+is not UTF-8, and (a warning) a listen address this machine lacks.
+
 Errors stop a device from loading its config (it falls into recovery).
 Warnings do not: unknown keys (an error with --strict), unfilled
 placeholders in angle brackets, an app with no section of settings, a
-serial port that is not plugged in now. Serial ports are looked at, not
-opened: a path that is not a serial device, one tether may not open, or a
-port another program holds is an error. A missing file is not a problem:
-the embedded defaults take its place.
+listen address this machine lacks, a serial port that is not plugged in
+now. Serial ports are looked at, not opened: a path that is not a serial
+device, one tether may not open, or a port another program holds is an
+error. A missing file is not a problem: the embedded defaults take its
+place.
 
 The root may also be given as the only argument. Exit status: 0 when
 there is no error, 1 when there is one (or the command line is wrong).`,
@@ -74,7 +81,7 @@ there is no error, 1 when there is one (or the command line is wrong).`,
 // runConfigCheck prints root's problems and a summary to w, and returns an
 // *ExitError with code 1 if any problem is an error.
 func runConfigCheck(w io.Writer, root string, strict bool) error {
-	cfg, problems, _ := config.Load(root)
+	cfg, problems, _ := apps.ConfigChecks().Load(root)
 	problems = append(problems, drivers.Check(cfg.App.Demo.Drivers)...)
 	if strict {
 		problems = config.Strict(problems)

@@ -53,6 +53,22 @@ func configCases() []configCase {
 			want: []string{"network.json: note: missing, the embedded defaults apply", "app.json: note: missing, the embedded defaults apply", ": ok"}},
 		{name: "both broken", network: `{"device": {"iam": "a b"}}`, app: `{"app": "demo"`, code: 1,
 			want: []string{`network.json:1:20: error: device.iam: want a device id`, "app.json:1:15: error: unexpected end of file", ": 2 errors, 0 warnings"}},
+		// What the device can never use.
+		{name: "id the hub refuses", network: `{"device": {"iam": ".pi"}}`, app: configSeedApp, code: 1,
+			want: []string{`network.json:1:20: error: device.iam: want a device id: 1-64 ASCII letters, digits, '.', '_' or '-', not starting with '.', got ".pi"`}},
+		{name: "token with CR LF", network: tethertest.SeedNetwork, app: `{"app": "demo", "demo": {"home": {"token": "s3cret\r\nX-Evil: 1"}}}`, code: 1,
+			want:    []string{`app.json:1:44: error: demo.home.token: want a token without CR, LF or other control characters`},
+			wantNot: []string{"s3cret"}},
+		{name: "not UTF-8", network: "{\"sta\": {\"ssid\": \"Caf\xe9\"}}", app: configSeedApp, code: 1,
+			want: []string{`network.json:1:22: error: not UTF-8: byte 0xe9 (save the file as UTF-8)`}},
+		{name: "unknown app", network: tethertest.SeedNetwork, app: strings.Replace(configSeedApp, `"app": "demo"`, `"app": "dmeo"`, 1), code: 1,
+			want: []string{`app.json:2:12: error: app: unknown app "dmeo"; registered: demo, echoserver, recovery`}},
+		{name: "process app", network: tethertest.SeedNetwork, app: `{"app": "sensor", "sensor": {"exec": "/usr/bin/sensor"}}`, code: 0,
+			wantNot: []string{"unknown app"}},
+		{name: "address the machine lacks", network: tethertest.SeedNetwork, app: strings.Replace(configSeedApp, `"ip": "127.0.0.1",
+            "port": 80`, `"ip": "192.0.2.1",
+            "port": 80`, 1), code: 0,
+			want: []string{`app.json:9:19: warning: demo.http.ip: this machine has no address 192.0.2.1`, ": ok, 5 warnings"}},
 	}
 }
 

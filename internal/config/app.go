@@ -32,11 +32,13 @@ func (d *decoder) decodeApp(top *node, a *App) {
 	if _, ws := d.at["demo.websocket"]; !ws {
 		a.Demo.WebSocket = a.Demo.HTTP // one listener serves both
 	}
+	d.checkListenAddrs(a)
 	if !named {
 		d.errorf(top.start, "app", "missing: want the name of the app to run")
 		return
 	}
 	d.checkAppSection(top, a.Name)
+	d.checkKnownApp(top, a.Name)
 }
 
 // raw returns a copy of n's text.
@@ -103,7 +105,7 @@ func homeField(h *Home) field {
 		"ca":       str(&h.CA, anyString),
 		"cert":     str(&h.Cert, anyString),
 		"key":      str(&h.Key, anyString),
-		"token":    str(&h.Token, anyString),
+		"token":    str(&h.Token, token),
 		"disabled": boolean(&h.Disabled),
 	})
 }

@@ -13,10 +13,11 @@ type decoder struct {
 	src      *source
 	problems []Problem
 	at       map[string]int // key path → offset of its value, for later checks
+	m        Machine        // checks against the machine; zero skips them
 }
 
-func newDecoder(src *source) *decoder {
-	return &decoder{src: src, at: map[string]int{}}
+func newDecoder(src *source, m Machine) *decoder {
+	return &decoder{src: src, at: map[string]int{}, m: m}
 }
 
 // errorf records an error at offset off for the key path.
@@ -100,6 +101,9 @@ func obj(fs fields) field {
 type stringRule struct {
 	want string            // "a device id (...)", used in messages
 	ok   func(string) bool // nil: any string
+	// secret keeps the value out of messages, which reach logs, the
+	// recovery page and the hub: they give its length only.
+	secret bool
 }
 
 // anyString takes every string.
@@ -118,7 +122,7 @@ func str(p *string, rule stringRule) field {
 // gives "" with a warning, or an error when rule refuses "".
 func (d *decoder) text(n *node, path string, rule stringRule) (string, bool) {
 	if n.kind != kindString {
-		d.errorf(n.start, path, "want %s, got %s", rule.want, describe(n))
+		d.errorf(n.start, path, "want %s, got %s", rule.want, rule.describe(n))
 		return "", false
 	}
 	if isPlaceholder(n.str) {
@@ -130,10 +134,27 @@ func (d *decoder) text(n *node, path string, rule stringRule) (string, bool) {
 		return "", true
 	}
 	if rule.ok != nil && !rule.ok(n.str) {
-		d.errorf(n.start, path, "want %s, got %s", rule.want, describe(n))
+		d.errorf(n.start, path, "want %s, got %s", rule.want, rule.describe(n))
 		return "", false
 	}
 	return n.str, true
+}
+
+// describe shows n in a message, or only its kind and length when the
+// rule's values are secret.
+func (rule stringRule) describe(n *node) string {
+	if !rule.secret {
+		return describe(n)
+	}
+	switch n.kind {
+	case kindString:
+		return fmt.Sprintf("a string of %d characters (not shown: it is a secret)", utf8.RuneCountInString(n.str))
+	case kindNumber:
+		return "a number (not shown: it is a secret)"
+	case kindBool:
+		return "true or false"
+	}
+	return describe(n) // containers and null show no value
 }
 
 // isPlaceholder reports whether v is an unfilled value in angle brackets.

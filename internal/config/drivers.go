@@ -113,7 +113,7 @@ func (ds *Drivers) UnmarshalJSON(data []byte) error {
 
 // The rules of driver keys; their want texts appear in messages.
 var (
-	driverName = stringRule{want: "a driver name: 1-64 letters, digits, '.', '_' or '-'", ok: isDeviceID}
+	driverName = stringRule{want: "a driver name: 1-64 letters, digits, '.', '_' or '-'", ok: isName}
 	driverKind = oneOf("the driver's kind", "fake", "serial")
 	portPath   = stringRule{
 		want: `the serial device's path ("/dev/ttyACM0", "/dev/serial/by-id/…")`,

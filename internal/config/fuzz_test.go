@@ -39,7 +39,7 @@ func fuzzFile(f *testing.F, name string) {
 			}
 		}
 		cfg := rootDefaults("")
-		again := decodeFile(name, data, cfg)
+		again := decodeFile(name, data, cfg, Machine{})
 		if len(again) != len(problems) {
 			t.Errorf("decoding twice: %d problems, then %d", len(problems), len(again))
 		}

@@ -32,7 +32,7 @@ func DefaultFile(name string) []byte {
 func Default() *Config {
 	cfg := &Config{}
 	for _, name := range []string{NetworkFile, AppFile} {
-		if problems := decodeFile(name, DefaultFile(name), cfg); HasErrors(problems) {
+		if problems := decodeFile(name, DefaultFile(name), cfg, Machine{}); HasErrors(problems) {
 			panic(fmt.Sprintf("config: embedded %s: %v", name, &Error{problems}))
 		}
 	}
@@ -61,6 +61,10 @@ func rootDefaults(root string) *Config {
 // error, err is an *Error holding them all, and the Config holds what could
 // be read, with defaults for the rest, so that recovery can still use it.
 func Load(root string) (cfg *Config, problems []Problem, err error) {
+	return load(root, Machine{})
+}
+
+func load(root string, m Machine) (cfg *Config, problems []Problem, err error) {
 	if root == "" {
 		return Default(), nil, nil
 	}
@@ -76,7 +80,7 @@ func Load(root string) (cfg *Config, problems []Problem, err error) {
 		case data == nil:
 			cfg.Missing = append(cfg.Missing, name)
 		default:
-			problems = append(problems, decodeFile(name, data, cfg)...)
+			problems = append(problems, decodeFile(name, data, cfg, m)...)
 		}
 	}
 	return cfg, problems, asError(problems)
@@ -118,14 +122,14 @@ func readFile(root, name string) ([]byte, *Problem) {
 }
 
 // decodeFile decodes data as the file name onto cfg and returns its
-// problems.
-func decodeFile(name string, data []byte, cfg *Config) []Problem {
+// problems, with m's checks.
+func decodeFile(name string, data []byte, cfg *Config, m Machine) []Problem {
 	src := &source{file: name, data: data}
 	top, p := parse(src)
 	if p != nil {
 		return []Problem{*p}
 	}
-	d := newDecoder(src)
+	d := newDecoder(src, m)
 	switch name {
 	case NetworkFile:
 		d.decodeNetwork(top, &cfg.Network)
@@ -147,8 +151,7 @@ func unknownFile(name string) Problem {
 // Check validates a device root and returns every problem, warnings
 // included; unknown keys are warnings.
 func Check(root string) []Problem {
-	_, problems, _ := Load(root)
-	return problems
+	return Machine{}.Check(root)
 }
 
 // CheckStrict is Check with unknown keys reported as errors.
@@ -159,8 +162,5 @@ func CheckStrict(root string) []Problem {
 // Validate checks the contents of one file (name is NetworkFile or AppFile)
 // and returns its problems, warnings included. It is what Save runs first.
 func Validate(name string, data []byte) []Problem {
-	if name != NetworkFile && name != AppFile {
-		return []Problem{unknownFile(name)}
-	}
-	return decodeFile(name, data, rootDefaults(""))
+	return Machine{}.Validate(name, data)
 }

@@ -77,6 +77,9 @@ func parse(s *source) (*node, *Problem) {
 		return nil, &p
 	}
 	s.data = blankBOM(s.data)
+	if p := s.checkUTF8(); p != nil {
+		return nil, p
+	}
 	if len(bytes.TrimSpace(s.data)) == 0 {
 		p := s.problem(0, "", "empty file, want a JSON object")
 		return nil, &p
@@ -93,6 +96,29 @@ func parse(s *source) (*node, *Problem) {
 		return nil, &p
 	}
 	return n, nil
+}
+
+// checkUTF8 locates the first byte of s that is not UTF-8. encoding/json
+// would quietly turn such bytes into U+FFFD, so a password or SSID saved
+// in another encoding (Latin-1, UTF-16) would load as something else.
+func (s *source) checkUTF8() *Problem {
+	if utf8.Valid(s.data) {
+		return nil
+	}
+	off := 0
+	for off < len(s.data) {
+		r, n := utf8.DecodeRune(s.data[off:])
+		if r == utf8.RuneError && n <= 1 {
+			break
+		}
+		off += n
+	}
+	hint := "save the file as UTF-8"
+	if bytes.HasPrefix(s.data, []byte{0xff, 0xfe}) || bytes.HasPrefix(s.data, []byte{0xfe, 0xff}) {
+		hint = "the file is UTF-16: save it as UTF-8"
+	}
+	p := s.problem(off, "", fmt.Sprintf("not UTF-8: byte 0x%02x (%s)", s.data[off], hint))
+	return &p
 }
 
 // blankBOM returns data with a leading UTF-8 byte order mark, which some

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
+
+	"tether/internal/deviceid"
 )
 
 // The rules each kind of key follows; their want texts appear in messages.
@@ -14,9 +16,11 @@ var (
 	authMode   = intRule{want: "an authmode 0-7 (0 open, 3 WPA2-PSK)", min: 0, max: 7}
 	maxMessage = intRule{want: "a size in bytes (0 for the default, at most 1 GiB)", min: 0, max: 1 << 30}
 
-	deviceID = stringRule{
-		want: "a device id: 1-64 letters, digits, '.', '_' or '-'",
-		ok:   isDeviceID,
+	deviceID = stringRule{want: "a device id: " + deviceid.Rule, ok: deviceid.Valid}
+	token    = stringRule{
+		want:   "a token without CR, LF or other control characters (it is sent in an HTTP header)",
+		ok:     func(s string) bool { return !strings.ContainsFunc(s, isControl) },
+		secret: true,
 	}
 	appName = stringRule{want: "the name of the app to run", ok: func(s string) bool { return s != "" }}
 	netName = stringRule{
@@ -24,7 +28,7 @@ var (
 		ok:   func(s string) bool { return s == "" || s == "host" || s == "sim" || s == "nm" },
 	}
 	ssid     = stringRule{want: "an SSID of at most 32 bytes", ok: func(s string) bool { return len(s) <= 32 }}
-	wifiPass = stringRule{want: "a WiFi password of at most 64 characters", ok: func(s string) bool { return len(s) <= 64 }}
+	wifiPass = stringRule{want: "a WiFi password of at most 64 characters", ok: func(s string) bool { return len(s) <= 64 }, secret: true}
 	host     = stringRule{want: "an IP address or host name", ok: isHost}
 	listenIP = stringRule{
 		want: `an IP address to listen on ("" or "0.0.0.0" for every interface)`,
@@ -40,18 +44,19 @@ var (
 	}
 )
 
-// isDeviceID reports whether s can name a device in URLs and logs.
-func isDeviceID(s string) bool {
+// isName reports whether s can name a driver in state keys
+// ("<name>/line") and logs: 1-64 letters, digits, '.', '_' or '-', not
+// "." or "..".
+func isName(s string) bool {
 	if s == "" || len(s) > 64 || s == "." || s == ".." {
 		return false
 	}
-	for _, c := range s {
-		if !isAlnum(c) && c != '.' && c != '_' && c != '-' {
-			return false
-		}
-	}
-	return true
+	return !strings.ContainsFunc(s, func(c rune) bool { return !isAlnum(c) && c != '.' && c != '_' && c != '-' })
 }
+
+// isControl reports whether r is a control character, which an HTTP
+// header value cannot hold (a tab aside).
+func isControl(r rune) bool { return r != '\t' && (r < 0x20 || r == 0x7f) }
 
 // isHost reports whether s is empty, an IP address or a host name.
 func isHost(s string) bool {

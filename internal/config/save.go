@@ -29,7 +29,11 @@ var saveMu sync.Mutex
 // Temporary files an earlier crash left behind are removed first.
 // See package atomicfile for what holds across a crash or power cut.
 func Save(root, name string, data []byte) error {
-	if err := asError(Validate(name, data)); err != nil {
+	return save(root, name, data, Machine{})
+}
+
+func save(root, name string, data []byte, m Machine) error {
+	if err := asError(m.Validate(name, data)); err != nil {
 		return err
 	}
 	if root == "" {
@@ -42,7 +46,7 @@ func Save(root, name string, data []byte) error {
 	// to save.
 	_ = atomicfile.RemoveTemps(path)
 	write := atomicfile.Replace
-	if current, err := os.ReadFile(path); err == nil && !HasErrors(Validate(name, current)) {
+	if current, err := os.ReadFile(path); err == nil && !HasErrors(m.Validate(name, current)) {
 		write = atomicfile.WriteFile
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("save %s: %w", name, err)

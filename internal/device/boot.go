@@ -54,7 +54,7 @@ func (d *Device) load() (*config.Config, error) {
 		d.log.Info("no device root: using the embedded default config")
 		return config.Default(), nil
 	}
-	cfg, problems, err := config.Load(d.opts.Root)
+	cfg, problems, err := apps.ConfigChecks().Load(d.opts.Root)
 	for _, p := range problems {
 		if p.Warning {
 			d.log.Warn("config: " + p.String())

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 
 	"tether/internal/apps"
 	"tether/internal/apps/recovery/page"
@@ -80,7 +81,8 @@ func (s *server) apiSave(w http.ResponseWriter, r *http.Request) {
 		writeError(w, code, err.Error())
 		return
 	}
-	if err := s.save(name, text); err != nil {
+	warnings, err := s.save(name, text)
+	if err != nil {
 		code := http.StatusUnprocessableEntity
 		if s.root() == "" {
 			code = http.StatusConflict
@@ -88,7 +90,7 @@ func (s *server) apiSave(w http.ResponseWriter, r *http.Request) {
 		writeError(w, code, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"saved": name, "info": "saved " + name + "; restart to apply it"})
+	writeJSON(w, http.StatusOK, map[string]any{"saved": name, "info": savedInfo(name, "restart", warnings), "warnings": warnings})
 }
 
 // readText reads a save request's text, bounded by maxBody.
@@ -180,11 +182,17 @@ func (s *server) cmdSave(ctx context.Context, req wire.Request, reply cmdapi.Rep
 	if err != nil {
 		return err
 	}
-	if err := s.save(name, text); err != nil {
+	warnings, err := s.save(name, text)
+	if err != nil {
 		return err
 	}
-	reply(wire.Message{"info": "saved " + name + "; CMD restart to apply it", "recovery/saved": name})
+	reply(wire.Message{"info": savedInfo(name, "CMD restart", warnings), "recovery/saved": name, "recovery/warnings": warnings})
 	return nil
+}
+
+// savedInfo says a file was saved, how to apply it, and its warnings.
+func savedInfo(name, restart string, warnings []string) string {
+	return strings.Join(append([]string{"saved " + name + "; " + restart + " to apply it"}, warnings...), "\n")
 }
 
 // cmdRestart is CMD restart.

@@ -19,6 +19,8 @@ import (
 	"github.com/coder/websocket"
 
 	"tether/internal/apps"
+	_ "tether/internal/apps/demo" // the apps a save may name, as in the binary
+	_ "tether/internal/apps/echoserver"
 	"tether/internal/apps/recovery"
 	"tether/internal/config"
 	"tether/internal/logring"
@@ -247,6 +249,7 @@ func TestAPI(t *testing.T) {
 		{"status", "GET", "/api/status", nil, "", 200, `"reason":"unknown app \"nosuchapp\""`, "nosuchapp"},
 		{"status lists files", "GET", "/api/status", nil, "", 200, `"name":"network.json"`, "nosuchapp"},
 		{"invalid edit refused", "POST", "/api/config/app.json", json, jsonBody(broken), 422, `app.json:5:24: echoserver.listen_port: `, "nosuchapp"},
+		{"unknown app refused", "POST", "/api/config/app.json", json, jsonBody(seedApp("dmeo")), 422, `app.json:2:12: app: unknown app \"dmeo\"; registered: demo, echoserver, recovery`, "nosuchapp"},
 		{"syntax error refused", "POST", "/api/config/app.json", json, jsonBody(`{"app": "demo",` + "\n" + `"demo": {,}}`), 422, `app.json:2:`, "nosuchapp"},
 		{"cross-site save refused", "POST", "/api/config/app.json", cross, jsonBody(fixed), 403, `cross-origin`, "nosuchapp"},
 		{"unknown file refused", "POST", "/api/config/other.json", json, jsonBody("{}"), 422, `want network.json or app.json`, "nosuchapp"},

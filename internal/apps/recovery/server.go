@@ -209,21 +209,27 @@ func (s *server) readFile(name string) (text, note string) {
 	return string(b), ""
 }
 
-// save validates and writes one config file, returning a located error
-// for an invalid one (then nothing is written).
-func (s *server) save(name, text string) error {
+// save validates and writes one config file with the device's checks
+// (apps.ConfigChecks: an unknown app is refused, a listen address the
+// machine lacks is a warning), returning a located error for an invalid
+// one (then nothing is written), else the warnings, one per line.
+func (s *server) save(name, text string) (warnings []string, err error) {
 	if name != config.NetworkFile && name != config.AppFile {
-		return fmt.Errorf("save config: got file %q, want %s or %s", name, config.NetworkFile, config.AppFile)
+		return nil, fmt.Errorf("save config: got file %q, want %s or %s", name, config.NetworkFile, config.AppFile)
 	}
 	root := s.root()
 	if root == "" {
-		return errors.New("save config: no device root (the device was started without --root), nothing to save to")
+		return nil, errors.New("save config: no device root (the device was started without --root), nothing to save to")
 	}
-	if err := config.Save(root, name, []byte(text)); err != nil {
-		return fmt.Errorf("save %s: %s", name, describe(err))
+	checks := apps.ConfigChecks()
+	if err := checks.Save(root, name, []byte(text)); err != nil {
+		return nil, fmt.Errorf("save %s: %s", name, describe(err))
 	}
 	s.log.Info("config file saved", "file", name, "root", root)
-	return nil
+	for _, p := range checks.Validate(name, []byte(text)) {
+		warnings = append(warnings, "warning: "+p.String())
+	}
+	return warnings, nil
 }
 
 // describe is err with a config error's problems one per line.
