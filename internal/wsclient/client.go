@@ -22,7 +22,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coder/websocket"
+	"tether/internal/wsconn"
 )
 
 // Defaults for the zero Options.
@@ -82,7 +82,7 @@ func (o Options) withDefaults() Options {
 // Result is how a session ended: the close code and reason, and whether the
 // server sent the close (else this client closed, with 1000).
 type Result struct {
-	Code     websocket.StatusCode
+	Code     int
 	Reason   string
 	ByServer bool
 }
@@ -95,7 +95,7 @@ func ExitCode(res Result, err error) int {
 	switch {
 	case err != nil:
 		return 1
-	case res.Code == websocket.StatusNormalClosure:
+	case res.Code == wsconn.StatusNormal:
 		return 0
 	}
 	return 2
@@ -123,7 +123,7 @@ func Run(ctx context.Context, url string, opts Options, in io.Reader, out, errOu
 
 // session is one connection's state; run owns its goroutines.
 type session struct {
-	c    *websocket.Conn
+	c    *wsconn.Conn
 	con  *console
 	opts Options
 
@@ -131,8 +131,6 @@ type session struct {
 	readErr  error
 	activity chan struct{} // a message arrived (scripted waits restart)
 
-	mu      sync.Mutex
-	pingErr error // the keepalive gave up
 }
 
 func (s *session) run(ctx context.Context, in io.Reader) (Result, error) {
@@ -140,7 +138,7 @@ func (s *session) run(ctx context.Context, in io.Reader) (Result, error) {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.readLoop(connCtx) })
 	if s.opts.Ping > 0 {
-		wg.Go(func() { s.pingLoop(connCtx) })
+		wg.Go(func() { s.c.Keepalive(connCtx, s.opts.Ping) }) // a missing pong ends readLoop
 	}
 	stop := make(chan struct{})
 	lines := readLines(in, s.con, stop)
@@ -194,9 +192,7 @@ func (s *session) send(line string) error {
 	if line == "" {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-	defer cancel()
-	return s.c.Write(ctx, websocket.MessageText, []byte(line))
+	return s.c.Write(context.Background(), []byte(line)) // within writeTimeout
 }
 
 // sendFailed reports a failed write: as the server's close when one
@@ -213,7 +209,7 @@ func (s *session) sendFailed(err error) (Result, error) {
 // close runs the close handshake with 1000. When it fails because the
 // server had closed first, the server's close is the result.
 func (s *session) close() (Result, error) {
-	if err := s.c.Close(websocket.StatusNormalClosure, ""); err != nil {
+	if err := s.c.Close(wsconn.StatusNormal, ""); err != nil {
 		select {
 		case <-s.readDone:
 			if res, err := s.ended(); err == nil && res.ByServer {
@@ -222,21 +218,17 @@ func (s *session) close() (Result, error) {
 		default:
 		}
 	}
-	return Result{Code: websocket.StatusNormalClosure}, nil
+	return Result{Code: wsconn.StatusNormal}, nil
 }
 
 // ended reports why the read loop ended: the server's close, or a lost
 // connection.
 func (s *session) ended() (Result, error) {
-	s.mu.Lock()
-	pingErr := s.pingErr
-	s.mu.Unlock()
-	if pingErr != nil {
-		return Result{}, pingErr
+	if errors.Is(s.readErr, wsconn.ErrNoPong) {
+		return Result{}, s.readErr
 	}
-	var ce websocket.CloseError
-	if errors.As(s.readErr, &ce) {
-		return Result{Code: ce.Code, Reason: ce.Reason, ByServer: true}, nil
+	if code, reason, ok := wsconn.CloseReason(s.readErr); ok {
+		return Result{Code: code, Reason: reason, ByServer: true}, nil
 	}
 	return Result{}, fmt.Errorf("connection lost: %w", s.readErr)
 }
@@ -259,7 +251,7 @@ func (s *session) report(res Result, err error) {
 func (s *session) readLoop(ctx context.Context) {
 	defer close(s.readDone)
 	for {
-		typ, data, err := s.c.Read(ctx)
+		text, data, err := s.c.Read(ctx)
 		if err != nil {
 			s.readErr = err
 			return
@@ -268,7 +260,7 @@ func (s *session) readLoop(ctx context.Context) {
 		case s.activity <- struct{}{}:
 		default:
 		}
-		if typ == websocket.MessageText {
+		if text {
 			s.con.message(string(data))
 			continue
 		}
@@ -277,33 +269,6 @@ func (s *session) readLoop(ctx context.Context) {
 			preview, more = preview[:binaryPreview], "..."
 		}
 		s.con.message(fmt.Sprintf("[binary %d B] %x%s", len(data), preview, more))
-	}
-}
-
-// pingLoop pings every Ping; when a pong takes longer than Ping, it says so
-// and drops the connection.
-func (s *session) pingLoop(ctx context.Context) {
-	t := time.NewTicker(s.opts.Ping)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		pctx, cancel := context.WithTimeout(ctx, s.opts.Ping)
-		err := s.c.Ping(pctx)
-		cancel()
-		if err == nil || ctx.Err() != nil {
-			continue
-		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			s.mu.Lock()
-			s.pingErr = fmt.Errorf("keepalive: no pong within %v", s.opts.Ping)
-			s.mu.Unlock()
-			s.c.CloseNow()
-		}
-		return
 	}
 }
 
@@ -332,14 +297,14 @@ func readLines(in io.Reader, con *console, stop <-chan struct{}) <-chan string {
 	return ch
 }
 
-var closeNames = map[websocket.StatusCode]string{
+var closeNames = map[int]string{
 	1000: "normal closure", 1001: "going away", 1002: "protocol error", 1003: "unsupported data",
 	1005: "no status", 1006: "abnormal closure", 1007: "invalid payload", 1008: "policy violation",
 	1009: "message too big", 1010: "mandatory extension", 1011: "internal error",
 	1012: "service restart", 1013: "try again later", 1014: "bad gateway", 1015: "TLS handshake",
 }
 
-func closeName(c websocket.StatusCode) string {
+func closeName(c int) string {
 	if n, ok := closeNames[c]; ok {
 		return n
 	}

@@ -63,7 +63,7 @@ func TestScripted(t *testing.T) {
 		name      string
 		input     string
 		wantOut   []string
-		wantCode  websocket.StatusCode
+		wantCode  int
 		byServer  bool
 		wantExit  int
 		wantClose []websocket.StatusCode // what the server received
@@ -104,7 +104,7 @@ func TestScripted(t *testing.T) {
 	}
 }
 
-func closeNumber(c websocket.StatusCode) string { return strconv.Itoa(int(c)) }
+func closeNumber(c int) string { return strconv.Itoa(c) }
 
 func insecure() *tls.Config { return &tls.Config{InsecureSkipVerify: true} }
 

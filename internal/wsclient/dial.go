@@ -10,13 +10,13 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/coder/websocket"
+	"tether/internal/wsconn"
 )
 
 // dial opens the WebSocket connection. With Verbose, every connection the
 // handshake makes is wrapped in a loggingConn (over TLS for wss://, so the
 // log shows plaintext), which prints the handshake and each frame.
-func dial(ctx context.Context, url string, o Options, con *console) (*websocket.Conn, error) {
+func dial(ctx context.Context, url string, o Options, con *console) (*wsconn.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
 	defer cancel()
 	wrap := func(c net.Conn) net.Conn { return c }
@@ -42,15 +42,14 @@ func dial(ctx context.Context, url string, o Options, con *console) (*websocket.
 		},
 	}
 	defer tr.CloseIdleConnections()
-	c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{
+	c, err := wsconn.Dial(ctx, url, wsconn.DialOptions{
+		Options:    wsconn.Options{ReadLimit: o.MaxMessage, WriteTimeout: writeTimeout},
+		Header:     o.Header,
 		HTTPClient: &http.Client{Transport: tr},
-		HTTPHeader: o.Header,
-		Host:       o.Header.Get("Host"),
 	})
 	if err != nil {
-		return nil, dialError(url, resp, err)
+		return nil, dialError(url, err)
 	}
-	c.SetReadLimit(o.MaxMessage)
 	return c, nil
 }
 
@@ -82,9 +81,10 @@ func dialTLS(ctx context.Context, d *net.Dialer, network, addr string, cfg *tls.
 
 // dialError says why the connection could not be made, in the user's terms:
 // the network error, the TLS problem with a hint, or the server's answer.
-func dialError(url string, resp *http.Response, err error) error {
+func dialError(url string, err error) error {
 	var opErr *net.OpError
 	var verr *tls.CertificateVerificationError
+	var herr *wsconn.HandshakeError
 	switch {
 	case errors.As(err, &verr):
 		return fmt.Errorf("dial %s: TLS: %w (trust its CA with --ca FILE, or skip checks with --insecure)", url, verr)
@@ -92,8 +92,8 @@ func dialError(url string, resp *http.Response, err error) error {
 		return fmt.Errorf("dial %s: %w", url, opErr)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("dial %s: no answer in time: %w", url, context.DeadlineExceeded)
-	case resp != nil && resp.StatusCode != http.StatusSwitchingProtocols:
-		return fmt.Errorf("dial %s: server answered %q, want 101 Switching Protocols%s", url, resp.Status, bodyHint(resp))
+	case errors.As(err, &herr):
+		return fmt.Errorf("dial %s: server answered %q, want 101 Switching Protocols%s", url, herr.Response.Status, bodyHint(herr.Response))
 	}
 	return fmt.Errorf("dial %s: %w", url, err)
 }

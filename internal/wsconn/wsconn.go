@@ -1,8 +1,23 @@
-// Package wsconn is the one wrapper over github.com/coder/websocket used on
-// the device side (command API, echoserver, call-home). It sets read limits
+// Package wsconn is the one wrapper over github.com/coder/websocket, used
+// by everything on the device side and by tether ws. It sets read limits
 // deliberately, gives every write its own timeout, rejects invalid UTF-8 in
 // text messages with 1007, answers every frame that breaks RFC 6455 with
 // 1002, and runs keepalive pings.
+//
+// Who uses which WebSocket code (a test in this package checks the imports
+// against this map):
+//
+//   - wsconn (coder/websocket): the command API's transports, accepted by
+//     web (the demo's page port) and apps/recovery, dialled by callhome and
+//     handed on by apps/demo; the echoserver app (ReadInto, one buffer per
+//     connection); wsclient (tether ws, whose -v frame log wraps the
+//     connections it dials). No other package imports coder/websocket.
+//   - hub/hubws (lxzan/gws): the hub's device and page endpoints, used by
+//     hub only, behind an interface so the engine can change.
+//   - bench/benchws (wsframe, a frame codec of its own): tether bench's
+//     load-generating client, used by bench and bench/mqtt.
+//
+// Tests may dial with coder/websocket directly.
 //
 // A Conn is safe for one reader and any number of writers at once; writes
 // are serialized by the underlying library.
@@ -10,9 +25,12 @@ package wsconn
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"slices"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -46,14 +64,17 @@ type Options struct {
 	// ReadLimit is the largest message accepted, in bytes; a larger one
 	// closes the connection with 1009. Zero means 64 KiB.
 	ReadLimit int64
-	// WriteTimeout bounds each write. Zero means DefaultWriteTimeout.
+	// WriteTimeout bounds each write. Zero means DefaultWriteTimeout;
+	// negative sets none, leaving it to the context given to each write
+	// (for a hot path that must not start a timer per message).
 	WriteTimeout time.Duration
 }
 
 // Conn is a WebSocket connection.
 type Conn struct {
-	ws   *websocket.Conn
-	opts Options
+	ws     *websocket.Conn
+	opts   Options
+	noPong atomic.Pointer[error] // set by Keepalive before it drops the connection
 }
 
 func wrap(ws *websocket.Conn, opts Options) *Conn {
@@ -85,39 +106,58 @@ func Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions) (*Conn, 
 	return wrap(ws, opts.Options), nil
 }
 
-// DialOptions configure Dial.
-type DialOptions struct {
-	Options
-	// Header is sent with the handshake (e.g. Authorization).
-	Header http.Header
-	// TLS is used for wss:// URLs; nil means the system's defaults.
-	TLS *tls.Config
-}
-
-// Dial connects to a ws:// or wss:// URL.
-func Dial(ctx context.Context, url string, opts DialOptions) (*Conn, error) {
-	d := &websocket.DialOptions{HTTPHeader: opts.Header}
-	if opts.TLS != nil {
-		d.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: opts.TLS}}
-	}
-	ws, _, err := websocket.Dial(ctx, url, d)
-	if err != nil {
-		return nil, err
-	}
-	return wrap(ws, opts.Options), nil
-}
-
 // Read returns the next message and whether it is text. A text message that
 // is not valid UTF-8 closes the connection with 1007 and returns an error.
 func (c *Conn) Read(ctx context.Context) (text bool, data []byte, err error) {
 	typ, data, err := c.ws.Read(ctx)
 	if err != nil {
-		return false, nil, AnswerReadError(c.ws, err)
+		return false, nil, c.readError(err)
 	}
 	text = typ == websocket.MessageText
 	if text && !utf8.Valid(data) {
 		c.ws.Close(StatusInvalidData, "text message is not valid UTF-8")
 		return false, nil, ErrInvalidUTF8
+	}
+	return text, data, nil
+}
+
+// readError is what a read returns for err: the keepalive's error when it
+// dropped the connection, else err answered (see AnswerReadError).
+func (c *Conn) readError(err error) error {
+	if ke := c.noPong.Load(); ke != nil {
+		return *ke
+	}
+	return AnswerReadError(c.ws, err)
+}
+
+// ReadInto reads the next message into buf's storage, growing it as the
+// message needs, and returns the message (which may be buf's storage or
+// a larger one) and whether it is text. It is Read for a loop that reuses
+// one buffer instead of allocating a message each time; what Read checks,
+// it checks.
+func (c *Conn) ReadInto(ctx context.Context, buf []byte) (text bool, data []byte, err error) {
+	typ, r, err := c.ws.Reader(ctx)
+	if err != nil {
+		return false, buf[:0], c.readError(err)
+	}
+	data = buf[:0]
+	for {
+		if len(data) == cap(data) {
+			data = slices.Grow(data, max(len(data), 512))
+		}
+		n, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return false, data[:0], c.readError(err)
+		}
+	}
+	text = typ == websocket.MessageText
+	if text && !utf8.Valid(data) {
+		c.ws.Close(StatusInvalidData, "text message is not valid UTF-8")
+		return false, data[:0], ErrInvalidUTF8
 	}
 	return text, data, nil
 }
@@ -141,6 +181,9 @@ func (c *Conn) WriteMessage(ctx context.Context, text bool, data []byte) error {
 }
 
 func (c *Conn) write(ctx context.Context, typ websocket.MessageType, data []byte) error {
+	if c.opts.WriteTimeout < 0 {
+		return c.ws.Write(ctx, typ, data)
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.WriteTimeout)
 	defer cancel()
 	return c.ws.Write(ctx, typ, data)
@@ -158,9 +201,14 @@ func (c *Conn) CloseNow() error { return c.ws.CloseNow() }
 // Ping sends a ping and waits for the pong; a reader must be running.
 func (c *Conn) Ping(ctx context.Context) error { return c.ws.Ping(ctx) }
 
-// Keepalive pings every interval until ctx ends or a pong does not come
-// back within the interval, then closes the connection and returns why.
-// A dead peer is thus detected within two intervals.
+// ErrNoPong is returned by Keepalive when a pong did not come back in time.
+var ErrNoPong = errors.New("keepalive: no pong")
+
+// Keepalive pings every interval until ctx ends or a ping fails, then
+// closes the connection and returns why: ErrNoPong (wrapped) when a pong
+// did not come back within the interval, so a dead peer is detected within
+// two intervals, and the reader's Read returns that error too; another
+// error when the connection had ended.
 func (c *Conn) Keepalive(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		<-ctx.Done()
@@ -180,11 +228,27 @@ func (c *Conn) Keepalive(ctx context.Context, interval time.Duration) error {
 		err := c.ws.Ping(pctx)
 		cancel()
 		if err != nil && ctx.Err() == nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				err = fmt.Errorf("%w within %v", ErrNoPong, interval)
+				c.noPong.Store(&err)
+			} else {
+				err = fmt.Errorf("keepalive: %w", err)
+			}
 			c.ws.CloseNow()
-			return errors.New("keepalive: no pong within " + interval.String())
+			return err
 		}
 	}
 }
 
 // CloseStatus returns the close code in err, or -1 if err is not a close.
 func CloseStatus(err error) int { return int(websocket.CloseStatus(err)) }
+
+// CloseReason returns the code and reason of the peer's close frame in err
+// (an error from Read), and false when err is not a close.
+func CloseReason(err error) (code int, reason string, ok bool) {
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) {
+		return -1, "", false
+	}
+	return int(ce.Code), ce.Reason, true
+}

@@ -2,14 +2,9 @@ package echoserver
 
 import (
 	"context"
-	"errors"
-	"io"
 	"net/http"
 	"sync"
 	"time"
-	"unicode/utf8"
-
-	"github.com/coder/websocket"
 
 	"tether/internal/wsconn"
 )
@@ -27,7 +22,7 @@ const (
 
 // conn is one client: a single goroutine reading and echoing.
 type conn struct {
-	ws     *websocket.Conn
+	ws     *wsconn.Conn
 	buf    []byte
 	ctx    context.Context // for writes; cancelled by a hard stop
 	cancel context.CancelFunc
@@ -37,14 +32,15 @@ type conn struct {
 // ServeHTTP upgrades any path to a WebSocket and echoes on it until the
 // client leaves or the server stops.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ws, err := websocket.Accept(w, r, nil)
+	// No write timeout of wsconn's: it would start a timer per message.
+	// Writes end with the hard stop (c.ctx) instead.
+	ws, err := wsconn.Accept(w, r, wsconn.AcceptOptions{Options: wsconn.Options{ReadLimit: s.opts.MaxMessage, WriteTimeout: -1}})
 	if err != nil {
 		s.log.Debug("refused upgrade", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	ws.SetReadLimit(s.opts.MaxMessage)
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &conn{ws: ws, ctx: ctx, cancel: cancel}
+	c := &conn{ws: ws, ctx: ctx, cancel: cancel, buf: make([]byte, 0, firstBuffer)}
 	if !s.add(c) {
 		cancel()
 		ws.Close(wsconn.StatusGoingAway, "server shutting down")
@@ -57,53 +53,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.log.Debug("client gone", "remote", r.RemoteAddr, "err", err)
 }
 
-// echo reads each message and writes it back, until an error.
+// echo reads each message into the connection's buffer and writes it
+// back, until an error. wsconn closes a message over the read limit with
+// 1009, text that is not UTF-8 with 1007 and a bad frame with 1002.
 func (c *conn) echo() error {
 	for {
-		typ, msg, err := c.read()
+		// No deadline on reads: a graceful close from goAway ends them, and
+		// a cancellable context here would cost a timer per message.
+		text, msg, err := c.ws.ReadInto(context.Background(), c.buf)
 		if err != nil {
-			err = wsconn.AnswerReadError(c.ws, err) // 1002 for a bad frame
-			c.ws.CloseNow()                         // a no-op after a completed close handshake
+			c.ws.CloseNow() // a no-op after a completed close handshake
 			return err
 		}
-		if typ == websocket.MessageText && !utf8.Valid(msg) {
-			c.ws.Close(wsconn.StatusInvalidData, "text message is not valid UTF-8")
-			return wsconn.ErrInvalidUTF8
-		}
-		if err := c.ws.Write(c.ctx, typ, msg); err != nil {
+		if err := c.ws.WriteMessage(c.ctx, text, msg); err != nil {
 			c.ws.CloseNow()
 			return err
 		}
-		if len(c.buf) > keptBuffer {
-			c.buf = nil
-		}
-	}
-}
-
-// read reads one whole message into the connection's buffer. The read
-// limit set on ws closes a message that is too big with 1009.
-func (c *conn) read() (websocket.MessageType, []byte, error) {
-	// No deadline on reads: a graceful close from goAway ends them, and a
-	// cancellable context here would cost a timer per message.
-	typ, r, err := c.ws.Reader(context.Background())
-	if err != nil {
-		return 0, nil, err
-	}
-	if c.buf == nil {
-		c.buf = make([]byte, firstBuffer)
-	}
-	n := 0
-	for {
-		if n == len(c.buf) {
-			c.buf = append(c.buf, make([]byte, len(c.buf))...)
-		}
-		m, err := r.Read(c.buf[n:])
-		n += m
-		if errors.Is(err, io.EOF) {
-			return typ, c.buf[:n], nil
-		}
-		if err != nil {
-			return 0, nil, err
+		c.buf = msg[:0]
+		if cap(c.buf) > keptBuffer {
+			c.buf = make([]byte, 0, firstBuffer)
 		}
 	}
 }
