@@ -20,7 +20,7 @@ page.on('console', m => { if (m.type() === 'error') errors.push('console: ' + m.
 const row = () => page.getByRole('row').filter({ has: page.getByRole('link', { name: id, exact: true }) });
 try {
   await page.goto(url);
-  await row().getByText('recovery', { exact: true }).waitFor({ timeout: 15000 });
+  await row().locator('.status').filter({ hasText: /^recovery$/ }).waitFor({ timeout: 15000 });
   await row().getByText('unknown app "nosuchapp"').waitFor({ timeout: 5000 });
   await page.screenshot({ path: shot + '-dashboard.png' });
 

@@ -38,6 +38,12 @@ type IdleOptions struct {
 	Hold time.Duration
 	// Header is sent with every handshake (e.g. a bearer token).
 	Header http.Header
+	// State, with Broker "hub", has each connection send one state object
+	// once connected, as a device does: its id, app "idle", a version and
+	// made-up system information (sys/...) that differs from device to
+	// device, so a hub's dashboard and API have something to show and
+	// sort. Off, the connections send nothing.
+	State bool
 	// PerSource is how many connections share one source address when URL's
 	// host is an IPv4 loopback address: 127.0.0.1, then 127.0.0.2, …, so
 	// that more connections than one address has ephemeral ports can be
@@ -218,8 +224,11 @@ func (h *idleRun) dial(ctx context.Context, i int) (*benchws.Conn, error) {
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	// a 256-byte read buffer: an idle connection reads pings only
 	ic, err := benchws.Handshake(c, u, benchws.Options{Header: h.o.Header, Subprotocol: sub, ReadBuffer: 256})
-	if err == nil && sub == "mqtt" {
+	switch {
+	case err == nil && sub == "mqtt":
 		err = ic.WriteMessage(false, mqtt.AppendConnect(nil, id, 0))
+	case err == nil && h.o.State:
+		err = ic.WriteMessage(true, idleState(id, i))
 	}
 	if err != nil {
 		c.Close()

@@ -2,10 +2,12 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -99,5 +101,42 @@ func TestRSS(t *testing.T) {
 	}
 	if _, err := RSS(1 << 30); err == nil || !strings.Contains(err.Error(), "read rss") {
 		t.Errorf("RSS of no process: got %v, want a read rss error", err)
+	}
+}
+
+// TestIdleState: with State, each connection's first message is a state
+// object naming its own id, with the app and system keys a dashboard shows.
+func TestIdleState(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]map[string]any{}
+	url := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		_, b, err := c.Read(r.Context())
+		var m map[string]any
+		if err != nil || json.Unmarshal(b, &m) != nil {
+			return
+		}
+		mu.Lock()
+		got[strings.TrimPrefix(r.URL.Path, "/")] = m
+		mu.Unlock()
+		c.Read(r.Context()) // until the bench closes
+	}))
+	res, err := Idle(context.Background(), IdleOptions{URL: url, Devices: 5, State: true, Hold: 200 * time.Millisecond})
+	if err != nil || res.Connected != 5 {
+		t.Fatalf("got %+v, %v", res, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 5 {
+		t.Fatalf("state objects from %d connections, want 5: %v", len(got), got)
+	}
+	for id, m := range got {
+		if m["iam"] != id || m["app"] != "idle" || m["sys/uptime"] == nil || len(m["sys/load"].([]any)) != 3 || m["sys/mem/total"] == nil {
+			t.Errorf("%s sent %v", id, m)
+		}
 	}
 }

@@ -33,10 +33,15 @@ It raises its own open-file limit to the hard limit first and says so when
 20,000 connections to a loopback address it spreads them over the source
 addresses 127.0.0.1, 127.0.0.2, … so ephemeral ports do not run out.
 
+--state has each connection send one state object once connected, as a
+device does (its id, app "idle", made-up system information that differs
+between devices), so a hub's dashboard has something to show and sort.
+
 --broker mqtt holds the same connections to an MQTT broker over WebSocket
 (e.g. Mosquitto): each sends a CONNECT (client id = device id, no
 keep-alive) and then stays silent, for a baseline.`,
 		Example: `  tether bench idle --devices 10000 --url ws://127.0.0.1:7770 --pid $(pidof tether) --ramp 2000/s --hold 10s
+  tether bench idle --devices 300 --state --hold 10m   # fill a hub's dashboard
   tether bench idle --broker mqtt --url ws://127.0.0.1:8080 --devices 10000 --pid $(pidof mosquitto)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -72,6 +77,7 @@ keep-alive) and then stays silent, for a baseline.`,
 	fl.IntVar(&o.PID, "pid", 0, "process whose memory to read (0: none)")
 	fl.Var((*rateValue)(&o.Ramp), "ramp", "connections opened per second, e.g. 1000 or 1000/s")
 	fl.DurationVar(&o.Hold, "hold", 10*time.Second, "how long to hold the connections once all are open")
+	fl.BoolVar(&o.State, "state", false, "each connection sends one state object as a device does (app \"idle\", made-up sys/ keys), to fill a hub's dashboard")
 	c.add(cmd)
 	o.Ramp = 1000
 	return cmd
