@@ -2,11 +2,8 @@ package hub
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -99,7 +96,8 @@ func ParseAuth(b []byte, name string) (*Auth, error) {
 var (
 	errNoCredentials  = errors.New("unauthorized: no credentials (send Authorization: Bearer <token>)")
 	errBadCredentials = errors.New("unauthorized: wrong credentials")
-	errUnknownDevice  = errors.New("unauthorized: device not in the hub's auth file")
+	errUnknownDevice  = errors.New("unauthorized: device not in the hub's auth file") // answered as errBadCredentials
+	errThrottled      = errors.New("too many wrong tokens from this address: try again in a few seconds")
 	errNoClientCert   = errors.New("unauthorized: no client certificate")
 	errCertName       = errors.New("unauthorized: client certificate common name is not the device id")
 )
@@ -130,15 +128,26 @@ func (h *Hub) authDevice(r *http.Request, id string) error {
 	if tok == "" {
 		return errNoCredentials
 	}
+	addr := clientAddr(r.RemoteAddr)
+	if !h.throttle.allow(addr, time.Now()) {
+		return errThrottled
+	}
 	t, ok := h.opts.Auth.Devices[id]
 	if !ok {
-		return errUnknownDevice
+		t = noToken // compared all the same, so the time taken does not tell
 	}
-	if !t.Match(tok) {
+	if !t.Match(tok) || !ok {
+		h.throttle.fail(addr, time.Now())
+		if !ok {
+			return errUnknownDevice
+		}
 		return errBadCredentials
 	}
 	return nil
 }
+
+// noToken stands in for the token of a device id the auth file lacks.
+var noToken = Token{Token: "sha256:" + strings.Repeat("0", 2*sha256.Size)}
 
 // authPage checks a page's credentials: a page token by header, or the
 // session cookie the dashboard's login sets.
@@ -146,14 +155,24 @@ func (h *Hub) authPage(r *http.Request) error {
 	if h.opts.Auth == nil {
 		return nil
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil && h.cookies.valid(c.Value) {
+	if c, err := r.Cookie(sessionCookie); err == nil && h.sessions.valid(c.Value, time.Now()) {
 		return nil
 	}
 	tok := bearer(r)
 	if tok == "" {
 		return errNoCredentials
 	}
+	return h.checkPageToken(r, tok)
+}
+
+// checkPageToken checks a page token from r's address, throttled.
+func (h *Hub) checkPageToken(r *http.Request, tok string) error {
+	addr := clientAddr(r.RemoteAddr)
+	if !h.throttle.allow(addr, time.Now()) {
+		return errThrottled
+	}
 	if !h.pageToken(tok) {
+		h.throttle.fail(addr, time.Now())
 		return errBadCredentials
 	}
 	return nil
@@ -168,55 +187,42 @@ func (h *Hub) pageToken(tok string) bool {
 	return false
 }
 
-// refuse answers 401 and counts it.
+// refuse answers a refused upgrade with 401 (429 when throttled), counts
+// it and closes the connection. A wrong token and a device id the auth
+// file lacks get the same answer.
 func (h *Hub) refuse(w http.ResponseWriter, r *http.Request, role, id string, err error) {
-	reason := "bad_credentials"
+	h.metrics.authFailures.WithLabelValues(role, failureReason(err)).Inc()
+	h.warnings.Warn(role+" refused", "device", id, "remote", r.RemoteAddr, "err", err)
+	code, msg := refusal(err)
+	w.Header().Set("WWW-Authenticate", `Bearer realm="tether hub"`)
+	if code == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", strconv.Itoa(int(throttleEvery.Seconds())))
+	}
+	refuseUpgrade(w, code, msg)
+}
+
+// failureReason is err's reason label in tether_hub_auth_failures_total.
+func failureReason(err error) string {
 	switch {
 	case errors.Is(err, errNoCredentials), errors.Is(err, errNoClientCert):
-		reason = "missing_credentials"
+		return "missing_credentials"
 	case errors.Is(err, errUnknownDevice):
-		reason = "unknown_device"
+		return "unknown_device"
 	case errors.Is(err, errCertName):
-		reason = "certificate_name"
+		return "certificate_name"
+	case errors.Is(err, errThrottled):
+		return "throttled"
 	}
-	h.metrics.authFailures.WithLabelValues(role, reason).Inc()
-	h.warnings.Warn(role+" refused", "device", id, "remote", r.RemoteAddr, "err", err)
-	w.Header().Set("WWW-Authenticate", `Bearer realm="tether hub"`)
-	http.Error(w, err.Error(), http.StatusUnauthorized)
+	return "bad_credentials"
 }
 
-// sessionCookie is the dashboard login's cookie.
-const sessionCookie = "tether_session"
-
-// sessionTTL is how long a dashboard login lasts.
-const sessionTTL = 12 * time.Hour
-
-// cookieSigner makes and checks session cookies: an expiry time and its
-// HMAC under a key made at start (a hub restart logs everyone out).
-type cookieSigner struct{ key []byte }
-
-func newCookieSigner() *cookieSigner {
-	k := make([]byte, 32)
-	rand.Read(k)
-	return &cookieSigner{key: k}
-}
-
-func (s *cookieSigner) mac(exp string) string {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte(exp))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-func (s *cookieSigner) make(now time.Time) string {
-	exp := strconv.FormatInt(now.Add(sessionTTL).Unix(), 10)
-	return exp + "." + s.mac(exp)
-}
-
-func (s *cookieSigner) valid(v string) bool {
-	exp, sig, ok := strings.Cut(v, ".")
-	if !ok || !hmac.Equal([]byte(sig), []byte(s.mac(exp))) {
-		return false
+// refusal is the status and text a refused request is answered with.
+func refusal(err error) (int, string) {
+	switch {
+	case errors.Is(err, errThrottled):
+		return http.StatusTooManyRequests, err.Error()
+	case errors.Is(err, errUnknownDevice):
+		return http.StatusUnauthorized, errBadCredentials.Error()
 	}
-	n, err := strconv.ParseInt(exp, 10, 64)
-	return err == nil && time.Now().Unix() < n
+	return http.StatusUnauthorized, err.Error()
 }

@@ -22,9 +22,10 @@ func (h *Hub) deviceHandler() http.Handler {
 			return
 		}
 		if !h.enter() {
-			http.Error(w, "hub shutting down", http.StatusServiceUnavailable)
+			refuseUpgrade(w, http.StatusServiceUnavailable, "hub shutting down")
 			return
 		}
+		clearReadDeadline(w)
 		p := h.newPeer(roleDevice, id, r.RemoteAddr)
 		ev := guarded{p, deviceEvents{p}}
 		c, err := h.opts.Upgrader.Upgrade(w, r, ev)
@@ -40,21 +41,22 @@ func (h *Hub) deviceHandler() http.Handler {
 }
 
 // endpointID checks the request of a WebSocket endpoint and returns the
-// device id in its path; it answers 400 for a bad id or a plain request.
+// device id in its path; it answers 400 for a bad id or a plain request
+// (and closes the connection, as for every refusal of an upgrade).
 func (h *Hub) endpointID(w http.ResponseWriter, r *http.Request, role string) (string, bool) {
 	id := r.URL.Path[1:]
 	if err := ValidID(id); err != nil {
 		h.metrics.badRequests.WithLabelValues(role).Inc()
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		refuseUpgrade(w, http.StatusBadRequest, err.Error())
 		return "", false
 	}
 	if !hubws.IsUpgrade(r) {
 		h.metrics.badRequests.WithLabelValues(role).Inc()
-		http.Error(w, "this is a WebSocket endpoint: connect with ws://"+r.Host+"/"+id, http.StatusBadRequest)
+		refuseUpgrade(w, http.StatusBadRequest, "this is a WebSocket endpoint: connect with ws://"+r.Host+"/"+id)
 		return "", false
 	}
 	if h.stopping.Load() {
-		http.Error(w, "hub shutting down", http.StatusServiceUnavailable)
+		refuseUpgrade(w, http.StatusServiceUnavailable, "hub shutting down")
 		return "", false
 	}
 	return id, true

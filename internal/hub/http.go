@@ -3,6 +3,7 @@ package hub
 import (
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -72,13 +73,14 @@ func (h *Hub) authed(next http.HandlerFunc) http.HandlerFunc {
 			next(w, r)
 			return
 		}
-		if strings.Contains(r.Header.Get("Accept"), "text/html") {
+		if strings.Contains(r.Header.Get("Accept"), "text/html") && errors.Is(err, errNoCredentials) {
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
 			return
 		}
-		h.metrics.authFailures.WithLabelValues("http", "missing_credentials").Inc()
+		h.metrics.authFailures.WithLabelValues("http", failureReason(err)).Inc()
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tether hub"`)
-		writeJSONError(w, http.StatusUnauthorized, err.Error())
+		code, msg := refusal(err)
+		writeJSONError(w, code, msg)
 	}
 }
 
@@ -87,35 +89,6 @@ func (h *Hub) serveAsset(name string) http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeFileFS(w, r, dashboard.FS, name)
 	}
-}
-
-func (h *Hub) login(w http.ResponseWriter, r *http.Request) {
-	if err := h.checkOrigin(r); err != nil {
-		http.Error(w, err.Error(), http.StatusForbidden)
-		return
-	}
-	next := r.FormValue("next")
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
-		next = "/"
-	}
-	if h.opts.Auth == nil {
-		http.Redirect(w, r, next, http.StatusSeeOther)
-		return
-	}
-	if !h.pageToken(r.FormValue("token")) {
-		h.metrics.authFailures.WithLabelValues("login", "bad_credentials").Inc()
-		h.warnings.Warn("dashboard login refused", "remote", r.RemoteAddr)
-		http.Redirect(w, r, "/login?failed=1&next="+url.QueryEscape(next), http.StatusSeeOther)
-		return
-	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: h.cookies.make(time.Now()), Path: "/",
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL.Seconds())})
-	http.Redirect(w, r, next, http.StatusSeeOther)
-}
-
-func (h *Hub) logout(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1})
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
 // checkOrigin lets through requests without an Origin (programs), from

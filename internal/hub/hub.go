@@ -132,7 +132,8 @@ type Hub struct {
 	nextConn atomic.Uint64
 	stopping atomic.Bool
 	started  time.Time
-	cookies  *cookieSigner
+	sessions *sessions
+	throttle *throttle
 	warnings *rateLog // refusals and slow consumers, rate-limited
 	panicLog *rateLog // recovered panics, rate-limited
 	panics   atomic.Uint64
@@ -156,7 +157,8 @@ func New(opts Options) *Hub {
 		broker:   o.Broker,
 		metrics:  newMetrics(),
 		started:  time.Now(),
-		cookies:  newCookieSigner(),
+		sessions: newSessions(),
+		throttle: newThrottle(),
 		warnings: newRateLog(o.Logger.With("component", "hub")),
 		panicLog: newRateLog(o.Logger.With("component", "hub")),
 		devices:  map[string]*peer{},
@@ -226,7 +228,8 @@ func serveHTTP(srv *http.Server, ln net.Listener, which string) error {
 func (h *Hub) httpServer(handler http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
 	}

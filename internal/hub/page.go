@@ -36,7 +36,7 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 	if err := h.checkOrigin(r); err != nil {
 		h.metrics.authFailures.WithLabelValues("page", "origin").Inc()
 		h.warnings.Warn("page refused", "device", id, "remote", r.RemoteAddr, "err", err)
-		http.Error(w, err.Error(), http.StatusForbidden)
+		refuseUpgrade(w, http.StatusForbidden, err.Error())
 		return
 	}
 	if err := h.authPage(r); err != nil {
@@ -44,9 +44,10 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !h.enter() {
-		http.Error(w, "hub shutting down", http.StatusServiceUnavailable)
+		refuseUpgrade(w, http.StatusServiceUnavailable, "hub shutting down")
 		return
 	}
+	clearReadDeadline(w)
 	p := h.newPeer(rolePage, id, r.RemoteAddr)
 	ev := guarded{p, pageEvents{p}}
 	c, err := h.opts.Upgrader.Upgrade(w, r, ev)

@@ -1,0 +1,76 @@
+package hub
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// login is the dashboard's login form: a right page token sets a session
+// cookie and goes on to next (a path on this hub, else /); a wrong one goes
+// back to the form. Wrong tokens are throttled per address.
+func (h *Hub) login(w http.ResponseWriter, r *http.Request) {
+	if err := h.checkOrigin(r); err != nil {
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		w.Header().Set("Connection", "close")
+		http.Error(w, "read login form: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	next := safeNext(r.PostFormValue("next"))
+	if h.opts.Auth == nil {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	if err := h.checkPageToken(r, r.PostFormValue("token")); err != nil {
+		h.metrics.authFailures.WithLabelValues("login", failureReason(err)).Inc()
+		h.warnings.Warn("dashboard login refused", "remote", r.RemoteAddr, "err", err)
+		failed := "1"
+		if errors.Is(err, errThrottled) {
+			failed = "wait"
+		}
+		http.Redirect(w, r, "/login?failed="+failed+"&next="+url.QueryEscape(next), http.StatusSeeOther)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: h.sessions.create(time.Now()), Path: "/",
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL.Seconds())})
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// logout ends the session of the request's cookie, on the hub as well as
+// in the browser: the same cookie no longer works.
+func (h *Hub) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		h.sessions.revoke(c.Value)
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// safeNext returns next when it is a path on this hub, else "/". Only a
+// single leading '/' followed by no '/' or '\' is accepted, with no
+// control character or '\' anywhere: browsers drop tabs and line breaks
+// from a URL and read '\' as '/', which would turn "/\t/evil.example/" or
+// "/\evil.example/" into a link to another site.
+func safeNext(next string) string {
+	if len(next) == 0 || next[0] != '/' || len(next) > 2048 {
+		return "/"
+	}
+	if len(next) > 1 && (next[1] == '/' || next[1] == '\\') {
+		return "/"
+	}
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") {
+		return "/"
+	}
+	return next
+}
