@@ -63,19 +63,27 @@ func (h *Hub) known(id string) bool {
 const hubNav = `<nav class="hub-nav" style="padding:.35rem 1rem;background:#1d2430;font:14px/1.4 system-ui,sans-serif">` +
 	`<a href="/" style="color:#fff">← All devices</a></nav>`
 
-// deviceIndex is the device page's index.html with hubNav after <body>.
+// deviceIndex is the device page's index.html with hubNav right after
+// its <body ...> tag.
 var deviceIndex = sync.OnceValue(func() []byte {
 	b, err := fs.ReadFile(assets.FS, "index.html")
 	if err != nil {
 		panic("hub: device page index.html missing from web/assets: " + err.Error())
 	}
-	i := bytes.Index(b, []byte("<body>"))
-	if i < 0 {
-		return b
-	}
-	i += len("<body>")
-	return bytes.Join([][]byte{b[:i], []byte(hubNav), b[i:]}, nil)
+	return withNav(b)
 })
+
+// withNav puts hubNav after the <body> tag of page, or at its start when
+// it has none.
+func withNav(page []byte) []byte {
+	i := bytes.Index(page, []byte("<body"))
+	if j := bytes.IndexByte(page[max(i, 0):], '>'); i >= 0 && j >= 0 {
+		i += j + 1
+	} else {
+		i = 0
+	}
+	return bytes.Join([][]byte{page[:i], []byte(hubNav), page[i:]}, nil)
+}
 
 // recoveryPage renders the recovery page for a device in recovery with
 // what its shadow says; the page asks the device for its files and log.

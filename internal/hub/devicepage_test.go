@@ -130,3 +130,16 @@ func TestForget(t *testing.T) {
 		t.Errorf("forget a bad id: got %d, want 400", code)
 	}
 }
+
+func TestWithNav(t *testing.T) {
+	for in, want := range map[string]string{
+		"<html><body>x":                   "<html><body>" + hubNav + "x",
+		`<body class="dark" data-a="1">x`: `<body class="dark" data-a="1">` + hubNav + "x",
+		"no body":                         hubNav + "no body",
+		"<body":                           hubNav + "<body",
+	} {
+		if got := string(withNav([]byte(in))); got != want {
+			t.Errorf("withNav(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
