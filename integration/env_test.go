@@ -29,6 +29,16 @@ type device struct {
 // home to homePort (0: a port nothing listens on) and runs tether device.
 func startDevice(t testing.TB, homePort int, extra ...string) *device {
 	t.Helper()
+	return startDeviceDemo(t, homePort, "", extra...)
+}
+
+// startDeviceDemo is startDevice with demoKeys (`"drivers": {...}`) added
+// to the demo's section of app.json.
+func startDeviceDemo(t testing.TB, homePort int, demoKeys string, extra ...string) *device {
+	t.Helper()
+	if demoKeys != "" {
+		demoKeys = ",\n          " + demoKeys
+	}
 	if homePort == 0 {
 		homePort = tethertest.FreePort(t)
 	}
@@ -42,8 +52,8 @@ func startDevice(t testing.TB, homePort int, extra ...string) *device {
 	app := fmt.Sprintf(`{"app": "demo",
  "echoserver": {"listen_addr": "127.0.0.1", "listen_port": %d},
  "demo": {"http": {"ip": "127.0.0.1", "port": %s}, "websocket": {"ip": "127.0.0.1", "port": %s},
-          "home": {"ip": "127.0.0.1", "port": %d}}}
-`, tethertest.FreePort(t), port(d.http), port(d.ws), homePort)
+          "home": {"ip": "127.0.0.1", "port": %d}%s}}
+`, tethertest.FreePort(t), port(d.http), port(d.ws), homePort, demoKeys)
 	write(t, filepath.Join(d.root, "network.json"), network)
 	write(t, filepath.Join(d.root, "app.json"), app)
 	d.proc = tethertest.Start(t, append([]string{"device", "--root", d.root, "--net", "sim", "--recovery-addr", d.recovery}, extra...)...)

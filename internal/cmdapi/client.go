@@ -99,7 +99,7 @@ func (s *Server) Serve(ctx context.Context, conn Conn) error {
 	go func() { defer wg.Done(); s.guard(c, "writer", func() error { s.writeLoop(ctx, c); return nil }) }()
 	go func() { defer wg.Done(); s.guard(c, "keepalive", func() error { s.keepalive(ctx, c); return nil }) }()
 	err := s.guard(c, "reader", func() error {
-		c.send(wire.Encode(s.opts.State()))
+		s.sendState(c)
 		return s.readLoop(ctx, c)
 	})
 	cancel()

@@ -59,7 +59,8 @@ type Handler func(ctx context.Context, req wire.Request, reply Reply) error
 // Options configure a Server. The zero value works.
 type Options struct {
 	// State returns the whole state object sent to clients on connect and
-	// after every request. Nil means an empty object.
+	// after every request. Nil means an empty object. It must not call
+	// Broadcast (it runs under the lock that orders broadcasts).
 	State func() wire.Message
 	// Queue is each client's send queue length in messages; a client whose
 	// queue is full is closed. Zero means 256.
@@ -76,6 +77,7 @@ type Server struct {
 	opts     Options
 	log      *slog.Logger
 	mu       sync.Mutex
+	order    sync.Mutex         // orders broadcasts: see BroadcastState
 	handlers map[string]Handler // kind + " " + item
 	clients  map[*client]struct{}
 	closed   bool
@@ -141,11 +143,26 @@ func (s *Server) Clients() int {
 
 // Broadcast sends m to every client without blocking.
 func (s *Server) Broadcast(m wire.Message) {
+	s.order.Lock()
+	defer s.order.Unlock()
 	s.broadcastRaw(wire.Encode(m))
 }
 
-// BroadcastState sends the state object to every client.
-func (s *Server) BroadcastState() { s.Broadcast(s.opts.State()) }
+// BroadcastState sends the state object to every client. The state is
+// read and queued under the lock Broadcast queues under, so a state read
+// before a message (a driver's new status) is never queued after it.
+func (s *Server) BroadcastState() {
+	s.order.Lock()
+	defer s.order.Unlock()
+	s.broadcastRaw(wire.Encode(s.opts.State()))
+}
+
+// sendState queues the state object for c alone, ordered as BroadcastState.
+func (s *Server) sendState(c *client) {
+	s.order.Lock()
+	defer s.order.Unlock()
+	c.send(wire.Encode(s.opts.State()))
+}
 
 func (s *Server) broadcastRaw(b []byte) {
 	s.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -39,7 +40,12 @@ type SerialPeer struct {
 // NewSerialPeer makes a plugged-in peer; it is unplugged when the test ends.
 func NewSerialPeer(t testing.TB) *SerialPeer {
 	t.Helper()
-	p := &SerialPeer{t: t, Path: filepath.Join(t.TempDir(), "ttyTEST0")}
+	dir, err := os.MkdirTemp("", "tty") // short: the path shows in statuses
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	p := &SerialPeer{t: t, Path: filepath.Join(dir, "ttyACM0")}
 	p.unstall = sync.NewCond(&p.mu)
 	p.Plug()
 	t.Cleanup(p.Unplug)
@@ -191,4 +197,28 @@ func openPTY() (*os.File, string, error) {
 		return nil, "", fmt.Errorf("unlock pty: %w", err)
 	}
 	return master, fmt.Sprintf("/dev/pts/%d", n), nil
+}
+
+// HoldPort runs Python holding an flock(2) lock on path, as another program
+// using the port would (picocom, pyserial with exclusive=True), until the
+// test ends; it returns the holder's pid.
+func HoldPort(t testing.TB, path string) int {
+	t.Helper()
+	Need(t, Python)
+	cmd := exec.Command(Python, "-c", `import fcntl, sys
+f = open(sys.argv[1], "rb", buffering=0)
+fcntl.flock(f, fcntl.LOCK_EX)
+print("locked", flush=True)
+sys.stdin.read()`, path)
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close(); cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "locked\n" {
+		t.Fatalf("python holding %s: %q, %v", path, line, err)
+	}
+	return cmd.Process.Pid
 }

@@ -1,11 +1,9 @@
 package serial_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -356,33 +354,10 @@ func TestCheck(t *testing.T) {
 	if p := check(file); len(p) != 1 || p[0].Warning || !strings.Contains(p[0].Msg, "is not a serial port: want a character device, got a regular file") {
 		t.Errorf("regular file: %v", p)
 	}
-	holder := holdPort(t, peer.Path)
+	holder := tethertest.HoldPort(t, peer.Path)
 	p := check(peer.Path)
 	want := fmt.Sprintf("%s is held by another program (pid %d, python3): the driver cannot open it until it lets go", peer.Path, holder)
 	if len(p) != 1 || p[0].Warning || p[0].Msg != want {
 		t.Errorf("held port: %v\nwant %s", p, want)
 	}
-}
-
-// holdPort runs Python holding an flock(2) lock on path, as another
-// program using the port would, until the test ends; it returns its pid.
-func holdPort(t *testing.T, path string) int {
-	t.Helper()
-	tethertest.Need(t, tethertest.Python)
-	cmd := exec.Command(tethertest.Python, "-c", `import fcntl, sys, time
-f = open(sys.argv[1], "rb", buffering=0)
-fcntl.flock(f, fcntl.LOCK_EX)
-print("locked", flush=True)
-sys.stdin.read()`, path)
-	in, _ := cmd.StdinPipe()
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.Close(); cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || line != "locked\n" {
-		t.Fatalf("python holding %s: %q, %v", path, line, err)
-	}
-	return cmd.Process.Pid
 }

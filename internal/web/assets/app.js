@@ -115,15 +115,38 @@ function receive(data) {
     }
     if (k === 'error') status(ws ? 'up warn' : 'down', 'device says: ' + show(v));
     if (k === 'iam') document.title = show(v) + ' · tether';
-    if (k === 'fake_interface/running') running(v === true || v === 'true' || v === 'True');
-    if (k === 'fake_interface/msg') received(show(v));
+    driverKey(k, v);
     if (k === 'hal/drivers' && Array.isArray(v)) drivers(v);
-    if (k.endsWith('/running')) {
-      for (const td of document.querySelectorAll('[data-running="' + CSS.escape(k.slice(0, -8)) + '"]')) {
-        td.textContent = v ? 'running' : 'stopped';
-      }
-    }
     if (k === 'wifi/test/result' || k === 'wifi/store/result') send('GET', 'wifi');
+  }
+}
+
+// The drivers the device listed (CMD hal), and the one the interface card
+// drives: the seed's fake_interface unless another is picked. Requests for
+// the fake interface name no driver, as the seed's page sent them.
+let driverList = [];
+const picked = () => $('driver').value || 'fake_interface';
+const driverArgs = (args = []) => (picked() === 'fake_interface' ? args : args.concat([picked()]));
+
+// driverKey shows a driver's keys: "<name>/running" and "/status" in the
+// drivers table and, for the picked one, on the card; what a driver sends
+// ("/msg", "/line", "/data") in Received.
+function driverKey(k, v) {
+  const slash = k.lastIndexOf('/');
+  if (slash < 1) return;
+  const name = k.slice(0, slash), what = k.slice(slash + 1);
+  if (what === 'running') {
+    for (const td of document.querySelectorAll('[data-running="' + CSS.escape(name) + '"]')) {
+      td.textContent = v ? 'running' : 'stopped';
+    }
+    if (name === picked()) running(v === true || v === 'true' || v === 'True');
+  } else if (what === 'status') {
+    for (const td of document.querySelectorAll('[data-status="' + CSS.escape(name) + '"]')) statusCell(td, v);
+    if (name === picked()) $('drv-status').textContent = show(v);
+  } else if (['msg', 'line', 'data'].includes(what) && driverList.some((d) => d.name === name)) {
+    received((driverList.length > 1 ? name + ': ' : '') + show(v));
+  } else if (what === 'msg' && name === 'fake_interface') {
+    received(show(v));
   }
 }
 
@@ -140,18 +163,44 @@ function received(text) {
 }
 
 function drivers(list) {
+  driverList = list;
   const body = $('drivers');
   body.replaceChildren();
   for (const d of list) {
     const tr = document.createElement('tr');
-    for (const v of [d.name, d.kind, d.running ? 'running' : 'stopped']) {
+    for (const v of [d.name, d.kind, d.running ? 'running' : 'stopped', d.status]) {
       const td = document.createElement('td');
       td.textContent = show(v);
       tr.append(td);
     }
-    tr.lastChild.dataset.running = String(d.name);
+    tr.children[2].dataset.running = String(d.name);
+    tr.children[3].dataset.status = String(d.name);
+    statusCell(tr.children[3], d.status);
     body.append(tr);
   }
+  const sel = $('driver'), was = picked();
+  sel.replaceChildren(...list.map((d) => new Option(d.name + ' (' + d.kind + ')', d.name)));
+  sel.value = list.some((d) => d.name === was) ? was : list.length ? list[0].name : '';
+  $('driver-pick').hidden = list.length < 2;
+  pick();
+}
+
+// statusCell shows a status's first word ("open", "waiting", "error"), the
+// whole of it on hover; the interface card shows the picked one in full.
+function statusCell(td, status) {
+  td.textContent = show(status ? String(status).split(':')[0] : '');
+  td.title = status ? String(status) : '';
+}
+
+// pick shows the picked driver on the interface card.
+function pick() {
+  const d = driverList.find((x) => x.name === picked()) || { name: picked(), kind: 'fake' };
+  const fake = d.kind === 'fake';
+  $('h-fake').textContent = d.name === 'fake_interface' ? 'Fake interface' : 'Interface ' + d.name;
+  $('drv-about').textContent = fake ? 'Sends text to the device, which answers it upper-cased.'
+    : 'Sends lines to the ' + d.kind + ' port; what it sends shows below.';
+  running(d.running === true);
+  $('drv-status').textContent = d.status || '';
 }
 
 function credentials() {
@@ -178,11 +227,12 @@ $('store').onclick = () => {
 };
 $('refresh').onclick = () => send('GET', 'wifi');
 $('hal').onclick = () => send('CMD', 'hal');
-$('start').onclick = () => send('CMD', 'start_interface');
-$('stop').onclick = () => send('CMD', 'stop_interface');
+$('driver').onchange = () => { pick(); send('CMD', 'hal'); };
+$('start').onclick = () => send('CMD', 'start_interface', driverArgs());
+$('stop').onclick = () => send('CMD', 'stop_interface', driverArgs());
 $('send-form').onsubmit = (ev) => {
   ev.preventDefault();
-  if (send('CMD', 'send_message', [$('text').value])) $('text').value = '';
+  if (send('CMD', 'send_message', driverArgs([$('text').value]))) $('text').value = '';
 };
 $('clear').onclick = () => $('log').replaceChildren();
 $('endpoint').textContent = url;
