@@ -36,7 +36,7 @@ func startSerialRig(t *testing.T) *serialRig {
 	r.hub = startHub(t, 0)
 	drivers := fmt.Sprintf(`"drivers": {
     "uart": {"kind": "serial", "port": %q, "baud": 115200},
-    "gone": {"kind": "serial", "port": %q},
+    "gone": {"kind": "serial", "port": %q, "start": true},
     "held": {"kind": "serial", "port": %q, "read_only": true}}`, r.peer.Path, r.gone, r.held)
 	r.dev = startDeviceDemo(t, r.hub.devicePort, drivers)
 	return r
@@ -65,6 +65,7 @@ func TestSerialDeviceLocallyAndThroughHub(t *testing.T) {
 	local.waitText(`"iam":"Device_1"`, 10*time.Second)
 	local.sendText(`["CMD", "hal", []]`)
 	local.waitText(`{"name":"uart","kind":"serial","running":false,"status":"stopped"}`, 10*time.Second)
+	local.waitText(`"gone/running":true`, 10*time.Second) // "start": true in app.json
 	local.sendText(`["CMD", "start_interface", ["uart"]]`)
 	local.waitText(`"uart/status":"open: `+r.peer.Path+` at 115200 8N1"`, 10*time.Second)
 

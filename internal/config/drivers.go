@@ -19,6 +19,9 @@ type Driver struct {
 	Name string `json:"-"`
 	// Kind is "fake" (upper-cases what it is sent) or "serial".
 	Kind string `json:"kind"`
+	// Start starts the driver when the app starts, as start_interface
+	// would; false leaves it stopped until asked.
+	Start bool `json:"start,omitempty"`
 	// Port is the serial device ("/dev/ttyACM0", "/dev/serial/by-id/…").
 	Port string `json:"port,omitempty"`
 	// Baud is the line speed; zero means 9600.
@@ -189,7 +192,7 @@ func (d *decoder) driver(n *node, path, name string) (Driver, bool) {
 		return drv, false
 	}
 	drv.Kind = kind.str
-	fs := fields{"kind": func(*decoder, *node, string) {}}
+	fs := fields{"kind": func(*decoder, *node, string) {}, "start": boolean(&drv.Start)}
 	if drv.Kind == "serial" {
 		maps.Copy(fs, serialFields(&drv))
 	}

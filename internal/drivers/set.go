@@ -2,6 +2,7 @@ package drivers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -24,6 +25,7 @@ type Set struct {
 	names []string
 	kinds map[string]string
 	devs  map[string]Driver
+	start []string // names app.json marks "start": true
 }
 
 // NewSet returns an empty Set.
@@ -73,7 +75,33 @@ func (s *Set) Add(spec Spec) error {
 	s.names = append(s.names, name)
 	s.kinds[name] = spec.Config.Kind
 	s.devs[name] = d
+	if spec.Config.Start {
+		s.start = append(s.start, name)
+	}
 	return nil
+}
+
+// StartDeclared starts the drivers app.json marks "start": true, as
+// start_interface would, handing what they produce to out. It returns the
+// errors of those that did not start; the others run.
+func (s *Set) StartDeclared(ctx context.Context, out func(wire.Message)) error {
+	var errs []error
+	for _, name := range s.declared() {
+		d, err := s.Get(name)
+		if err == nil {
+			err = d.Start(ctx, out)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("start %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Set) declared() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.start)
 }
 
 // Get returns the driver called name.

@@ -150,6 +150,9 @@ func (d *instance) run(ctx context.Context, lns []net.Listener, addrs map[string
 	wg.Add(2)
 	go func() { defer wg.Done(); d.watchNet(ctx) }()
 	go func() { defer wg.Done(); d.callHome(ctx) }()
+	if err := d.drv.StartDeclared(ctx, d.api.Broadcast); err != nil {
+		d.log.Warn("drivers not started", "err", err)
+	}
 	page, api := "http://", "ws://"
 	if d.tls.On() {
 		page, api = "https://", "wss://"

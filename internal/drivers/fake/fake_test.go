@@ -48,3 +48,26 @@ func TestFakeUpperCases(t *testing.T) {
 		t.Fatalf("List after StopAll = %+v", l)
 	}
 }
+
+// Drivers app.json marks "start": true run when the app starts them.
+func TestStartDeclared(t *testing.T) {
+	set, err := drivers.FromConfig(config.Drivers{
+		{Name: "on", Kind: "fake", Start: true},
+		{Name: "off", Kind: "fake"},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []wire.Message
+	if err := set.StartDeclared(context.Background(), func(m wire.Message) { got = append(got, m) }); err != nil {
+		t.Fatal(err)
+	}
+	st := set.State()
+	if st["on/running"] != true || st["off/running"] != false || st["fake_interface/running"] != false {
+		t.Fatalf("State after StartDeclared = %v", st)
+	}
+	d, _ := set.Get("on")
+	if err := d.Send(context.Background(), "x"); err != nil || len(got) != 1 || got[0]["on/msg"] != "X" {
+		t.Fatalf("Send = %v, emitted %v", err, got)
+	}
+}
