@@ -1,6 +1,7 @@
 package serial
 
 import (
+	"bufio"
 	"bytes"
 	"slices"
 	"strings"
@@ -95,4 +96,41 @@ func FuzzLines(f *testing.F) {
 			}
 		}
 	})
+}
+
+// benchInput is 1 MiB of 64-byte lines ending in "\r\n", as an Arduino's
+// println sends them.
+func benchInput() []byte {
+	line := strings.Repeat("x", 62) + "\r\n"
+	return bytes.Repeat([]byte(line), (1<<20)/len(line))
+}
+
+// BenchmarkLines splits what a port sends into lines, in the 4 KiB reads
+// the driver makes.
+func BenchmarkLines(b *testing.B) {
+	in := benchInput()
+	n := 0
+	l := &lines{max: 4096, emit: func(string, bool) { n++ }}
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		for rest := in; len(rest) > 0; rest = rest[min(4096, len(rest)):] {
+			l.write(rest[:min(4096, len(rest))])
+		}
+	}
+}
+
+// BenchmarkScannerBaseline splits the same bytes with bufio.Scanner into
+// strings, the standard library's way, with no bound on a line beyond its
+// buffer's.
+func BenchmarkScannerBaseline(b *testing.B) {
+	in := benchInput()
+	n := 0
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		sc := bufio.NewScanner(bytes.NewReader(in))
+		for sc.Scan() {
+			_ = string(bytes.TrimSuffix(sc.Bytes(), []byte{'\r'}))
+			n++
+		}
+	}
 }
