@@ -47,7 +47,10 @@ boots again. The same is on the command protocol over a WebSocket on the same
 port (GET status, CMD save_config [file, text], CMD restart), and over the
 call-home connection when the hub's address can be read, so a hub can repair
 the device. Where the network backend can, recovery also brings up the access
-point.
+point. When it cannot listen on its address it falls back to every interface
+on that port, then on port 8080, and calls home either way; when app.json
+does not load it takes the hub from what of it reads whole, else from
+app.json.bak (the last good version), and logs which.
 
 Ctrl-C (SIGINT) stops the device and exits with status 130. SIGTERM shuts it
 down gracefully: WebSocket clients are closed with 1001 and the process exits
@@ -66,7 +69,7 @@ with status 0 within 5 s.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.root, "root", "", "device root folder holding network.json and app.json (www/ and certs/ optional); empty uses the embedded defaults")
 	fl.StringVar(&f.net, "net", "", `network backend: host (the host's network, already up), sim (a simulated radio) or nm (NetworkManager through nmcli); empty uses network.json's "net", else host`)
-	fl.StringVar(&f.recoveryAddr, "recovery-addr", "", "address the recovery page listens on; empty uses the demo app's HTTP address from app.json if it can be read, else 0.0.0.0:8080")
+	fl.StringVar(&f.recoveryAddr, "recovery-addr", "", "address the recovery page listens on; empty uses the demo app's HTTP address from app.json if it can be read, else 0.0.0.0:8080 (if it cannot listen there: every interface on that port, then on 8080)")
 	return cmd
 }
 

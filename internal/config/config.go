@@ -34,6 +34,10 @@ type Config struct {
 	// Missing lists the files (NetworkFile, AppFile) the root lacks,
 	// which took the embedded defaults.
 	Missing []string
+	// Salvaged is set by Salvage, for a root that does not load: for each
+	// section recovery needs ("demo.home"), the file its values came from
+	// ("app.json", the last good "app.json.bak") or "defaults".
+	Salvaged map[string]string
 }
 
 // Network is network.json: who the device is and how it joins a network.

@@ -30,6 +30,7 @@ type node struct {
 	b          bool
 	members    []member // kindObject, in file order
 	elems      []*node  // kindArray
+	broken     bool     // a container cut short by a syntax error (parsePartial)
 }
 
 // member is one key of an object.
@@ -132,7 +133,9 @@ func blankBOM(data []byte) []byte {
 	return data
 }
 
-// build reads one value from dec into a node.
+// build reads one value from dec into a node. On an error it returns the
+// value as far as it was read (nil if not begun), marked broken, with the
+// error: Salvage uses what a broken file holds before its fault.
 func (s *source) build(dec *json.Decoder) (*node, error) {
 	start := s.skip(int(dec.InputOffset()))
 	tok, err := dec.Token()
@@ -143,7 +146,8 @@ func (s *source) build(dec *json.Decoder) (*node, error) {
 	switch t := tok.(type) {
 	case json.Delim:
 		if err := s.buildContainer(dec, n, t); err != nil {
-			return nil, err
+			n.broken, n.end = true, max(n.start, int(dec.InputOffset()))
+			return n, err
 		}
 	case string:
 		n.kind, n.str = kindString, t
@@ -159,7 +163,8 @@ func (s *source) build(dec *json.Decoder) (*node, error) {
 }
 
 // buildContainer reads the members or elements of an object or array whose
-// opening delimiter open was just read, and its closing delimiter.
+// opening delimiter open was just read, and its closing delimiter. On an
+// error, n keeps the members read so far (a broken last one included).
 func (s *source) buildContainer(dec *json.Decoder, n *node, open json.Delim) error {
 	n.kind = kindArray
 	if open == '{' {
@@ -168,10 +173,12 @@ func (s *source) buildContainer(dec *json.Decoder, n *node, open json.Delim) err
 	for dec.More() {
 		if n.kind == kindArray {
 			v, err := s.build(dec)
+			if v != nil {
+				n.elems = append(n.elems, v)
+			}
 			if err != nil {
 				return err
 			}
-			n.elems = append(n.elems, v)
 			continue
 		}
 		keyOff := s.skip(int(dec.InputOffset()))
@@ -180,13 +187,30 @@ func (s *source) buildContainer(dec *json.Decoder, n *node, open json.Delim) err
 			return err
 		}
 		v, err := s.build(dec)
+		if v != nil {
+			n.members = append(n.members, member{key: key.(string), keyOff: keyOff, val: v})
+		}
 		if err != nil {
 			return err
 		}
-		n.members = append(n.members, member{key: key.(string), keyOff: keyOff, val: v})
 	}
 	_, err := dec.Token() // the closing delimiter
 	return err
+}
+
+// parsePartial returns the top-level value of s as far as it can be read:
+// the whole tree for a file that parses, else what comes before its first
+// syntax error, with the values that error cut short marked broken; nil
+// when not even the top-level value begins.
+func parsePartial(s *source) *node {
+	if len(s.data) > maxFileSize || !utf8.Valid(s.data) {
+		return nil
+	}
+	s.data = blankBOM(s.data)
+	dec := json.NewDecoder(bytes.NewReader(s.data))
+	dec.UseNumber()
+	n, _ := s.build(dec)
+	return n
 }
 
 // skip returns the offset of the next token at or after off, past

@@ -2,11 +2,10 @@ package device
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"maps"
+	"slices"
 	"strings"
 
 	"tether/internal/apps"
@@ -47,8 +46,9 @@ func (d *Device) boot(ctx context.Context) plan {
 }
 
 // load reads the device root, or the embedded defaults without one. When
-// the root does not load, it returns what could be salvaged from it (for
-// the recovery app's addresses) with the error.
+// the root does not load, it returns, with the error, the settings
+// recovery needs read as well as they can be (config.Salvage), and logs
+// where each came from.
 func (d *Device) load() (*config.Config, error) {
 	if d.opts.Root == "" {
 		d.log.Info("no device root: using the embedded default config")
@@ -62,27 +62,36 @@ func (d *Device) load() (*config.Config, error) {
 	}
 	if err != nil {
 		d.log.Error("config does not load", "root", d.opts.Root, "err", describe(err))
-		if cfg == nil {
-			cfg = salvage(d.opts.Root)
-		}
-		cfg.Root = d.opts.Root
+		config.Salvage(d.opts.Root, cfg, problems)
+		d.logSalvaged(cfg.Salvaged)
 		return cfg, fmt.Errorf("load config from %s: %w", d.opts.Root, err)
 	}
 	d.log.Info("config loaded", "root", d.opts.Root, "app", cfg.App.Name)
 	return cfg, nil
 }
 
-// salvage decodes whatever it can of root's files, leniently and without
-// defaults: a field that cannot be read stays zero.
-func salvage(root string) *config.Config {
-	cfg := &config.Config{Root: root}
-	if b, err := os.ReadFile(filepath.Join(root, config.NetworkFile)); err == nil {
-		_ = json.Unmarshal(b, &cfg.Network) // partial results are the point
+// logSalvaged says where recovery's settings come from, one line per
+// source: "recovery settings from app.json.bak, the last good version:
+// demo.home, demo.tls".
+func (d *Device) logSalvaged(from map[string]string) {
+	bySource := map[string][]string{}
+	for sec, src := range from {
+		bySource[src] = append(bySource[src], sec)
 	}
-	if b, err := os.ReadFile(filepath.Join(root, config.AppFile)); err == nil {
-		_ = json.Unmarshal(b, &cfg.App)
+	for _, src := range slices.Sorted(maps.Keys(bySource)) {
+		secs := bySource[src]
+		slices.Sort(secs)
+		what := src
+		switch {
+		case src == "defaults":
+			what = "the built-in defaults (neither the file nor its .bak has them whole)"
+		case strings.HasSuffix(src, ".bak"):
+			what = src + ", the last good version"
+		default:
+			what = src + " as far as it reads"
+		}
+		d.log.Warn("recovery settings from "+what, "sections", strings.Join(secs, ", "))
 	}
-	return cfg
 }
 
 // describe renders an error for people: a config error as one located

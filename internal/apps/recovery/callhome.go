@@ -9,7 +9,9 @@ import (
 
 // callHome calls the hub when the home address can be read from the
 // config, serving the command protocol over that connection exactly as on
-// a local one, until ctx ends.
+// a local one, until ctx ends. For a config that does not load, the home
+// address is read as package config's Salvage decides (the broken file
+// where it reads whole, else the last good .bak), and the log says which.
 func (s *server) callHome(ctx context.Context) {
 	if s.env.Config == nil {
 		return
@@ -24,7 +26,11 @@ func (s *server) callHome(ctx context.Context) {
 		return
 	}
 	opts.Logger = s.log
-	s.log.Info("calling home so a hub can repair the device", "url", opts.URL)
+	args := []any{"url", opts.URL}
+	if from := s.env.Config.Salvaged["demo.home"]; from != "" { // the config does not load
+		args = append(args, "home_from", from)
+	}
+	s.log.Info("calling home so a hub can repair the device", args...)
 	callhome.Run(ctx, opts, func(ctx context.Context, c *wsconn.Conn) error {
 		return s.cmd.Serve(ctx, conn{c, s.hard}) // callhome runs the pings
 	})

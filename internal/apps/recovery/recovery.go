@@ -25,7 +25,6 @@ package recovery
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
@@ -50,20 +49,18 @@ type App struct{}
 
 var _ apps.App = (*App)(nil)
 
-// Run serves the recovery page and command API until ctx ends.
+// Run serves the recovery page and command API until ctx ends. It calls
+// home and brings up the access point first, whether or not it can
+// listen: when the address it wants fails (an address the machine lacks,
+// a port another program holds) it falls back to every interface on that
+// port, then on DefaultAddr's, and keeps trying until one works.
 func (a *App) Run(ctx context.Context, env *apps.Env) error {
 	log := env.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	addr := Addr(env)
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on recovery address %s: %w", addr, err)
-	}
 	tlsSrv, tlsSt := setupTLS(env, addr, log)
-	ln, scheme := listenTLS(ln, tlsSrv, log)
 	s := newServer(env, log)
 	s.tls = tlsSt
 	var wg sync.WaitGroup
@@ -72,6 +69,13 @@ func (a *App) Run(ctx context.Context, env *apps.Env) error {
 	defer cancel()
 	wg.Go(func() { holdAP(ctx, env.Net, log) })
 	wg.Go(func() { s.callHome(ctx) })
+	ln := listen(ctx, candidates(addr, DefaultAddr), log)
+	if ln == nil { // ctx ended before any address worked
+		s.drain() // the hub's connection, if any
+		s.stopHard()
+		return nil
+	}
+	ln, scheme := listenTLS(ln, tlsSrv, log)
 	args := []any{"url", scheme + ln.Addr().String() + "/", "reason", reasonText(env.Reason)}
 	if tlsSt.On {
 		args = append(args, "tls_fingerprint_sha256", tlsSt.Fingerprint)
