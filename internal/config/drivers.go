@@ -91,23 +91,25 @@ func (ds Drivers) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// UnmarshalJSON reads an object of name → settings, keeping its order.
-// It checks nothing: Load is the validating reader.
+// UnmarshalJSON reads an object of name → settings, keeping its order. It
+// is lenient, for salvaging what it can of a broken file: a value that is
+// not an object reads as no drivers, and a driver's keys of the wrong type
+// are left zero. Load is the validating reader.
 func (ds *Drivers) UnmarshalJSON(data []byte) error {
+	var out Drivers
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return fmt.Errorf("decode drivers: want an object of name → settings")
+		*ds = nil
+		return nil
 	}
-	var out Drivers
 	for dec.More() {
 		t, err := dec.Token()
-		if err != nil {
-			return fmt.Errorf("decode drivers: %w", err)
+		var raw json.RawMessage
+		if err != nil || dec.Decode(&raw) != nil {
+			break
 		}
 		d := Driver{Name: fmt.Sprint(t)}
-		if err := dec.Decode(&d); err != nil {
-			return fmt.Errorf("decode driver %q: %w", d.Name, err)
-		}
+		_ = json.Unmarshal(raw, &d) // partial results are the point
 		out = append(out, d)
 	}
 	*ds = out

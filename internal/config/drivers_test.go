@@ -63,3 +63,23 @@ func TestDriversLoad(t *testing.T) {
 		t.Errorf("unlocated problem = %q", (Driver{Name: "x"}).Problem("port", "m", false))
 	}
 }
+
+// Salvaging a broken app.json (json.Unmarshal) never fails on drivers: a
+// value of the wrong shape reads as none, and the keys around it still
+// read.
+func TestDriversUnmarshalLenient(t *testing.T) {
+	for _, tt := range []struct {
+		drivers string
+		want    int
+	}{
+		{`"x"`, 0},
+		{`[1, 2]`, 0},
+		{`{"uart": {"kind": "serial", "baud": "fast", "port": "/dev/ttyACM0"}, "b": 5}`, 2},
+	} {
+		var a App
+		err := json.Unmarshal([]byte(`{"app": "demo", "demo": {"drivers": `+tt.drivers+`, "home": {"ip": "10.0.0.2", "port": 7770}}}`), &a)
+		if a.Demo.Home.IP != "10.0.0.2" || len(a.Demo.Drivers) != tt.want {
+			t.Errorf("drivers %s: home %+v, %d drivers (%v)", tt.drivers, a.Demo.Home, len(a.Demo.Drivers), err)
+		}
+	}
+}
