@@ -25,6 +25,8 @@ type hubFlags struct {
 	deviceAddr, pageAddr string
 	logFile              string
 	logRetention         time.Duration
+	logMaxSize           int64
+	logMaxTotal          int64
 	maxMessage           int
 	auth                 string
 	tlsCert, tlsKey      string
@@ -74,8 +76,10 @@ SIGTERM or Ctrl-C closes every connection with 1001 and exits within 5 s.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.deviceAddr, "device-addr", ":7770", "address of the device endpoint (devices connect to /<device-id>)")
 	fl.StringVar(&f.pageAddr, "page-addr", "127.0.0.1:7771", "address of the page endpoint, dashboard, API and metrics")
-	fl.StringVar(&f.logFile, "log-file", "", "log every relayed message to this file, one JSON line each, rotated daily (off when empty)")
+	fl.StringVar(&f.logFile, "log-file", "", "log every relayed message to this file, one JSON line each (secrets masked), rotated daily and at --log-max-size (off when empty)")
 	fl.DurationVar(&f.logRetention, "log-retention", 0, "remove rotated message logs older than this (e.g. 720h); 0 keeps them all")
+	fl.Int64Var(&f.logMaxSize, "log-max-size", 64<<20, "rotate the message log when it reaches this many bytes")
+	fl.Int64Var(&f.logMaxTotal, "log-max-total", 1<<30, "bytes the message log and its rotated files may take together; the oldest rotated files go first")
 	fl.IntVar(&f.maxMessage, "max-message", 64<<10, "largest message accepted, in bytes; bigger ones close the connection with 1009")
 	fl.StringVar(&f.auth, "auth", "", "JSON file of device and page tokens; without it the hub is open to anyone")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "certificate (PEM) to serve wss:// and https:// on both ports")
@@ -119,7 +123,11 @@ func runHub(cmd *cobra.Command, stdio Stdio, f hubFlags) error {
 		return err
 	}
 	if f.logFile != "" {
-		rl, err := relaylog.Open(relaylog.Options{Path: f.logFile, Retention: f.logRetention})
+		if f.logMaxSize <= 0 || f.logMaxTotal < f.logMaxSize {
+			return usage("--log-max-size and --log-max-total: want a positive size and a total at least as big, got %d and %d", f.logMaxSize, f.logMaxTotal)
+		}
+		rl, err := relaylog.Open(relaylog.Options{Path: f.logFile, Retention: f.logRetention,
+			MaxSize: f.logMaxSize, MaxTotal: f.logMaxTotal, Logger: logger.With("component", "relaylog")})
 		if err != nil {
 			return err
 		}

@@ -137,7 +137,6 @@ type Hub struct {
 	warnings *rateLog // refusals and slow consumers, rate-limited
 	panicLog *rateLog // recovered panics, rate-limited
 	panics   atomic.Uint64
-	logErr   sync.Once // the message log's first write error is logged once
 
 	presenceMu sync.Mutex // orders device arrivals and departures
 
@@ -155,7 +154,7 @@ func New(opts Options) *Hub {
 		opts:     o,
 		log:      o.Logger.With("component", "hub"),
 		broker:   o.Broker,
-		metrics:  newMetrics(),
+		metrics:  newMetrics(o.RelayLog),
 		started:  time.Now(),
 		sessions: newSessions(),
 		throttle: newThrottle(),

@@ -28,7 +28,9 @@ type metrics struct {
 	bytesToPages, bytesToDevice prometheus.Counter
 }
 
-func newMetrics() *metrics {
+// newMetrics makes the hub's series; rl, when not nil, is the message log
+// whose lost lines are counted.
+func newMetrics(rl *relaylog.Log) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -59,7 +61,15 @@ func newMetrics() *metrics {
 			Name: "tether_hub_panics_total", Help: "Panics recovered in the code serving one connection (that connection was closed with 1011), by where: read, write, message, close.",
 		}, []string{"where"}),
 	}
-	m.reg.MustRegister(m.connections, m.messages, m.bytes, m.drops, m.slowCloses, m.authFailures,
+	lost := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "tether_hub_message_log_lost_lines_total", Help: "Relayed messages the message log could not write (a full disk); it writes again once the disk takes writes.",
+	}, func() float64 {
+		if rl == nil {
+			return 0
+		}
+		return float64(rl.Lost())
+	})
+	m.reg.MustRegister(lost, m.connections, m.messages, m.bytes, m.drops, m.slowCloses, m.authFailures,
 		m.badRequests, m.keepaliveCloses, m.panics,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, w := range []string{"read", "write", "message", "close"} {

@@ -1,23 +1,28 @@
 // Package relaylog is the hub's log of relayed messages: one JSON line per
 // message (time, direction, device id, payload) appended to a file that is
-// rotated daily, with rotated files older than a retention period removed.
+// rotated daily and when it reaches a size, with rotated files removed past
+// a retention period and past a total size.
 //
-// The current day's file is Path; at the first write of a new day it is
-// renamed to Path.YYYY-MM-DD (the day it holds). Writes are buffered and
-// flushed at least every second and on Close. Log is safe for concurrent use.
+// The current file is Path; at the first write of a new day it is renamed
+// to Path.YYYY-MM-DD (the day it holds), and when it reaches MaxSize to
+// Path.YYYY-MM-DD.N (N = 1, 2, ... within that day). Secrets in payloads
+// are masked (package redact) before they are written. Writes are buffered
+// and flushed at least every second and on Close.
+//
+// A write error (a full disk) does not stop the log: the lines that could
+// not be written are counted (Lost), the file is cut back to its last
+// whole line, and writing resumes as soon as a write succeeds again. Log
+// is safe for concurrent use.
 package relaylog
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
-	"path/filepath"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
-	"unicode/utf8"
 )
 
 // Direction says which way a message went.
@@ -38,40 +43,43 @@ type Entry struct {
 	Data   []byte
 }
 
-// line is an Entry as written: text payloads as a string, binary ones as
-// base64 (encoding/json's []byte form).
-type line struct {
-	Time   string    `json:"time"`
-	Dir    Direction `json:"dir"`
-	Device string    `json:"device"`
-	Text   *string   `json:"text,omitempty"`
-	Binary []byte    `json:"binary,omitempty"`
-}
-
 // Options configure a Log; only Path is required.
 type Options struct {
 	// Path is the current file; rotated files sit beside it.
 	Path string
 	// Retention is how long rotated files are kept; zero keeps them all.
 	Retention time.Duration
+	// MaxSize is the size at which the current file is rotated, in bytes;
+	// zero means 64 MiB.
+	MaxSize int64
+	// MaxTotal bounds the current and rotated files together, in bytes:
+	// the oldest rotated files are removed past it. Zero means 1 GiB.
+	MaxTotal int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// FlushEvery is the longest a written line waits in the buffer; zero means 1 s.
 	FlushEvery time.Duration
+	// Logger tells when writing fails and when it resumes; nil means
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // Log is an open message log.
 type Log struct {
-	opts Options
-	mu   sync.Mutex
-	f    *os.File
-	w    *bufio.Writer
-	day  string
-	size int64 // bytes in the current file
-	err  error
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	opts    Options
+	log     *slog.Logger
+	mu      sync.Mutex
+	f       *os.File
+	w       *bufio.Writer
+	day     string
+	size    int64 // bytes in the current file, buffered ones included
+	synced  int64 // bytes of whole lines known to be in the current file
+	pending int   // lines in the buffer
+	failing error // the write error that stopped writing, until writes succeed again
+	lost    atomic.Uint64
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
 }
 
 // Open opens (appending) or creates the log at opts.Path.
@@ -82,12 +90,21 @@ func Open(opts Options) (*Log, error) {
 	if opts.FlushEvery <= 0 {
 		opts.FlushEvery = time.Second
 	}
-	l := &Log{opts: opts, stop: make(chan struct{}), done: make(chan struct{})}
+	if opts.MaxSize <= 0 {
+		opts.MaxSize = 64 << 20
+	}
+	if opts.MaxTotal <= 0 {
+		opts.MaxTotal = 1 << 30
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	l := &Log{opts: opts, log: opts.Logger, stop: make(chan struct{}), done: make(chan struct{})}
 	if err := l.open(); err != nil {
 		return nil, err
 	}
 	if fi, err := l.f.Stat(); err == nil && fi.Size() > 0 {
-		l.size = fi.Size()
+		l.size, l.synced = fi.Size(), fi.Size()
 		l.day = fi.ModTime().Format(time.DateOnly)
 	} else {
 		l.day = opts.Now().Format(time.DateOnly)
@@ -106,86 +123,92 @@ func (l *Log) open() error {
 	return nil
 }
 
-// Write appends e; the first write error is kept and returned by later
-// writes and by Close.
+// Lost is how many lines could not be written since Open.
+func (l *Log) Lost() uint64 { return l.lost.Load() }
+
+// Write appends e. It returns an error only when e cannot be encoded or
+// the log is failing (the line is then counted as lost); writing resumes by
+// itself once the file takes writes again.
 func (l *Log) Write(e Entry) error {
-	ln := line{Time: e.Time.UTC().Format(time.RFC3339Nano), Dir: e.Dir, Device: e.Device}
-	if e.Binary || !utf8.Valid(e.Data) {
-		ln.Binary = e.Data
-	} else {
-		s := string(e.Data)
-		ln.Text = &s
+	b, err := encodeLine(e)
+	if err != nil {
+		return err
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(ln); err != nil {
-		return fmt.Errorf("encode log line: %w", err)
-	}
-	b := buf.Bytes()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.err != nil {
-		return l.err
+	if day := e.Time.Format(time.DateOnly); day > l.day || l.size > 0 && l.size+int64(len(b)) > l.opts.MaxSize {
+		l.rotate(max(day, l.day))
 	}
-	if day := e.Time.Format(time.DateOnly); day != l.day && day > l.day {
-		l.rotate(day)
+	if l.failing != nil {
+		return l.retryWith(b)
 	}
-	if l.err == nil {
-		_, l.err = l.w.Write(b)
-		l.size += int64(len(b))
+	if _, err := l.w.Write(b); err != nil {
+		l.failed(err, 1)
+		return err
 	}
-	return l.err
-}
-
-// rotate renames the current file to Path.<its day> and starts a new one;
-// it is called with l.mu held.
-func (l *Log) rotate(day string) {
-	if l.size == 0 {
-		l.day = day
-		return
-	}
-	if err := l.w.Flush(); err != nil {
-		l.err = err
-		return
-	}
-	l.f.Close()
-	old := l.opts.Path + "." + l.day
-	if err := os.Rename(l.opts.Path, old); err != nil && !os.IsNotExist(err) {
-		l.err = fmt.Errorf("rotate message log: %w", err)
-		return
-	}
-	l.day, l.size = day, 0
-	if err := l.open(); err != nil {
-		l.err = err
-		return
-	}
-	l.prune()
-}
-
-// prune removes rotated files older than the retention period.
-func (l *Log) prune() {
-	if l.opts.Retention <= 0 {
-		return
-	}
-	cutoff := l.opts.Now().Add(-l.opts.Retention).Format(time.DateOnly)
-	matches, _ := filepath.Glob(l.opts.Path + ".*")
-	for _, m := range matches {
-		day := strings.TrimPrefix(m, l.opts.Path+".")
-		if _, err := time.Parse(time.DateOnly, day); err == nil && day < cutoff {
-			os.Remove(m)
-		}
-	}
+	l.size += int64(len(b))
+	l.pending++
+	return nil
 }
 
 // Flush writes buffered lines to the file.
 func (l *Log) Flush() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.err == nil {
-		l.err = l.w.Flush()
+	return l.flush()
+}
+
+// flush writes the buffer; called with l.mu held.
+func (l *Log) flush() error {
+	if l.failing != nil {
+		return l.failing
 	}
-	return l.err
+	if err := l.w.Flush(); err != nil {
+		l.failed(err, 0)
+		return err
+	}
+	l.synced, l.pending = l.size, 0
+	return nil
+}
+
+// failed stops writing after err: the buffered lines (and extra more) are
+// lost, and the file is cut back to its last whole line when writing
+// resumes. Called with l.mu held.
+func (l *Log) failed(err error, extra int) {
+	l.lost.Add(uint64(l.pending + extra))
+	if l.failing == nil {
+		l.log.Error("message log write failed; lines are lost until it works again", "path", l.opts.Path, "err", err)
+	}
+	l.failing = err
+	l.pending = 0
+	if l.f != nil {
+		l.w.Reset(l.f)
+	}
+	l.size = l.synced
+}
+
+// retryWith tries the file again after a failure, with line b: it cuts off
+// a line written in part and writes b at once. On success writing resumes;
+// otherwise b is lost. Called with l.mu held.
+func (l *Log) retryWith(b []byte) error {
+	err := l.failing
+	if l.f == nil {
+		err = l.open()
+	}
+	if l.f != nil {
+		if err = l.f.Truncate(l.synced); err == nil {
+			_, err = l.f.Write(b)
+		}
+	}
+	if err != nil {
+		l.lost.Add(1)
+		return l.failing
+	}
+	l.size = l.synced + int64(len(b))
+	l.synced = l.size
+	l.log.Info("message log writing again", "path", l.opts.Path, "lines_lost", l.lost.Load())
+	l.failing = nil
+	return nil
 }
 
 func (l *Log) flushLoop() {
@@ -210,8 +233,10 @@ func (l *Log) Close() error {
 		<-l.done
 		err = l.Flush()
 		l.mu.Lock()
-		if cerr := l.f.Close(); err == nil {
-			err = cerr
+		if l.f != nil {
+			if cerr := l.f.Close(); err == nil {
+				err = cerr
+			}
 		}
 		l.mu.Unlock()
 	})

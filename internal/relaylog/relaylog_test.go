@@ -2,9 +2,11 @@ package relaylog
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -126,5 +128,88 @@ func TestRotatesEveryDayKeptWithoutRetention(t *testing.T) {
 	names, _ := filepath.Glob(path + "*")
 	if len(names) != 3 {
 		t.Errorf("files: got %v, want m.log and two rotated days", names)
+	}
+}
+
+func TestRotatesBySizeAndCapsTheTotal(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.log")
+	day := time.Date(2030, 1, 2, 12, 0, 0, 0, time.Local)
+	l, err := Open(Options{Path: path, MaxSize: 1000, MaxTotal: 3500, Now: func() time.Time { return day }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 { // about 11,000 bytes in lines of about 280
+		data := fmt.Sprintf("%03d%s", i, strings.Repeat("x", 200))
+		if err := l.Write(Entry{Time: day, Dir: DeviceToPages, Device: "d", Data: []byte(data)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	rotated, _ := filepath.Glob(path + ".*")
+	sort.Slice(rotated, func(i, j int) bool {
+		return len(rotated[i]) < len(rotated[j]) || len(rotated[i]) == len(rotated[j]) && rotated[i] < rotated[j]
+	})
+	var total int64
+	var kept []int
+	for _, n := range append(rotated, path) {
+		fi, _ := os.Stat(n)
+		if fi.Size() > 1000 {
+			t.Errorf("%s: %d bytes, over MaxSize 1000", filepath.Base(n), fi.Size())
+		}
+		total += fi.Size()
+		for _, ln := range readLines(t, n) {
+			i, _ := strconv.Atoi(ln["text"].(string)[:3])
+			kept = append(kept, i)
+		}
+	}
+	if total > 3500 {
+		t.Errorf("files hold %d bytes, over MaxTotal 3500", total)
+	}
+	for k, i := range kept {
+		if want := 40 - len(kept) + k; i != want {
+			t.Fatalf("the files hold lines %v, want the newest in order, ending with 39", kept)
+		}
+	}
+	if len(kept) < 6 { // rotated files may hold 2,500 bytes beside a current file that can grow to 1,000
+		t.Errorf("only %d lines kept, want the newest 3,500 bytes' worth", len(kept))
+	}
+}
+
+func TestControlCharactersAreLoggedCompactly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.log")
+	l, err := Open(Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte(strings.Repeat("\x01", 3000))
+	l.Write(Entry{Time: time.Now(), Dir: DeviceToPages, Device: "d", Data: data})
+	l.Close()
+	fi, _ := os.Stat(path)
+	if fi.Size() > 4200 {
+		t.Errorf("3,000 control characters made a %d-byte line, want at most 4/3 of them plus the fields", fi.Size())
+	}
+	if got := readLines(t, path)[0]["text_base64"]; got == nil {
+		t.Errorf("want the payload under text_base64")
+	}
+}
+
+func TestSecretsAreMasked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.log")
+	l, err := Open(Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Write(Entry{Time: time.Now(), Dir: PageToDevice, Device: "d", Data: []byte(`["CMD", "store_new_sta", ["home", "hunter2"]]`)})
+	l.Write(Entry{Time: time.Now(), Dir: DeviceToPages, Device: "d", Data: []byte(`{"home/token": "tok-123", "x": 1}`)})
+	l.Close()
+	b, _ := os.ReadFile(path)
+	if strings.Contains(string(b), "hunter2") || strings.Contains(string(b), "tok-123") {
+		t.Errorf("a secret reached the message log:\n%s", b)
+	}
+	for _, ln := range readLines(t, path) {
+		if ln["masked"] != true {
+			t.Errorf("line %v: want masked: true", ln)
+		}
 	}
 }
