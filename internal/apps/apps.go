@@ -52,7 +52,8 @@ type Env struct {
 	// named in it). Nil when the app runs outside a device.
 	Restart func()
 	// Ready, when not nil, is called with the addresses the app listens on
-	// once it serves ("http" → "127.0.0.1:8080").
+	// once it serves, keyed by what they serve ("http" → "127.0.0.1:8080";
+	// "https", "ws", "wss").
 	Ready func(addrs map[string]string)
 	// RecoveryAddr is where the recovery app serves, from the command
 	// line; "" means its default (see recovery.Addr).

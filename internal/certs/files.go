@@ -1,6 +1,7 @@
 package certs
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/x509"
 	"encoding/pem"
@@ -144,13 +145,13 @@ func LoadPair(certFile, keyFile string) (*Pair, error) {
 	if err := checkValidity(certFile, cert, time.Now()); err != nil {
 		return nil, err
 	}
-	keyPEM, key, err := readKey(keyFile)
+	keyPEM, signer, err := readKey(keyFile, certFile, cert)
 	if err != nil {
 		return nil, err
 	}
-	pub, ok := cert.PublicKey.(*ecdsa.PublicKey)
-	if !ok || !pub.Equal(&key.PublicKey) {
-		return nil, &FileError{Path: keyFile, Err: fmt.Errorf("%w %s", ErrKeyMismatch, certFile)}
+	key, ok := signer.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, fileErr(keyFile, "bad key: got %T, want an ECDSA key", signer)
 	}
 	return &Pair{Cert: cert, Key: key, CertPEM: certPEM, KeyPEM: keyPEM}, nil
 }
@@ -216,7 +217,9 @@ func readCert(file string) ([]byte, *x509.Certificate, error) {
 	return data, cert, nil
 }
 
-func readKey(file string) ([]byte, *ecdsa.PrivateKey, error) {
+// readKey reads a private key (PKCS#8, SEC 1 or PKCS#1) and checks that it
+// is the key of cert, read from certFile.
+func readKey(file, certFile string, cert *x509.Certificate) ([]byte, crypto.Signer, error) {
 	data, err := readFile(file)
 	if err != nil {
 		return nil, nil, err
@@ -231,15 +234,21 @@ func readKey(file string) ([]byte, *ecdsa.PrivateKey, error) {
 		parsed, err = x509.ParsePKCS8PrivateKey(block.Bytes)
 	case "EC PRIVATE KEY":
 		parsed, err = x509.ParseECPrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		parsed, err = x509.ParsePKCS1PrivateKey(block.Bytes)
 	default:
 		return nil, nil, fileErr(file, `bad PEM: want a "PRIVATE KEY" block%s`, gotBlock(block))
 	}
 	if err != nil {
 		return nil, nil, fileErr(file, "bad key: %w", err)
 	}
-	key, ok := parsed.(*ecdsa.PrivateKey)
+	key, ok := parsed.(crypto.Signer)
 	if !ok {
-		return nil, nil, fileErr(file, "bad key: got %T, want an ECDSA key", parsed)
+		return nil, nil, fileErr(file, "bad key: got %T, want a signing key", parsed)
+	}
+	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(cert.PublicKey) {
+		return nil, nil, &FileError{Path: file, Err: fmt.Errorf("%w %s", ErrKeyMismatch, certFile)}
 	}
 	return data, key, nil
 }

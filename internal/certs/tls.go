@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ClientTLS builds the TLS configuration of a client (a device calling home,
@@ -51,6 +52,9 @@ func ServerTLS(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
 	return cfg, nil
 }
 
+// loadTLSCert loads a certificate with the chain after it in certFile (as
+// a fullchain.pem holds it) and its key of any kind tls accepts (ECDSA,
+// RSA, Ed25519), each error naming its file.
 func loadTLSCert(certFile, keyFile string) (tls.Certificate, error) {
 	switch {
 	case certFile == "":
@@ -58,13 +62,19 @@ func loadTLSCert(certFile, keyFile string) (tls.Certificate, error) {
 	case keyFile == "":
 		return tls.Certificate{}, errors.New("key file: got none, want one with the certificate file")
 	}
-	p, err := LoadPair(certFile, keyFile)
+	_, leaf, err := readCert(certFile)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	return tls.Certificate{
-		Certificate: [][]byte{p.Cert.Raw},
-		PrivateKey:  p.Key,
-		Leaf:        p.Cert,
-	}, nil
+	if err := checkValidity(certFile, leaf, time.Now()); err != nil {
+		return tls.Certificate{}, err
+	}
+	if _, _, err := readKey(keyFile, certFile, leaf); err != nil {
+		return tls.Certificate{}, err
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return tls.Certificate{}, &FileError{Path: certFile, Err: err}
+	}
+	return cert, nil
 }

@@ -34,6 +34,9 @@ frame codec, no library), so the figures are the server's.`,
   tether bench echo tcp://127.0.0.1:7000 --clients 50 --size 64 --duration 10s --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Size < 8 {
+				return &UsageError{Err: fmt.Errorf("--size: got %d, want at least 8 (each message carries its 8-byte round-trip number)", o.Size), Hint: "tether bench echo --help"}
+			}
 			h, err := c.header(cmd)
 			if err != nil {
 				return err

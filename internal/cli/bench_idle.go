@@ -75,11 +75,11 @@ keep-alive) and then stays silent, for a baseline.`,
 	fl.IntVar(&o.Devices, "devices", 1000, "connections to open")
 	fl.StringVar(&o.IDPrefix, "id-prefix", "idle-", "start of every device id")
 	fl.IntVar(&o.PID, "pid", 0, "process whose memory to read (0: none)")
+	o.Ramp = 1000 // before the flag is made, so --help shows it
 	fl.Var((*rateValue)(&o.Ramp), "ramp", "connections opened per second, e.g. 1000 or 1000/s")
 	fl.DurationVar(&o.Hold, "hold", 10*time.Second, "how long to hold the connections once all are open")
 	fl.BoolVar(&o.State, "state", false, "each connection sends one state object as a device does (app \"idle\", made-up sys/ keys), to fill a hub's dashboard")
 	c.add(cmd)
-	o.Ramp = 1000
 	return cmd
 }
 

@@ -163,6 +163,7 @@ func TestBenchUsage(t *testing.T) {
 		{"bad header", []string{"echo", "ws://127.0.0.1:1/", "--header", "nocolon"}, true, `got "nocolon", want "K: V"`},
 		{"bad ramp", []string{"idle", "--ramp", "fast"}, true, "want a positive number of connections a second"},
 		{"echo without url", []string{"echo"}, false, "accepts 1 arg(s)"},
+		{"echo size too small", []string{"echo", "ws://127.0.0.1:1/", "--size", "4"}, true, "--size: got 4, want at least 8"},
 		{"bad broker", []string{"relay", "--broker", "amqp"}, false, `got "amqp", want hub or mqtt`},
 		{"echo refused", []string{"echo", "ws://127.0.0.1:1/", "--duration", "100ms"}, false, "dial ws://127.0.0.1:1/"},
 	}
@@ -213,5 +214,13 @@ func TestBenchBinary(t *testing.T) {
 	echo.Signal(os.Interrupt.(syscall.Signal))
 	if code := echo.Wait(10 * time.Second); code != 0 {
 		t.Errorf("tcp-echo-server after SIGINT: exit %d, want 0\n%s", code, echo.Output())
+	}
+}
+
+// --help shows the defaults a run really uses.
+func TestBenchIdleHelpDefaults(t *testing.T) {
+	out, _, err := benchRun(t, "idle", "--help")
+	if err != nil || !strings.Contains(out, "(default 1000/s)") {
+		t.Errorf("bench idle --help: %v, want --ramp's default 1000/s:\n%s", err, out)
 	}
 }

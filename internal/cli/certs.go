@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"time"
 
@@ -95,7 +97,7 @@ func newCertsServerCmd(stdio Stdio) *cobra.Command {
 			if len(names) == 0 && len(ips) == 0 {
 				return &UsageError{Err: fmt.Errorf("no --name or --ip, want at least one"), Hint: cmd.CommandPath() + " --help"}
 			}
-			ca, err := certs.LoadCA(f.dir)
+			ca, err := loadCA(f.dir)
 			if err != nil {
 				return err
 			}
@@ -127,7 +129,7 @@ func newCertsDeviceCmd(stdio Stdio) *cobra.Command {
 			if err := certs.ValidDeviceID(args[0]); err != nil {
 				return &UsageError{Err: err, Hint: cmd.CommandPath() + " --help"}
 			}
-			ca, err := certs.LoadCA(f.dir)
+			ca, err := loadCA(f.dir)
 			if err != nil {
 				return err
 			}
@@ -140,6 +142,15 @@ func newCertsDeviceCmd(stdio Stdio) *cobra.Command {
 	}
 	f.add(cmd, certs.DefaultLeafDays)
 	return cmd
+}
+
+// loadCA loads the CA in dir, saying how to make one when there is none.
+func loadCA(dir string) (*certs.Pair, error) {
+	ca, err := certs.LoadCA(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &UsageError{Err: fmt.Errorf("no CA in %s, make one first: %w", dir, err), Hint: "tether certs init --dir " + dir}
+	}
+	return ca, err
 }
 
 // writePair writes p and prints what was written, with the certificate's

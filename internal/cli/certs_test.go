@@ -36,7 +36,8 @@ func TestCertsInProcess(t *testing.T) {
 		wantErr bool
 		usage   bool // the error is a *cli.UsageError
 	}{
-		{"device before init", []string{"certs", "device", "--dir", dir, "Device_1"}, []string{"ca.crt: missing"}, true, false},
+		{"device before init", []string{"certs", "device", "--dir", dir, "Device_1"}, []string{"no CA in " + dir, "ca.crt: missing", "tether certs init --dir " + dir}, true, true},
+		{"server before init", []string{"certs", "server", "--dir", dir, "--name", "hub.example"}, []string{"no CA in " + dir, "tether certs init --dir " + dir}, true, true},
 		{"init", []string{"certs", "init", "--dir", dir, "--name", "Test CA", "--days", "30"}, []string{"ca.crt", `CN="Test CA"`, "SHA-256 ", "ca.key  private key (mode 0600)"}, false, false},
 		{"init again", []string{"certs", "init", "--dir", dir}, []string{"ca.key: already exists (use --force to replace it)"}, true, false},
 		{"server", []string{"certs", "server", "--dir", dir, "--name", "hub.example", "--name", "localhost", "--ip", "127.0.0.1", "--ip", "::1"},
@@ -64,6 +65,9 @@ func TestCertsInProcess(t *testing.T) {
 			got := out
 			if err != nil {
 				got += err.Error()
+			}
+			if ue != nil {
+				got += "\n" + ue.Hint
 			}
 			for _, w := range st.want {
 				if !strings.Contains(got, w) {

@@ -162,6 +162,7 @@ func TestConfigCheckUsage(t *testing.T) {
 		{"two roots", []string{"config", "check", "--root", root, "/elsewhere"}, true, []string{"want one device root"}},
 		{"root as argument", []string{"config", "check", root}, false, []string{root + ": ok"}},
 		{"missing root", []string{"config", "check", "--root", root + "/nope"}, false, []string{root + "/nope: error: no such folder"}},
+		{"root is a file", []string{"config", "check", "--root", root + "/app.json"}, false, []string{root + "/app.json: error: is a file, not a folder", "(here " + root + ")"}},
 		{"help", []string{"config", "check", "--help"}, false, []string{"--strict", "file, line, column and key path", "Exit status", "placeholder"}},
 		{"parent help", []string{"config"}, false, []string{"check", "Validate network.json and app.json"}},
 	}

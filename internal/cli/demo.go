@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"tether/internal/callhome"
 	"tether/internal/config"
 	"tether/internal/device"
 	"tether/internal/hub"
@@ -30,6 +33,7 @@ type demoOptions struct {
 	hubPage    int // the hub's page endpoint and dashboard
 	root       string
 	id         string
+	kept       *config.Config // --root's own config when it has one
 }
 
 func newDemoCmd(stdio Stdio) *cobra.Command {
@@ -45,9 +49,16 @@ through the hub.
 The ports are fixed (8080, 7770, 7771) when they are free, and free ones
 otherwise. The device's config lives in --root when given (created with
 defaults when empty), else in a temporary folder that is named in the log
-and removed on exit. Ctrl-C stops everything cleanly.`,
+and removed on exit. A --root that already holds app.json keeps its own
+settings: the device listens where demo.http says and calls home where
+demo.home says (the hub listens there when it is a port of this machine),
+so --device-port, --hub-device-port and --id are refused with it. Ctrl-C
+stops everything cleanly.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.checkRoot(cmd); err != nil {
+				return err
+			}
 			return runDemo(cmd.Context(), stdio, o)
 		},
 	}
@@ -60,6 +71,29 @@ and removed on exit. Ctrl-C stops everything cleanly.`,
 	return cmd
 }
 
+// checkRoot loads --root's config when it already has one, and refuses
+// the flags that would not apply to it.
+func (o *demoOptions) checkRoot(cmd *cobra.Command) error {
+	if o.root == "" {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(o.root, config.AppFile)); err != nil {
+		return nil // a new root: the flags write it
+	}
+	for _, name := range []string{"device-port", "hub-device-port", "id"} {
+		if cmd.Flags().Changed(name) {
+			return &UsageError{
+				Err:  fmt.Errorf("--%s: %s already holds app.json, whose settings apply (demo.http, demo.home, and network.json's device.iam); edit them there, or give an empty --root", name, o.root),
+				Hint: "tether demo --help",
+			}
+		}
+	}
+	// A config with errors still gives what could be read: the device
+	// falls into recovery, which the demo shows as well.
+	o.kept, _, _ = config.Load(o.root)
+	return nil
+}
+
 // listenPreferred listens on 127.0.0.1:port, or on a free port if it is taken.
 func listenPreferred(port int) (net.Listener, error) {
 	if ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
@@ -68,46 +102,71 @@ func listenPreferred(port int) (net.Listener, error) {
 	return net.Listen("tcp", "127.0.0.1:0")
 }
 
+// demoHome is where the demo's device calls home: the hub's device
+// listener, and the line to print when the device calls somewhere else.
+type demoHome struct {
+	ln    net.Listener
+	other string // the device calls this URL instead of the demo's hub
+}
+
+// listenHome opens the hub's device listener: on --hub-device-port (a free
+// port if taken) for a new root, on the port a kept root's demo.home names
+// when that is this machine's plain ws://, and on a free port otherwise.
+func (o *demoOptions) listenHome() (demoHome, error) {
+	if o.kept == nil {
+		ln, err := listenPreferred(o.hubDevice)
+		return demoHome{ln: ln}, err
+	}
+	home, call, err := callhome.FromConfig(o.kept)
+	if err != nil || !call {
+		ln, lerr := net.Listen("tcp", "127.0.0.1:0")
+		return demoHome{ln: ln, other: "nowhere (demo.home has no address, or is disabled)"}, lerr
+	}
+	u, _ := url.Parse(home.URL)
+	if u.Scheme != "ws" || (u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost") {
+		ln, lerr := net.Listen("tcp", "127.0.0.1:0")
+		return demoHome{ln: ln, other: home.URL}, lerr
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+u.Port())
+	if err != nil {
+		return demoHome{}, fmt.Errorf("demo: the device calls home to %s (demo.home in %s), but the hub cannot listen there: %w", home.URL, o.root, err)
+	}
+	return demoHome{ln: ln}, nil
+}
+
 func runDemo(ctx context.Context, stdio Stdio, o *demoOptions) error {
 	log, err := stdio.Logger()
 	if err != nil {
 		return err
 	}
-	hubDevLn, err := listenPreferred(o.hubDevice)
+	home, err := o.listenHome()
 	if err != nil {
 		return fmt.Errorf("demo: listen for the hub's devices: %w", err)
 	}
+	hubDevLn := home.ln
 	hubPageLn, err := listenPreferred(o.hubPage)
 	if err != nil {
 		hubDevLn.Close()
 		return fmt.Errorf("demo: listen for the hub's pages: %w", err)
 	}
-	// The device listens itself; find a free port for it now.
-	devLn, err := listenPreferred(o.devicePort)
+	root, id, cleanup, err := o.deviceRoot(hubDevLn.Addr().(*net.TCPAddr).Port)
 	if err != nil {
-		return fmt.Errorf("demo: find a port for the device: %w", err)
-	}
-	devAddr := devLn.Addr().(*net.TCPAddr)
-	devLn.Close()
-
-	root, cleanup, err := demoRoot(o.root, o.id, devAddr.Port, hubDevLn.Addr().(*net.TCPAddr).Port)
-	if err != nil {
+		hubDevLn.Close()
+		hubPageLn.Close()
 		return err
 	}
 	defer cleanup()
 
 	h := hub.New(hub.Options{Logger: log, Name: "demo-hub"})
 	var printOnce sync.Once
-	dashboard := "http://" + hubPageLn.Addr().String() + "/"
+	urls := demoURLs{dashboard: "http://" + hubPageLn.Addr().String() + "/", id: id, root: root, temporary: o.root == "", callsElsewhere: home.other}
 	d := device.New(device.Options{
 		Root:    root,
 		Net:     "sim",
 		Version: Version,
 		Logger:  log,
 		Ready: func(app string, addrs map[string]string) {
-			printOnce.Do(func() {
-				printDemoURLs(stdio, addrs["http"], dashboard, o.id, root, o.root == "")
-			})
+			printOnce.Do(func() { urls.print(stdio.Out, addrs) })
 		},
 	})
 	return runUntilSignal(ctx, log, nil, func(ctx context.Context) error {
@@ -121,8 +180,26 @@ func runDemo(ctx context.Context, stdio Stdio, o *demoOptions) error {
 	})
 }
 
-// demoRoot returns the device root for the demo: dir when given (filled
-// with defaults if it has no config), else a new temporary folder.
+// deviceRoot returns the device root and id for the demo: a kept --root as
+// it is, else --root or a new temporary folder filled with the demo's
+// config (the device on --device-port, a free one if taken, calling home
+// to homePort).
+func (o *demoOptions) deviceRoot(homePort int) (root, id string, cleanup func(), err error) {
+	if o.kept != nil {
+		return o.root, o.kept.Network.Device.IAm, func() {}, nil
+	}
+	devLn, err := listenPreferred(o.devicePort)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("demo: find a port for the device: %w", err)
+	}
+	devicePort := devLn.Addr().(*net.TCPAddr).Port
+	devLn.Close() // the device listens itself
+	root, cleanup, err = demoRoot(o.root, o.id, devicePort, homePort)
+	return root, o.id, cleanup, err
+}
+
+// demoRoot returns a device root for the demo: dir (without a config yet)
+// when given, else a new temporary folder, with the demo's config written.
 func demoRoot(dir, id string, devicePort, homePort int) (string, func(), error) {
 	cleanup := func() {}
 	if dir == "" {
@@ -131,9 +208,6 @@ func demoRoot(dir, id string, devicePort, homePort int) (string, func(), error) 
 			return "", nil, fmt.Errorf("demo: make a temporary device root: %w", err)
 		}
 		dir, cleanup = tmp, func() { os.RemoveAll(tmp) }
-	}
-	if _, err := os.Stat(filepath.Join(dir, config.AppFile)); err == nil {
-		return dir, cleanup, nil
 	}
 	cfg := config.Default()
 	cfg.Network.Device.IAm = id
@@ -160,20 +234,37 @@ func demoRoot(dir, id string, devicePort, homePort int) (string, func(), error) 
 	return dir, cleanup, nil
 }
 
-func printDemoURLs(stdio Stdio, deviceAddr, dashboard, id, root string, temporary bool) {
+// demoURLs are what tether demo prints once the device serves.
+type demoURLs struct {
+	dashboard, id, root string
+	temporary           bool
+	callsElsewhere      string // where the device calls home, when not this hub
+}
+
+// print writes the URLs to open, as the device's Ready addresses say it
+// serves (https:// when its TLS is on).
+func (u demoURLs) print(w io.Writer, addrs map[string]string) {
 	kept := "kept"
-	if temporary {
+	if u.temporary {
 		kept = "temporary, removed on exit"
 	}
-	fmt.Fprintf(stdio.Out, `
+	page := "http://" + addrs["http"] + "/"
+	if a, ok := addrs["https"]; ok {
+		page = "https://" + a + "/"
+	}
+	through := fmt.Sprintf("%sd/%s/", u.dashboard, u.id)
+	if u.callsElsewhere != "" {
+		through = "none: the device calls home to " + u.callsElsewhere + ", not this hub"
+	}
+	fmt.Fprintf(w, `
 tether demo is running. Open:
 
-  the device's own page:    http://%s/
+  the device's own page:    %s
   the hub's dashboard:      %s
-  the device through hub:   %sd/%s/
+  the device through hub:   %s
 
 Device root (%s): %s
 Press Ctrl-C to stop.
 
-`, deviceAddr, dashboard, dashboard, id, kept, root)
+`, page, u.dashboard, through, kept, u.root)
 }

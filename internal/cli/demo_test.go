@@ -3,9 +3,12 @@ package cli_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"tether/internal/cli"
 	"tether/internal/tethertest"
 )
 
@@ -111,5 +115,42 @@ func waitKey(ctx context.Context, t *testing.T, ws *websocket.Conn, key string, 
 		if json.Unmarshal(b, &m) == nil && m[key] == want {
 			return
 		}
+	}
+}
+
+// TestDemoKeptRoot runs "tether demo --root DIR" on a root that already
+// has its config: the device serves where demo.http says, the hub listens
+// where demo.home says, and every URL printed is true: the device's page,
+// and the device online through the hub under its own id. Port flags and
+// --id, which could not apply, are refused.
+func TestDemoKeptRoot(t *testing.T) {
+	devPort, homePort, pagePort := tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t)
+	root := tethertest.SeedRoot(t, "demo", devPort, devPort, homePort, tethertest.FreePort(t))
+	for _, flag := range []string{"--device-port", "--hub-device-port", "--id"} {
+		var out strings.Builder
+		err := cli.Run(context.Background(), []string{"demo", "--root", root, flag, "9"}, cli.Stdio{In: strings.NewReader(""), Out: &out, Err: &out})
+		var ue *cli.UsageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "already holds app.json") {
+			t.Errorf("demo --root %s: got %v, want a usage error saying the root's settings apply", flag, err)
+		}
+	}
+	p := tethertest.Start(t, "demo", "--root", root, "--hub-page-port", strconv.Itoa(pagePort))
+	p.WaitOutput("Press Ctrl-C to stop.", 30*time.Second)
+	dashboard := fmt.Sprintf("http://127.0.0.1:%d/", pagePort)
+	for _, want := range []string{
+		fmt.Sprintf("the device's own page:    http://127.0.0.1:%d/\n", devPort),
+		"the hub's dashboard:      " + dashboard + "\n",
+		"the device through hub:   " + dashboard + "d/Device_1/\n",
+		"Device root (kept): " + root,
+	} {
+		if !strings.Contains(p.Output(), want) {
+			t.Errorf("output lacks %q:\n%s", want, p.Output())
+		}
+	}
+	get(t, fmt.Sprintf("http://127.0.0.1:%d/", devPort))
+	waitOnline(t, dashboard+"api/devices", "Device_1")
+	p.Signal(syscall.SIGINT)
+	if code := p.Wait(6 * time.Second); code != 130 {
+		t.Errorf("exit code after Ctrl-C = %d, want 130", code)
 	}
 }

@@ -3,17 +3,16 @@
 package cli
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"tether/internal/certs"
 	"tether/internal/hub"
 	"tether/internal/relaylog"
 )
@@ -65,7 +64,9 @@ and a token written "sha256:<hex>" is compared as a hash. Devices send
 "Authorization: Bearer <token>"; pages send a page token the same way or log
 in on the dashboard.
 
-SIGTERM or Ctrl-C closes every connection with 1001 and exits within 5 s.`,
+SIGTERM or Ctrl-C closes every connection with 1001 and exits within 5 s,
+with status 0 after SIGTERM and 130 after Ctrl-C; a second signal exits at
+once.`,
 		Example: `  tether hub
   tether hub --page-addr :7771 --auth auth.json --tls-cert hub.crt --tls-key hub.key
   tether hub --log-file /var/log/tether/messages.log --log-retention 720h
@@ -118,6 +119,8 @@ func runHub(cmd *cobra.Command, stdio Stdio, f hubFlags) error {
 		if opts.Auth, err = hub.LoadAuth(f.auth); err != nil {
 			return err
 		}
+		logger.Info("auth on: devices need their token, pages a page token or a login on the dashboard",
+			"auth", f.auth, "devices", len(opts.Auth.Devices), "page_tokens", len(opts.Auth.Pages))
 	}
 	if opts.TLS, opts.ClientCAs, err = hubTLS(f); err != nil {
 		return err
@@ -143,12 +146,14 @@ func runHub(cmd *cobra.Command, stdio Stdio, f hubFlags) error {
 		devLn.Close()
 		return fmt.Errorf("listen on --page-addr: %w", err)
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return hub.New(opts).Serve(ctx, devLn, pageLn)
+	h := hub.New(opts)
+	return runUntilSignal(cmd.Context(), logger, nil, func(ctx context.Context) error {
+		return h.Serve(ctx, devLn, pageLn)
+	})
 }
 
-// hubTLS loads --tls-cert/--tls-key and --client-ca.
+// hubTLS loads --tls-cert/--tls-key and --client-ca (certs.ServerTLS). The
+// client CAs are the hub's to ask for on the device port only.
 func hubTLS(f hubFlags) (*tls.Config, *x509.CertPool, error) {
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return nil, nil, &UsageError{Err: fmt.Errorf("--tls-cert and --tls-key go together"), Hint: "tether hub --help"}
@@ -159,21 +164,11 @@ func hubTLS(f hubFlags) (*tls.Config, *x509.CertPool, error) {
 		}
 		return nil, nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+	cfg, err := certs.ServerTLS(f.tlsCert, f.tlsKey, f.clientCA)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load --tls-cert/--tls-key: %w", err)
+		return nil, nil, err
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if f.clientCA == "" {
-		return cfg, nil, nil
-	}
-	pem, err := os.ReadFile(f.clientCA)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read --client-ca: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, nil, fmt.Errorf("read --client-ca %s: no PEM certificate in it", f.clientCA)
-	}
+	pool := cfg.ClientCAs
+	cfg.ClientCAs, cfg.ClientAuth = nil, tls.NoClientCert
 	return cfg, pool, nil
 }

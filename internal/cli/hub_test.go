@@ -281,6 +281,9 @@ asyncio.run(main())
 	if strings.Contains(h.Output(), "hub is OPEN") {
 		t.Errorf("hub with --auth says it is open")
 	}
+	if !strings.Contains(h.Output(), "auth on: devices need their token") || !strings.Contains(h.Output(), "page_tokens=1") {
+		t.Errorf("hub with --auth does not say that login is on:\n%s", h.Output())
+	}
 	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", h.pagePort))
 	if err != nil {
 		t.Fatal(err)
@@ -404,5 +407,38 @@ asyncio.run(main())
 	}
 	if code := h.Wait(5 * time.Second); code != 0 {
 		t.Errorf("exit code after SIGTERM: %d", code)
+	}
+}
+
+// tether hub stops as tether device does: 130 after Ctrl-C, 0 after
+// SIGTERM, saying so in its log.
+func TestHubBinarySignals(t *testing.T) {
+	for _, tt := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 0}} {
+		t.Run(tt.sig.String(), func(t *testing.T) {
+			h := startHubProc(t)
+			h.Signal(tt.sig)
+			if code := h.Wait(6 * time.Second); code != tt.code {
+				t.Errorf("exit code after %v: %d, want %d", tt.sig, code, tt.code)
+			}
+			if !strings.Contains(h.Output(), "shutting down") {
+				t.Errorf("log lacks the shutdown:\n%s", h.Output())
+			}
+		})
+	}
+}
+
+// The dashboard of a hub no device has called yet says where devices call:
+// the device endpoint's real port (from /api/hub), seen in Chromium.
+func TestHubEmptyDashboardNamesDevicePort(t *testing.T) {
+	h := startHubProc(t)
+	if _, body := h.get(t, "/api/hub"); !strings.Contains(body, fmt.Sprintf(`"device_port": %d`, h.devPort)) {
+		t.Errorf("/api/hub lacks device_port %d: %s", h.devPort, body)
+	}
+	out := tethertest.Browser(t, "hub-empty.mjs", fmt.Sprintf("http://127.0.0.1:%d/", h.pagePort))
+	if want := fmt.Sprintf("devices call ws://127.0.0.1:%d/<device-id>", h.devPort); !strings.Contains(out, want) {
+		t.Errorf("browser: %s\nwant %q", out, want)
 	}
 }

@@ -94,8 +94,14 @@ func checkRoot(root string) *Problem {
 		return &Problem{File: root, Msg: "no such folder"}
 	case err != nil:
 		return &Problem{File: root, Msg: err.Error()}
+	case fi.Mode().IsRegular():
+		msg := "is a file, not a folder: want the device root, the folder holding network.json and app.json"
+		if b := filepath.Base(root); b == NetworkFile || b == AppFile {
+			msg += " (here " + filepath.Dir(root) + ")"
+		}
+		return &Problem{File: root, Msg: msg}
 	case !fi.IsDir():
-		return &Problem{File: root, Msg: "not a folder"}
+		return &Problem{File: root, Msg: "is not a folder: want the device root, the folder holding network.json and app.json"}
 	}
 	return nil
 }

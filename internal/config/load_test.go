@@ -144,7 +144,7 @@ func TestLoadBadRoot(t *testing.T) {
 	}
 	tests := []struct{ root, want string }{
 		{filepath.Join(dir, "nope"), "nope: no such folder"},
-		{file, "file: not a folder"},
+		{file, "file: is a file, not a folder: want the device root, the folder holding network.json and app.json"},
 		{unreadable, "app.json: read: is a directory"},
 	}
 	for _, tt := range tests {

@@ -115,12 +115,14 @@ func (h *Hub) checkOrigin(r *http.Request) error {
 
 // HubInfo is /api/hub.
 type HubInfo struct {
-	Name    string    `json:"name"`
-	Open    bool      `json:"open"`
-	TLS     bool      `json:"tls"`
-	Started time.Time `json:"started"`
-	Devices int       `json:"devices_online"`
-	Pages   int       `json:"pages"`
+	Name string `json:"name"`
+	Open bool   `json:"open"`
+	TLS  bool   `json:"tls"`
+	// DevicePort is the port devices call home to (0 before Serve).
+	DevicePort int       `json:"device_port"`
+	Started    time.Time `json:"started"`
+	Devices    int       `json:"devices_online"`
+	Pages      int       `json:"pages"`
 	// Panics counts the panics recovered in the code serving connections
 	// (each closed its connection); anything but 0 is a bug to report.
 	Panics uint64 `json:"panics_recovered"`
@@ -133,7 +135,7 @@ func (h *Hub) apiHub(w http.ResponseWriter, r *http.Request) {
 		pages += len(ps)
 	}
 	h.mu.RUnlock()
-	writeJSON(w, HubInfo{Name: h.opts.Name, Open: h.opts.Auth == nil, TLS: h.opts.TLS != nil,
+	writeJSON(w, HubInfo{Name: h.opts.Name, Open: h.opts.Auth == nil, TLS: h.opts.TLS != nil, DevicePort: int(h.devPort.Load()),
 		Started: h.started, Devices: len(h.broker.Devices()), Pages: pages, Panics: h.panics.Load()})
 }
 

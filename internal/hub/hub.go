@@ -134,8 +134,9 @@ type Hub struct {
 	started  time.Time
 	sessions *sessions
 	throttle *throttle
-	warnings *rateLog // refusals and slow consumers, rate-limited
-	panicLog *rateLog // recovered panics, rate-limited
+	devPort  atomic.Int32 // the device endpoint's port, once Serve has it
+	warnings *rateLog     // refusals and slow consumers, rate-limited
+	panicLog *rateLog     // recovered panics, rate-limited
 	panics   atomic.Uint64
 
 	presenceMu sync.Mutex // orders device arrivals and departures
@@ -180,6 +181,9 @@ func (h *Hub) Serve(ctx context.Context, deviceLn, pageLn net.Listener) error {
 	devSrv := h.httpServer(h.deviceHandler())
 	pageSrv := h.httpServer(h.pageHandler())
 	deviceLn, pageLn = h.wrapTLS(deviceLn, true), h.wrapTLS(pageLn, false)
+	if a, ok := deviceLn.Addr().(*net.TCPAddr); ok {
+		h.devPort.Store(int32(a.Port))
+	}
 	scheme := "ws"
 	if h.opts.TLS != nil {
 		scheme = "wss"

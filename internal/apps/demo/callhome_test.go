@@ -112,7 +112,7 @@ func TestTLS(t *testing.T) {
 	pool.AddCert(ca.Cert)
 	tlsCfg := &tls.Config{RootCAs: pool}
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}
-	resp, err := client.Get("https://" + r.addrs["http"] + "/")
+	resp, err := client.Get("https://" + r.addrs["https"] + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestTLS(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := wsconn.Dial(ctx, "wss://"+r.addrs["ws"]+"/", wsconn.DialOptions{TLS: tlsCfg})
+	c, err := wsconn.Dial(ctx, "wss://"+r.addrs["wss"]+"/", wsconn.DialOptions{TLS: tlsCfg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -159,6 +159,9 @@ func (d *instance) run(ctx context.Context, lns []net.Listener, addrs map[string
 	}
 	d.log.Info("demo serving", "page", page+addrs["http"]+"/", "command_api", api+addrs["ws"]+"/")
 	if ready != nil {
+		if d.tls.On() { // the keys name the schemes the addresses serve
+			addrs = map[string]string{"https": addrs["http"], "wss": addrs["ws"]}
+		}
 		ready(addrs)
 	}
 	err := srv.Serve(ctx, lns...)

@@ -1,0 +1,91 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"tether/internal/tethertest"
+)
+
+// TestToolsDocWifiReplies asks a real device (demo app, joined to the
+// simulated network "tether-lab", as tether demo's is) for GET wifi and
+// checks that docs/TOOLS.md's example shows the replies it really sends:
+// the same messages, one key each, in the same order.
+func TestToolsDocWifiReplies(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(tethertest.ProjectRoot(t), "docs", "TOOLS.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var documented []string
+	for _, m := range regexp.MustCompile(`(?m)^\s+(\{"(?:info|wifi/)[^\n]*\})$`).FindAllStringSubmatch(string(doc), -1) {
+		documented = append(documented, replyKeys(t, m[1]))
+	}
+	if len(documented) < 5 {
+		t.Fatalf("docs/TOOLS.md shows %d GET wifi replies, want the example", len(documented))
+	}
+
+	p := freeDevPorts(t)
+	root := tethertest.SeedRoot(t, "demo", p.http, p.http, p.home, p.echo)
+	network := strings.NewReplacer(`"<AP ssid>"`, `"tether-lab"`, `"<AP password>"`, `"tether123"`).Replace(tethertest.SeedNetwork)
+	tethertest.WriteFile(t, filepath.Join(root, "network.json"), network)
+	proc := startDevice(t, root, p)
+	tethertest.WaitPort(t, addr(p.http), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+addr(p.http)+"/", nil)
+	if err != nil {
+		t.Fatalf("dial: %v\n%s", err, proc.Output())
+	}
+	defer c.CloseNow()
+	var got []string
+	for done := false; !done; {
+		if err := c.Write(ctx, websocket.MessageText, []byte(`["GET", "wifi", []]`)); err != nil {
+			t.Fatal(err)
+		}
+		got = got[:0]
+		for {
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				t.Fatalf("read: %v; so far %v", err, got)
+			}
+			k := replyKeys(t, string(b))
+			if k == "info" || strings.HasPrefix(k, "wifi/") {
+				got = append(got, k)
+			}
+			if strings.Contains(string(b), "wifi status done") {
+				break
+			}
+			if k == "wifi/net/connected" {
+				done = strings.Contains(string(b), "true") // joined: the doc's case
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if strings.Join(got, " ") != strings.Join(documented, " ") {
+		t.Errorf("GET wifi replies with keys\n  %v\ndocs/TOOLS.md shows\n  %v", got, documented)
+	}
+}
+
+// replyKeys returns the keys of one reply object, joined by ",".
+func replyKeys(t *testing.T, msg string) string {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(msg), &m); err != nil {
+		t.Fatalf("reply %s: %v", msg, err)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return strings.Join(keys, ",")
+}
