@@ -53,6 +53,10 @@ type Options struct {
 	Grace time.Duration
 	// Logger receives the state changes; nil discards them.
 	Logger *slog.Logger
+	// Report, when not nil, is told of every change of the link: nil when
+	// a connection is up, and why when an attempt failed or a connection
+	// ended. It must not block.
+	Report func(err error)
 }
 
 func (o Options) withDefaults() Options {
@@ -72,6 +76,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Report == nil {
+		o.Report = func(error) {}
 	}
 	return o
 }
@@ -134,6 +141,7 @@ func (r *runner) dial(ctx context.Context) (*wsconn.Conn, error) {
 // failed logs a failed attempt: the first after a connection (or at start)
 // as a warning, then only at attempts 4, 8, 16, ...
 func (r *runner) failed(err error) {
+	r.opts.Report(fmt.Errorf("home unreachable: %w", err))
 	r.fails++
 	switch {
 	case r.fails == 1:
@@ -146,13 +154,16 @@ func (r *runner) failed(err error) {
 // connected serves c until it ends, then logs why and picks the next delay.
 func (r *runner) connected(ctx context.Context, c *wsconn.Conn) {
 	r.log.Info("connected to home", "after_attempts", r.fails+1)
+	r.opts.Report(nil)
 	r.fails = 0
 	start := time.Now()
 	err := r.session(ctx, c)
 	up := time.Since(start).Round(time.Millisecond)
 	if ctx.Err() != nil {
+		r.opts.Report(errors.New("stopped calling home"))
 		return
 	}
+	r.opts.Report(fmt.Errorf("lost home connection: %w", err))
 	if up >= r.opts.Stable {
 		r.b.Reset()
 	}

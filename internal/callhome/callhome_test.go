@@ -351,3 +351,44 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// Report hears every change of the link: the reason an attempt failed,
+// nil when a connection is up, and why it ended.
+func TestReport(t *testing.T) {
+	reports := make(chan error, 100)
+	report := func(err error) { reports <- err }
+	next := func() error {
+		t.Helper()
+		select {
+		case err := <-reports:
+			return err
+		case <-time.After(10 * time.Second):
+			t.Fatal("no report within 10 s")
+			return nil
+		}
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	opts, _, _ := callhome.FromConfig(homeConfig(dead))
+	opts.MinDelay, opts.MaxDelay, opts.Report = time.Hour, time.Hour, report
+	run(t, opts)
+	if err := next(); err == nil || !strings.Contains(err.Error(), "home unreachable") || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("a dead port reported %v", err)
+	}
+
+	h := newHome(t, nil, func(c *wsconn.Conn) { c.Close(wsconn.StatusGoingAway, "home restarting") })
+	opts, _, _ = callhome.FromConfig(homeConfig(h.addr))
+	opts.MinDelay, opts.MaxDelay, opts.Report = time.Hour, time.Hour, report
+	run(t, opts)
+	if err := next(); err != nil {
+		t.Errorf("a connection up reported %v, want nil", err)
+	}
+	if err := next(); err == nil || !strings.Contains(err.Error(), "lost home connection") {
+		t.Errorf("a connection ended reported %v", err)
+	}
+}

@@ -91,7 +91,7 @@ func (s *Server) Serve(ctx context.Context, conn Conn) error {
 	defer s.wg.Done()
 	defer s.remove(c)
 
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(context.WithValue(ctx, clientKey{}, c))
 	defer cancel()
 
 	var wg sync.WaitGroup

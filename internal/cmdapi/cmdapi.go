@@ -53,8 +53,18 @@ type Reply func(m wire.Message)
 
 // Handler handles one request. Messages it sends with reply go to the
 // requesting client; an error it returns is sent to that client as
-// {"error": err.Error()}.
+// {"error": err.Error()}. ctx ends when the client does; reply may be kept
+// and called after the handler returns (a stream of log lines) until then,
+// and does nothing after. ClientID(ctx) tells clients apart.
 type Handler func(ctx context.Context, req wire.Request, reply Reply) error
+
+// clientKey is the context key of the client a request came from.
+type clientKey struct{}
+
+// ClientID returns an opaque value that is the same for every request of
+// one client connection and differs between connections, for handlers that
+// keep state per connection; nil outside a handler.
+func ClientID(ctx context.Context) any { return ctx.Value(clientKey{}) }
 
 // Options configure a Server. The zero value works.
 type Options struct {

@@ -274,3 +274,45 @@ func TestCloseSendsGoingAway(t *testing.T) {
 		t.Fatal(ctx.Err())
 	}
 }
+
+// ClientID is the same for the requests of one connection and differs
+// between connections; a reply kept after its handler returned still
+// reaches its client, and ctx ends when the client goes.
+func TestClientIDAndKeptReply(t *testing.T) {
+	srv := cmdapi.New(cmdapi.Options{})
+	ids := map[string]chan any{"a": make(chan any, 10), "b": make(chan any, 10)}
+	kept := make(chan cmdapi.Reply, 10)
+	ended := make(chan struct{}, 10)
+	srv.Handle(wire.Cmd, "keep", func(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
+		who, _ := req.StringArg(0, "who")
+		ids[who] <- cmdapi.ClientID(ctx)
+		if who == "a" {
+			kept <- reply
+			context.AfterFunc(ctx, func() { ended <- struct{}{} })
+		}
+		return nil
+	})
+	url := newServer(t, srv)
+	a, b := dial(t, url), dial(t, url)
+	a.send(`["CMD", "keep", ["a"]]`)
+	a.send(`["CMD", "keep", ["a"]]`)
+	b.send(`["CMD", "keep", ["b"]]`)
+	a1, a2, b1 := <-ids["a"], <-ids["a"], <-ids["b"]
+	if a1 == nil || a1 != a2 || a1 == b1 {
+		t.Errorf("ClientID: a %p %p, b %p; want a's equal, b's another", a1, a2, b1)
+	}
+	if cmdapi.ClientID(context.Background()) != nil {
+		t.Error("ClientID outside a handler is not nil")
+	}
+	reply := <-kept
+	<-kept
+	reply(wire.Message{"later": true})
+	a.next("later")
+	a.ws.CloseNow()
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler's ctx did not end when its client went")
+	}
+	reply(wire.Message{"after": "the end"}) // dropped, no panic
+}
