@@ -19,6 +19,7 @@ import (
 	"tether/internal/config"
 	"tether/internal/logring"
 	"tether/internal/netif"
+	"tether/internal/ops"
 )
 
 // App is a device application.
@@ -61,6 +62,13 @@ type Env struct {
 	// Version is tether's release version, shown in an app's state; ""
 	// means the version in the binary's build information, else "dev".
 	Version string
+	// Ops are tether's own operator items (restart, system information,
+	// config with automatic revert, log, WiFi scan), which an app adds
+	// beside its own on every command API it serves: Register before
+	// serving, Run for as long as it serves, AddState in its state object,
+	// HomeReport as its call-home Report. Nil outside a device; its
+	// methods then do nothing.
+	Ops *ops.Session
 }
 
 // Constructor makes a fresh App for one run.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,9 +17,10 @@ func init() { subcommands = append(subcommands, newDeviceCmd) }
 
 // deviceFlags are tether device's flags.
 type deviceFlags struct {
-	root         string
-	net          string
-	recoveryAddr string
+	root          string
+	net           string
+	recoveryAddr  string
+	confirmWindow time.Duration
 }
 
 func newDeviceCmd(stdio Stdio) *cobra.Command {
@@ -52,6 +54,14 @@ on that port, then on port 8080, and calls home either way; when app.json
 does not load it takes the hub from what of it reads whole, else from
 app.json.bak (the last good version), and logs which.
 
+Every app also answers tether's operator items, locally and through the hub:
+CMD restart, GET sys (uptime, load, memory, disk, temperature, WiFi signal),
+GET config and CMD apply_config (checked like recovery's save; an unconfirmed
+change that leaves the device off its hub or its app failing is rolled back
+after --confirm-window), GET log and CMD log_subscribe (the live log), and
+GET wifi_scan. The log's last part is kept in tether.log in the device root,
+so it survives a restart or a power cut.
+
 Ctrl-C (SIGINT) stops the device and exits with status 130. SIGTERM shuts it
 down gracefully: WebSocket clients are closed with 1001 and the process exits
 with status 0 within 5 s.`,
@@ -70,10 +80,14 @@ with status 0 within 5 s.`,
 	fl.StringVar(&f.root, "root", "", "device root folder holding network.json and app.json (www/ and certs/ optional); empty uses the embedded defaults")
 	fl.StringVar(&f.net, "net", "", `network backend: host (the host's network, already up), sim (a simulated radio) or nm (NetworkManager through nmcli); empty uses network.json's "net", else host`)
 	fl.StringVar(&f.recoveryAddr, "recovery-addr", "", "address the recovery page listens on; empty uses the demo app's HTTP address from app.json if it can be read, else 0.0.0.0:8080 (if it cannot listen there: every interface on that port, then on 8080)")
+	fl.DurationVar(&f.confirmWindow, "confirm-window", 60*time.Second, "how long a config change applied from a page (CMD apply_config) waits to be confirmed; unconfirmed, it is rolled back if the device lost its hub or its app fails")
 	return cmd
 }
 
 func runDevice(ctx context.Context, stdio Stdio, f deviceFlags) error {
+	if f.confirmWindow < 5*time.Second || f.confirmWindow > time.Hour {
+		return &UsageError{Err: fmt.Errorf("--confirm-window: want 5s to 1h, got %v", f.confirmWindow), Hint: "tether device --help"}
+	}
 	switch f.net {
 	case "", "host", "sim", "nm":
 	default:
@@ -89,7 +103,7 @@ func runDevice(ctx context.Context, stdio Stdio, f deviceFlags) error {
 		return err
 	}
 	dev := device.New(device.Options{
-		Root: f.root, Net: f.net, RecoveryAddr: f.recoveryAddr, Version: Version,
+		Root: f.root, Net: f.net, RecoveryAddr: f.recoveryAddr, Version: Version, ConfirmWindow: f.confirmWindow,
 		Logger: logger, Log: logring.New(300),
 		Ready: func(string, map[string]string) { sdnotify.Notify(sdnotify.Ready) },
 	})

@@ -21,28 +21,30 @@ type plan struct {
 	app    string
 	ctor   apps.Constructor
 	reason error // non-nil: go to recovery with this reason
+	rev    int64 // ops.Service.Revision before the config was loaded
 }
 
 // boot loads the config, brings the network up for it and looks up the
 // app. Any failure is the plan's reason for recovery.
 func (d *Device) boot(ctx context.Context) plan {
 	d.setStatus(func(s *Status) { s.Boots++; s.Reason = "" })
+	rev := d.ops.Revision()
 	cfg, err := d.load()
 	if nerr := d.startNetwork(ctx, cfg); nerr != nil && err == nil {
 		err = nerr
 	}
 	if err != nil {
-		return plan{cfg: cfg, reason: err}
+		return plan{cfg: cfg, reason: err, rev: rev}
 	}
 	name := cfg.App.Name
 	if name == RecoveryApp {
-		return plan{cfg: cfg, reason: fmt.Errorf("%s names the %q app", config.AppFile, RecoveryApp)}
+		return plan{cfg: cfg, reason: fmt.Errorf("%s names the %q app", config.AppFile, RecoveryApp), rev: rev}
 	}
 	ctor, ok := apps.Lookup(name)
 	if !ok {
-		return plan{cfg: cfg, reason: fmt.Errorf("unknown app %q; registered: %s", name, strings.Join(apps.Names(), ", "))}
+		return plan{cfg: cfg, reason: fmt.Errorf("unknown app %q; registered: %s", name, strings.Join(apps.Names(), ", ")), rev: rev}
 	}
-	return plan{cfg: cfg, app: name, ctor: ctor}
+	return plan{cfg: cfg, app: name, ctor: ctor, rev: rev}
 }
 
 // load reads the device root, or the embedded defaults without one. When

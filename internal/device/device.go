@@ -21,8 +21,12 @@
 //   - An app's Env.Restart re-runs boot: the config is read again, so a
 //     repair made in recovery takes effect.
 //
-// Logging goes to Options.Logger and, as text, into a logring.Ring that the
-// recovery page shows as the recent log.
+// Logging goes to Options.Logger and, as text, into the device's log
+// (package devlog): a ring of recent lines the pages show, and with a device
+// root the bounded file tether.log in it, so the last part of the log
+// survives a restart or a power cut. The operator items (package ops) are
+// served by every app through apps.Env.Ops; their confirm windows run for
+// as long as the device does.
 package device
 
 import (
@@ -32,9 +36,12 @@ import (
 	"sync"
 	"time"
 
+	"tether/internal/apps"
 	"tether/internal/config"
+	"tether/internal/devlog"
 	"tether/internal/logring"
 	"tether/internal/netif"
+	"tether/internal/ops"
 )
 
 // Options configure a Device. The zero value boots the embedded default
@@ -57,9 +64,17 @@ type Options struct {
 	// Logger receives the device's log; nil discards it (the Ring still
 	// gets it).
 	Logger *slog.Logger
-	// Log keeps the recent log lines for the recovery page; nil means a
-	// new ring of 200 lines.
+	// Log keeps the recent log lines for the pages; nil means a new ring
+	// of 300 lines.
 	Log *logring.Ring
+	// LogFileSize is the size of the log file tether.log in the device
+	// root before it becomes tether.log.1 and a new one starts; zero means
+	// 256 KiB, negative means no file.
+	LogFileSize int64
+	// ConfirmWindow is how long a config change applied by an operator
+	// waits to be confirmed before it is checked (see package ops); zero
+	// means 60 s.
+	ConfirmWindow time.Duration
 	// MaxFailures is how many failures within FailureWindow send the device
 	// to recovery; zero means 3.
 	MaxFailures int
@@ -83,7 +98,8 @@ type Options struct {
 // Device boots and supervises one device. Create it with New.
 type Device struct {
 	opts Options
-	ring *logring.Ring
+	dlog *devlog.Log
+	ops  *ops.Service
 	root *slog.Logger // every component's logger derives from it
 	log  *slog.Logger // component=device
 
@@ -103,6 +119,14 @@ type Status struct {
 	Reason string `json:"reason,omitempty"`
 	// Boots counts boots: 1 at power-on, +1 per restart.
 	Boots int `json:"boots"`
+	// Failures counts the failures that escaped an app since the device
+	// started; Restarts those the app was restarted after.
+	Failures int `json:"failures"`
+	Restarts int `json:"restarts"`
+	// LastFailure is the last of them and LastFailureAt its time; ""
+	// after none.
+	LastFailure   string    `json:"last_failure,omitempty"`
+	LastFailureAt time.Time `json:"last_failure_at,omitzero"`
 }
 
 // New returns a Device with opts applied; Run starts it.
@@ -121,10 +145,20 @@ func New(opts Options) *Device {
 	}
 	ring := opts.Log
 	if ring == nil {
-		ring = logring.New(0)
+		ring = logring.New(300)
 	}
-	root := newLogger(opts.Logger, ring)
-	return &Device{opts: opts, ring: ring, root: root, log: root.With("component", "device")}
+	file, fileErr := openLogFile(opts.Root, opts.LogFileSize)
+	d := &Device{opts: opts, dlog: devlog.New(devlog.Options{Ring: ring, File: file})}
+	d.root = newLogger(opts.Logger, d.dlog)
+	d.log = d.root.With("component", "device")
+	if fileErr != nil {
+		d.log.Warn("log file unavailable: the log is kept in memory only", "err", fileErr)
+	}
+	d.ops = ops.New(ops.Options{
+		Root: opts.Root, Log: d.dlog, Health: d.health, Version: apps.VersionText(opts.Version), Checks: apps.ConfigChecks(),
+		Window: opts.ConfirmWindow, Logger: d.root,
+	})
+	return d
 }
 
 // Status returns what the device is doing.
@@ -147,7 +181,13 @@ var errRestart = errors.New("restart requested")
 // and again after each restart. It returns nil once ctx has ended and the
 // app and the network have stopped; apps close their clients with 1001.
 func (d *Device) Run(ctx context.Context) error {
+	defer d.dlog.Close()
 	defer d.stopNetwork()
+	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { d.ops.Run(opsCtx) })
+	defer wg.Wait()
+	defer stopOps()
 	for {
 		if err := d.cycle(ctx); err != nil {
 			return err

@@ -19,7 +19,7 @@ func (d *Device) enterRecovery(ctx context.Context, p plan, restart func()) erro
 	if !ok {
 		return fmt.Errorf("enter recovery: no %q app in this binary; reason: %w", RecoveryApp, p.reason)
 	}
-	rp := plan{cfg: p.cfg, app: RecoveryApp, ctor: ctor, reason: p.reason}
+	rp := plan{cfg: p.cfg, app: RecoveryApp, ctor: ctor, reason: p.reason, rev: p.rev}
 	return d.supervise(ctx, rp, d.env(rp, restart), 0)
 }
 
@@ -32,7 +32,8 @@ func (d *Device) env(p plan, restart func()) *apps.Env {
 		Config:       p.cfg,
 		Net:          d.net.manager(),
 		Logger:       log,
-		Log:          d.ring,
+		Log:          d.dlog.Ring(),
+		Ops:          d.ops.Session(restart, d.net.manager(), p.rev),
 		Reason:       p.reason,
 		Restart:      restart,
 		RecoveryAddr: d.opts.RecoveryAddr,

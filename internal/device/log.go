@@ -2,25 +2,40 @@ package device
 
 import (
 	"log/slog"
-	"time"
+	"path/filepath"
 
-	"tether/internal/logring"
+	"tether/internal/devlog"
+	"tether/internal/ops"
 )
 
-// newLogger returns a logger writing to base's handler and, as short text
-// lines of level info and above, into ring.
-func newLogger(base *slog.Logger, ring *logring.Ring) *slog.Logger {
-	ringH := slog.NewTextHandler(ring, &slog.HandlerOptions{
-		Level: slog.LevelInfo,
-		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			if a.Key == slog.TimeKey && len(groups) == 0 {
-				return slog.String(slog.TimeKey, a.Value.Time().Format(time.TimeOnly+".000"))
-			}
-			return a
-		},
-	})
+// newLogger returns a logger writing to base's handler and, as text lines
+// of level info and above, into the device's log.
+func newLogger(base *slog.Logger, dlog *devlog.Log) *slog.Logger {
+	h := devlog.NewHandler(dlog)
 	if base == nil {
-		return slog.New(ringH)
+		return slog.New(h)
 	}
-	return slog.New(slog.NewMultiHandler(base.Handler(), ringH))
+	return slog.New(slog.NewMultiHandler(base.Handler(), h))
+}
+
+// LogFile is the device's log file in its root.
+const LogFile = "tether.log"
+
+// openLogFile opens the device root's log file, unless there is no root
+// or size is negative.
+func openLogFile(root string, size int64) (*devlog.File, error) {
+	if root == "" || size < 0 {
+		return nil, nil
+	}
+	return devlog.OpenFile(devlog.FileOptions{Path: filepath.Join(root, LogFile), MaxBytes: size})
+}
+
+// health is what package ops needs of the device's status.
+func (d *Device) health() ops.Health {
+	st := d.Status()
+	return ops.Health{
+		App: st.App, Recovery: st.App == RecoveryApp, Reason: st.Reason,
+		Failures: st.Failures, Restarts: st.Restarts,
+		LastFailure: st.LastFailure, LastFailureAt: st.LastFailureAt,
+	}
 }

@@ -63,6 +63,7 @@ func (d *Device) supervise(ctx context.Context, p plan, env *apps.Env, limit int
 			err = errReturned
 		}
 		d.logFailure(p.app, attempt, err)
+		d.setStatus(func(s *Status) { s.Failures, s.LastFailure, s.LastFailureAt = s.Failures+1, err.Error(), time.Now() })
 		if limit > 0 && noRestart(err) { // without a limit there is nowhere to fall
 			return fmt.Errorf("app %q failed and asks not to be restarted: %w", p.app, err)
 		}
@@ -74,6 +75,7 @@ func (d *Device) supervise(ctx context.Context, p plan, env *apps.Env, limit int
 			bo.Reset() // it ran well for a while: start the delays over
 		}
 		delay := bo.Next()
+		d.setStatus(func(s *Status) { s.Restarts++ })
 		d.log.Info("restarting app after a delay", "app", p.app, "delay", delay.Round(time.Millisecond))
 		if !sleep(ctx, delay) {
 			return nil

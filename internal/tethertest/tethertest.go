@@ -324,3 +324,35 @@ func KeepScreenshot(t testing.TB, shot, name string) {
 		t.Fatal(err)
 	}
 }
+
+// PyLib is Python for the websockets peers of tests, to put before a
+// script: recv_until(ws, pred, timeout) reads JSON objects until one
+// matches pred and returns it (failing with the last few seen);
+// collect_until returns every object read up to and including the match;
+// req(kind, item, *args) makes a request's text.
+const PyLib = `
+import asyncio, json, sys, socket, time
+import websockets
+
+async def recv_until(ws, pred, timeout=10):
+    seen = []
+    async def loop():
+        while True:
+            raw = await ws.recv()
+            msg = json.loads(raw)
+            seen.append(msg)
+            if isinstance(msg, dict) and pred(msg):
+                return msg
+    try:
+        return await asyncio.wait_for(loop(), timeout)
+    except asyncio.TimeoutError:
+        raise SystemExit("FAIL: timed out; last messages: %r" % (seen[-6:],))
+
+async def collect_until(ws, pred, timeout=10):
+    got = []
+    await recv_until(ws, lambda m: got.append(m) or pred(m), timeout)
+    return got
+
+def req(kind, item, *args):
+    return json.dumps([kind, item, list(args)])
+`

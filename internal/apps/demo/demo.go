@@ -29,6 +29,7 @@ import (
 	"tether/internal/drivers"
 	_ "tether/internal/drivers/fake" // the fake_interface's kind
 	"tether/internal/netif"
+	"tether/internal/ops"
 	"tether/internal/web"
 	"tether/internal/wsconn"
 )
@@ -81,6 +82,7 @@ type instance struct {
 	home    callhome.Options
 	call    bool           // home is set
 	tls     *devtls.Server // On: https:// and wss://
+	ops     *ops.Session   // tether's operator items; nil outside a device
 }
 
 func newInstance(env *apps.Env) (*instance, error) {
@@ -97,14 +99,15 @@ func newInstance(env *apps.Env) (*instance, error) {
 	if err != nil {
 		return nil, noRestart{fmt.Errorf("demo: %w", err)}
 	}
-	d := &instance{cfg: cfg, net: n, log: log, version: env.Version, drv: drv}
+	d := &instance{cfg: cfg, net: n, log: log, version: env.Version, drv: drv, ops: env.Ops}
 	d.api = cmdapi.New(cmdapi.Options{State: d.state, Logger: log.With("component", "cmdapi")})
+	d.ops.Register(d.api)
 	d.routes()
 	home, call, err := callhome.FromConfig(cfg)
 	if err != nil {
 		return nil, noRestart{fmt.Errorf("demo: %w", err)}
 	}
-	home.Logger = log
+	home.Logger, home.Report = log, d.ops.HomeReport
 	d.home, d.call = home, call
 	return d, nil
 }
@@ -147,9 +150,9 @@ func (d *instance) run(ctx context.Context, lns []net.Listener, addrs map[string
 		Logger:     d.log,
 	})
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); d.watchNet(ctx) }()
-	go func() { defer wg.Done(); d.callHome(ctx) }()
+	wg.Go(func() { d.watchNet(ctx) })
+	wg.Go(func() { d.callHome(ctx) })
+	wg.Go(func() { d.ops.Run(ctx, d.api) })
 	if err := d.drv.StartDeclared(ctx, d.api.Broadcast); err != nil {
 		d.log.Warn("drivers not started", "err", err)
 	}

@@ -40,6 +40,7 @@ func (d *instance) state() wire.Message {
 	for k, v := range d.drv.State() {
 		m[k] = v
 	}
+	d.ops.AddState(m)
 	return m
 }
 
@@ -63,6 +64,8 @@ func (d *instance) getWifi(ctx context.Context, req wire.Request, reply cmdapi.R
 		{"wifi/net/ip", sta.IP},
 		{"wifi/net/gw", sta.Gateway},
 		{"wifi/net/dns", strings.Join(sta.DNS, ", ")},
+		{"wifi/net/signal", sta.Signal},
+		{"wifi/net/stored", d.net.Stored()},
 	} {
 		reply(wire.Message{kv.k: kv.v})
 	}

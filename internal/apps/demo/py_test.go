@@ -1,33 +1,10 @@
 package demo_test
 
-// pyLib is shared by the Python peers: recv_until reads JSON objects until
-// one matches, failing with the last few seen.
-const pyLib = `
-import asyncio, json, sys, socket
-import websockets
+import "tether/internal/tethertest"
 
-async def recv_until(ws, pred, timeout=10):
-    seen = []
-    async def loop():
-        while True:
-            raw = await ws.recv()
-            msg = json.loads(raw)
-            seen.append(msg)
-            if pred(msg):
-                return msg
-    try:
-        return await asyncio.wait_for(loop(), timeout)
-    except asyncio.TimeoutError:
-        raise SystemExit("FAIL: timed out; last messages: %r" % (seen[-6:],))
-
-async def collect_until(ws, pred, timeout=10):
-    got = []
-    await recv_until(ws, lambda m: got.append(m) or pred(m), timeout)
-    return got
-
-def req(kind, item, *args):
-    return json.dumps([kind, item, list(args)])
-
+// pyLib is shared by the Python peers: tethertest.PyLib and demo_flow,
+// the seed's page's requests in order.
+const pyLib = tethertest.PyLib + `
 async def demo_flow(ws, iam="Device_1"):
     state = await recv_until(ws, lambda m: "iam" in m)
     assert state["iam"] == iam and state["dev"] == "ESP32", state

@@ -152,6 +152,7 @@ func (s *server) state() wire.Message {
 	if s.tls.On {
 		m["tls/fingerprint"] = s.tls.Fingerprint
 	}
+	s.env.Ops.AddState(m)
 	return m
 }
 

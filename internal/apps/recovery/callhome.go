@@ -25,7 +25,7 @@ func (s *server) callHome(ctx context.Context) {
 		s.log.Info("not calling home: demo.home has no address, or is disabled")
 		return
 	}
-	opts.Logger = s.log
+	opts.Logger, opts.Report = s.log, s.env.Ops.HomeReport
 	args := []any{"url", opts.URL}
 	if from := s.env.Config.Salvaged["demo.home"]; from != "" { // the config does not load
 		args = append(args, "home_from", from)

@@ -69,6 +69,7 @@ func (a *App) Run(ctx context.Context, env *apps.Env) error {
 	defer cancel()
 	wg.Go(func() { holdAP(ctx, env.Net, log) })
 	wg.Go(func() { s.callHome(ctx) })
+	wg.Go(func() { env.Ops.Run(ctx, s.cmd) })
 	ln := listen(ctx, candidates(addr, DefaultAddr), log)
 	if ln == nil { // ctx ended before any address worked
 		s.drain() // the hub's connection, if any

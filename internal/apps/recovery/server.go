@@ -45,6 +45,7 @@ func newServer(env *apps.Env, log *slog.Logger) *server {
 	s := &server{env: env, log: log}
 	s.hard, s.stopHard = context.WithCancel(context.Background())
 	s.cmd = cmdapi.New(cmdapi.Options{State: s.state, Logger: log})
+	env.Ops.Register(s.cmd) // tether's operator items; recovery's own below win
 	s.cmd.Handle(wire.Get, "status", s.cmdStatus)
 	s.cmd.Handle(wire.Cmd, "save_config", s.cmdSave)
 	s.cmd.Handle(wire.Cmd, "restart", s.cmdRestart)

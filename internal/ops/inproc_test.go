@@ -1,0 +1,304 @@
+package ops_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"tether/internal/cmdapi"
+	"tether/internal/devlog"
+	"tether/internal/netif"
+	"tether/internal/netif/host"
+	"tether/internal/ops"
+	"tether/internal/tethertest"
+	"tether/internal/wire"
+	"tether/internal/wsconn"
+)
+
+// served is a Service's session on a command API served on a real socket.
+type served struct {
+	svc      *ops.Service
+	url      string
+	restarts atomic.Int32
+	failures atomic.Int32
+}
+
+func serve(t *testing.T, opts ops.Options) *served {
+	t.Helper()
+	sv := &served{}
+	opts.Health = func() ops.Health { return ops.Health{App: "demo", Failures: int(sv.failures.Load())} }
+	sv.svc = ops.New(opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { sv.svc.Run(ctx) })
+	ss := sv.svc.Session(func() { sv.restarts.Add(1) }, nil, sv.svc.Revision())
+	api := cmdapi.New(cmdapi.Options{State: func() wire.Message {
+		m := wire.Message{"iam": "Device_1"}
+		ss.AddState(m)
+		return m
+	}})
+	ss.Register(api)
+	wg.Go(func() { ss.Run(ctx, api) })
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := wsconn.Accept(w, r, wsconn.AcceptOptions{})
+		if err == nil {
+			api.Serve(r.Context(), c)
+		}
+	}))
+	ss.HomeReport(nil) // on its hub
+	t.Cleanup(func() { cancel(); api.Close(); hs.Close(); wg.Wait() })
+	sv.url = "ws" + strings.TrimPrefix(hs.URL, "http")
+	return sv
+}
+
+type client struct {
+	t  *testing.T
+	ws *websocket.Conn
+}
+
+func dial(t *testing.T, url string) *client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadLimit(1 << 20)
+	t.Cleanup(func() { ws.CloseNow() })
+	return &client{t: t, ws: ws}
+}
+
+func (c *client) send(kind, item string, args ...any) {
+	c.t.Helper()
+	if args == nil {
+		args = []any{}
+	}
+	b, _ := json.Marshal([]any{kind, item, args})
+	if err := c.ws.Write(context.Background(), websocket.MessageText, b); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// until reads messages until one satisfies ok, within d.
+func (c *client) until(d time.Duration, ok func(m map[string]any) bool) map[string]any {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var last []map[string]any
+	for {
+		_, b, err := c.ws.Read(ctx)
+		if err != nil {
+			c.t.Fatalf("read: %v; last messages %v", err, last)
+		}
+		var m map[string]any
+		json.Unmarshal(b, &m)
+		if ok(m) {
+			return m
+		}
+		last = append(last[max(0, len(last)-4):], m)
+	}
+}
+
+func has(key string) func(map[string]any) bool {
+	return func(m map[string]any) bool { _, ok := m[key]; return ok }
+}
+
+// A chatty app cannot flood a follower: what it is sent stays within the
+// rate, what is over is dropped and reported, and every line is accounted
+// for (sent, or counted as dropped), while the logger never waits.
+func TestLiveLogIsBounded(t *testing.T) {
+	dlog := devlog.New(devlog.Options{})
+	sv := serve(t, ops.Options{Log: dlog})
+	c := dial(t, sv.url)
+	c.until(5*time.Second, has("iam"))
+	c.send("CMD", "log_subscribe", "info")
+	sub := c.until(5*time.Second, has("log/subscribed"))
+	if sub["log/subscribed"] != "info" || sub["log/lease"] != float64(300) {
+		t.Fatalf("subscribe reply %v", sub)
+	}
+
+	log := slog.New(devlog.NewHandler(dlog))
+	const n = 5000
+	start := time.Now()
+	for i := range n {
+		log.Info("chatty", "i", i, "pad", strings.Repeat("x", 100))
+	}
+	wrote := time.Since(start)
+	got, dropped := 0, 0
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	for got+dropped < n {
+		_, b, err := c.ws.Read(ctx)
+		if err != nil {
+			break
+		}
+		var m map[string]any
+		json.Unmarshal(b, &m)
+		if lines, ok := m["log/lines"].([]any); ok {
+			got += len(lines)
+		}
+		if d, ok := m["log/dropped"].(float64); ok {
+			dropped += int(d)
+		}
+	}
+	elapsed := time.Since(start).Seconds()
+	t.Logf("%d lines logged in %v: %d sent, %d dropped in %.1f s", n, wrote, got, dropped, elapsed)
+	if got+dropped != n {
+		t.Errorf("%d sent + %d dropped, want the %d logged accounted for", got, dropped, n)
+	}
+	if limit := int(100*elapsed) + 100; got > limit || dropped == 0 {
+		t.Errorf("%d lines sent in %.1f s (want at most %d), %d dropped", got, elapsed, limit, dropped)
+	}
+	c.send("GET", "sys")
+	s := c.until(5*time.Second, has("sys/log/dropped"))
+	if s["sys/log/dropped"].(float64) < float64(dropped) {
+		t.Errorf("sys/log/dropped %v, want at least %d", s["sys/log/dropped"], dropped)
+	}
+	c.send("CMD", "log_unsubscribe")
+	c.until(5*time.Second, func(m map[string]any) bool { return m["log/subscribed"] == "" })
+	log.Info("after unsubscribe")
+	c.send("GET", "sys")
+	c.until(5*time.Second, func(m map[string]any) bool {
+		if lines, ok := m["log/lines"]; ok {
+			t.Errorf("a line after unsubscribe: %v", lines)
+		}
+		return m["sys/app"] != nil
+	})
+}
+
+// A subscription at warn gets only warnings and errors, the backlog too.
+func TestLiveLogLevel(t *testing.T) {
+	dlog := devlog.New(devlog.Options{})
+	log := slog.New(devlog.NewHandler(dlog))
+	log.Info("old info")
+	log.Warn("old warning")
+	sv := serve(t, ops.Options{Log: dlog})
+	c := dial(t, sv.url)
+	c.send("CMD", "log_subscribe", "warn")
+	sub := c.until(5*time.Second, has("log/recent"))
+	if recent := sub["log/recent"].([]any); len(recent) != 1 || !strings.Contains(recent[0].(string), "old warning") {
+		t.Errorf("backlog at warn: %v", recent)
+	}
+	log.Info("new info")
+	log.Error("new error")
+	m := c.until(5*time.Second, has("log/lines"))
+	if lines := m["log/lines"].([]any); len(lines) != 1 || !strings.Contains(lines[0].(string), "new error") {
+		t.Errorf("lines at warn: %v", lines)
+	}
+	c.send("CMD", "log_subscribe", "verbose")
+	if e := c.until(5*time.Second, has("error")); !strings.Contains(e["error"].(string), `want info, warn or error, got "verbose"`) {
+		t.Errorf("bad level: %v", e)
+	}
+}
+
+// The confirm window in process, with a device whose health the test
+// sets: unconfirmed and healthy, a change is kept; unconfirmed with the
+// app failing since, it is reverted and the device restarted; and a
+// change cannot be applied over another.
+func TestWindowOutcomes(t *testing.T) {
+	root := tethertest.SeedRoot(t, "demo", 8080, 8080, 7770, 7777)
+	original, _ := os.ReadFile(filepath.Join(root, "app.json"))
+	sv := serve(t, ops.Options{Root: root, Window: 300 * time.Millisecond})
+	c := dial(t, sv.url)
+	c.until(5*time.Second, has("iam"))
+	changed := strings.Replace(string(original), `"port": 8080`, `"port": 8081`, 1)
+
+	c.send("CMD", "apply_config", "app.json", changed)
+	c.until(5*time.Second, func(m map[string]any) bool { return strings.HasPrefix(str(m["info"]), "applied app.json") })
+	c.send("CMD", "apply_config", "app.json", changed)
+	c.until(5*time.Second, func(m map[string]any) bool { return strings.Contains(str(m["error"]), "still in its confirm window") })
+	m := c.until(5*time.Second, func(m map[string]any) bool { return m["config/apply/outcome"] == "kept" })
+	if !strings.HasPrefix(str(m["config/apply/result"]), "kept app.json: on the hub and the app ran without failure") {
+		t.Errorf("kept: %v", m["config/apply/result"])
+	}
+	if sv.restarts.Load() != 1 {
+		t.Errorf("%d restarts after apply, want 1", sv.restarts.Load())
+	}
+
+	again := strings.Replace(changed, `"port": 8081`, `"port": 8082`, 1)
+	c.send("CMD", "apply_config", "app.json", again)
+	c.until(5*time.Second, func(m map[string]any) bool { return strings.HasPrefix(str(m["info"]), "applied app.json") })
+	sv.failures.Add(1)
+	m = c.until(5*time.Second, func(m map[string]any) bool { return m["config/apply/outcome"] == "reverted" })
+	if res := str(m["config/apply/result"]); !strings.Contains(res, "the app has failed since the change (1 failures)") {
+		t.Errorf("reverted: %s", res)
+	}
+	if now, _ := os.ReadFile(filepath.Join(root, "app.json")); string(now) != changed {
+		t.Errorf("app.json after the revert:\n%s\nwant the kept change:\n%s", now, changed)
+	}
+	if sv.restarts.Load() != 3 {
+		t.Errorf("%d restarts, want 3 (two applies, one revert)", sv.restarts.Load())
+	}
+	c.send("CMD", "confirm_config")
+	c.until(5*time.Second, func(m map[string]any) bool {
+		return strings.Contains(str(m["error"]), "no config change is in its confirm window")
+	})
+}
+
+// A device without a root has nothing to edit; bad arguments are named.
+func TestConfigRefusals(t *testing.T) {
+	sv := serve(t, ops.Options{})
+	c := dial(t, sv.url)
+	for _, tt := range []struct {
+		args []any
+		want string
+	}{
+		{[]any{"app.json", "{}"}, "no device root"},
+		{[]any{"app.json"}, "want arguments [file, text] or [file, text, file, text]"},
+		{[]any{"other.json", "{}"}, `argument 1 (file): want network.json or app.json, got "other.json"`},
+		{[]any{"app.json", "{}", 2}, "want a confirm window of 5 to 3600 in seconds, got 2"},
+		{[]any{"app.json", "{}", "app.json", "{}"}, "app.json given twice"},
+	} {
+		c.send("CMD", "apply_config", tt.args...)
+		e := c.until(5*time.Second, has("error"))
+		if !strings.Contains(str(e["error"]), tt.want) {
+			t.Errorf("apply_config %v: %v, want %q", tt.args, e["error"], tt.want)
+		}
+	}
+	c.send("GET", "config")
+	if e := c.until(5*time.Second, has("error")); !strings.Contains(str(e["error"]), "no device root") {
+		t.Errorf("GET config: %v", e)
+	}
+	c.send("GET", "wifi_scan")
+	if e := c.until(5*time.Second, has("error")); !strings.Contains(str(e["error"]), "wifi_scan: no network") {
+		t.Errorf("GET wifi_scan: %v", e)
+	}
+}
+
+// The host backend cannot scan, and says so.
+func TestScanOnHost(t *testing.T) {
+	svc := ops.New(ops.Options{})
+	n := netif.NewManager(netif.Options{Backend: host.New(host.Options{})})
+	ss := svc.Session(nil, n, svc.Revision())
+	api := cmdapi.New(cmdapi.Options{})
+	ss.Register(api)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := wsconn.Accept(w, r, wsconn.AcceptOptions{}); err == nil {
+			api.Serve(r.Context(), c)
+		}
+	}))
+	t.Cleanup(func() { api.Close(); hs.Close() })
+	c := dial(t, "ws"+strings.TrimPrefix(hs.URL, "http"))
+	c.send("GET", "wifi_scan")
+	if e := c.until(5*time.Second, has("error")); str(e["error"]) != "wifi_scan: scan: not supported by the host backend" {
+		t.Errorf("GET wifi_scan on host: %v", e)
+	}
+	c.send("CMD", "restart")
+	if e := c.until(5*time.Second, has("error")); !strings.Contains(str(e["error"]), "outside a device") {
+		t.Errorf("CMD restart without a device: %v", e)
+	}
+}
+
+func str(v any) string { s, _ := v.(string); return s }
