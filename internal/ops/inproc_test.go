@@ -238,6 +238,9 @@ func TestWindowOutcomes(t *testing.T) {
 	if now, _ := os.ReadFile(filepath.Join(root, "app.json")); string(now) != changed {
 		t.Errorf("app.json after the revert:\n%s\nwant the kept change:\n%s", now, changed)
 	}
+	for end := time.Now().Add(5 * time.Second); sv.restarts.Load() < 3 && time.Now().Before(end); { // the revert announces, then restarts
+		time.Sleep(10 * time.Millisecond)
+	}
 	if sv.restarts.Load() != 3 {
 		t.Errorf("%d restarts, want 3 (two applies, one revert)", sv.restarts.Load())
 	}

@@ -327,7 +327,8 @@ func KeepScreenshot(t testing.TB, shot, name string) {
 
 // PyLib is Python for the websockets peers of tests, to put before a
 // script: recv_until(ws, pred, timeout) reads JSON objects until one
-// matches pred and returns it (failing with the last few seen);
+// matches pred and returns it (failing with its caller's line and the
+// last few seen);
 // collect_until returns every object read up to and including the match;
 // req(kind, item, *args) makes a request's text.
 const PyLib = `
@@ -335,7 +336,7 @@ import asyncio, json, sys, socket, time
 import websockets
 
 async def recv_until(ws, pred, timeout=10):
-    seen = []
+    seen, line = [], sys._getframe(1).f_lineno
     async def loop():
         while True:
             raw = await ws.recv()
@@ -346,7 +347,7 @@ async def recv_until(ws, pred, timeout=10):
     try:
         return await asyncio.wait_for(loop(), timeout)
     except asyncio.TimeoutError:
-        raise SystemExit("FAIL: timed out; last messages: %r" % (seen[-6:],))
+        raise SystemExit("FAIL: line %d: timed out after %s s; last messages: %r" % (line, timeout, seen[-6:]))
 
 async def collect_until(ws, pred, timeout=10):
     got = []
