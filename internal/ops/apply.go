@@ -117,7 +117,7 @@ func (s *Service) apply(c *change) (string, error) {
 	s.log.Warn("config change applied: in its confirm window", "files", c.order, "window", c.window.String(), "on_hub", p.HomeBefore)
 	s.poke()
 	return fmt.Sprintf("applied %s; restarting; CMD confirm_config within %s to keep it for sure",
-		joinAnd(c.order), c.window.Round(time.Second)), nil
+		joinAnd(c.order), roundWindow(c.window)), nil
 }
 
 // writeLocked saves texts' files with the device's checks (valid files
@@ -178,7 +178,7 @@ func (s *Service) windowEnded() {
 	s.mu.Unlock()
 	if why == "" {
 		s.finish("kept", fmt.Sprintf("kept %s: on the hub and the app ran without failure for the %s after the change (not confirmed)",
-			joinAnd(p.Files), time.Duration(p.Window*float64(time.Second)).Round(time.Second)))
+			joinAnd(p.Files), roundWindow(time.Duration(p.Window*float64(time.Second)))))
 		return
 	}
 	s.revert(why)
@@ -266,6 +266,15 @@ func (s *Service) addState(m wire.Message) {
 	if l := s.rec.Last; l != nil {
 		m["config/apply/outcome"], m["config/apply/result"] = l.Outcome, l.Result
 	}
+}
+
+// roundWindow rounds a window for people: to the second, or to a tenth
+// under ten seconds.
+func roundWindow(d time.Duration) time.Duration {
+	if d < 10*time.Second {
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Second)
 }
 
 // joinAnd lists file names for people: "app.json and network.json".

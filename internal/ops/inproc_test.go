@@ -31,13 +31,19 @@ type served struct {
 	svc      *ops.Service
 	url      string
 	restarts atomic.Int32
-	failures atomic.Int32
+	failing  atomic.Bool // the app fails at each restart
 }
 
 func serve(t *testing.T, opts ops.Options) *served {
 	t.Helper()
 	sv := &served{}
-	opts.Health = func() ops.Health { return ops.Health{App: "demo", Failures: int(sv.failures.Load())} }
+	opts.Health = func() ops.Health {
+		h := ops.Health{App: "demo"}
+		if sv.failing.Load() {
+			h.Failures = int(sv.restarts.Load())
+		}
+		return h
+	}
 	sv.svc = ops.New(opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -210,7 +216,7 @@ func TestLiveLogLevel(t *testing.T) {
 func TestWindowOutcomes(t *testing.T) {
 	root := tethertest.SeedRoot(t, "demo", 8080, 8080, 7770, 7777)
 	original, _ := os.ReadFile(filepath.Join(root, "app.json"))
-	sv := serve(t, ops.Options{Root: root, Window: 300 * time.Millisecond})
+	sv := serve(t, ops.Options{Root: root, Window: 1500 * time.Millisecond})
 	c := dial(t, sv.url)
 	c.until(5*time.Second, has("iam"))
 	changed := strings.Replace(string(original), `"port": 8080`, `"port": 8081`, 1)
@@ -228,9 +234,9 @@ func TestWindowOutcomes(t *testing.T) {
 	}
 
 	again := strings.Replace(changed, `"port": 8081`, `"port": 8082`, 1)
+	sv.failing.Store(true) // the restart that applies it fails
 	c.send("CMD", "apply_config", "app.json", again)
 	c.until(5*time.Second, func(m map[string]any) bool { return strings.HasPrefix(str(m["info"]), "applied app.json") })
-	sv.failures.Add(1)
 	m = c.until(5*time.Second, func(m map[string]any) bool { return m["config/apply/outcome"] == "reverted" })
 	if res := str(m["config/apply/result"]); !strings.Contains(res, "the app has failed since the change (1 failures)") {
 		t.Errorf("reverted: %s", res)
