@@ -90,7 +90,7 @@ once.`,
 	fl.DurationVar(&f.ping, "ping", 20*time.Second, "keepalive ping interval; a connection silent for 3 intervals is closed")
 	fl.IntVar(&f.queue, "queue", 4096, "messages that may wait for one connection; a page that lets it fill is closed as too slow")
 	fl.IntVar(&f.queueBytes, "queue-bytes", 16<<20, "bytes that may wait for one connection (messages shared by several pages count for each)")
-	fl.IntVar(&f.readBuffer, "read-buffer", 1<<10, "read buffer per connection, in bytes: more reads small messages faster, costs memory on every idle connection")
+	fl.IntVar(&f.readBuffer, "read-buffer", 4<<10, "read buffer per TLS connection, in bytes (plain connections share their event loop's): more reads small messages faster, costs memory on every TLS connection")
 	fl.StringVar(&f.name, "name", "", "this hub's name in /api/devices (default host-pid)")
 	addNATSFlags(fl, &f.nats)
 	return cmd

@@ -1,8 +1,10 @@
 package hub
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"time"
 
 	"tether/internal/hub/broker"
@@ -36,7 +38,7 @@ func (h *Hub) deviceHandler() http.Handler {
 		}
 		p.conn = c
 		h.addDevice(p)
-		h.run(p, ev)
+		h.run(p)
 	})
 }
 
@@ -141,6 +143,7 @@ func (e deviceEvents) OnMessage(kind hubws.Kind, data []byte) {
 }
 
 func (e deviceEvents) OnReadWait() { e.p.flushFan() }
+func (e deviceEvents) OnDrain()    { e.p.drained() }
 
 func (e deviceEvents) OnPing(data []byte) {
 	e.p.touch()
@@ -160,6 +163,10 @@ func (e deviceEvents) OnClose(code int, reason string, err error) {
 func goneReason(p *peer, who string, code int, reason string, err error) string {
 	if why, ok := p.closedBy(); ok {
 		return why
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		p.h.metrics.slowCloses.WithLabelValues(p.role.String()).Inc()
+		return "slow consumer: write timed out"
 	}
 	switch {
 	case code != 0 && reason != "":

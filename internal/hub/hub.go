@@ -48,10 +48,10 @@ type Options struct {
 	// queued for several pages counts for each, though it is held once).
 	// Zero means 16 MiB.
 	QueueBytes int
-	// ReadBuffer is each connection's read buffer in bytes, held for the
-	// connection's life: the main cost of an idle connection besides its
-	// reading goroutine's stack. Bigger buffers read more small messages
-	// per system call. Zero means 1 KiB.
+	// ReadBuffer is the read buffer of each TLS connection in bytes, held
+	// for the connection's life (plain connections are read by the event
+	// loops into one buffer per loop and hold none). Bigger buffers read
+	// more small messages per system call. Zero means 4 KiB.
 	ReadBuffer int
 	// Ping is the keepalive interval: the hub pings every connection this
 	// often and closes one it has not heard from in three intervals. Zero
@@ -319,10 +319,11 @@ func (h *Hub) enter() bool {
 	return true
 }
 
-// run starts p's reader (ev is its Handler) on the count enter took, and
-// closes p at once if the hub began shutting down while it was being added.
-func (h *Hub) run(p *peer, ev hubws.Handler) {
-	go h.readLoop(p, ev)
+// run starts delivering p's events on the count enter took (given back
+// after its OnClose), and closes p at once if the hub began shutting down
+// while it was being added.
+func (h *Hub) run(p *peer) {
+	p.conn.Start(h.wg.Done)
 	if h.stopping.Load() {
 		p.kill(hubws.CodeGoingAway, "hub shutting down")
 	}

@@ -58,7 +58,7 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 	}
 	p.conn = c
 	h.addPage(p)
-	h.run(p, ev)
+	h.run(p)
 }
 
 // addPage registers p and sends it the device's shadow, then whether the
@@ -147,10 +147,26 @@ func (h *Hub) toPages(id string, it item) {
 		}
 		dev.fanMu.Unlock()
 	}
+	// Outside a device's read batch (presence, a message from another
+	// hub), one goroutine writes to the pages, so the caller never waits
+	// for their sockets and what keeps coming meanwhile goes in batches.
+	var woken []*peer
 	for _, p := range pages {
-		if !p.send(it) {
+		ok, idle := p.enqueue(it)
+		if !ok {
 			h.slowConsumer(p)
+		} else if idle {
+			woken = append(woken, p)
 		}
+	}
+	if len(woken) > 0 {
+		h.wg.Add(1)
+		go func() {
+			defer h.wg.Done()
+			for _, p := range woken {
+				p.wake()
+			}
+		}()
 	}
 }
 
@@ -207,6 +223,7 @@ func (e pageEvents) OnPing(data []byte) {
 
 func (e pageEvents) OnPong([]byte) { e.p.touch() }
 func (e pageEvents) OnReadWait()   {}
+func (e pageEvents) OnDrain()      { e.p.drained() }
 
 func (e pageEvents) OnClose(code int, reason string, err error) {
 	p := e.p

@@ -42,13 +42,16 @@ type item struct {
 	prep *hubws.Prepared
 }
 
-// peer is one device or page connection: a bounded send queue drained by
-// a writer goroutine that runs only while there is something to write (an
-// idle connection has no writer), and the state its reader updates.
+// peer is one device or page connection: a bounded send queue and the
+// state its reader updates. The queue is written by whoever wakes it (the
+// goroutine that queued, a device's reader at the end of its read batch, the
+// connection's OnDrain), inline: connection writes never block. While the
+// socket is full (hubws Conn.Pending) the peer stops writing and its queue
+// fills; a page that lets it fill is closed as a slow consumer.
 //
-// Every write, the close frame included, goes through the writer, so a
-// connection has one writer at a time; closing a peer drops its queue, bounds
-// the write in progress and has the writer send the close frame.
+// Every write, the close frame included, goes through writeLoop, run by one
+// goroutine at a time (writing); closing a peer drops its queue and has the
+// writer send the close frame.
 type peer struct {
 	h      *Hub
 	role   role
@@ -70,7 +73,8 @@ type peer struct {
 	mu          sync.Mutex
 	q           []item
 	qBytes      int
-	writing     bool
+	writing     bool // a goroutine is in writeLoop
+	blocked     bool // the socket is full: OnDrain resumes the writing
 	wakeDue     bool // enqueue asked for a wake that has not happened yet
 	closing     bool // a close was asked for: closeCode, closeReason
 	closeCode   int
@@ -84,8 +88,10 @@ func (h *Hub) newPeer(r role, id, remote string) *peer {
 	return p
 }
 
-// send queues it; it reports false when the queue is full (the caller
-// decides what a full queue means). A closing peer accepts and drops.
+// send queues it and writes the queue at once from the calling goroutine
+// unless another is writing it; it reports false when the queue is full
+// (the caller decides what a full queue means). A closing peer accepts and
+// drops.
 func (p *peer) send(it item) bool {
 	ok, idle := p.enqueue(it)
 	if idle {
@@ -123,49 +129,72 @@ func (p *peer) enqueueLocked(it item) (ok, idle bool) {
 		return false, false
 	}
 	if p.q == nil {
-		p.q = make([]item, 0, 16)
+		p.q = takeItems()
 	}
 	p.q = append(p.q, it)
 	p.qBytes += len(it.data)
-	idle = !p.writing && !p.wakeDue
+	idle = !p.writing && !p.wakeDue && !p.blocked
 	p.wakeDue = p.wakeDue || idle
 	return true, idle
 }
 
-// wake starts the writer if there is something to write and it is not running.
-func (p *peer) wake() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.wakeDue = false
-	if len(p.q) > 0 && !p.closing && !p.dead {
-		p.startWriter()
+// itemSlices holds queue slices between batches, so that an idle peer holds
+// none and a busy one does not allocate one a batch.
+var itemSlices = sync.Pool{New: func() any { s := make([]item, 0, 16); return &s }}
+
+func takeItems() []item { return (*itemSlices.Get().(*[]item))[:0] }
+
+func putItems(s []item) {
+	if cap(s) <= 256 {
+		clear(s)
+		s = s[:0]
+		itemSlices.Put(&s)
 	}
 }
 
-// startWriter starts the writer unless it runs; called with p.mu held.
-func (p *peer) startWriter() {
+// wake writes the queue unless another goroutine is writing it.
+func (p *peer) wake() {
+	p.mu.Lock()
+	p.wakeDue = false
+	run := len(p.q) > 0 && !p.closing && !p.dead && !p.blocked && p.takeWriter()
+	p.mu.Unlock()
+	if run {
+		p.writeLoop()
+	}
+}
+
+// drained resumes writing once the socket took everything (OnDrain).
+func (p *peer) drained() {
+	p.mu.Lock()
+	p.blocked = false
+	p.mu.Unlock()
+	p.wake()
+}
+
+// takeWriter makes the caller the writer unless one runs; p.mu held.
+func (p *peer) takeWriter() bool {
 	if p.writing {
-		return
+		return false
 	}
 	p.writing = true
-	p.h.wg.Add(1)
-	go p.writeLoop()
+	return true
 }
 
 // kill asks for the connection to be closed with code and reason; the first
-// call wins. The write in progress gets at most a second more.
+// call wins. Data the socket has not taken yet gets at most a second more.
 func (p *peer) kill(code int, reason string) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closing || p.dead {
+		p.mu.Unlock()
 		return
 	}
 	p.closing, p.closeCode, p.closeReason = true, code, reason
 	p.q, p.qBytes = nil, 0
-	if p.writing {
-		p.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	run := p.takeWriter()
+	p.mu.Unlock()
+	if run {
+		p.writeLoop()
 	}
-	p.startWriter()
 }
 
 // closedBy returns the reason the hub gave when it closed the peer, if it did.
@@ -183,31 +212,37 @@ func (p *peer) ended() {
 	p.mu.Unlock()
 }
 
+// writeLoop writes the queue in batches until it is empty, the socket is
+// full or the peer closes; the caller took the writer's place (takeWriter).
 func (p *peer) writeLoop() {
-	defer p.h.wg.Done()
 	defer p.recoverWrite()
-	var batch []item
 	for {
 		p.mu.Lock()
-		if p.closing || p.dead || len(p.q) == 0 {
+		if p.closing || p.dead {
 			p.writing = false
 			closing, dead := p.closing, p.dead
 			code, reason := p.closeCode, p.closeReason
 			p.q = nil
 			p.mu.Unlock()
 			if closing && !dead {
-				p.conn.SetWriteDeadline(time.Now().Add(time.Second))
 				p.conn.Close(code, reason)
 			}
 			return
 		}
-		batch, p.q = p.q, batch[:0]
-		p.qBytes = 0
+		if len(p.q) == 0 || p.conn.Pending() {
+			p.blocked = len(p.q) > 0
+			p.writing = false
+			p.mu.Unlock()
+			return
+		}
+		batch := p.q
+		p.q, p.qBytes = nil, 0
 		p.mu.Unlock()
-		if err := p.writeBatch(batch); err != nil {
+		err := p.writeBatch(batch)
+		putItems(batch)
+		if err != nil {
 			p.h.writeFailed(p, err)
 		}
-		clear(batch)
 	}
 }
 

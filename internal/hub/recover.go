@@ -17,9 +17,6 @@ import (
 // reasonInternal is the close reason after a recovered panic.
 const reasonInternal = "internal error"
 
-// errPanicked ends a connection whose reading code panicked.
-var errPanicked = errors.New("the hub's reading code panicked")
-
 // recovered counts and logs a recovered panic v in the code serving p.
 func (h *Hub) recovered(p *peer, where string, v any) {
 	h.metrics.panics.WithLabelValues(where).Inc()
@@ -47,24 +44,6 @@ func (p *peer) isDead() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.dead
-}
-
-// readLoop runs p's reader on the count enter took. A panic in the
-// WebSocket layer ends the connection as if it had closed.
-func (h *Hub) readLoop(p *peer, ev hubws.Handler) {
-	defer h.wg.Done()
-	defer func() {
-		v := recover()
-		if v == nil {
-			return
-		}
-		h.recovered(p, "read", v)
-		p.abort(hubws.CodeInternalError, reasonInternal)
-		if !p.isDead() {
-			ev.OnClose(0, "", errPanicked)
-		}
-	}()
-	p.conn.Run()
 }
 
 // recoverWrite ends a writer that panicked: the connection is closed (its
@@ -116,7 +95,18 @@ func (g guarded) OnReadWait() {
 	g.ev.OnReadWait()
 }
 
+func (g guarded) OnDrain() {
+	defer g.recover("write")
+	g.ev.OnDrain()
+}
+
+// OnClose also counts a panic the WebSocket layer recovered in its own
+// reading code (it closed the connection with 1011).
 func (g guarded) OnClose(code int, reason string, err error) {
 	defer g.recover("close")
+	if pe, ok := errors.AsType[*hubws.PanicError](err); ok {
+		g.p.h.recovered(g.p, "read", pe.Value)
+		g.p.abort(hubws.CodeInternalError, reasonInternal)
+	}
 	g.ev.OnClose(code, reason, err)
 }

@@ -1,15 +1,22 @@
 // Package hubws is the hub's WebSocket connection layer: the small interface
-// the hub's routing uses (upgrade, read events, write, ping, close) and its
-// one implementation on github.com/lxzan/gws, chosen for its small per
-// connection footprint. Routing never imports the library, so it can be
-// swapped without touching the hub.
+// the hub's routing uses (upgrade, read events, write, ping, close) and the
+// engine under it, tether's own. Plain TCP connections are taken out of Go's
+// poller once upgraded and served by a few event loops (one per processor,
+// each an epoll set and one read buffer), so an idle connection holds no
+// goroutine and no buffer; what arrives is read, parsed (internal/wsframe;
+// every header is checked before its payload is waited for) and delivered
+// by the loop, and writes go to the socket from the writing goroutine
+// without blocking, the rest waiting in the connection until the socket
+// drains. TLS connections, whose bytes Go's crypto/tls must decrypt, get a
+// reading goroutine each and a writing one while something waits.
 //
-// A Conn delivers what it reads to its Handler from the goroutine that runs
-// Conn.Run, one event at a time; Write, Ping, Pong and Close are safe to call
-// from any goroutine and are serialised by the Conn.
+// Handler events come one at a time (OnDrain excepted, which may come
+// from the writing side); every Conn method is safe from any goroutine.
+// Routing never sees the engine, so it can be swapped behind Upgrader.
 package hubws
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -46,7 +53,7 @@ const (
 	CodeReplaced = 4000
 )
 
-// Handler receives one connection's events, in order, from Conn.Run.
+// Handler receives one connection's events, in order, one at a time.
 type Handler interface {
 	// OnMessage is a complete data message; p is valid only during the call.
 	OnMessage(kind Kind, p []byte)
@@ -58,19 +65,27 @@ type Handler interface {
 	// delivered and the reader is about to read the socket again: the
 	// place to act on a batch of messages at once.
 	OnReadWait()
+	// OnDrain comes when everything written has reached the socket, after
+	// a write that the socket could not take at once (Conn.Pending).
+	OnDrain()
 	// OnClose comes last, once, when the connection has ended: code and
 	// reason are the peer's close frame (code 0 when there was none) and err
-	// what ended the read loop.
+	// what ended it (nil for a close frame or the peer's end of the stream;
+	// os.ErrDeadlineExceeded when written data waited past the write
+	// deadline; a *PanicError when the connection's own code panicked).
 	OnClose(code int, reason string, err error)
 }
 
-// Conn is one upgraded WebSocket connection.
+// Conn is one upgraded WebSocket connection. Writes never block: what the
+// socket does not take at once waits in the connection (Pending) and goes
+// out as the peer reads, within the write deadline. Every method is safe
+// to call from any goroutine.
 type Conn interface {
-	// Run reads until the connection ends, delivering events to the
-	// Handler given at upgrade; it returns after Handler.OnClose.
-	Run()
-	// Write sends one data message, blocking until it is written or the
-	// write deadline passes.
+	// Start begins delivering the connection's events to the Handler given
+	// at upgrade; done is called after Handler.OnClose. A connection that
+	// is idle holds no goroutine and no read buffer.
+	Start(done func())
+	// Write sends one data message.
 	Write(kind Kind, p []byte) error
 	// WritePrepared sends a message framed once by Prepare, for writing
 	// the same message to many connections.
@@ -79,14 +94,19 @@ type Conn interface {
 	Ping(p []byte) error
 	Pong(p []byte) error
 	// Close sends a close frame with code and reason (truncated to fit)
-	// and closes the socket without waiting for the peer's answer.
+	// after what was written before, and ends the connection when the peer
+	// answers, or within a second.
 	Close(code int, reason string) error
-	// Hold makes the writes that follow wait in a buffer (up to 64 KiB)
-	// until Flush, which sends them together: one system call for a batch
-	// of messages instead of one each.
+	// Hold makes the writes that follow wait in a buffer until Flush, which
+	// sends them together: one system call for a batch of messages.
 	Hold()
 	Flush() error
-	// SetWriteDeadline bounds the writes in progress and to come.
+	// Pending reports whether written data is still waiting for the socket;
+	// Handler.OnDrain follows when it has all gone.
+	Pending() bool
+	// SetWriteDeadline bounds the wait of data written from now on: past t
+	// with data still waiting, the connection ends (OnClose with
+	// os.ErrDeadlineExceeded).
 	SetWriteDeadline(t time.Time) error
 	// RemoteAddr is the peer's address.
 	RemoteAddr() net.Addr
@@ -94,19 +114,27 @@ type Conn interface {
 
 // Upgrader turns HTTP requests into Conns.
 type Upgrader interface {
-	// Upgrade completes the WebSocket handshake; the caller then runs
-	// Conn.Run (on a goroutine it owns) to start reading.
+	// Upgrade completes the WebSocket handshake; the caller then calls
+	// Conn.Start to have its events delivered.
 	Upgrade(w http.ResponseWriter, r *http.Request, h Handler) (Conn, error)
 }
+
+// PanicError ends a connection whose handling panicked inside hubws.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 
 // Options configure an Upgrader; the zero value works.
 type Options struct {
 	// MaxMessage is the largest message read, in bytes; a bigger one
 	// closes the connection with 1009. Zero means 64 KiB.
 	MaxMessage int
-	// ReadBuffer is each connection's read buffer, in bytes: it is held
-	// for the connection's life, so it weighs on idle connections; bigger
-	// messages are read past it. Zero means 1 KiB.
+	// ReadBuffer is the read buffer of a connection read by a goroutine of
+	// its own (TLS), in bytes. Plain connections are read by the event loops
+	// into one buffer per loop and hold none while idle. Zero means 4 KiB.
 	ReadBuffer int
 	// HandshakeTimeout bounds writing the handshake response. Zero means 5 s.
 	HandshakeTimeout time.Duration
@@ -120,7 +148,7 @@ func (o Options) withDefaults() Options {
 		o.MaxMessage = DefaultMaxMessage
 	}
 	if o.ReadBuffer <= 0 {
-		o.ReadBuffer = 1 << 10
+		o.ReadBuffer = 4 << 10
 	}
 	if o.HandshakeTimeout <= 0 {
 		o.HandshakeTimeout = 5 * time.Second

@@ -20,15 +20,23 @@ type recorder struct {
 	mu     sync.Mutex
 	closed chan struct{}
 	code   int
+	err    error
+	drains chan struct{}
 }
 
 func (r *recorder) OnMessage(kind Kind, p []byte) { r.c.Write(kind, append([]byte(nil), p...)) }
 func (r *recorder) OnPing(p []byte)               { r.c.Pong(append([]byte(nil), p...)) }
 func (r *recorder) OnPong([]byte)                 {}
 func (r *recorder) OnReadWait()                   {}
-func (r *recorder) OnClose(code int, _ string, _ error) {
+func (r *recorder) OnDrain() {
+	select {
+	case r.drains <- struct{}{}:
+	default:
+	}
+}
+func (r *recorder) OnClose(code int, _ string, err error) {
 	r.mu.Lock()
-	r.code = code
+	r.code, r.err = code, err
 	r.mu.Unlock()
 	close(r.closed)
 }
@@ -36,12 +44,21 @@ func (r *recorder) OnClose(code int, _ string, _ error) {
 // echoServer upgrades every request with hubws and echoes.
 func echoServer(t *testing.T, opts Options) (addr string, last func() *recorder) {
 	t.Helper()
+	h, last := echoHandler(t, opts)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close) // before echoHandler's wait (cleanups run last first)
+	return strings.TrimPrefix(srv.URL, "http://"), last
+}
+
+// echoHandler is echoServer's handler; the test waits for its connections.
+func echoHandler(t *testing.T, opts Options) (http.Handler, func() *recorder) {
 	up := NewUpgrader(opts)
 	var mu sync.Mutex
 	var rec *recorder
 	var wg sync.WaitGroup
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := &recorder{closed: make(chan struct{})}
+	t.Cleanup(wg.Wait)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := &recorder{closed: make(chan struct{}), drains: make(chan struct{}, 1)}
 		c, err := up.Upgrade(w, r, h)
 		if err != nil {
 			return
@@ -51,10 +68,8 @@ func echoServer(t *testing.T, opts Options) (addr string, last func() *recorder)
 		rec = h
 		mu.Unlock()
 		wg.Add(1)
-		go func() { defer wg.Done(); c.Run() }()
-	}))
-	t.Cleanup(func() { srv.Close(); wg.Wait() })
-	return strings.TrimPrefix(srv.URL, "http://"), func() *recorder { mu.Lock(); defer mu.Unlock(); return rec }
+		c.Start(wg.Done)
+	}), func() *recorder { mu.Lock(); defer mu.Unlock(); return rec }
 }
 
 // rawClient speaks WebSocket frames by hand.
@@ -71,6 +86,12 @@ func dialRaw(t *testing.T, addr string) *rawClient {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
+	return handshake(t, c, addr)
+}
+
+// handshake opens a WebSocket on c, a connection to addr.
+func handshake(t *testing.T, c net.Conn, addr string) *rawClient {
+	t.Helper()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", addr)
