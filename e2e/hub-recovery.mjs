@@ -33,6 +33,8 @@ try {
   // the files come from the device over the hub
   await page.waitForFunction(() => document.getElementById('f-app.json').value.includes('nosuchapp'), null, { timeout: 10000 });
   await page.locator('#log').filter({ hasText: /\S/ }).waitFor({ timeout: 10000 });
+  // and it follows the device's log live (CMD log_subscribe through the hub)
+  await page.waitForFunction(() => liveSince > 0, null, { timeout: 10000 });
 
   await app.fill(broken);
   await form.getByRole('button', { name: 'Save app.json' }).click();
@@ -42,6 +44,8 @@ try {
   await app.fill(good);
   await form.getByRole('button', { name: 'Save app.json' }).click();
   await form.getByText('saved app.json').waitFor({ timeout: 10000 });
+  // the device's log follows live through the hub
+  await page.locator('#log').filter({ hasText: 'config file saved' }).waitFor({ timeout: 5000 });
 
   await page.getByRole('button', { name: 'Restart the device' }).click();
   await page.waitForFunction(() => !document.title.startsWith('Recovery'), null, { timeout: 30000 });

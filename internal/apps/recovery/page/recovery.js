@@ -1,7 +1,7 @@
 // The recovery page. It speaks the command protocol over one WebSocket on
 // its own host: the device's own port, or, served by a hub under /d/<id>/,
 // the hub's page endpoint /<id>. GET status brings the reason, the log and
-// the config files; CMD save_config [file, text] saves one (refused with
+// the config files, CMD log_subscribe the log as it grows; CMD save_config [file, text] saves one (refused with
 // its located error when invalid); CMD restart boots again. When a state
 // object that is not recovery's arrives (the device restarted into its
 // app), the page reloads and shows the app's page. Everything shown is set
@@ -25,6 +25,7 @@ let retries = 0;
 let restartedAt = 0;    // when a restart was asked for, to say when nothing comes back
 let inRecovery = false; // the last state object seen was recovery's
 let statusDue = true;   // the files and log have not been asked for since (re)connecting
+let liveSince = 0;      // when the log subscription was made or renewed; 0: none, -1: not supported
 const dirty = new Set(); // files edited here since they were loaded or saved
 // loaded holds the files whose text is on the page: rendered by the device,
 // or (through a hub) once GET status brought them; only those can be saved.
@@ -44,7 +45,7 @@ function setConn(cls, text) {
 // setUp enables the controls that need the device.
 function setUp(on) {
   deviceUp = on;
-  if (!on) statusDue = true;
+  if (!on) { statusDue = true; liveSince = 0; }
   $("restart").disabled = !on;
   for (const form of document.querySelectorAll("form.file")) {
     form.querySelector("button").disabled = !on || !loaded.has(form.dataset.file);
@@ -80,12 +81,7 @@ function request(kind, item, args, done) {
 function fillStatus(m) {
   if (typeof m["recovery/reason"] === "string") $("reason").textContent = m["recovery/reason"];
   if (typeof m["recovery/root"] === "string" && m["recovery/root"]) $("root").textContent = "in " + m["recovery/root"];
-  if (Array.isArray(m["recovery/log"])) {
-    const log = $("log");
-    const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
-    log.textContent = m["recovery/log"].join("\n") + (m["recovery/log"].length ? "\n" : "");
-    if (atEnd) log.scrollTop = log.scrollHeight;
-  }
+  if (Array.isArray(m["recovery/log"]) && liveSince <= 0) showLog(m["recovery/log"], true);
   for (const form of document.querySelectorAll("form.file")) {
     const file = form.dataset.file, text = m["recovery/file/" + file];
     if (typeof text !== "string" || dirty.has(file)) continue;
@@ -98,6 +94,16 @@ function fillStatus(m) {
     note.textContent = why || "";
     note.hidden = !why;
   }
+}
+
+// showLog shows log lines in place of what is shown, or after it, keeping
+// the newest 1000, and the view at the end if it was there.
+function showLog(lines, replace) {
+  const log = $("log");
+  const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+  const all = (replace ? [] : log.textContent.split("\n").slice(0, -1)).concat(lines.map(String));
+  log.textContent = all.slice(-1000).map((l) => l + "\n").join("");
+  if (atEnd) log.scrollTop = log.scrollHeight;
 }
 
 // receive handles one message from the device (or the hub).
@@ -128,6 +134,8 @@ function receive(data) {
     if (statusDue) refresh();
   }
   if ("recovery/log" in m) { statusDue = false; fillStatus(m); }
+  if (Array.isArray(m["log/recent"])) showLog(m["log/recent"], true);
+  if (Array.isArray(m["log/lines"])) showLog(m["log/lines"], false);
   if (pending) {
     if (typeof m.error === "string") pending.finish(new Error(m.error));
     else if (pending.done(m)) pending.finish(null, m);
@@ -158,13 +166,22 @@ function connect() {
   };
 }
 
-// refresh asks the device in recovery for the reason, the log and the files
-// (never a device that may run its app again: it would answer an error).
+// refresh asks the device in recovery for the reason, the log and the
+// files, then follows its log live (renewed every minute, as a
+// subscription lapses after five); a device that cannot stream its log
+// is asked for its status every few seconds instead. It never asks a
+// device that may run its app again: that would answer an error.
 async function refresh() {
   if (pending || !deviceUp || !inRecovery) return;
   try {
-    await request("GET", "status", [], (m) => "recovery/log" in m);
-  } catch (e) { /* shown by the connection state */ }
+    if (statusDue || liveSince < 0) await request("GET", "status", [], (m) => "recovery/log" in m);
+    if (liveSince >= 0 && Date.now() - liveSince > 60000) {
+      await request("CMD", "log_subscribe", ["info"], (m) => "log/recent" in m);
+      liveSince = Date.now();
+    }
+  } catch (e) {
+    if (/log_subscribe/.test(e.message)) liveSince = -1; // an older device: poll its status
+  }
 }
 
 function initFiles() {
