@@ -35,6 +35,10 @@ type hubFlags struct {
 	queue                int
 	queueBytes           int
 	readBuffer           int
+	shadowKeys           int
+	shadowBytes          int
+	offlineDevices       int
+	offlineBytes         int
 	name                 string
 	nats                 natsFlags
 }
@@ -91,6 +95,10 @@ once.`,
 	fl.IntVar(&f.queue, "queue", 4096, "messages that may wait for one connection; a page that lets it fill is closed as too slow")
 	fl.IntVar(&f.queueBytes, "queue-bytes", 16<<20, "bytes that may wait for one connection (messages shared by several pages count for each)")
 	fl.IntVar(&f.readBuffer, "read-buffer", 4<<10, "read buffer per TLS connection, in bytes (plain connections share their event loop's): more reads small messages faster, costs memory on every TLS connection")
+	fl.IntVar(&f.shadowKeys, "shadow-keys", 1024, "state keys the hub keeps of one device (its shadow, sent to pages that connect)")
+	fl.IntVar(&f.shadowBytes, "shadow-bytes", 64<<10, "bytes of one device's shadow; never more than --max-message, as a page gets it in one message")
+	fl.IntVar(&f.offlineDevices, "offline-devices", 10000, "offline devices the hub remembers; past it, those gone longest are forgotten")
+	fl.IntVar(&f.offlineBytes, "offline-bytes", 64<<20, "bytes of shadows the hub keeps of offline devices in all; past it, those gone longest are forgotten")
 	fl.StringVar(&f.name, "name", "", "this hub's name in /api/devices (default host-pid)")
 	addNATSFlags(fl, &f.nats)
 	return cmd
@@ -105,9 +113,13 @@ func runHub(cmd *cobra.Command, stdio Stdio, f hubFlags) error {
 		return err
 	}
 	opts := hub.Options{Name: f.name, MaxMessage: f.maxMessage, Ping: f.ping, Queue: f.queue, QueueBytes: f.queueBytes, ReadBuffer: f.readBuffer,
+		ShadowKeys: f.shadowKeys, ShadowBytes: f.shadowBytes, OfflineDevices: f.offlineDevices, OfflineBytes: f.offlineBytes,
 		OriginPatterns: f.origins, Logger: logger}
 	if f.maxMessage < 125 {
 		return usage("--max-message: got %d, want at least 125 bytes", f.maxMessage)
+	}
+	if f.shadowKeys <= 0 || f.shadowBytes <= 0 || f.offlineDevices <= 0 || f.offlineBytes <= 0 {
+		return usage("--shadow-keys, --shadow-bytes, --offline-devices and --offline-bytes: want positive values")
 	}
 	if f.ping <= 0 || f.queue <= 0 || f.queueBytes <= 0 {
 		return usage("--ping, --queue and --queue-bytes: want positive values, got %v, %d and %d", f.ping, f.queue, f.queueBytes)

@@ -123,10 +123,14 @@ async def main():
         await expect(pg, lambda r: r == '{"fake_interface/msg": "HI"}', "device -> every page")
         await expect(pg, lambda r: r == b"\xffbin", "binary device -> every page")
 
-    # a new page gets the shadow first
+    # a new page gets the shadow first: state, never an event, marked as replayed
+    await dev.send('{"iam": "dev1", "fake_interface/running": true}')
+    for pg in pages:
+        await expect(pg, lambda r: r == '{"iam": "dev1", "fake_interface/running": true}', "state -> every page")
     late = await websockets.connect(P + "dev1")
-    first = await asyncio.wait_for(late.recv(), 5)
-    assert json.loads(first) == {"fake_interface/msg": "HI"}, first
+    first = json.loads(await asyncio.wait_for(late.recv(), 5))
+    assert first.get("hub/shadow/replayed") is True and first.get("fake_interface/running") is True, first
+    assert "fake_interface/msg" not in first, first
 
     # a stalled page beside a live one: the live one gets everything
     stalled = socket.socket()

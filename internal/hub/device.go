@@ -73,9 +73,11 @@ func (h *Hub) addDevice(p *peer) {
 	old := h.devices[p.id]
 	h.devices[p.id] = p
 	rec := h.recordFor(p.id)
+	h.cameOnline(rec)
 	h.mu.Unlock()
 	rec.mu.Lock()
 	rec.online, rec.since, rec.reason, rec.remote = true, p.since, "", p.remote
+	rec.sh.restart()
 	rec.mu.Unlock()
 	h.metrics.connections.WithLabelValues("device").Inc()
 	if old != nil {
@@ -100,14 +102,15 @@ func (h *Hub) removeDevice(p *peer, reason string) {
 		delete(h.devices, p.id)
 	}
 	rec := h.records[p.id]
-	h.mu.Unlock()
-	if !current {
-		return
-	}
-	if rec != nil {
+	if current && rec != nil {
 		rec.mu.Lock()
 		rec.online, rec.since, rec.reason = false, time.Now(), reason
 		rec.mu.Unlock()
+		h.wentOffline(rec)
+	}
+	h.mu.Unlock()
+	if !current {
+		return
 	}
 	h.broker.Release(h.presence(p, false, reason))
 	h.log.Info("device disconnected", "device", p.id, "remote", p.remote, "reason", reason)
@@ -130,7 +133,9 @@ func (e deviceEvents) OnMessage(kind hubws.Kind, data []byte) {
 	msg := broker.Message{Device: p.id, Binary: kind == hubws.Binary, Data: append([]byte(nil), data...)}
 	if rec := h.record(p.id); rec != nil {
 		if !msg.Binary {
-			rec.update(msg.Data)
+			if n := rec.update(msg.Data, h.shadowLimits); n > 0 {
+				h.metrics.shadowDropped.Add(float64(n))
+			}
 		}
 		rec.mu.Lock()
 		rec.msgsIn++

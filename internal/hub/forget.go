@@ -28,7 +28,7 @@ func (h *Hub) Forget(id string) error {
 	case h.records[id] == nil:
 		return fmt.Errorf("forget device %s: %w", id, errNotKnown)
 	}
-	delete(h.records, id)
+	h.dropRecord(id)
 	h.log.Info("device forgotten", "device", id)
 	return nil
 }

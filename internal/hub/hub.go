@@ -57,6 +57,18 @@ type Options struct {
 	// often and closes one it has not heard from in three intervals. Zero
 	// means 20 s.
 	Ping time.Duration
+	// ShadowKeys and ShadowBytes bound what the hub keeps of one device's
+	// state (its shadow): keys past them are not kept. Zero means 1,024
+	// keys and 64 KiB; the bytes are never more than a page may be sent in
+	// one message (MaxMessage), since a page gets the shadow as one.
+	ShadowKeys  int
+	ShadowBytes int
+	// OfflineDevices and OfflineBytes bound what the hub remembers of
+	// devices that went offline (their records and shadows): past either,
+	// those gone longest are forgotten. Zero means 10,000 devices and
+	// 64 MiB of shadows.
+	OfflineDevices int
+	OfflineBytes   int
 	// WriteTimeout bounds each batch of writes to one connection; a peer
 	// that does not take its data in time is closed. Zero means 10 s.
 	WriteTimeout time.Duration
@@ -97,6 +109,19 @@ func (o Options) withDefaults() Options {
 	}
 	if o.QueueBytes <= 0 {
 		o.QueueBytes = 16 << 20
+	}
+	if o.ShadowKeys <= 0 {
+		o.ShadowKeys = 1024
+	}
+	if o.ShadowBytes <= 0 {
+		o.ShadowBytes = 64 << 10
+	}
+	o.ShadowBytes = max(0, min(o.ShadowBytes, o.MaxMessage-replayRoom))
+	if o.OfflineDevices <= 0 {
+		o.OfflineDevices = 10000
+	}
+	if o.OfflineBytes <= 0 {
+		o.OfflineBytes = 64 << 20
 	}
 	if o.Ping <= 0 {
 		o.Ping = 20 * time.Second
@@ -141,10 +166,13 @@ type Hub struct {
 
 	presenceMu sync.Mutex // orders device arrivals and departures
 
-	mu      sync.RWMutex
-	devices map[string]*peer   // devices held here, by id
-	pages   map[string][]*peer // pages by device id, copy-on-write
-	records map[string]*record // devices seen here, online or not
+	shadowLimits shadowLimits
+
+	mu           sync.RWMutex
+	devices      map[string]*peer   // devices held here, by id
+	pages        map[string][]*peer // pages by device id, copy-on-write
+	records      map[string]*record // devices seen here, online or not
+	offlineBytes int                // shadow bytes of the offline records
 }
 
 // New returns a Hub configured by opts (copied; the caller's struct is not
@@ -165,6 +193,7 @@ func New(opts Options) *Hub {
 		pages:    map[string][]*peer{},
 		records:  map[string]*record{},
 	}
+	h.shadowLimits = shadowLimits{keys: o.ShadowKeys, bytes: o.ShadowBytes}
 	return h
 }
 

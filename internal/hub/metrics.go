@@ -22,6 +22,7 @@ type metrics struct {
 	badRequests     *prometheus.CounterVec
 	keepaliveCloses prometheus.Counter
 	panics          *prometheus.CounterVec
+	shadowDropped   prometheus.Counter
 
 	// resolved series of the hot path
 	msgsToPages, msgsToDevice   prometheus.Counter
@@ -57,6 +58,9 @@ func newMetrics(rl *relaylog.Log) *metrics {
 		keepaliveCloses: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tether_hub_keepalive_timeouts_total", Help: "Connections closed because nothing was heard from them for three ping intervals.",
 		}),
+		shadowDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tether_hub_shadow_keys_dropped_total", Help: "State keys a device sent that its shadow could not keep (past --shadow-keys or --shadow-bytes).",
+		}),
 		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tether_hub_panics_total", Help: "Panics recovered in the code serving one connection (that connection was closed with 1011), by where: read, write, message, close.",
 		}, []string{"where"}),
@@ -70,7 +74,7 @@ func newMetrics(rl *relaylog.Log) *metrics {
 		return float64(rl.Lost())
 	})
 	m.reg.MustRegister(lost, m.connections, m.messages, m.bytes, m.drops, m.slowCloses, m.authFailures,
-		m.badRequests, m.keepaliveCloses, m.panics,
+		m.badRequests, m.keepaliveCloses, m.panics, m.shadowDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, w := range []string{"read", "write", "message", "close"} {
 		m.panics.WithLabelValues(w)

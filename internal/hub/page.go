@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"tether/internal/hub/broker"
 	"tether/internal/hub/hubws"
@@ -61,8 +62,8 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 	h.run(p)
 }
 
-// addPage registers p and sends it the device's shadow, then whether the
-// device is connected.
+// addPage registers p and sends it the device's shadow, marked as replayed
+// (replayOf), then whether the device is connected.
 func (h *Hub) addPage(p *peer) {
 	h.mu.Lock()
 	ps := h.pages[p.id]
@@ -73,7 +74,7 @@ func (h *Hub) addPage(p *peer) {
 	if first {
 		h.broker.Watch(p.id)
 	}
-	if s := h.broker.Shadow(p.id); s != nil {
+	if s := replayOf(h.broker.Shadow(p.id), time.Now(), h.opts.MaxMessage); s != nil {
 		p.send(item{kind: itemText, data: s})
 	}
 	// Under the page's queue lock, so that a presence event racing with

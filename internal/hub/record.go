@@ -1,72 +1,40 @@
 package hub
 
 import (
-	"bytes"
 	"encoding/json"
 	"slices"
 	"sync"
 	"time"
 )
 
-// maxShadowKeys bounds a device's shadow; keys past it are not added.
-const maxShadowKeys = 1024
-
-// maxRecords bounds how many offline devices the hub remembers.
-const maxRecords = 10000
-
 // record is what the hub knows of one device it has held: whether it is
-// online, since when, its message counts and its shadow (the latest value of
-// every key of the JSON objects it sent).
+// online, since when, its message counts and its shadow (its latest state).
 type record struct {
-	mu       sync.Mutex
-	online   bool
-	since    time.Time
-	reason   string // why it went offline
-	remote   string
-	msgsIn   uint64 // from the device
-	msgsOut  uint64 // to the device
-	shadow   map[string]json.RawMessage
-	shadowJS []byte    // shadow encoded, nil when stale
-	shadowAt time.Time // when the shadow last changed
+	mu      sync.Mutex
+	online  bool
+	since   time.Time
+	reason  string // why it went offline
+	remote  string
+	msgsIn  uint64 // from the device
+	msgsOut uint64 // to the device
+	sh      shadow
+
+	offBytes int // under Hub.mu: the shadow's bytes counted in Hub.offlineBytes
 }
 
-// update merges a text message that is a JSON object into the shadow.
-func (r *record) update(data []byte) {
-	if len(data) < 2 || data[0] != '{' {
-		data = bytes.TrimSpace(data)
-		if len(data) < 2 || data[0] != '{' {
-			return
-		}
-	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(data, &obj) != nil {
-		return
-	}
+// update takes a text message from the device into the shadow; it reports
+// how many keys did not fit the limits.
+func (r *record) update(data []byte, lim shadowLimits) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.shadow == nil {
-		r.shadow = make(map[string]json.RawMessage, len(obj))
-	}
-	for k, v := range obj {
-		if _, ok := r.shadow[k]; ok || len(r.shadow) < maxShadowKeys {
-			r.shadow[k] = v
-		}
-	}
-	r.shadowJS = nil
-	r.shadowAt = time.Now()
+	return r.sh.update(data, time.Now(), lim)
 }
 
 // shadowJSON returns the shadow as a JSON object, or nil when it is empty.
 func (r *record) shadowJSON() []byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.shadow) == 0 {
-		return nil
-	}
-	if r.shadowJS == nil {
-		r.shadowJS, _ = json.Marshal(r.shadow)
-	}
-	return r.shadowJS
+	return r.sh.json()
 }
 
 // DeviceInfo is one device as /api/devices shows it.
@@ -113,8 +81,8 @@ func (r *record) info(id, hub string) DeviceInfo {
 		t := r.since
 		di.LastSeen = &t
 	}
-	if !r.shadowAt.IsZero() {
-		t := r.shadowAt
+	if len(r.sh.keys) > 0 {
+		t := r.sh.updated
 		di.ShadowUpdated = &t
 	}
 	return di
@@ -124,19 +92,49 @@ func (r *record) info(id, hub string) DeviceInfo {
 func (h *Hub) recordFor(id string) *record {
 	r := h.records[id]
 	if r == nil {
-		if len(h.records)-len(h.devices) >= maxRecords {
-			h.forgetOldest(maxRecords / 10)
-		}
 		r = &record{since: time.Now()}
 		h.records[id] = r
+		h.trimOffline()
 	}
 	return r
 }
 
-// forgetOldest drops the n offline records gone the longest, in one pass
-// so that a hub at the bound does not scan for every new device; called
-// with h.mu held.
-func (h *Hub) forgetOldest(n int) {
+// wentOffline counts the shadow of a record that went offline in the bound
+// on offline records, and forgets the oldest offline records when they
+// pass it; called with h.mu held.
+func (h *Hub) wentOffline(r *record) {
+	r.mu.Lock()
+	n := r.sh.bytes
+	r.mu.Unlock()
+	h.offlineBytes += n - r.offBytes
+	r.offBytes = n
+	h.trimOffline()
+}
+
+// cameOnline takes a record back out of the offline bound; called with
+// h.mu held.
+func (h *Hub) cameOnline(r *record) {
+	h.offlineBytes -= r.offBytes
+	r.offBytes = 0
+}
+
+// dropRecord forgets id's record; called with h.mu held.
+func (h *Hub) dropRecord(id string) {
+	if r := h.records[id]; r != nil {
+		h.offlineBytes -= r.offBytes
+		delete(h.records, id)
+	}
+}
+
+// trimOffline forgets the offline records gone the longest while they
+// pass Options.OfflineDevices or Options.OfflineBytes, down to 90% of
+// both, in one pass so that a hub at the bound does not sort for every
+// device; called with h.mu held.
+func (h *Hub) trimOffline() {
+	maxN, maxBytes := h.opts.OfflineDevices, h.opts.OfflineBytes
+	if len(h.records)-len(h.devices) <= maxN && h.offlineBytes <= maxBytes {
+		return
+	}
 	type gone struct {
 		id    string
 		since time.Time
@@ -150,8 +148,13 @@ func (h *Hub) forgetOldest(n int) {
 		r.mu.Unlock()
 	}
 	slices.SortFunc(off, func(a, b gone) int { return a.since.Compare(b.since) })
-	for _, g := range off[:min(n, len(off))] {
-		delete(h.records, g.id)
+	n := len(off)
+	for _, g := range off {
+		if n <= maxN*9/10 && h.offlineBytes <= maxBytes*9/10 {
+			break
+		}
+		h.dropRecord(g.id)
+		n--
 	}
 }
 

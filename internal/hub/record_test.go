@@ -10,20 +10,21 @@ import (
 )
 
 func TestOfflineRecordsAreBounded(t *testing.T) {
-	h := New(Options{})
+	const max = 1000
+	h := New(Options{OfflineDevices: max})
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for i := range maxRecords + 5 {
+	for i := range max + 5 {
 		r := h.recordFor(fmt.Sprint("d", i))
 		r.since = time.Unix(int64(i), 0) // d0 went first
 	}
-	if n := len(h.records); n > maxRecords+1 || n < maxRecords-maxRecords/10 {
-		t.Errorf("%d records kept, want about %d", n, maxRecords)
+	if n := len(h.records); n > max+1 || n < max-max/10 {
+		t.Errorf("%d records kept, want about %d", n, max)
 	}
 	if _, ok := h.records["d0"]; ok {
 		t.Error("the oldest offline record was kept")
 	}
-	if _, ok := h.records[fmt.Sprint("d", maxRecords+4)]; !ok {
+	if _, ok := h.records[fmt.Sprint("d", max+4)]; !ok {
 		t.Error("the newest record was dropped")
 	}
 }

@@ -10,7 +10,6 @@ package redact
 import (
 	"bytes"
 	"encoding/json"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -50,9 +49,42 @@ func SecretKey(key string) bool {
 // credentialItems are the requests whose second argument is a password.
 var credentialItems = []string{"test_new_sta", "store_new_sta"}
 
-// mayHold is a quick test that lets most messages through untouched: a
-// message that could hold a secret has one of these words in it.
-var mayHold = regexp.MustCompile(`(?i)pass|token|secret|psk|key|auth|_sta`)
+// hints are the words, in lower case, one of which is in any text that
+// could hold a secret.
+var hints = []string{"pass", "psk", "token", "secret", "key", "auth", "_sta"}
+
+// mayHold is a quick test that lets most messages through untouched: it
+// reports whether b holds one of the hints, in any case.
+func mayHold[T string | []byte](b T) bool {
+	for i := 0; i < len(b); i++ {
+		switch b[i] | 0x20 {
+		case 'p', 't', 's', 'k', 'a', '_' | 0x20:
+			for _, h := range hints {
+				if hasFold(b[i:], h) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// hasFold reports whether b starts with the lower-case ASCII word w, in any case.
+func hasFold[T string | []byte](b T, w string) bool {
+	if len(b) < len(w) {
+		return false
+	}
+	for j := 0; j < len(w); j++ {
+		c := b[j]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != w[j] {
+			return false
+		}
+	}
+	return true
+}
 
 // Message returns a message (JSON text) with every secret masked, and
 // whether it masked anything; otherwise, and for text that is not JSON, it
@@ -61,7 +93,7 @@ var mayHold = regexp.MustCompile(`(?i)pass|token|secret|psk|key|auth|_sta`)
 // in PEM form, and the secrets inside config file text held in a string
 // (recovery's and the operator items' files, a save_config argument).
 func Message(data []byte) ([]byte, bool) {
-	if !mayHold.Match(data) {
+	if !mayHold(data) {
 		return data, false
 	}
 	v, ok := decode(data)
@@ -120,7 +152,7 @@ func (m *masker) text(s string) any {
 		m.changed = true
 		return Masked
 	}
-	if !strings.Contains(s, `"`) || !mayHold.MatchString(s) {
+	if !strings.Contains(s, `"`) || !mayHold(s) {
 		return s
 	}
 	if masked := config.MaskSecrets([]byte(s)); !bytes.Equal(masked, []byte(s)) {
@@ -189,7 +221,7 @@ func Value(key string, raw []byte) (clean []byte, keep bool) {
 	if SecretKey(key) {
 		return nil, false
 	}
-	if !mayHold.Match(raw) {
+	if !mayHold(raw) {
 		return raw, true
 	}
 	v, ok := decode(raw)
