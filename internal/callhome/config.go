@@ -13,8 +13,9 @@ import (
 	"tether/internal/config"
 )
 
-// FromConfig builds Options from app.json's demo.home and network.json's
-// device.iam: ws://home.ip:home.port/<iam>, as the seed called home, or
+// FromConfig builds Options from the home of the app app.json names (its
+// own entry's for a process app, else demo.home: config.App.ServedBy) and
+// network.json's device.iam: ws://home.ip:home.port/<iam>, as the seed called home, or
 // wss:// when home.tls is set, trusting home.ca and presenting home.cert and
 // home.key (files relative to the device root), with home.token sent as
 // "Authorization: Bearer <token>". home.host, when set, is dialled instead
@@ -25,7 +26,14 @@ import (
 // in). The error reports unusable settings (an empty device id, TLS files
 // that do not load).
 func FromConfig(cfg *config.Config) (opts Options, ok bool, err error) {
-	h := cfg.App.Demo.Home
+	section, s := cfg.App.ServedBy()
+	return FromServed(cfg, section, s)
+}
+
+// FromServed is FromConfig for the served settings s of app.json's
+// section (named in errors: "call home: weather.home: ...").
+func FromServed(cfg *config.Config, section string, s config.Served) (opts Options, ok bool, err error) {
+	h := s.Home
 	host := h.Host
 	if host == "" {
 		host = h.IP
@@ -45,13 +53,13 @@ func FromConfig(cfg *config.Config) (opts Options, ok bool, err error) {
 	if h.TLS {
 		opts.TLS, err = certs.ClientTLS(rooted(cfg.Root, h.CA), rooted(cfg.Root, h.Cert), rooted(cfg.Root, h.Key))
 		if err != nil {
-			return Options{}, false, fmt.Errorf("call home: demo.home: %w", err)
+			return Options{}, false, fmt.Errorf("call home: %s.home: %w", section, err)
 		}
 	}
 	if h.Token != "" {
 		opts.Header = http.Header{"Authorization": {"Bearer " + strings.TrimSpace(h.Token)}}
 	}
-	if mm := cfg.App.Demo.MaxMessage; mm > 0 {
+	if mm := s.MaxMessage; mm > 0 {
 		opts.ReadLimit = mm
 	}
 	return opts, true, nil

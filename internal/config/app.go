@@ -9,6 +9,7 @@ import (
 // decodeApp decodes app.json's top-level object onto a. Every top-level
 // object is kept raw in a.Sections, so apps added by users read their own.
 func (d *decoder) decodeApp(top *node, a *App) {
+	defaults := a.Demo // before the file's: every process entry starts from them
 	a.Sections = map[string]json.RawMessage{}
 	for _, m := range top.members {
 		if m.val.kind == kindObject {
@@ -32,6 +33,7 @@ func (d *decoder) decodeApp(top *node, a *App) {
 	if _, ws := d.at["demo.websocket"]; !ws {
 		a.Demo.WebSocket = a.Demo.HTTP // one listener serves both
 	}
+	d.decodeProcesses(top, a, defaults)
 	d.checkListenAddrs(a)
 	if !named {
 		d.errorf(top.start, "app", "missing: want the name of the app to run")
@@ -76,16 +78,22 @@ func appFields(a *App) fields {
 			"max_message": integer64(&es.MaxMessage, maxMessage),
 			"tls":         tlsField(&es.TLS),
 		}),
-		"demo": obj(fields{
-			"http":        addrField(&demo.HTTP),
-			"websocket":   addrField(&demo.WebSocket),
-			"home":        homeField(&demo.Home),
-			"routes":      routesField(&demo.Routes),
-			"origins":     originsField(&demo.Origins),
-			"max_message": integer64(&demo.MaxMessage, maxMessage),
-			"tls":         tlsField(&demo.TLS),
-			"drivers":     driversField(&demo.Drivers),
-		}),
+		"demo": obj(servedFields(demo)),
+	}
+}
+
+// servedFields are the keys of an app tether serves: the demo's section
+// and every process entry.
+func servedFields(s *Served) fields {
+	return fields{
+		"http":        addrField(&s.HTTP),
+		"websocket":   addrField(&s.WebSocket),
+		"home":        homeField(&s.Home),
+		"routes":      routesField(&s.Routes),
+		"origins":     originsField(&s.Origins),
+		"max_message": integer64(&s.MaxMessage, maxMessage),
+		"tls":         tlsField(&s.TLS),
+		"drivers":     driversField(&s.Drivers),
 	}
 }
 

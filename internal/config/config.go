@@ -92,6 +92,9 @@ type App struct {
 	Name       string     `json:"app"`
 	EchoServer EchoServer `json:"echoserver"`
 	Demo       Demo       `json:"demo"`
+	// Processes are the process apps: every section holding an "exec"
+	// key, by the section's key. A process app is run whatever its name.
+	Processes map[string]*Process `json:"-"`
 	// Sections holds every top-level object of the file by key, including
 	// echoserver and demo, so apps added by users can decode their own.
 	Sections map[string]json.RawMessage `json:"-"`
@@ -108,8 +111,13 @@ type EchoServer struct {
 	TLS *TLS `json:"tls,omitempty"`
 }
 
-// Demo is the demo app's settings.
-type Demo struct {
+// Demo is the demo app's settings: those of an app tether serves.
+type Demo = Served
+
+// Served is the settings of an app tether serves, with its page, its
+// command API and calling home: the demo app's section, and every process
+// app's entry (with the same keys, meanings and defaults).
+type Served struct {
 	HTTP      Addr `json:"http"`
 	WebSocket Addr `json:"websocket"`
 	Home      Home `json:"home"`

@@ -93,11 +93,15 @@ func (d *decoder) checkListenAddrs(a *App) {
 	if d.m.HasAddr == nil {
 		return
 	}
-	for path, ip := range map[string]string{
+	ips := map[string]string{
 		"demo.http.ip":           a.Demo.HTTP.IP,
 		"demo.websocket.ip":      a.Demo.WebSocket.IP,
 		"echoserver.listen_addr": a.EchoServer.ListenAddr,
-	} {
+	}
+	for name, p := range a.Processes {
+		ips[name+".http.ip"], ips[name+".websocket.ip"] = p.HTTP.IP, p.WebSocket.IP
+	}
+	for path, ip := range ips {
 		off, given := d.at[path]
 		addr, err := netip.ParseAddr(ip)
 		if !given || err != nil || d.m.HasAddr(addr) {

@@ -88,14 +88,16 @@ func (a *App) Run(ctx context.Context, env *apps.Env) error {
 	return s.serve(ctx, ln)
 }
 
-// Addr is where recovery serves: env.RecoveryAddr, else the
-// demo app's HTTP address when the config has one, else DefaultAddr.
+// Addr is where recovery serves: env.RecoveryAddr, else the HTTP address
+// of the app app.json names (its own entry's for a process app, else the
+// demo's: config.App.ServedBy) when the config has one, else DefaultAddr.
 func Addr(env *apps.Env) string {
 	if a := env.RecoveryAddr; a != "" {
 		return a
 	}
 	if env.Config != nil {
-		h := env.Config.App.Demo.HTTP
+		_, served := env.Config.App.ServedBy()
+		h := served.HTTP
 		if h.Port > 0 && h.Port < 65536 {
 			ip := h.IP
 			if strings.HasPrefix(ip, "<") {

@@ -14,15 +14,16 @@ import (
 type tlsState = page.TLS
 
 // setupTLS decides the recovery page's TLS by the same rule as the demo
-// app, whose HTTP address recovery takes over (package devtls, demo.tls):
-// on when demo.tls asks or the device root holds certs/server.crt. When TLS
+// app, whose HTTP address recovery takes over (package devtls, demo.tls,
+// or a process app's own tls key): on when it asks or the device root holds certs/server.crt. When TLS
 // is wanted but cannot be served (the very fault that may have brought the
 // device here), recovery serves plain HTTP and says so: it must stay
 // reachable.
 func setupTLS(env *apps.Env, addr string, log *slog.Logger) (*devtls.Server, tlsState) {
 	opts := devtls.Options{Section: "demo.tls", Logger: log}
 	if c := env.Config; c != nil {
-		opts.Root, opts.TLS = c.Root, c.App.Demo.TLS
+		section, served := c.App.ServedBy()
+		opts.Root, opts.TLS, opts.Section = c.Root, served.TLS, section+".tls"
 		host, _, _ := net.SplitHostPort(addr)
 		opts.Hosts = devtls.DefaultHosts(c.Network.Device.IAm, host)
 	}
