@@ -89,6 +89,7 @@ type Server struct {
 	mu       sync.Mutex
 	order    sync.Mutex         // orders broadcasts: see BroadcastState
 	handlers map[string]Handler // kind + " " + item
+	docs     map[string]Item    // kind + " " + item → description, for GET help
 	clients  map[*client]struct{}
 	closed   bool
 	wg       sync.WaitGroup

@@ -138,3 +138,32 @@ asyncio.run(main(sys.argv[1]))
 		}
 	}
 }
+
+// GET help describes every item, tether's operator items and the demo's,
+// with their arguments; the demo has no items of an app's own.
+func TestHelp(t *testing.T) {
+	tethertest.NeedPython(t)
+	p := tethertest.FreePort(t)
+	r := start(t, seedApp(p, p, 0, ""))
+	out := tethertest.RunPython(t, 30*time.Second, pyLib+`
+async def main(url):
+    async with websockets.connect(url) as ws:
+        await ws.send(req("GET", "help"))
+        h = (await recv_until(ws, lambda m: "help" in m))["help"]
+        assert h["app"] == "demo" and h["state"] == [], h
+        items = {(i["kind"], i["name"]): i for i in h["items"]}
+        for want in [("GET", "wifi"), ("CMD", "store_new_sta"), ("CMD", "send_message"), ("CMD", "hal"), ("GET", "help")]:
+            assert want in items, (want, sorted(items))
+        assert [a["name"] for a in items[("CMD", "store_new_sta")]["args"]] == ["ssid", "pass"], items
+        send = items[("CMD", "send_message")]["args"]
+        assert send[0] == {"name": "text", "type": "string"} and send[1]["optional"], send
+        assert not any(i.get("app") for i in h["items"]), h
+        await ws.send(req("GET", "help", "x"))
+        assert "want no arguments" in (await recv_until(ws, lambda m: "error" in m))["error"]
+        print("help ok", len(items))
+asyncio.run(main(sys.argv[1]))
+`, r.wsURL())
+	if !strings.Contains(out, "help ok") {
+		t.Fatalf("python said:\n%s", out)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -382,6 +383,10 @@ func TestCommandProtocol(t *testing.T) {
 	send(t, c, "GET", "status", []any{})
 	if m := until(t, c, "recovery/reason"); !strings.Contains(m["recovery/file/app.json"].(string), `"nosuchapp"`) {
 		t.Errorf("GET status: got %v, want app.json's text", m)
+	}
+	send(t, c, "GET", "help", []any{})
+	if m := until(t, c, "help"); !strings.Contains(fmt.Sprint(m["help"]), "save_config") || !strings.Contains(fmt.Sprint(m["help"]), "file") {
+		t.Errorf("GET help: got %v, want recovery's items with their arguments", m)
 	}
 	broken := strings.Replace(seedApp("echoserver"), `"listen_port": 7777`, `"listen_port": "eighty"`, 1)
 	send(t, c, "CMD", "save_config", []any{"app.json", broken})

@@ -49,6 +49,16 @@ func newServer(env *apps.Env, log *slog.Logger) *server {
 	s.cmd.Handle(wire.Get, "status", s.cmdStatus)
 	s.cmd.Handle(wire.Cmd, "save_config", s.cmdSave)
 	s.cmd.Handle(wire.Cmd, "restart", s.cmdRestart)
+	s.cmd.Handle(wire.Get, "help", s.cmd.HelpHandler("recovery", nil))
+	for _, it := range []cmdapi.Item{
+		{Kind: wire.Get, Name: "status", Doc: "why the device is in recovery, the recent log and both config files (recovery/...)"},
+		{Kind: wire.Cmd, Name: "save_config", Doc: "checks and saves a config file; nothing is written when it has errors",
+			Args: []cmdapi.Arg{{Name: "file", Type: "string"}, {Name: "text", Type: "string"}}},
+		{Kind: wire.Cmd, Name: "restart", Doc: "boots again: reads the config and starts the app it names"},
+		{Kind: wire.Get, Name: "help", Doc: "this description: every item with its arguments"},
+	} {
+		s.cmd.Describe(it)
+	}
 	return s
 }
 

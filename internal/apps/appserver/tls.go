@@ -1,4 +1,4 @@
-package demo
+package appserver
 
 import (
 	"crypto/tls"
@@ -10,21 +10,21 @@ import (
 )
 
 // serverTLS sets up the page's and the command API's TLS (package devtls):
-// on when demo.tls says so or, without a demo.tls section, when the device
-// root holds certs/server.crt; with demo.tls enabled and no certificate, a
+// on when the section's tls says so or, without a tls key, when the device
+// root holds certs/server.crt; with tls enabled and no certificate, a
 // self-signed one is made on first boot. A Server that is not On means
 // plain HTTP, as the seed served. Files that do not load are a failure no
 // restart can fix: the device goes to recovery at once.
-func serverTLS(cfg *config.Config, log *slog.Logger) (*devtls.Server, error) {
+func serverTLS(cfg *config.Config, opts Options, log *slog.Logger) (*devtls.Server, error) {
 	s, err := devtls.Setup(devtls.Options{
 		Root:    cfg.Root,
-		TLS:     cfg.App.Demo.TLS,
-		Section: "demo.tls",
-		Hosts:   devtls.DefaultHosts(cfg.Network.Device.IAm, cfg.App.Demo.HTTP.IP),
+		TLS:     opts.Settings.TLS,
+		Section: opts.Section + ".tls",
+		Hosts:   devtls.DefaultHosts(cfg.Network.Device.IAm, opts.Settings.HTTP.IP),
 		Logger:  log,
 	})
 	if err != nil {
-		return nil, noRestart{err}
+		return nil, NoRestart(err)
 	}
 	return s, nil
 }
@@ -42,8 +42,11 @@ func wrapTLS(lns []net.Listener, c *tls.Config, log *slog.Logger) []net.Listener
 	return out
 }
 
-// noRestart is a failure a restart cannot fix (bad settings): the device
-// goes to recovery at once (package device's "don't restart" contract).
+// NoRestart marks err as a failure a restart cannot fix (bad settings):
+// the device goes to recovery at once (package device's "don't restart"
+// contract).
+func NoRestart(err error) error { return noRestart{err} }
+
 type noRestart struct{ err error }
 
 func (e noRestart) Error() string   { return e.err.Error() }

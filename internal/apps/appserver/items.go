@@ -1,4 +1,4 @@
-package demo
+package appserver
 
 import (
 	"context"
@@ -11,45 +11,65 @@ import (
 	"tether/internal/wire"
 )
 
-// routes registers the demo's items.
-func (d *instance) routes() {
-	d.api.Handle(wire.Get, "wifi", d.getWifi)
-	d.api.Handle(wire.Cmd, "test_new_sta", d.testNewSta)
-	d.api.Handle(wire.Cmd, "store_new_sta", d.storeNewSta)
-	d.api.Handle(wire.Cmd, "hal", d.hal)
-	d.api.Handle(wire.Cmd, "start_interface", d.startInterface)
-	d.api.Handle(wire.Cmd, "stop_interface", d.stopInterface)
-	d.api.Handle(wire.Cmd, "send_message", d.sendMessage)
+// routes registers tether's items, with their descriptions for GET help.
+func (s *Server) routes() {
+	s.handle(wire.Get, "wifi", s.getWifi, "the access point's and the station's status (wifi/ap/..., wifi/net/...)")
+	s.handle(wire.Cmd, "test_new_sta", s.testNewSta, "tries a network without storing it: wifi/test/result is Success or Fail", strArg("ssid"), strArg("pass"))
+	s.handle(wire.Cmd, "store_new_sta", s.storeNewSta, "stores a network, tried first and rolled back if it fails: wifi/store/result", strArg("ssid"), strArg("pass"))
+	s.api.Handle(wire.Get, "help", s.api.HelpHandler(s.opts.Name, s.opts.StateKeys))
+	s.api.Describe(cmdapi.Item{Kind: wire.Get, Name: "help", Doc: "this description: every item with its arguments, and the app's state keys"})
+	if s.drv == nil {
+		return
+	}
+	drv := cmdapi.Arg{Name: "driver", Type: "string", Optional: true, Doc: "the driver's name; fake_interface when left out"}
+	s.handle(wire.Cmd, "hal", s.hal, "lists the drivers and their state: hal/drivers")
+	s.handle(wire.Cmd, "start_interface", s.startInterface, "starts a driver", drv)
+	s.handle(wire.Cmd, "stop_interface", s.stopInterface, "stops a driver", drv)
+	s.handle(wire.Cmd, "send_message", s.sendMessage, "sends text to a driver; the fake interface answers fake_interface/msg upper-cased", strArg("text"), drv)
 }
 
-// state is the state object every client gets after every request.
-func (d *instance) state() wire.Message {
-	ns := d.net.State()
+// handle registers h for kind and item with its description.
+func (s *Server) handle(kind, item string, h cmdapi.Handler, doc string, args ...cmdapi.Arg) {
+	s.api.Handle(kind, item, h)
+	s.api.Describe(cmdapi.Item{Kind: kind, Name: item, Doc: doc, Args: args})
+}
+
+func strArg(name string) cmdapi.Arg { return cmdapi.Arg{Name: name, Type: "string"} }
+
+// state is the state object every client gets after every request:
+// tether's keys, the drivers', the operator items', then the app's.
+func (s *Server) state() wire.Message {
+	ns := s.net.State()
 	m := wire.Message{
-		"iam":         d.cfg.Network.Device.IAm,
-		"dev":         d.cfg.Network.Device.Dev,
-		"app":         "demo",
-		"version":     apps.VersionText(d.version),
+		"iam":         s.cfg.Network.Device.IAm,
+		"dev":         s.cfg.Network.Device.Dev,
+		"app":         s.opts.Name,
+		"version":     apps.VersionText(s.version),
 		"net/mode":    ns.Mode,
-		"net/backend": d.net.Backend().Name(),
+		"net/backend": s.net.Backend().Name(),
 		"net/error":   ns.LastError,
 	}
-	if d.tls.On() {
-		m["tls/fingerprint"] = d.tls.Fingerprint
+	if s.tls.On() {
+		m["tls/fingerprint"] = s.tls.Fingerprint
 	}
-	for k, v := range d.drv.State() {
-		m[k] = v
+	if s.drv != nil {
+		for k, v := range s.drv.State() {
+			m[k] = v
+		}
 	}
-	d.ops.AddState(m)
+	s.ops.AddState(m)
+	if s.opts.State != nil {
+		s.opts.State(m)
+	}
 	return m
 }
 
 // getWifi answers GET wifi with the seed's keys, one per message, between
 // two {"info": ...} lines.
-func (d *instance) getWifi(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
+func (s *Server) getWifi(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
 	reply(wire.Info("wifi status follows"))
-	ap, apErr := d.net.AP(ctx)
-	sta, staErr := d.net.Station(ctx)
+	ap, apErr := s.net.AP(ctx)
+	sta, staErr := s.net.Station(ctx)
 	for _, kv := range []struct {
 		k string
 		v any
@@ -65,7 +85,7 @@ func (d *instance) getWifi(ctx context.Context, req wire.Request, reply cmdapi.R
 		{"wifi/net/gw", sta.Gateway},
 		{"wifi/net/dns", strings.Join(sta.DNS, ", ")},
 		{"wifi/net/signal", sta.Signal},
-		{"wifi/net/stored", d.net.Stored()},
+		{"wifi/net/stored", s.net.Stored()},
 	} {
 		reply(wire.Message{kv.k: kv.v})
 	}
@@ -94,13 +114,13 @@ func credentials(req wire.Request) (ssid, pass string, err error) {
 
 // testNewSta joins ssid without storing it, reporting wifi/test/result
 // "Success" or "Fail"; on failure the device is back on its stored network.
-func (d *instance) testNewSta(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
+func (s *Server) testNewSta(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
 	ssid, pass, err := credentials(req)
 	if err != nil {
 		return err
 	}
 	reply(wire.Info(fmt.Sprintf("testing network %q", ssid)))
-	if err := d.net.TestStation(ctx, ssid, pass); err != nil {
+	if err := s.net.TestStation(ctx, ssid, pass); err != nil {
 		reply(wire.Message{"wifi/test/result": "Fail"})
 		return err
 	}
@@ -110,13 +130,13 @@ func (d *instance) testNewSta(ctx context.Context, req wire.Request, reply cmdap
 
 // storeNewSta saves ssid as the station network through the safe path
 // (tried first, rolled back on failure), reporting wifi/store/result.
-func (d *instance) storeNewSta(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
+func (s *Server) storeNewSta(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
 	ssid, pass, err := credentials(req)
 	if err != nil {
 		return err
 	}
 	reply(wire.Info(fmt.Sprintf("trying network %q before storing it", ssid)))
-	if err := d.net.StoreStation(ctx, ssid, pass); err != nil {
+	if err := s.net.StoreStation(ctx, ssid, pass); err != nil {
 		reply(wire.Message{"wifi/store/result": "Fail"})
 		return err
 	}
@@ -126,18 +146,18 @@ func (d *instance) storeNewSta(ctx context.Context, req wire.Request, reply cmda
 }
 
 // hal lists the drivers: {"hal/drivers": [{"name", "kind", "running"}]}.
-func (d *instance) hal(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
+func (s *Server) hal(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
 	if err := req.WantArgs(); err != nil {
 		return err
 	}
-	reply(wire.Message{"hal/drivers": d.drv.List()})
+	reply(wire.Message{"hal/drivers": s.drv.List()})
 	return nil
 }
 
 // driver returns the driver a request names in its optional last
 // argument (after extra ones), the fake interface by default.
-func (d *instance) driver(req wire.Request, extra ...string) (drivers.Driver, string, error) {
-	name := FakeInterface
+func (s *Server) driver(req wire.Request, extra ...string) (drivers.Driver, string, error) {
+	name := drivers.DefaultName
 	if len(req.Args) > len(extra) {
 		n, err := req.StringArg(len(extra), "driver")
 		if err != nil {
@@ -148,17 +168,17 @@ func (d *instance) driver(req wire.Request, extra ...string) (drivers.Driver, st
 	if max := len(extra) + 1; len(req.Args) > max {
 		return nil, "", fmt.Errorf("%s %s: want at most %d arguments %v, got %d", req.Kind, req.Item, max, append(extra, "driver"), len(req.Args))
 	}
-	drv, err := d.drv.Get(name)
+	drv, err := s.drv.Get(name)
 	return drv, name, err
 }
 
 // startInterface starts a driver; what it produces goes to every client.
-func (d *instance) startInterface(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
-	drv, name, err := d.driver(req)
+func (s *Server) startInterface(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
+	drv, name, err := s.driver(req)
 	if err != nil {
 		return err
 	}
-	if err := drv.Start(context.WithoutCancel(ctx), d.api.Broadcast); err != nil {
+	if err := drv.Start(context.WithoutCancel(ctx), s.api.Broadcast); err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
 	}
 	reply(wire.Info(name + " started"))
@@ -166,8 +186,8 @@ func (d *instance) startInterface(ctx context.Context, req wire.Request, reply c
 }
 
 // stopInterface stops a driver.
-func (d *instance) stopInterface(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
-	drv, name, err := d.driver(req)
+func (s *Server) stopInterface(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
+	drv, name, err := s.driver(req)
 	if err != nil {
 		return err
 	}
@@ -180,7 +200,7 @@ func (d *instance) stopInterface(ctx context.Context, req wire.Request, reply cm
 
 // sendMessage sends [text] (or [text, driver]) to a driver; its answer is
 // broadcast ({"fake_interface/msg": "HELLO"}).
-func (d *instance) sendMessage(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
+func (s *Server) sendMessage(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
 	if len(req.Args) == 0 {
 		return req.WantArgs("text")
 	}
@@ -188,7 +208,7 @@ func (d *instance) sendMessage(ctx context.Context, req wire.Request, reply cmda
 	if err != nil {
 		return err
 	}
-	drv, _, err := d.driver(req, "text")
+	drv, _, err := s.driver(req, "text")
 	if err != nil {
 		return err
 	}
