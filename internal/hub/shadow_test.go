@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // replayed connects a new page of id and returns the shadow it is sent
@@ -164,5 +165,36 @@ func TestShadowIsBounded(t *testing.T) {
 	defer h.mu.RUnlock()
 	if h.offlineBytes > 12<<10 {
 		t.Errorf("offline shadows hold %d bytes, over the 12 KiB bound", h.offlineBytes)
+	}
+}
+
+// BenchmarkShadowUpdate: what keeping a device message in the shadow
+// costs, against decoding it alone (all the hub's shadow did before it
+// told state from events and dropped secrets).
+func BenchmarkShadowUpdate(b *testing.B) {
+	msgs := map[string]string{
+		"state":  `{"app":"demo","dev":"ESP32","fake_interface/running":false,"iam":"Device_1","net/backend":"sim","net/error":"","net/mode":"ap","version":"dev"}`,
+		"event":  `{"fake_interface/msg": "HELLO WORLD"}`,
+		"4KiB":   `{"blob": "` + strings.Repeat("x", 4096) + `"}`,
+		"secret": `{"wifi/sta/pass": "hunter2", "wifi/sta/ssid": "home"}`,
+	}
+	lim := shadowLimits{keys: 1024, bytes: 64 << 10}
+	for _, name := range []string{"state", "event", "4KiB", "secret"} {
+		msg := []byte(msgs[name])
+		b.Run("shadow/"+name, func(b *testing.B) {
+			var s shadow
+			now := time.Now()
+			b.SetBytes(int64(len(msg)))
+			for b.Loop() {
+				s.update(msg, now, lim)
+			}
+		})
+		b.Run("decode-only/"+name, func(b *testing.B) {
+			b.SetBytes(int64(len(msg)))
+			for b.Loop() {
+				var m map[string]json.RawMessage
+				json.Unmarshal(msg, &m)
+			}
+		})
 	}
 }
