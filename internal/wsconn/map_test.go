@@ -13,10 +13,10 @@ import (
 func TestPackageMap(t *testing.T) {
 	want := map[string][]string{
 		"github.com/coder/websocket":    {"internal/wsconn"},
-		"tether/internal/wsconn":        {"internal/apps/demo", "internal/apps/echoserver", "internal/apps/recovery", "internal/callhome", "internal/web", "internal/wsclient"},
-		"github.com/lxzan/gws":          {"internal/hub/hubws"},
+		"tether/internal/wsconn":        {"internal/apps/appserver", "internal/apps/echoserver", "internal/apps/recovery", "internal/callhome", "internal/web", "internal/wsclient"},
 		"tether/internal/hub/hubws":     {"internal/hub"},
 		"tether/internal/bench/benchws": {"internal/bench", "internal/bench/mqtt"},
+		"tether/internal/wsframe":       {"internal/bench/benchws", "internal/hub/hubws"},
 	}
 	out, err := exec.Command("go", "list", "-json=ImportPath,Imports", "tether/...").Output()
 	if err != nil {

@@ -9,12 +9,13 @@
 //
 //   - wsconn (coder/websocket): the command API's transports, accepted by
 //     web (the demo's page port) and apps/recovery, dialled by callhome and
-//     handed on by apps/demo; the echoserver app (ReadInto, one buffer per
+//     handed on by apps/appserver (the demo and process apps); the echoserver app (ReadInto, one buffer per
 //     connection); wsclient (tether ws, whose -v frame log wraps the
 //     connections it dials). No other package imports coder/websocket.
-//   - hub/hubws (lxzan/gws): the hub's device and page endpoints, used by
-//     hub only, behind an interface so the engine can change.
-//   - bench/benchws (wsframe, a frame codec of its own): tether bench's
+//   - hub/hubws (an event loop of its own on wsframe, a frame codec of
+//     tether's): the hub's device and page endpoints, used by hub only,
+//     behind an interface so the engine can change.
+//   - bench/benchws (wsframe too): tether bench's
 //     load-generating client, used by bench and bench/mqtt.
 //
 // Tests may dial with coder/websocket directly.
