@@ -32,6 +32,7 @@ package device
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -64,6 +65,11 @@ type Options struct {
 	// Logger receives the device's log; nil discards it (the Ring still
 	// gets it).
 	Logger *slog.Logger
+	// Console receives what only the person at the device may see, once:
+	// the access point password the network layer makes at first boot
+	// (netif.Options.Console). It never goes to Logger or the Ring, which
+	// the recovery page shows. Nil shows it nowhere.
+	Console io.Writer
 	// Log keeps the recent log lines for the pages; nil means a new ring
 	// of 300 lines.
 	Log *logring.Ring
@@ -87,8 +93,9 @@ type Options struct {
 	// backends the binary has (sim, host, nm).
 	OpenBackend func(name string, cfg *config.Config) (netif.Backend, error)
 	// NetOptions tune the network state machine (grace period, retry and
-	// monitor intervals); its Backend, Station, AP, Device, Creds and
-	// Logger are filled in from the config and ignored here.
+	// monitor intervals); its Backend, Station, AP, Device, Creds, Logger
+	// and Console are filled in from the config and Options, and ignored
+	// here.
 	NetOptions netif.Options
 	// Ready, when not nil, is called each time an app serves, with its
 	// name and the addresses it listens on ("http" → "127.0.0.1:8080").

@@ -62,6 +62,7 @@ func (d *Device) startNetwork(_ context.Context, cfg *config.Config) error {
 
 	opts := d.opts.NetOptions
 	opts.Backend, opts.Station, opts.Device, opts.Logger, opts.Creds = nil, cfg.Network.STA, cfg.Network.Device.IAm, d.root, nil
+	opts.Console = d.opts.Console
 	opts.AP = netif.APConfig{SSID: cfg.Network.AP.ESSID, Password: cfg.Network.AP.Password, Hidden: cfg.Network.AP.Hidden}
 	b, err := d.opts.OpenBackend(key.backend, cfg)
 	if err != nil {

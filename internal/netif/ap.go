@@ -33,7 +33,7 @@ func (m *Manager) resolveAP() APConfig {
 			m.log.Warn("access point password shorter than 8 characters, using a generated one",
 				"ssid", cfg.SSID)
 		}
-		cfg.Password = m.generatedPassword()
+		cfg.Password = m.generatedPassword(cfg.SSID)
 	}
 	return cfg
 }
@@ -51,18 +51,25 @@ func (m *Manager) deviceName() string {
 }
 
 // generatedPassword returns the CredStore's generated access point
-// password, making and keeping one if there is none yet.
-func (m *Manager) generatedPassword() string {
+// password, making and keeping one if there is none yet. A new one is
+// written to the console, once; no log line ever holds it.
+func (m *Manager) generatedPassword(ssid string) string {
 	if m.creds != nil {
 		if p := m.creds.APPassword(); p != "" {
 			return p
 		}
 	}
 	p := randomPassword()
-	if m.creds != nil {
-		if err := m.creds.SetAPPassword(p); err != nil {
-			m.log.Warn("keep generated access point password", "err", err)
-		}
+	kept := "it is kept in the device root's " + StateFile + " and not shown again"
+	if m.creds == nil {
+		kept = "there is no device root to keep it in: a new one is made at every start"
+	} else if err := m.creds.SetAPPassword(p); err != nil {
+		m.log.Warn("keep generated access point password", "err", err)
+		kept = "it could not be kept: a new one is made at the next start"
+	}
+	m.log.Info("made a password for the access point, shown once on the console", "ssid", ssid)
+	if m.opts.Console != nil {
+		fmt.Fprintf(m.opts.Console, "tether: the access point's password is %s (%s)\n", p, kept)
 	}
 	return p
 }
@@ -99,11 +106,7 @@ func (m *Manager) apUpLocked(ctx context.Context, level slog.Level) error {
 		})
 	}
 	m.apErr = ""
-	attrs := []any{"ssid", cfg.SSID}
-	if !isSet(m.opts.AP.Password) || len(m.opts.AP.Password) < minPassword {
-		attrs = append(attrs, "password", cfg.Password) // generated: say it once
-	}
-	m.log.Log(ctx, level, "access point up", attrs...)
+	m.log.Log(ctx, level, "access point up", "ssid", cfg.SSID) // never its password: see generatedPassword
 	m.update(func(s *State) { s.AP = true })
 	return nil
 }

@@ -3,6 +3,7 @@ package netif_test
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"tether/internal/config"
 	"tether/internal/netif"
 	"tether/internal/netif/sim"
+	"tether/internal/tethertest"
 )
 
 // seedNetwork is network.json as a device root holds it.
@@ -235,15 +237,25 @@ func TestCredStoreFile(t *testing.T) {
 	}
 }
 
+// TestGeneratedAPPasswordKept: the generated password is kept across
+// reboots, written to the console once, when it is made, and never logged.
 func TestGeneratedAPPasswordKept(t *testing.T) {
 	root := t.TempDir()
-	first := netif.NewManager(netif.Options{Creds: openStore(t, root)}).APConfig()
-	again := netif.NewManager(netif.Options{Creds: openStore(t, root)}).APConfig()
+	var console, logs tethertest.SyncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	first := netif.NewManager(netif.Options{Creds: openStore(t, root), Console: &console, Logger: log}).APConfig()
+	again := netif.NewManager(netif.Options{Creds: openStore(t, root), Console: &console, Logger: log}).APConfig()
 	if first.SSID != "tether-dev1" || len(first.Password) < 8 {
 		t.Errorf("access point: got %+v, want tether-dev1 with a generated password", first)
 	}
 	if again != first {
 		t.Errorf("after a reboot: got %+v, want the same %+v", again, first)
+	}
+	if n := strings.Count(console.String(), first.Password); n != 1 {
+		t.Errorf("console shows the password %d times, want once:\n%s", n, console.String())
+	}
+	if strings.Contains(logs.String(), first.Password) {
+		t.Errorf("the log holds the password:\n%s", logs.String())
 	}
 }
 

@@ -3,6 +3,7 @@ package netif
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -62,8 +63,15 @@ type Options struct {
 	// Creds persists pending and last-good credentials. Nil means changes
 	// live only in memory and nothing is rolled back at boot.
 	Creds *CredStore
-	// Logger receives the transitions; nil means slog.Default().
+	// Logger receives the transitions; nil means slog.Default(). It never
+	// receives a password: its lines reach the recovery page's recent log
+	// and, through it, the hub.
 	Logger *slog.Logger
+	// Console receives, once, the access point password the Manager
+	// generates, when it generates it, for the person at the device's
+	// console (its first boot); it is kept in Creds and never shown again.
+	// Nil shows it nowhere.
+	Console io.Writer
 }
 
 // State is the state machine's state, for apps to show.

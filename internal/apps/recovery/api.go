@@ -39,13 +39,15 @@ func (st status) page() page.Data {
 		Network: page.Network{Mode: st.Network.Mode, AP: st.Network.AP, APSSID: st.APSSID, LastError: st.Network.LastError}}
 }
 
-func (s *server) status() status {
+// status is what recovery shows; the config files' secrets are masked
+// unless reveal.
+func (s *server) status(reveal bool) status {
 	st := status{Recovery: true, Reason: reasonText(s.env.Reason), Root: s.root(), TLS: s.tls}
 	if s.env.Config != nil {
 		st.Device = s.env.Config.Network.Device.IAm
 	}
 	for _, name := range files {
-		text, note := s.readFile(name)
+		text, note := s.readFile(name, reveal)
 		st.Files = append(st.Files, fileView{Name: name, Text: text, Note: note})
 	}
 	if s.env.Log != nil {
@@ -63,8 +65,19 @@ func (s *server) status() status {
 	return st
 }
 
+// apiStatus is GET /api/status, the config files' secrets masked; with
+// ?reveal=1 (the local page's "Show passwords"), unmasked for a request
+// that may see them.
 func (s *server) apiStatus(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.status())
+	reveal := r.URL.Query().Get("reveal") == "1"
+	if reveal {
+		if err := s.mayReveal(r); err != nil {
+			writeError(w, http.StatusForbidden, err.Error())
+			return
+		}
+		s.log.Info("config secrets shown on the local page", "remote", r.RemoteAddr)
+	}
+	writeJSON(w, http.StatusOK, s.status(reveal))
 }
 
 // apiSave is POST /api/config/{file}: the file's new text as JSON
@@ -158,7 +171,7 @@ func (s *server) state() wire.Message {
 
 // cmdStatus is GET status: the reason, the log and the files.
 func (s *server) cmdStatus(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
-	st := s.status()
+	st := s.status(false) // over the command protocol, local or through a hub: always masked
 	m := wire.Message{"recovery/reason": st.Reason, "recovery/root": st.Root, "recovery/log": st.Log}
 	for _, f := range st.Files {
 		m["recovery/file/"+f.Name] = f.Text

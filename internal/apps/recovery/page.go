@@ -11,7 +11,7 @@ var staticFS = page.Static
 
 // page renders the recovery page; html/template escapes every value.
 func (s *server) page(w http.ResponseWriter, r *http.Request) {
-	b, err := page.Render(s.status().page())
+	b, err := page.Render(s.status(false).page())
 	if err != nil {
 		s.log.Error("render recovery page", "err", err)
 		writeError(w, http.StatusInternalServerError, "render recovery page: "+err.Error())

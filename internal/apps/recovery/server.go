@@ -207,8 +207,9 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]string{"error": msg})
 }
 
-// readFile returns a config file's text; "" with a note when it cannot.
-func (s *server) readFile(name string) (text, note string) {
+// readFile returns a config file's text with its secrets masked, unless
+// reveal; "" with a note when it cannot.
+func (s *server) readFile(name string, reveal bool) (text, note string) {
 	root := s.root()
 	if root == "" {
 		return "", "no device root: the device runs on its embedded defaults (start it with --root DIR to edit files)"
@@ -217,10 +218,14 @@ func (s *server) readFile(name string) (text, note string) {
 	if err != nil {
 		return "", fmt.Sprintf("cannot read %s: %v", name, err)
 	}
+	if !reveal {
+		b = config.MaskSecrets(b)
+	}
 	return string(b), ""
 }
 
-// save validates and writes one config file with the device's checks
+// save validates and writes one config file, its secrets still masked
+// as shown put back from the file on disk, with the device's checks
 // (apps.ConfigChecks: an unknown app is refused, a listen address the
 // machine lacks is a warning), returning a located error for an invalid
 // one (then nothing is written), else the warnings, one per line.
@@ -232,12 +237,16 @@ func (s *server) save(name, text string) (warnings []string, err error) {
 	if root == "" {
 		return nil, errors.New("save config: no device root (the device was started without --root), nothing to save to")
 	}
+	data, err := s.unmask(name, []byte(text))
+	if err != nil {
+		return nil, fmt.Errorf("save %s: %w", name, err)
+	}
 	checks := apps.ConfigChecks()
-	if err := checks.Save(root, name, []byte(text)); err != nil {
+	if err := checks.Save(root, name, data); err != nil {
 		return nil, fmt.Errorf("save %s: %s", name, describe(err))
 	}
 	s.log.Info("config file saved", "file", name, "root", root)
-	for _, p := range checks.Validate(name, []byte(text)) {
+	for _, p := range checks.Validate(name, data) {
 		warnings = append(warnings, "warning: "+p.String())
 	}
 	return warnings, nil

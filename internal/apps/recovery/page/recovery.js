@@ -27,6 +27,7 @@ let inRecovery = false; // the last state object seen was recovery's
 let statusDue = true;   // the files and log have not been asked for since (re)connecting
 let liveSince = 0;      // when the log subscription was made or renewed; 0: none, -1: not supported
 const dirty = new Set(); // files edited here since they were loaded or saved
+let revealed = false;    // the files show their passwords (local page only): refreshes leave them
 // loaded holds the files whose text is on the page: rendered by the device,
 // or (through a hub) once GET status brought them; only those can be saved.
 const loaded = new Set(viaHub ? [] : Array.from(document.querySelectorAll("form.file"), (f) => f.dataset.file));
@@ -84,7 +85,7 @@ function fillStatus(m) {
   if (Array.isArray(m["recovery/log"]) && liveSince <= 0) showLog(m["recovery/log"], true);
   for (const form of document.querySelectorAll("form.file")) {
     const file = form.dataset.file, text = m["recovery/file/" + file];
-    if (typeof text !== "string" || dirty.has(file)) continue;
+    if (typeof text !== "string" || dirty.has(file) || revealed) continue;
     const ta = form.elements.text;
     if (ta.value !== text) ta.value = text;
     ta.placeholder = "";
@@ -220,8 +221,40 @@ function initRestart() {
   });
 }
 
+// initReveal: the local page's "Show passwords" asks the device's own
+// port for the files unmasked (GET api/status?reveal=1, never over the
+// WebSocket, which a hub relays); "Hide passwords" asks for them masked
+// again (a file edited meanwhile keeps its edit).
+function initReveal() {
+  const btn = $("reveal");
+  if (!btn) return;
+  btn.addEventListener("click", async () => {
+    if (revealed) {
+      revealed = false;
+      btn.textContent = "Show passwords";
+      statusDue = true;
+      refresh();
+      return;
+    }
+    try {
+      const res = await fetch("api/status?reveal=1", { cache: "no-store" });
+      const st = await res.json();
+      if (!res.ok) throw new Error(st.error || res.statusText);
+      for (const f of st.files) {
+        const form = document.querySelector('form.file[data-file="' + f.name + '"]');
+        if (form && !dirty.has(f.name)) form.elements.text.value = f.text;
+      }
+      revealed = true;
+      btn.textContent = "Hide passwords";
+    } catch (e) {
+      show($("reveal-result"), false, "cannot show the passwords: " + e.message);
+    }
+  });
+}
+
 initFiles();
 initRestart();
+initReveal();
 setUp(false);
 $("log").scrollTop = $("log").scrollHeight; // the newest lines first in view
 connect();
