@@ -40,11 +40,12 @@ func browserApp(app string, httpPort, wsPort, homePort any) string {
 
 // TestBrowserRepair repairs a device in recovery from Chromium, through the
 // real binary: the recovery page serves on the demo app's HTTP port, so
-// after the restart the same URL shows the demo app's page.
+// after the restart the same URL shows the demo app's page. On the way,
+// the WiFi password is masked until "Show passwords" is clicked.
 func TestBrowserRepair(t *testing.T) {
 	root, work := t.TempDir(), t.TempDir()
 	httpPort, wsPort, homePort := tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t)
-	write(t, root, "network.json", seedNetwork)
+	write(t, root, "network.json", strings.Replace(seedNetwork, `"<AP password>"`, `"wifi-secret-1"`, 1))
 	write(t, root, "app.json", browserApp("nosuchapp", httpPort, wsPort, homePort))
 	write(t, work, "broken.json", browserApp("demo", `"eighty"`, wsPort, homePort))
 	write(t, work, "good.json", browserApp("demo", httpPort, wsPort, homePort))
@@ -54,7 +55,7 @@ func TestBrowserRepair(t *testing.T) {
 	tethertest.WaitPort(t, addr, 20*time.Second)
 	shots := filepath.Join(work, "recovery")
 	script := filepath.Join("..", "internal", "apps", "recovery", "testdata", "recovery.mjs") // from e2e/
-	out := tethertest.Browser(t, script, "http://"+addr+"/", shots, filepath.Join(work, "broken.json"), filepath.Join(work, "good.json"))
+	out := tethertest.Browser(t, script, "http://"+addr+"/", shots, filepath.Join(work, "broken.json"), filepath.Join(work, "good.json"), "wifi-secret-1")
 	if !strings.Contains(out, "recovery flow ok") {
 		t.Fatalf("browser: %s", out)
 	}

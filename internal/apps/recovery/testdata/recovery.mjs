@@ -1,9 +1,10 @@
 // Repair a device in recovery from a real Chromium, as a person would: read
-// why on the page, try an invalid app.json and see it refused with its
-// line and column, save a good one, restart, and land on the app's own page
-// (the demo app serves on the recovery page's port). Fails on any page
-// error or unexpected console error.
-// Usage (cwd e2e/, for playwright-core): node recovery.mjs URL SHOT_PREFIX BROKEN_JSON_FILE GOOD_JSON_FILE
+// why on the page, see network.json's WiFi password masked and show it on
+// request, try an invalid app.json and see it refused with its line and
+// column, save a good one, restart, and land on the app's own page (the
+// demo app serves on the recovery page's port). Fails on any page error or
+// unexpected console error.
+// Usage (cwd e2e/, for playwright-core): node recovery.mjs URL SHOT_PREFIX BROKEN_JSON_FILE GOOD_JSON_FILE WIFI_PASSWORD
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import path from 'node:path';
 const require = createRequire(path.join(process.cwd(), 'package.json'));
 const { chromium } = require('playwright-core');
 
-const [url, shot, brokenFile, goodFile] = process.argv.slice(2);
+const [url, shot, brokenFile, goodFile, secret] = process.argv.slice(2);
 const broken = readFileSync(brokenFile, 'utf8'), good = readFileSync(goodFile, 'utf8');
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
@@ -33,6 +34,14 @@ page.on('console', m => {
 try {
   await page.goto(url);
   await page.getByText('unknown app "nosuchapp"').waitFor({ timeout: 10000 });
+  const net = page.getByLabel('network.json');
+  if ((await page.content()).includes(secret) || !(await net.inputValue()).includes('"********"')) {
+    throw new Error('network.json is not masked on the page: ' + await net.inputValue());
+  }
+  await page.getByRole('button', { name: 'Show passwords' }).click();
+  await page.waitForFunction((s) => document.getElementById('f-network.json').value.includes(s), secret, { timeout: 10000 });
+  await page.getByRole('button', { name: 'Hide passwords' }).click();
+  await page.waitForFunction(() => document.getElementById('f-network.json').value.includes('"********"'), null, { timeout: 10000 });
   const app = page.getByLabel('app.json');
   const form = page.locator('form', { has: app });
 
