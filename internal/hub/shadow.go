@@ -52,16 +52,18 @@ func event(key string) bool {
 }
 
 // update takes a message from the device into the shadow and reports how
-// many of its keys did not fit the limits.
+// many of its keys did not fit the limits. The shadow's time moves only
+// when state came (a message of events only leaves it as it was).
 func (s *shadow) update(data []byte, now time.Time, lim shadowLimits) (dropped int) {
 	var obj map[string]json.RawMessage
 	if !isObject(data) || json.Unmarshal(data, &obj) != nil {
 		return 0
 	}
+	_, isState := obj["iam"]
+	touched := isState || s.fresh || s.keys == nil
 	if s.fresh || s.keys == nil {
 		s.keys, s.stateKeys, s.bytes, s.fresh = make(map[string]json.RawMessage, len(obj)), nil, 0, false
 	}
-	_, isState := obj["iam"]
 	if isState {
 		for _, k := range s.stateKeys {
 			s.remove(k)
@@ -72,6 +74,7 @@ func (s *shadow) update(data []byte, now time.Time, lim shadowLimits) (dropped i
 		if event(k) {
 			continue
 		}
+		touched = true
 		v, keep := redact.Value(k, obj[k])
 		if !keep {
 			s.remove(k)
@@ -85,7 +88,9 @@ func (s *shadow) update(data []byte, now time.Time, lim shadowLimits) (dropped i
 			s.stateKeys = append(s.stateKeys, k)
 		}
 	}
-	s.updated, s.enc = now, nil
+	if touched {
+		s.updated, s.enc = now, nil
+	}
 	return dropped
 }
 

@@ -56,6 +56,11 @@ func TestShadowKeepsStateNotEvents(t *testing.T) {
 		`{"sys/uptime": 12, "hub/device/connected": false}`,
 	)
 	m := replayed(t, h, "dev1")
+	updated := m["hub/shadow/updated"]
+	sendAll(t, dev, w, `{"info": "later"}`, `{"fake_interface/msg": "LATER"}`)
+	if again := replayed(t, h, "dev1"); again["hub/shadow/updated"] != updated {
+		t.Errorf("events moved the shadow's time from %v to %v, want it left as it was", updated, again["hub/shadow/updated"])
+	}
 	for _, k := range []string{"iam", "app", "fake_interface/running", "wifi/net/ip", "sys/uptime"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("state key %q missing from the shadow %v", k, m)
