@@ -84,3 +84,33 @@ func writeTest(t *testing.T, root, name, text string) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzSalvage: whatever a broken app.json and its .bak hold, Salvage never
+// panics and says where each section recovery needs came from.
+func FuzzSalvage(f *testing.F) {
+	f.Add([]byte(`{"app": "demo", "demo": {"home": {"ip": "10.1.1.1", "port": 7000}},}`), []byte(`{"app": "demo"}`))
+	f.Add([]byte(`{"app": "demo", "demo": {"http": {"port": "x"}, "home": {"ip": `), []byte(`{"app": `))
+	f.Add([]byte(`[{"demo": {"home": {}}}`), []byte("\xff\xfe{"))
+	f.Add([]byte(`{"demo": {"home": {"ip": "a", "ip": "b"}, "tls": {"enabled": tru`), []byte(`{"demo": {"tls": null}}`))
+	f.Fuzz(func(t *testing.T, app, bak []byte) {
+		root := t.TempDir()
+		if err := os.WriteFile(filepath.Join(root, AppFile), app, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, AppFile+".bak"), bak, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, problems, err := Load(root)
+		if err == nil {
+			return
+		}
+		Salvage(root, cfg, problems)
+		for _, sec := range []string{"demo.http", "demo.home", "demo.tls"} {
+			switch cfg.Salvaged[sec] {
+			case AppFile, AppFile + ".bak", "defaults":
+			default:
+				t.Fatalf("%s from %q", sec, cfg.Salvaged[sec])
+			}
+		}
+	})
+}
