@@ -15,7 +15,13 @@
 //
 // It also brings up the access point where the network backend can, so a
 // person can reach the device, and calls home when the home address can be
-// read, so a hub can repair the device remotely.
+// read, so a hub can repair the device remotely. Both start before it
+// listens: an address it cannot listen on falls back to every interface
+// on that port, then on DefaultAddr's, retried until one works (listen.go).
+//
+// The config files it shows (page, GET /api/status, GET status) have their
+// secrets masked; a save keeping a mask keeps the value, and only the
+// local page may ask to see them (secrets.go).
 //
 // Only same-origin browser requests may change anything: cross-origin POSTs
 // are refused (http.CrossOriginProtection) and so are cross-origin
