@@ -120,14 +120,14 @@ func (s *sock) start(c *conn) {
 }
 
 func (s *sock) write(b []byte) (int, error) {
-	n, err := syscall.Write(s.fd, b)
+	n, err := rawWrite(s.fd, b)
 	for err == syscall.EINTR {
-		n, err = syscall.Write(s.fd, b)
+		n, err = rawWrite(s.fd, b)
 	}
 	switch {
 	case err == syscall.EAGAIN:
 		return 0, errWouldBlock
-	case err != nil:
+	case err != 0:
 		return 0, os.NewSyscallError("write", err)
 	case n < len(b):
 		return n, errWouldBlock
@@ -226,13 +226,16 @@ func (l *loop) run(ep *os.File) {
 	if err == nil {
 		err = rc.Read(func(epfd uintptr) bool {
 			for {
-				n, err := syscall.EpollWait(int(epfd), l.events, 0)
+				n, err := rawEpollPoll(int(epfd), l.events)
 				if err == syscall.EINTR {
 					continue
 				}
-				if n <= 0 {
+				if n <= 0 || err != 0 {
 					return l.idle()
 				}
+				// until none is ready: only then does a new event wake
+				// the loop through Go's poller (it is told of the epoll
+				// set's edges, not of sockets still ready)
 				for _, ev := range l.events[:n] {
 					l.handle(ev)
 				}
@@ -292,16 +295,17 @@ func (s *sock) writeMore(b []byte) (int, error) {
 func (l *loop) read(s *sock) {
 	c := s.c
 	for range 4 {
-		n, err := syscall.Read(s.fd, l.buf)
-		if err == syscall.EINTR {
+		n, errno := rawRead(s.fd, l.buf)
+		if errno == syscall.EINTR {
 			continue
 		}
-		if err == syscall.EAGAIN {
+		if errno == syscall.EAGAIN {
 			return
 		}
-		if n <= 0 {
-			if err != nil {
-				err = os.NewSyscallError("read", err)
+		if n <= 0 || errno != 0 {
+			var err error
+			if errno != 0 {
+				err = os.NewSyscallError("read", errno)
 			}
 			l.remove(s, err)
 			return

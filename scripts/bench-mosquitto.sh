@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Measures tether hub against Debian's Mosquitto 2.0 over WebSockets in one
+# run, as docs/PERFORMANCE.md reports it: each server pinned to CPU
+# $SERVER_CPU, the load generator (tether bench) to CPU $BENCH_CPU, 64-byte
+# messages on 127.0.0.1. Every hub binary given is measured in turn beside
+# the same Mosquitto, so an older build can be compared in the same run:
+#
+#   go build -o tether ./cmd/tether
+#   scripts/bench-mosquitto.sh ./tether [./tether-old ...]
+#
+# SHAPES picks what runs (default all): loop (closed loops 1x1, 10x2,
+# 100x1), rate (server cpu at 20,000 deliveries/s each way), fanout (1 device
+# to 1,000 pages, window 64), idle (10,000 and 19,000 idle connections on a
+# fresh server each). DURATION (default 10s) is each closed loop's length.
+set -euo pipefail
+[ $# -ge 1 ] || { echo "usage: $0 TETHER [TETHER...]" >&2; exit 2; }
+BENCH=$1
+SHAPES=${SHAPES:-"loop rate fanout idle"}
+DURATION=${DURATION:-10s}
+SERVER_CPU=${SERVER_CPU:-0}
+BENCH_CPU=${BENCH_CPU:-1}
+MOSQUITTO=${MOSQUITTO:-/usr/sbin/mosquitto}
+DEV=127.0.0.1:17770 PAGE=127.0.0.1:17771 MQTT=127.0.0.1:18880
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+cat >"$work/mosq.conf" <<EOF
+listener 18880 127.0.0.1
+protocol websockets
+listener 18881 127.0.0.1
+protocol mqtt
+allow_anonymous true
+EOF
+ulimit -n "$(ulimit -Hn)"
+
+wait_port() { for _ in $(seq 100); do (echo >/dev/tcp/${1%:*}/${1#*:}) 2>/dev/null && return; sleep 0.1; done; echo "no server on $1" >&2; exit 1; }
+
+# start_server hub BIN | start_server mosquitto: starts it pinned, sets $pid
+start_server() {
+	if [ "$1" = hub ]; then
+		taskset -c "$SERVER_CPU" "$2" hub --device-addr $DEV --page-addr $PAGE --log-level warn 2>"$work/server.log" &
+		pid=$!
+		wait_port $DEV
+	else
+		taskset -c "$SERVER_CPU" "$MOSQUITTO" -c "$work/mosq.conf" 2>"$work/server.log" &
+		pid=$!
+		wait_port $MQTT
+	fi
+	pids+=("$pid")
+}
+stop_server() { kill "$pid"; wait "$pid" 2>/dev/null || true; }
+
+# relay NAME ARGS...: one tether bench relay run against the server running
+relay() {
+	local name=$1 kind=$2
+	shift 2
+	local target=(--device-url ws://$DEV --page-url ws://$PAGE)
+	[ "$kind" = mosquitto ] && target=(--broker mqtt --url ws://$MQTT)
+	echo "== $name: $*"
+	taskset -c "$BENCH_CPU" "$BENCH" bench relay "${target[@]}" --pid "$pid" "$@"
+}
+
+servers() { for bin in "${HUBS[@]}"; do echo "hub $bin"; done; echo "mosquitto -"; }
+HUBS=("$@")
+
+echo "# $(date -u +%FT%TZ), load: $(cut -d' ' -f1-3 /proc/loadavg), servers on cpu $SERVER_CPU, bench on cpu $BENCH_CPU"
+while read -r kind bin; do
+	name=$kind
+	[ "$kind" = hub ] && name="hub $bin"
+	for shape in $SHAPES; do
+		case $shape in
+		loop)
+			start_server "$kind" "$bin"
+			relay "$name" "$kind" --devices 1 --pages 1 --closed-loop --duration "$DURATION"
+			relay "$name" "$kind" --devices 10 --pages 2 --closed-loop --duration "$DURATION"
+			relay "$name" "$kind" --devices 100 --pages 1 --closed-loop --duration "$DURATION"
+			stop_server
+			;;
+		rate)
+			start_server "$kind" "$bin"
+			relay "$name" "$kind" --devices 10 --pages 2 --rate 1000 --duration 8s
+			stop_server
+			;;
+		fanout)
+			start_server "$kind" "$bin"
+			relay "$name" "$kind" --devices 1 --pages 1000 --closed-loop --window 64 --direction down --duration "$DURATION"
+			stop_server
+			;;
+		idle)
+			for n in 10000 19000; do
+				start_server "$kind" "$bin"
+				url=ws://$DEV broker=()
+				[ "$kind" = mosquitto ] && url=ws://$MQTT broker=(--broker mqtt)
+				echo "== $name: idle $n"
+				taskset -c "$BENCH_CPU" "$BENCH" bench idle "${broker[@]}" --url "$url" --devices "$n" --ramp 2000 --hold 10s --pid "$pid"
+				stop_server
+			done
+			;;
+		esac
+	done
+done < <(servers)
