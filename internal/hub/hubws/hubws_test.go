@@ -58,16 +58,19 @@ func echoHandler(t *testing.T, opts Options) (http.Handler, func() *recorder) {
 	var wg sync.WaitGroup
 	t.Cleanup(wg.Wait)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// counted before the upgrade, while the server still waits for
+		// this request: wg.Wait never starts before this Add
+		wg.Add(1)
 		h := &recorder{closed: make(chan struct{}), drains: make(chan struct{}, 1)}
 		c, err := up.Upgrade(w, r, h)
 		if err != nil {
+			wg.Done()
 			return
 		}
 		h.c = c
 		mu.Lock()
 		rec = h
 		mu.Unlock()
-		wg.Add(1)
 		c.Start(wg.Done)
 	}), func() *recorder { mu.Lock(); defer mu.Unlock(); return rec }
 }
