@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,19 +43,12 @@ func startDeviceDemo(t testing.TB, homePort int, demoKeys string, extra ...strin
 		homePort = tethertest.FreePort(t)
 	}
 	d := &device{http: addr(tethertest.FreePort(t)), ws: addr(tethertest.FreePort(t)), home: addr(homePort),
-		recovery: addr(tethertest.FreePort(t)), root: t.TempDir()}
-	network := `{"device": {"iam": "Device_1", "dev": "ESP32"},
- "ap": {"essid": "<device AP ssid>", "authmode": 3, "password": "<device AP password>", "hidden": false},
- "sta": {"ssid": "<AP ssid>", "pass": "<AP password>"},
- "wsserver": {"ip": "127.0.0.1", "host": "server.tld", "port": 7777, "path": "TS001"}}
-`
-	app := fmt.Sprintf(`{"app": "demo",
+		recovery: addr(tethertest.FreePort(t))}
+	d.root = tethertest.SeedRootApp(t, fmt.Sprintf(`{"app": "demo",
  "echoserver": {"listen_addr": "127.0.0.1", "listen_port": %d},
  "demo": {"http": {"ip": "127.0.0.1", "port": %s}, "websocket": {"ip": "127.0.0.1", "port": %s},
           "home": {"ip": "127.0.0.1", "port": %d}%s}}
-`, tethertest.FreePort(t), port(d.http), port(d.ws), homePort, demoKeys)
-	write(t, filepath.Join(d.root, "network.json"), network)
-	write(t, filepath.Join(d.root, "app.json"), app)
+`, tethertest.FreePort(t), port(d.http), port(d.ws), homePort, demoKeys))
 	d.proc = tethertest.Start(t, append([]string{"device", "--root", d.root, "--net", "sim", "--recovery-addr", d.recovery}, extra...)...)
 	tethertest.WaitPort(t, d.http, 30*time.Second)
 	tethertest.WaitPort(t, d.ws, 30*time.Second)
@@ -102,26 +95,23 @@ type hub struct {
 	devicePort int
 }
 
-// startHub runs tether hub on free ports (or devicePort when not 0) with extra flags.
+// startHub runs tether hub on ports of its choosing (the device endpoint
+// on devicePort when not 0) with extra flags.
 func startHub(t testing.TB, devicePort int, extra ...string) *hub {
 	t.Helper()
-	if devicePort == 0 {
-		devicePort = tethertest.FreePort(t)
-	}
 	return startHubBin(t, tethertest.Binary(t), devicePort, extra...)
 }
 
-// startHubBin is startHub with the tether binary at bin.
+// startHubBin is startHub with the tether binary at bin. The hub listens
+// on 127.0.0.1:0 (devicePort 0) and the test reads the ports it bound from
+// its log.
 func startHubBin(t testing.TB, bin string, devicePort int, extra ...string) *hub {
 	t.Helper()
-	if devicePort == 0 {
-		devicePort = tethertest.FreePort(t)
-	}
-	h := &hub{dev: addr(devicePort), page: addr(tethertest.FreePort(t)), devicePort: devicePort}
-	args := append([]string{"hub", "--device-addr", h.dev, "--page-addr", h.page}, extra...)
-	h.proc = tethertest.StartCmd(t, exec.Command(bin, args...))
-	tethertest.WaitPort(t, h.dev, 30*time.Second)
-	tethertest.WaitPort(t, h.page, 30*time.Second)
+	args := append([]string{"hub", "--device-addr", addr(devicePort), "--page-addr", addr(0)}, extra...)
+	h := &hub{proc: tethertest.StartCmd(t, exec.Command(bin, args...))}
+	h.dev, h.page = h.proc.HubAddrs(30 * time.Second)
+	_, p, _ := net.SplitHostPort(h.dev)
+	h.devicePort, _ = strconv.Atoi(p)
 	return h
 }
 

@@ -34,16 +34,6 @@ func reachApp(httpIP string, httpPort, homePort int) string {
 `, httpIP, httpPort, homePort)
 }
 
-// reachRoot writes a device root (seed network.json, id Device_1) with
-// app.json holding app.
-func reachRoot(t *testing.T, app string) string {
-	t.Helper()
-	root := t.TempDir()
-	write(t, filepath.Join(root, "network.json"), tethertest.SeedNetwork)
-	write(t, filepath.Join(root, "app.json"), app)
-	return root
-}
-
 // waitRecoveryAtHub waits until a page of Device_1 on the hub gets the
 // device's state saying it is in recovery, and returns that state.
 func waitRecoveryAtHub(t *testing.T, h *hub, d time.Duration) map[string]any {
@@ -77,7 +67,7 @@ func waitRecoveryAtHub(t *testing.T, h *hub, d time.Duration) map[string]any {
 func TestRecoveryFallsBackToEveryInterface(t *testing.T) {
 	h := startHub(t, 0)
 	port := tethertest.FreePort(t)
-	root := reachRoot(t, reachApp("192.0.2.1", port, h.devicePort)) // TEST-NET-1: never assigned
+	root := tethertest.SeedRootApp(t, reachApp("192.0.2.1", port, h.devicePort)) // TEST-NET-1: never assigned
 
 	out, err := exec.Command(tethertest.Binary(t), "config", "check", "--root", root).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "warning: demo.http.ip: this machine has no address 192.0.2.1") {
@@ -117,7 +107,7 @@ func TestRecoveryCallsHomeWithoutListening(t *testing.T) {
 	default:
 		defer def.Close()
 	}
-	root := reachRoot(t, reachApp("192.0.2.1", port, h.devicePort))
+	root := tethertest.SeedRootApp(t, reachApp("192.0.2.1", port, h.devicePort))
 	d := tethertest.Start(t, "device", "--root", root, "--net", "sim")
 	waitRecoveryAtHub(t, h, 60*time.Second)
 	d.WaitOutput("recovery cannot listen on any address; calling home anyway", 10*time.Second)
@@ -145,7 +135,7 @@ func TestRecoveryHubFromBrokenAppJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := reachRoot(t, tt.app)
+			root := tethertest.SeedRootApp(t, tt.app)
 			if tt.bak != "" {
 				write(t, filepath.Join(root, "app.json.bak"), tt.bak)
 			}
@@ -170,9 +160,9 @@ func TestRecoverySaveRefusesWhatCannotWork(t *testing.T) {
 	app, _ := os.ReadFile(filepath.Join(rec.root, "app.json"))
 	tests := []struct{ name, file, text, want string }{
 		{"unknown app", "app.json", strings.Replace(string(app), `"app": "nosuchapp"`, `"app": "dmeo"`, 1), `app.json:1:9: app: unknown app \"dmeo\"; registered: demo, echoserver, recovery`},
-		{"id the hub refuses", "network.json", strings.Replace(string(network), `"iam": "Device_1"`, `"iam": ".pi"`, 1), `network.json:1:20: device.iam: want a device id`},
+		{"id the hub refuses", "network.json", strings.Replace(string(network), `"iam": "Device_1"`, `"iam": ".pi"`, 1), `network.json:3:16: device.iam: want a device id`},
 		{"token with CR LF", "app.json", `{"app": "demo", "demo": {"home": {"ip": "hub.example", "token": "a\r\nb"}}}`, `app.json:1:65: demo.home.token: want a token without CR, LF`},
-		{"not UTF-8", "network.json", strings.Replace(string(network), "ESP32", "ESP\xe9", 1), `network.json:1:43: not UTF-8: byte 0xe9`},
+		{"not UTF-8", "network.json", strings.Replace(string(network), "ESP32", "ESP\xe9", 1), `network.json:4:20: not UTF-8: byte 0xe9`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,17 +1,13 @@
 package cli_test
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"tether/internal/tethertest"
 )
@@ -53,28 +49,15 @@ func TestDeviceCallsHomeOverTLS(t *testing.T) {
 	tethertest.Start(t, "device", "--root", root, "--net", "sim")
 	hub.WaitOutput("device connected", 30*time.Second)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, fmt.Sprintf("wss://127.0.0.1:%d/Device_1", pagePort), &websocket.DialOptions{
-		HTTPClient: trusting(t, file("ca.crt")),
-	})
-	if err != nil {
-		t.Fatalf("page over wss: %v", err)
-	}
-	defer ws.CloseNow()
-	send := func(s string) {
-		if err := ws.Write(ctx, websocket.MessageText, []byte(s)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	send(`["CMD", "start_interface", []]`)
-	waitKey(ctx, t, ws, "fake_interface/running", true)
-	send(`["CMD", "send_message", ["over tls both ways"]]`)
-	waitKey(ctx, t, ws, "fake_interface/msg", "OVER TLS BOTH WAYS")
+	ws := tethertest.DialWS(t, fmt.Sprintf("wss://127.0.0.1:%d/Device_1", pagePort), tethertest.WSOptions{TLS: trusting(t, file("ca.crt"))})
+	ws.Send(`["CMD", "start_interface", []]`)
+	ws.ExpectKey("fake_interface/running", true)
+	ws.Send(`["CMD", "send_message", ["over tls both ways"]]`)
+	ws.ExpectKey("fake_interface/msg", "OVER TLS BOTH WAYS")
 }
 
-// trusting returns an HTTP client that trusts only the CA in caFile.
-func trusting(t *testing.T, caFile string) *http.Client {
+// trusting returns a TLS configuration that trusts only the CA in caFile.
+func trusting(t *testing.T, caFile string) *tls.Config {
 	t.Helper()
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
@@ -84,5 +67,5 @@ func trusting(t *testing.T, caFile string) *http.Client {
 	if !pool.AppendCertsFromPEM(pem) {
 		t.Fatalf("%s holds no certificate", caFile)
 	}
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	return &tls.Config{RootCAs: pool}
 }

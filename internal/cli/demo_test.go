@@ -8,13 +8,10 @@ import (
 	"io"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"tether/internal/cli"
 	"tether/internal/tethertest"
@@ -41,24 +38,13 @@ func TestDemo(t *testing.T) {
 	waitOnline(t, dashboard+"api/devices", "Device_1")
 
 	// Drive the device through the hub's page endpoint, as a page there would.
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(dashboard, "http")+"Device_1", nil)
-	if err != nil {
-		t.Fatalf("dial the hub's page endpoint: %v", err)
-	}
-	defer ws.CloseNow()
-	send := func(s string) {
-		if err := ws.Write(ctx, websocket.MessageText, []byte(s)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	send(`["CMD", "start_interface", []]`)
-	waitKey(ctx, t, ws, "fake_interface/running", true)
-	send(`["CMD", "send_message", ["hello from the demo test"]]`)
-	waitKey(ctx, t, ws, "fake_interface/msg", "HELLO FROM THE DEMO TEST")
-	send(`["CMD", "stop_interface", []]`)
-	waitKey(ctx, t, ws, "fake_interface/running", false)
+	ws := tethertest.DialWS(t, "ws"+strings.TrimPrefix(dashboard, "http")+"Device_1", tethertest.WSOptions{})
+	ws.Send(`["CMD", "start_interface", []]`)
+	ws.ExpectKey("fake_interface/running", true)
+	ws.Send(`["CMD", "send_message", ["hello from the demo test"]]`)
+	ws.ExpectKey("fake_interface/msg", "HELLO FROM THE DEMO TEST")
+	ws.Send(`["CMD", "stop_interface", []]`)
+	ws.ExpectKey("fake_interface/running", false)
 
 	p.Signal(syscall.SIGINT)
 	if code := p.Wait(5 * time.Second); code != 130 {
@@ -101,30 +87,13 @@ func waitOnline(t *testing.T, url, id string) {
 	t.Fatalf("%s never listed %s online", url, id)
 }
 
-// waitKey reads messages until one has key with value want.
-func waitKey(ctx context.Context, t *testing.T, ws *websocket.Conn, key string, want any) {
-	t.Helper()
-	var seen []string
-	for {
-		_, b, err := ws.Read(ctx)
-		if err != nil {
-			t.Fatalf("waiting for %s=%v: %v; last messages %q", key, want, err, seen[max(0, len(seen)-4):])
-		}
-		seen = append(seen, string(b))
-		var m map[string]any
-		if json.Unmarshal(b, &m) == nil && m[key] == want {
-			return
-		}
-	}
-}
-
 // TestDemoKeptRoot runs "tether demo --root DIR" on a root that already
 // has its config: the device serves where demo.http says, the hub listens
 // where demo.home says, and every URL printed is true: the device's page,
 // and the device online through the hub under its own id. Port flags and
 // --id, which could not apply, are refused.
 func TestDemoKeptRoot(t *testing.T) {
-	devPort, homePort, pagePort := tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t)
+	devPort, homePort := tethertest.FreePort(t), tethertest.FreePort(t)
 	root := tethertest.SeedRoot(t, "demo", devPort, devPort, homePort, tethertest.FreePort(t))
 	for _, flag := range []string{"--device-port", "--hub-device-port", "--id"} {
 		var out strings.Builder
@@ -134,9 +103,9 @@ func TestDemoKeptRoot(t *testing.T) {
 			t.Errorf("demo --root %s: got %v, want a usage error saying the root's settings apply", flag, err)
 		}
 	}
-	p := tethertest.Start(t, "demo", "--root", root, "--hub-page-port", strconv.Itoa(pagePort))
+	p := tethertest.Start(t, "demo", "--root", root, "--hub-page-port", "0") // 0: a port of its choosing
 	p.WaitOutput("Press Ctrl-C to stop.", 30*time.Second)
-	dashboard := fmt.Sprintf("http://127.0.0.1:%d/", pagePort)
+	dashboard := p.WaitMatch(`the hub's dashboard:\s+(http://127\.0\.0\.1:\d+/)\n`, time.Second)[1]
 	for _, want := range []string{
 		fmt.Sprintf("the device's own page:    http://127.0.0.1:%d/\n", devPort),
 		"the hub's dashboard:      " + dashboard + "\n",

@@ -57,20 +57,12 @@ func httpDo(t *testing.T, method, url, body string) (int, string) {
 // echoOnce checks that an echo server answers on port.
 func echoOnce(t *testing.T, port int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws://"+addr(port)+"/", nil)
-	if err != nil {
-		t.Fatalf("dial echoserver: %v", err)
+	c := tethertest.DialWS(t, "ws://"+addr(port)+"/", tethertest.WSOptions{})
+	c.Send("back up")
+	if _, msg := c.Read(); msg != "back up" {
+		t.Fatalf("echo: got %q", msg)
 	}
-	defer c.CloseNow()
-	if err := c.Write(ctx, websocket.MessageText, []byte("back up")); err != nil {
-		t.Fatal(err)
-	}
-	if _, b, err := c.Read(ctx); err != nil || string(b) != "back up" {
-		t.Fatalf("echo: got %q, %v", b, err)
-	}
-	c.Close(websocket.StatusNormalClosure, "")
+	c.Close()
 }
 
 const pyDeviceEcho = `
@@ -178,56 +170,24 @@ func TestDeviceBinaryRepairOverWebSocket(t *testing.T) {
 	root := tethertest.SeedRoot(t, "nosuchapp", p.http, p.ws, p.home, p.echo)
 	startDevice(t, root, p)
 	tethertest.WaitPort(t, addr(p.recovery), 20*time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws://"+addr(p.recovery)+"/", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
-	c.SetReadLimit(1 << 20)
-	until := func(key string) map[string]any {
-		t.Helper()
-		for {
-			_, b, err := c.Read(ctx)
-			if err != nil {
-				t.Fatalf("waiting for %q: %v", key, err)
-			}
-			var m map[string]any
-			json.Unmarshal(b, &m)
-			if _, ok := m[key]; ok {
-				return m
-			}
-		}
-	}
-	send := func(req ...any) {
-		b, _ := json.Marshal(req)
-		if err := c.Write(ctx, websocket.MessageText, b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if st := until("recovery"); !strings.Contains(fmt.Sprint(st["recovery/reason"]), `unknown app "nosuchapp"`) {
+	c := tethertest.DialWS(t, "ws://"+addr(p.recovery)+"/", tethertest.WSOptions{})
+	if st := c.ExpectKey("recovery", nil); !strings.Contains(fmt.Sprint(st["recovery/reason"]), `unknown app "nosuchapp"`) {
 		t.Errorf("state: got %v", st)
 	}
-	send("GET", "status", []any{})
-	until("recovery/log")
-	send("CMD", "save_config", []any{"app.json", `{"app": "echoserver", "echoserver": {"listen_port": 0.5}}`})
-	if m := until("error"); !strings.Contains(fmt.Sprint(m["error"]), "app.json:1:53: echoserver.listen_port") {
+	c.Request("GET", "status", []any{})
+	c.ExpectKey("recovery/log", nil)
+	c.Request("CMD", "save_config", []any{"app.json", `{"app": "echoserver", "echoserver": {"listen_port": 0.5}}`})
+	if m := c.ExpectKey("error", nil); !strings.Contains(fmt.Sprint(m["error"]), "app.json:1:53: echoserver.listen_port") {
 		t.Errorf("invalid save: got %v, want it located", m)
 	}
-	send("CMD", "save_config", []any{"app.json", tethertest.SeedApp("echoserver", p.http, p.ws, p.home, p.echo)})
-	until("recovery/saved")
-	send("CMD", "restart", []any{})
-	if m := until("info"); !strings.Contains(fmt.Sprint(m["info"]), "restarting") {
+	c.Request("CMD", "save_config", []any{"app.json", tethertest.SeedApp("echoserver", p.http, p.ws, p.home, p.echo)})
+	c.ExpectKey("recovery/saved", nil)
+	c.Request("CMD", "restart", []any{})
+	if m := c.ExpectKey("info", nil); !strings.Contains(fmt.Sprint(m["info"]), "restarting") {
 		t.Errorf("restart: got %v", m)
 	}
-	for { // the state follows the reply; then recovery ends with 1001
-		if _, _, err := c.Read(ctx); err != nil {
-			if websocket.CloseStatus(err) != websocket.StatusGoingAway {
-				t.Errorf("recovery's end: got %v, want 1001", err)
-			}
-			break
-		}
+	if code, reason := c.CloseStatus(); code != 1001 { // the state follows the reply; then recovery ends
+		t.Errorf("recovery's end: got %d %q, want 1001", code, reason)
 	}
 	tethertest.WaitPort(t, addr(p.echo), 20*time.Second)
 	echoOnce(t, p.echo)

@@ -2,7 +2,6 @@ package cli_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"tether/internal/tethertest"
 )
 
@@ -22,9 +19,9 @@ import (
 func TestDeviceStateShowsVersion(t *testing.T) {
 	p := freeDevPorts(t)
 	root := tethertest.SeedRoot(t, "demo", p.http, p.http, p.home, p.echo)
-	proc := startDevice(t, root, p)
+	startDevice(t, root, p)
 	tethertest.WaitPort(t, addr(p.http), 30*time.Second)
-	state := firstMessage(t, "ws://"+addr(p.http)+"/", proc)
+	state := firstMessage(t, "ws://"+addr(p.http)+"/")
 	if state["version"] != tethertest.Version {
 		t.Errorf("state version = %v, want the binary's %q", state["version"], tethertest.Version)
 	}
@@ -47,7 +44,7 @@ func TestDeviceJSONLogKeys(t *testing.T) {
 				url = "ws://" + addr(p.recovery) + "/"
 			}
 			proc.WaitOutput(`"component":"callhome"`, 30*time.Second)
-			firstMessage(t, url, proc)
+			firstMessage(t, url)
 			proc.Signal(syscall.SIGTERM)
 			if code := proc.Wait(10 * time.Second); code != 0 {
 				t.Fatalf("exit code after SIGTERM: %d", code)
@@ -67,19 +64,14 @@ func TestDeviceJSONLogKeys(t *testing.T) {
 }
 
 // firstMessage dials url and returns the first message, a state object.
-func firstMessage(t *testing.T, url string, proc *tethertest.Proc) map[string]any {
+func firstMessage(t *testing.T, url string) map[string]any {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, url, nil)
-	if err != nil {
-		t.Fatalf("dial %s: %v\n%s", url, err, proc.Output())
-	}
-	defer c.Close(websocket.StatusNormalClosure, "")
-	_, b, err := c.Read(ctx)
+	c := tethertest.DialWS(t, url, tethertest.WSOptions{})
+	defer c.Close()
+	_, msg := c.Read()
 	var state map[string]any
-	if err != nil || json.Unmarshal(b, &state) != nil {
-		t.Fatalf("first message from %s: %q, %v", url, b, err)
+	if err := json.Unmarshal([]byte(msg), &state); err != nil {
+		t.Fatalf("first message from %s: %q, %v", url, msg, err)
 	}
 	return state
 }

@@ -24,11 +24,7 @@ func TestHubInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := startHubProc(t, "--auth", auth)
-	root := filepath.Join(dir, "root")
-	if err := os.Mkdir(root, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	writeHubDeviceRoot(t, root, h.devPort, "dev-secret")
+	root := hubDeviceRoot(t, h.devPort, "dev-secret")
 	dev := tethertest.Start(t, "device", "--root", root, "--net", "sim")
 	h.WaitOutput("device connected", 20*time.Second)
 	shots := filepath.Join(dir, "hub")
@@ -50,21 +46,12 @@ func TestHubInBrowser(t *testing.T) {
 	}
 }
 
-// writeHubDeviceRoot writes a seed-format device root for Device_1 running
-// the demo app on free ports, calling home to 127.0.0.1:homePort with token.
-func writeHubDeviceRoot(t *testing.T, dir string, homePort int, token string) {
+// hubDeviceRoot writes a seed-format device root for Device_1 running the
+// demo app on free ports, calling home to 127.0.0.1:homePort with token.
+func hubDeviceRoot(t *testing.T, homePort int, token string) string {
 	t.Helper()
-	network := `{"device": {"iam": "Device_1", "dev": "ESP32"},
- "ap": {"essid": "<device AP ssid>", "authmode": 3, "password": "<device AP password>", "hidden": false},
- "sta": {"ssid": "<AP ssid>", "pass": "<AP password>"},
- "wsserver": {"ip": "127.0.0.1", "host": "server.tld", "port": 7777, "path": "TS001"}}`
-	app := fmt.Sprintf(`{"app": "demo", "echoserver": {"listen_addr": "127.0.0.1", "listen_port": %d},
+	return tethertest.SeedRootApp(t, fmt.Sprintf(`{"app": "demo", "echoserver": {"listen_addr": "127.0.0.1", "listen_port": %d},
  "demo": {"http": {"ip": "127.0.0.1", "port": %d}, "websocket": {"ip": "127.0.0.1", "port": %d},
           "home": {"ip": "127.0.0.1", "port": %d, "token": %q}}}`,
-		tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t), homePort, token)
-	for name, body := range map[string]string{"network.json": network, "app.json": app} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+		tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t), homePort, token))
 }

@@ -30,11 +30,7 @@ func TestHubDashboardManyInBrowser(t *testing.T) {
 	tethertest.Start(t, "bench", "idle", "--url", devURL, "--devices", "300", "--state", "--hold", "10m", "--ramp", "500")
 
 	dir := t.TempDir()
-	root := filepath.Join(dir, "root")
-	if err := os.Mkdir(root, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	writeHubDeviceRoot(t, root, h.devPort, "")
+	root := hubDeviceRoot(t, h.devPort, "")
 	if err := os.WriteFile(filepath.Join(root, "app.json"), []byte(recoveryApp("nosuchapp", tethertest.FreePort(t), h.devPort)), 0o644); err != nil {
 		t.Fatal(err)
 	}

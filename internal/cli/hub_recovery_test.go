@@ -36,11 +36,7 @@ func recoveryApp(app string, httpPort any, homePort int) string {
 func TestHubRecoveryInBrowser(t *testing.T) {
 	h := startHubProc(t)
 	dir := t.TempDir()
-	root := filepath.Join(dir, "root")
-	if err := os.Mkdir(root, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	writeHubDeviceRoot(t, root, h.devPort, "")
+	root := hubDeviceRoot(t, h.devPort, "")
 	httpPort := tethertest.FreePort(t)
 	files := map[string]string{
 		filepath.Join(root, "app.json"):   recoveryApp("nosuchapp", httpPort, h.devPort),

@@ -31,16 +31,27 @@ type hubProc struct {
 	devPort, pagePort int
 }
 
-// startHubProc runs "tether hub" with args and waits for both ports.
+// startHubProc runs "tether hub" with args on 127.0.0.1:0 and reads the
+// ports it bound from its log.
 func startHubProc(t *testing.T, args ...string) *hubProc {
 	t.Helper()
 	tethertest.NeedPython(t)
-	h := &hubProc{devPort: tethertest.FreePort(t), pagePort: tethertest.FreePort(t)}
-	all := append([]string{"hub", "--device-addr", "127.0.0.1:" + strconv.Itoa(h.devPort),
-		"--page-addr", "127.0.0.1:" + strconv.Itoa(h.pagePort)}, args...)
-	h.Proc = tethertest.Start(t, all...)
-	h.WaitOutput("hub listening", 20*time.Second)
+	all := append([]string{"hub", "--device-addr", "127.0.0.1:0", "--page-addr", "127.0.0.1:0"}, args...)
+	h := &hubProc{Proc: tethertest.Start(t, all...)}
+	dev, page := h.HubAddrs(20 * time.Second)
+	h.devPort, h.pagePort = port(t, dev), port(t, page)
 	return h
+}
+
+// port is the port of a host:port address.
+func port(t *testing.T, addr string) int {
+	t.Helper()
+	_, p, err := net.SplitHostPort(addr)
+	n, perr := strconv.Atoi(p)
+	if err != nil || perr != nil {
+		t.Fatalf("address %q: want host:port", addr)
+	}
+	return n
 }
 
 func (h *hubProc) ports() []string {

@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"tether/internal/tethertest"
 )
@@ -37,38 +34,23 @@ func TestToolsDocWifiReplies(t *testing.T) {
 	root := tethertest.SeedRoot(t, "demo", p.http, p.http, p.home, p.echo)
 	network := strings.NewReplacer(`"<AP ssid>"`, `"tether-lab"`, `"<AP password>"`, `"tether123"`).Replace(tethertest.SeedNetwork)
 	tethertest.WriteFile(t, filepath.Join(root, "network.json"), network)
-	proc := startDevice(t, root, p)
+	startDevice(t, root, p)
 	tethertest.WaitPort(t, addr(p.http), 30*time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws://"+addr(p.http)+"/", nil)
-	if err != nil {
-		t.Fatalf("dial: %v\n%s", err, proc.Output())
-	}
-	defer c.CloseNow()
+	c := tethertest.DialWS(t, "ws://"+addr(p.http)+"/", tethertest.WSOptions{})
 	var got []string
-	for done := false; !done; {
-		if err := c.Write(ctx, websocket.MessageText, []byte(`["GET", "wifi", []]`)); err != nil {
-			t.Fatal(err)
-		}
+	for joined := false; !joined; time.Sleep(100 * time.Millisecond) { // until the station has joined: the doc's case
+		c.Send(`["GET", "wifi", []]`)
 		got = got[:0]
-		for {
-			_, b, err := c.Read(ctx)
-			if err != nil {
-				t.Fatalf("read: %v; so far %v", err, got)
-			}
-			k := replyKeys(t, string(b))
+		c.Expect("wifi status done", func(msg string) bool {
+			k := replyKeys(t, msg)
 			if k == "info" || strings.HasPrefix(k, "wifi/") {
 				got = append(got, k)
 			}
-			if strings.Contains(string(b), "wifi status done") {
-				break
-			}
 			if k == "wifi/net/connected" {
-				done = strings.Contains(string(b), "true") // joined: the doc's case
+				joined = strings.Contains(msg, "true")
 			}
-		}
-		time.Sleep(100 * time.Millisecond)
+			return strings.Contains(msg, "wifi status done")
+		})
 	}
 	if strings.Join(got, " ") != strings.Join(documented, " ") {
 		t.Errorf("GET wifi replies with keys\n  %v\ndocs/TOOLS.md shows\n  %v", got, documented)

@@ -3,7 +3,6 @@ package cmdapi_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"tether/internal/cmdapi"
+	"tether/internal/tethertest"
 	"tether/internal/wire"
 	"tether/internal/wsconn"
 )
@@ -35,52 +35,9 @@ func newServer(t *testing.T, srv *cmdapi.Server) string {
 	return "ws" + strings.TrimPrefix(hs.URL, "http")
 }
 
-type peer struct {
-	t  *testing.T
-	ws *websocket.Conn
-}
-
-func dial(t *testing.T, url string) *peer {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, url, nil)
-	if err != nil {
-		t.Fatalf("dial %s: %v", url, err)
-	}
-	ws.SetReadLimit(1 << 20)
-	t.Cleanup(func() { ws.CloseNow() })
-	return &peer{t: t, ws: ws}
-}
-
-func (p *peer) send(s string) {
-	p.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := p.ws.Write(ctx, websocket.MessageText, []byte(s)); err != nil {
-		p.t.Fatalf("write: %v", err)
-	}
-}
-
-// next reads messages until one has key, and returns it.
-func (p *peer) next(key string) map[string]any {
-	p.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	var seen []string
-	for {
-		_, b, err := p.ws.Read(ctx)
-		if err != nil {
-			p.t.Fatalf("waiting for %q: %v; saw %v", key, err, seen)
-		}
-		seen = append(seen, string(b))
-		var m map[string]any
-		if json.Unmarshal(b, &m) == nil {
-			if _, ok := m[key]; ok {
-				return m
-			}
-		}
-	}
+// dial connects a test peer to url.
+func dial(t *testing.T, url string) *tethertest.WS {
+	return tethertest.DialWS(t, url, tethertest.WSOptions{})
 }
 
 func newEcho() (*cmdapi.Server, *atomic.Int64) {
@@ -108,30 +65,30 @@ func TestStateRepliesAndBroadcast(t *testing.T) {
 	srv, _ := newEcho()
 	url := newServer(t, srv)
 	a, b := dial(t, url), dial(t, url)
-	if got := a.next("iam"); got["iam"] != "Device_1" {
+	if got := a.ExpectKey("iam", nil); got["iam"] != "Device_1" {
 		t.Fatalf("first message = %v, want the state", got)
 	}
-	b.next("iam")
-	a.send(`["CMD", "echo", ["hi"]]`)
-	if got := a.next("echo/text"); got["echo/text"] != "hi" {
+	b.ExpectKey("iam", nil)
+	a.Send(`["CMD", "echo", ["hi"]]`)
+	if got := a.ExpectKey("echo/text", nil); got["echo/text"] != "hi" {
 		t.Fatalf("reply = %v", got)
 	}
 	// after the request, every client gets the new state
-	for _, p := range []*peer{a, b} {
-		if got := p.next("requests"); got["requests"] != float64(1) {
+	for _, p := range []*tethertest.WS{a, b} {
+		if got := p.ExpectKey("requests", nil); got["requests"] != float64(1) {
 			t.Fatalf("state after request = %v, want requests=1", got)
 		}
 	}
 	srv.Broadcast(wire.Message{"note": "to all"})
-	a.next("note")
-	b.next("note")
+	a.ExpectKey("note", nil)
+	b.ExpectKey("note", nil)
 }
 
 func TestBadInputKeepsConnection(t *testing.T) {
 	srv, _ := newEcho()
 	url := newServer(t, srv)
 	p := dial(t, url)
-	p.next("iam")
+	p.ExpectKey("iam", nil)
 	cases := map[string]string{
 		"not json":                `not JSON`,
 		"{}":                      `got an object`,
@@ -146,20 +103,20 @@ func TestBadInputKeepsConnection(t *testing.T) {
 		`["CMD","echo",["a"],[]]`: `want 3 elements`,
 	}
 	for in, want := range cases {
-		p.send(in)
-		got := p.next("error")
+		p.Send(in)
+		got := p.ExpectKey("error", nil)
 		if !strings.Contains(fmt.Sprint(got["error"]), want) {
 			t.Errorf("%s: error %q, want it to contain %q", in, got["error"], want)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	p.ws.Write(ctx, websocket.MessageBinary, []byte{1, 2, 3})
-	if got := p.next("error"); !strings.Contains(got["error"].(string), "binary") {
+	p.Conn.Write(ctx, websocket.MessageBinary, []byte{1, 2, 3})
+	if got := p.ExpectKey("error", nil); !strings.Contains(got["error"].(string), "binary") {
 		t.Errorf("binary message: %v", got)
 	}
-	p.send(`["CMD", "echo", ["still here"]]`)
-	p.next("echo/text")
+	p.Send(`["CMD", "echo", ["still here"]]`)
+	p.ExpectKey("echo/text", nil)
 }
 
 func TestOversizedAndInvalidUTF8Close(t *testing.T) {
@@ -175,12 +132,12 @@ func TestOversizedAndInvalidUTF8Close(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := dial(t, url)
-			p.next("iam")
+			p.ExpectKey("iam", nil)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			p.ws.Write(ctx, websocket.MessageText, tc.msg)
+			p.Conn.Write(ctx, websocket.MessageText, tc.msg)
 			for {
-				_, _, err := p.ws.Read(ctx)
+				_, _, err := p.Conn.Read(ctx)
 				if err != nil {
 					if got := websocket.CloseStatus(err); got != tc.code {
 						t.Fatalf("closed with %v (%v), want %v", got, err, tc.code)
@@ -197,7 +154,7 @@ func TestStalledClientDoesNotDelayOthers(t *testing.T) {
 	srv := cmdapi.New(cmdapi.Options{Queue: 64})
 	url := newServer(t, srv)
 	live := dial(t, url)
-	if _, b, err := live.ws.Read(context.Background()); err != nil || string(b) != "{}" {
+	if _, b, err := live.Conn.Read(context.Background()); err != nil || string(b) != "{}" {
 		t.Fatalf("first message %q, %v; want the empty state {}", b, err)
 	}
 	stalled := stalledPeer(t, strings.TrimPrefix(url, "ws://"))
@@ -215,7 +172,7 @@ func TestStalledClientDoesNotDelayOthers(t *testing.T) {
 		defer cancel()
 		i := 0
 		for i < n {
-			if _, _, err := live.ws.Read(ctx); err != nil {
+			if _, _, err := live.Conn.Read(ctx); err != nil {
 				break
 			}
 			i++
@@ -266,12 +223,12 @@ func TestCloseSendsGoingAway(t *testing.T) {
 	srv, _ := newEcho()
 	url := newServer(t, srv)
 	p := dial(t, url)
-	p.next("iam")
+	p.ExpectKey("iam", nil)
 	done := make(chan struct{})
 	go func() { srv.Close(); close(done) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, _, err := p.ws.Read(ctx)
+	_, _, err := p.Conn.Read(ctx)
 	if websocket.CloseStatus(err) != websocket.StatusGoingAway {
 		t.Fatalf("read after Close: %v, want 1001", err)
 	}
@@ -300,9 +257,9 @@ func TestClientIDAndKeptReply(t *testing.T) {
 	})
 	url := newServer(t, srv)
 	a, b := dial(t, url), dial(t, url)
-	a.send(`["CMD", "keep", ["a"]]`)
-	a.send(`["CMD", "keep", ["a"]]`)
-	b.send(`["CMD", "keep", ["b"]]`)
+	a.Send(`["CMD", "keep", ["a"]]`)
+	a.Send(`["CMD", "keep", ["a"]]`)
+	b.Send(`["CMD", "keep", ["b"]]`)
 	a1, a2, b1 := <-ids["a"], <-ids["a"], <-ids["b"]
 	if a1 == nil || a1 != a2 || a1 == b1 {
 		t.Errorf("ClientID: a %p %p, b %p; want a's equal, b's another", a1, a2, b1)
@@ -313,8 +270,8 @@ func TestClientIDAndKeptReply(t *testing.T) {
 	reply := <-kept
 	<-kept
 	reply(wire.Message{"later": true})
-	a.next("later")
-	a.ws.CloseNow()
+	a.ExpectKey("later", nil)
+	a.Conn.CloseNow()
 	select {
 	case <-ended:
 	case <-time.After(5 * time.Second):

@@ -88,12 +88,12 @@ func TestPanicInConnectionGoroutine(t *testing.T) {
 			url := "ws" + strings.TrimPrefix(hs.URL, "http")
 
 			p := dial(t, url)
-			p.next("iam")
-			p.send(`["CMD", "arm", []]`)
+			p.ExpectKey("iam", nil)
+			p.Send(`["CMD", "arm", []]`)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			for {
-				_, _, err := p.ws.Read(ctx)
+				_, _, err := p.Conn.Read(ctx)
 				if err == nil {
 					continue
 				}
@@ -106,7 +106,7 @@ func TestPanicInConnectionGoroutine(t *testing.T) {
 			writeBomb.Store(false)
 			kaBomb.Store(false)
 			q := dial(t, url)
-			q.next("iam")
+			q.ExpectKey("iam", nil)
 		})
 	}
 }

@@ -70,8 +70,6 @@ func init() {
 	})
 }
 
-const seedNetwork = tethertest.SeedNetwork
-
 func appJSON(app string) string {
 	return `{
     "app": "` + app + `",
@@ -80,18 +78,6 @@ func appJSON(app string) string {
              "home": {"ip": "127.0.0.1", "port": 7770}}
 }
 `
-}
-
-// seedRoot writes a device root naming app.
-func seedRoot(t *testing.T, app string) string {
-	t.Helper()
-	root := t.TempDir()
-	for name, text := range map[string]string{config.NetworkFile: seedNetwork, config.AppFile: appJSON(app)} {
-		if err := os.WriteFile(filepath.Join(root, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
 }
 
 type ready struct {
@@ -207,7 +193,7 @@ func TestFailuresEndInRecovery(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.app, func(t *testing.T) {
 			reset(tt.app)
-			r := run(t, device.Options{Root: seedRoot(t, tt.app)})
+			r := run(t, device.Options{Root: tethertest.SeedRootApp(t, appJSON(tt.app))})
 			addrs := r.await(t, "recovery")
 			if got := started(tt.app); got != tt.starts {
 				t.Errorf("starts: got %d, want %d", got, tt.starts)
@@ -243,7 +229,7 @@ func TestStraightToRecovery(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := seedRoot(t, tt.app)
+			root := tethertest.SeedRootApp(t, appJSON(tt.app))
 			if tt.edit != nil {
 				path := filepath.Join(root, config.AppFile)
 				b, _ := os.ReadFile(path)
@@ -265,7 +251,7 @@ func TestStraightToRecovery(t *testing.T) {
 }
 
 func TestRepairAndRestart(t *testing.T) {
-	root := seedRoot(t, "nosuchapp")
+	root := tethertest.SeedRootApp(t, appJSON("nosuchapp"))
 	r := run(t, device.Options{Root: root})
 	url := "http://" + r.await(t, "recovery")["http"]
 	if code, body := post(t, url+"/api/config/app.json", strings.Replace(appJSON("test-serve"), "7777", `"x"`, 1)); code != http.StatusUnprocessableEntity {
@@ -286,7 +272,7 @@ func TestRepairAndRestart(t *testing.T) {
 }
 
 func TestShutdownStopsApp(t *testing.T) {
-	r := run(t, device.Options{Root: seedRoot(t, "test-serve")})
+	r := run(t, device.Options{Root: tethertest.SeedRootApp(t, appJSON("test-serve"))})
 	r.await(t, "test-serve")
 	r.cancel()
 	select {

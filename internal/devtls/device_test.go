@@ -25,15 +25,12 @@ import (
 // End-to-end: the real binary (tether device --net sim) on seed-format
 // roots, certificates made by the real `tether certs`, real peers.
 
-const seedNetwork = tethertest.SeedNetwork
-
 // seedRoot writes a device root running app, the demo on ports h (page)
 // and w (command API), the echoserver on e; demoTLS and echoTLS are extra
 // keys of those sections. The seed's home ip "" means no calling home.
 func seedRoot(t *testing.T, app string, h, w, e int, demoTLS, echoTLS string) string {
 	t.Helper()
-	root := t.TempDir()
-	appJSON := fmt.Sprintf(`{
+	return tethertest.SeedRootApp(t, fmt.Sprintf(`{
     "app": %q,
     "echoserver": {"listen_addr": "127.0.0.1", "listen_port": %d%s},
     "demo": {
@@ -41,13 +38,7 @@ func seedRoot(t *testing.T, app string, h, w, e int, demoTLS, echoTLS string) st
         "websocket": {"ip": "127.0.0.1", "port": %d},
         "home": {"ip": "", "port": 7770}%s
     }
-}`, app, e, echoTLS, h, w, demoTLS)
-	for name, data := range map[string]string{"network.json": seedNetwork, "app.json": appJSON} {
-		if err := os.WriteFile(filepath.Join(root, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
+}`, app, e, echoTLS, h, w, demoTLS))
 }
 
 // cliCerts runs `tether certs init` and `tether certs server --dir

@@ -64,9 +64,17 @@ func SeedApp(app string, httpPort, wsPort, homePort, echoPort int) string {
 // SeedApp) into a new temporary folder and returns it.
 func SeedRoot(t testing.TB, app string, httpPort, wsPort, homePort, echoPort int) string {
 	t.Helper()
+	return SeedRootApp(t, SeedApp(app, httpPort, wsPort, homePort, echoPort))
+}
+
+// SeedRootApp writes a device root of SeedNetwork and the app.json text
+// appJSON into a new temporary folder and returns it, for a test that needs
+// keys SeedApp does not write.
+func SeedRootApp(t testing.TB, appJSON string) string {
+	t.Helper()
 	dir := t.TempDir()
 	WriteFile(t, filepath.Join(dir, "network.json"), SeedNetwork)
-	WriteFile(t, filepath.Join(dir, "app.json"), SeedApp(app, httpPort, wsPort, homePort, echoPort))
+	WriteFile(t, filepath.Join(dir, "app.json"), appJSON)
 	return dir
 }
 

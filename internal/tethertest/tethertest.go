@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -161,6 +162,35 @@ func (p *Proc) WaitOutput(s string, d time.Duration) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	p.t.Fatalf("output lacks %q after %v:\n%s", s, d, p.Output())
+}
+
+// WaitMatch waits up to d for the output to match the regular expression
+// expr and returns its submatches.
+func (p *Proc) WaitMatch(expr string, d time.Duration) []string {
+	p.t.Helper()
+	re := regexp.MustCompile(expr)
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		if m := re.FindStringSubmatch(p.Output()); m != nil {
+			return m
+		}
+		if p.Exited() {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.t.Fatalf("output lacks %s after %v:\n%s", expr, d, p.Output())
+	return nil
+}
+
+// HubAddrs waits up to d for a tether hub's "hub listening" line and
+// returns the device and page endpoints it names (host:port), so a test
+// starts the hub on 127.0.0.1:0 and learns the ports it really bound
+// instead of racing for free ones.
+func (p *Proc) HubAddrs(d time.Duration) (device, page string) {
+	p.t.Helper()
+	m := p.WaitMatch(`hub listening.*devices"?[=:]"?wss?://([^/"]+)/.*pages"?[=:]"?wss?://([^/"]+)/`, d)
+	return m[1], m[2]
 }
 
 // Signal sends sig to the process.

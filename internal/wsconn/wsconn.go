@@ -9,16 +9,18 @@
 //
 //   - wsconn (coder/websocket): the command API's transports, accepted by
 //     web (the demo's page port) and apps/recovery, dialled by callhome and
-//     handed on by apps/appserver (the demo and process apps); the echoserver app (ReadInto, one buffer per
-//     connection); wsclient (tether ws, whose -v frame log wraps the
-//     connections it dials). No other package imports coder/websocket.
+//     handed on by apps/appserver (the demo and process apps); the
+//     echoserver app (ReadInto, one buffer per connection); wsclient
+//     (tether ws, whose -v frame log wraps the connections it dials). No
+//     other package of the program imports coder/websocket.
 //   - hub/hubws (an event loop of its own on wsframe, a frame codec of
 //     tether's): the hub's device and page endpoints, used by hub only,
 //     behind an interface so the engine can change.
-//   - bench/benchws (wsframe too): tether bench's
-//     load-generating client, used by bench and bench/mqtt.
+//   - bench/benchws (wsframe too): tether bench's load-generating client,
+//     used by bench and bench/mqtt.
 //
-// Tests may dial with coder/websocket directly.
+// Tests talk to these as an outside peer would, through tethertest.WS (on
+// coder/websocket, but not through wsconn) or Python's websockets.
 //
 // A Conn is safe for one reader and any number of writers at once; writes
 // are serialized by the underlying library.

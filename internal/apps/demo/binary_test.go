@@ -43,7 +43,7 @@ asyncio.run(main(int(sys.argv[1])))
 		}
 		homeOut <- out
 	}()
-	root := writeRoot(t, seedApp(h, w, home, ""))
+	root := tethertest.SeedRootApp(t, seedApp(h, w, home, ""))
 	p := tethertest.Start(t, "device", "--root", root, "--net", "sim")
 	base := "http://127.0.0.1:" + itoa(h)
 	tethertest.WaitPort(t, "127.0.0.1:"+itoa(h), 30*time.Second)
@@ -66,6 +66,11 @@ asyncio.run(main(int(sys.argv[1])))
 		}
 	}
 
+	// The flow through call-home first: both drive the one fake interface,
+	// and each expects to find it stopped.
+	if ho := <-homeOut; !strings.Contains(ho, "home: flow ok through call-home") {
+		t.Fatalf("home said:\n%s", ho)
+	}
 	out := tethertest.RunPython(t, 40*time.Second, pyLib+`
 async def main(url):
     async with websockets.connect(url) as ws:
@@ -82,9 +87,6 @@ asyncio.run(main(sys.argv[1]))
 `, "ws://127.0.0.1:"+itoa(w)+"/")
 	if !strings.Contains(out, "flow ok") || !strings.Contains(out, "connection kept") {
 		t.Fatalf("python said:\n%s", out)
-	}
-	if ho := <-homeOut; !strings.Contains(ho, "home: flow ok through call-home") {
-		t.Fatalf("home said:\n%s", ho)
 	}
 
 	// SIGTERM: a connected client is closed with 1001 and the device exits.

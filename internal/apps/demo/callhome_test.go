@@ -103,7 +103,7 @@ func TestTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := tethertest.FreePort(t)
-	root := writeRoot(t, seedApp(p, p, 0, `, "tls": {"enabled": true}`))
+	root := tethertest.SeedRootApp(t, seedApp(p, p, 0, `, "tls": {"enabled": true}`))
 	if _, _, err := pair.Write(filepath.Join(root, "certs"), "server", false); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestTLS(t *testing.T) {
 // files, a missing pair is made instead: see package devtls.)
 func TestTLSFilesMissing(t *testing.T) {
 	p := tethertest.FreePort(t)
-	root := writeRoot(t, seedApp(p, p, 0, `, "tls": {"enabled": true, "cert": "tls/dev.crt", "key": "tls/dev.key"}`))
+	root := tethertest.SeedRootApp(t, seedApp(p, p, 0, `, "tls": {"enabled": true, "cert": "tls/dev.crt", "key": "tls/dev.key"}`))
 	cfg, _, err := config.Load(root)
 	if err != nil {
 		t.Fatal(err)

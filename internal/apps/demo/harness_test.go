@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -20,9 +18,6 @@ import (
 	"tether/internal/netif/sim"
 	"tether/internal/tethertest"
 )
-
-// seedNetwork is network.json as the seed documents it.
-const seedNetwork = tethertest.SeedNetwork
 
 // seedApp is app.json in the seed's format with the given ports (home 0
 // leaves the seed's empty home ip: no calling home) and extra demo keys.
@@ -53,22 +48,10 @@ type running struct {
 func (r *running) wsURL() string   { return "ws://" + r.addrs["ws"] + "/" }
 func (r *running) httpURL() string { return "http://" + r.addrs["http"] }
 
-// writeRoot writes a seed-format device root.
-func writeRoot(t *testing.T, appJSON string) string {
-	t.Helper()
-	root := t.TempDir()
-	for name, data := range map[string]string{"network.json": seedNetwork, "app.json": appJSON} {
-		if err := os.WriteFile(filepath.Join(root, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
-}
-
 // start runs the demo app on a root holding appJSON, on the sim network.
 func start(t *testing.T, appJSON string) *running {
 	t.Helper()
-	return startRoot(t, writeRoot(t, appJSON))
+	return startRoot(t, tethertest.SeedRootApp(t, appJSON))
 }
 
 func startRoot(t *testing.T, root string) *running {

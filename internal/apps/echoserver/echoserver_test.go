@@ -45,16 +45,7 @@ func start(t testing.TB, opts echoserver.Options) (string, func()) {
 }
 
 func dial(t testing.TB, url string) *websocket.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, url, nil)
-	if err != nil {
-		t.Fatalf("dial %s: %v", url, err)
-	}
-	c.SetReadLimit(8 << 20)
-	t.Cleanup(func() { c.CloseNow() })
-	return c
+	return tethertest.DialWS(t, url, tethertest.WSOptions{}).Conn
 }
 
 func TestEcho(t *testing.T) {

@@ -43,10 +43,10 @@ func browserApp(app string, httpPort, wsPort, homePort any) string {
 // after the restart the same URL shows the demo app's page. On the way,
 // the WiFi password is masked until "Show passwords" is clicked.
 func TestBrowserRepair(t *testing.T) {
-	root, work := t.TempDir(), t.TempDir()
+	work := t.TempDir()
 	httpPort, wsPort, homePort := tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t)
-	write(t, root, "network.json", strings.Replace(seedNetwork, `"<AP password>"`, `"wifi-secret-1"`, 1))
-	write(t, root, "app.json", browserApp("nosuchapp", httpPort, wsPort, homePort))
+	root := tethertest.SeedRootApp(t, browserApp("nosuchapp", httpPort, wsPort, homePort))
+	write(t, root, "network.json", strings.Replace(tethertest.SeedNetwork, `"<AP password>"`, `"wifi-secret-1"`, 1))
 	write(t, work, "broken.json", browserApp("demo", `"eighty"`, wsPort, homePort))
 	write(t, work, "good.json", browserApp("demo", httpPort, wsPort, homePort))
 

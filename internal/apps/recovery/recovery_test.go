@@ -73,9 +73,7 @@ func start(t *testing.T, reason error) *rig {
 // startWith is start with the loaded config changed by edit.
 func startWith(t *testing.T, reason error, edit func(*config.Config)) *rig {
 	t.Helper()
-	root := t.TempDir()
-	write(t, root, config.NetworkFile, seedNetwork)
-	write(t, root, config.AppFile, seedApp("nosuchapp"))
+	root := tethertest.SeedRootApp(t, seedApp("nosuchapp"))
 	cfg, _, err := config.Load(root)
 	if err != nil {
 		t.Fatalf("load seed root: %v", err)
@@ -333,82 +331,45 @@ func TestAddr(t *testing.T) {
 // wsURL is r's command endpoint: any path upgrades.
 func (r *rig) wsURL() string { return "ws" + strings.TrimPrefix(r.url, "http") + "/any/path" }
 
-func dial(t *testing.T, url string, h http.Header) *websocket.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h})
-	if err != nil {
-		t.Fatalf("dial %s: %v", url, err)
-	}
-	c.SetReadLimit(1 << 20)
-	t.Cleanup(func() { c.CloseNow() })
-	return c
-}
-
-// until reads messages until one has key, returning it.
-func until(t *testing.T, c *websocket.Conn, key string) map[string]any {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for {
-		_, b, err := c.Read(ctx)
-		if err != nil {
-			t.Fatalf("waiting for %q: %v", key, err)
-		}
-		var m map[string]any
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatalf("not a JSON object: %s", b)
-		}
-		if _, ok := m[key]; ok {
-			return m
-		}
-	}
-}
-
-func send(t *testing.T, c *websocket.Conn, req ...any) {
-	t.Helper()
-	b, _ := json.Marshal(req)
-	if err := c.Write(context.Background(), websocket.MessageText, b); err != nil {
-		t.Fatal(err)
-	}
+func dial(t *testing.T, url string, h http.Header) *tethertest.WS {
+	return tethertest.DialWS(t, url, tethertest.WSOptions{Header: h})
 }
 
 func TestCommandProtocol(t *testing.T) {
 	r := start(t, errors.New(`unknown app "nosuchapp"`))
 	c := dial(t, r.wsURL(), nil)
-	if st := until(t, c, "recovery"); st["iam"] != "Device_1" || !strings.Contains(st["recovery/reason"].(string), "nosuchapp") {
+	if st := c.ExpectKey("recovery", nil); st["iam"] != "Device_1" || !strings.Contains(st["recovery/reason"].(string), "nosuchapp") {
 		t.Errorf("first state: got %v", st)
 	}
-	send(t, c, "GET", "status", []any{})
-	if m := until(t, c, "recovery/reason"); !strings.Contains(m["recovery/file/app.json"].(string), `"nosuchapp"`) {
+	c.Request("GET", "status", []any{})
+	if m := c.ExpectKey("recovery/reason", nil); !strings.Contains(m["recovery/file/app.json"].(string), `"nosuchapp"`) {
 		t.Errorf("GET status: got %v, want app.json's text", m)
 	}
-	send(t, c, "GET", "help", []any{})
-	if m := until(t, c, "help"); !strings.Contains(fmt.Sprint(m["help"]), "save_config") || !strings.Contains(fmt.Sprint(m["help"]), "file") {
+	c.Request("GET", "help", []any{})
+	if m := c.ExpectKey("help", nil); !strings.Contains(fmt.Sprint(m["help"]), "save_config") || !strings.Contains(fmt.Sprint(m["help"]), "file") {
 		t.Errorf("GET help: got %v, want recovery's items with their arguments", m)
 	}
 	broken := strings.Replace(seedApp("echoserver"), `"listen_port": 7777`, `"listen_port": "eighty"`, 1)
-	send(t, c, "CMD", "save_config", []any{"app.json", broken})
-	if m := until(t, c, "error"); !strings.Contains(m["error"].(string), "app.json:5:24: echoserver.listen_port") {
+	c.Request("CMD", "save_config", []any{"app.json", broken})
+	if m := c.ExpectKey("error", nil); !strings.Contains(m["error"].(string), "app.json:5:24: echoserver.listen_port") {
 		t.Errorf("invalid save: got %v, want the located problem", m)
 	}
-	send(t, c, "CMD", "save_config", []any{"app.json"})
-	if m := until(t, c, "error"); !strings.Contains(m["error"].(string), "want 2 arguments") {
+	c.Request("CMD", "save_config", []any{"app.json"})
+	if m := c.ExpectKey("error", nil); !strings.Contains(m["error"].(string), "want 2 arguments") {
 		t.Errorf("save without text: got %v", m)
 	}
 	if got := read(t, r.root, config.AppFile); !strings.Contains(got, `"nosuchapp"`) {
 		t.Fatalf("app.json changed by refused saves:\n%s", got)
 	}
-	send(t, c, "CMD", "save_config", []any{"app.json", seedApp("echoserver")})
-	if m := until(t, c, "info"); !strings.Contains(m["info"].(string), "saved app.json") {
+	c.Request("CMD", "save_config", []any{"app.json", seedApp("echoserver")})
+	if m := c.ExpectKey("info", nil); !strings.Contains(m["info"].(string), "saved app.json") {
 		t.Errorf("valid save: got %v", m)
 	}
 	if got := read(t, r.root, config.AppFile); !strings.Contains(got, `"app": "echoserver"`) {
 		t.Fatalf("app.json not saved:\n%s", got)
 	}
-	send(t, c, "CMD", "restart", []any{})
-	if m := until(t, c, "info"); !strings.Contains(m["info"].(string), "restarting") {
+	c.Request("CMD", "restart", []any{})
+	if m := c.ExpectKey("info", nil); !strings.Contains(m["info"].(string), "restarting") {
 		t.Errorf("restart: got %v, want info", m)
 	}
 	r.awaitRestarts(t, 1)
@@ -423,19 +384,19 @@ func TestCrossOriginWebSocketRefused(t *testing.T) {
 		t.Fatalf("cross-origin upgrade: got %v (%v), want 403", res, err)
 	}
 	c := dial(t, r.wsURL(), http.Header{"Origin": {r.url}}) // its own page may
-	until(t, c, "recovery")
+	c.ExpectKey("recovery", nil)
 }
 
 func TestShutdownClosesClientsWith1001(t *testing.T) {
 	r := start(t, errors.New("why"))
 	c := dial(t, r.wsURL(), nil)
-	until(t, c, "recovery")
+	c.ExpectKey("recovery", nil)
 	closed := make(chan error, 1)
 	go func() { // read on, so the client answers the close handshake
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		for {
-			if _, _, err := c.Read(ctx); err != nil {
+			if _, _, err := c.Conn.Read(ctx); err != nil {
 				closed <- err
 				return
 			}
@@ -468,23 +429,22 @@ func TestCallHome(t *testing.T) {
 	r := startWith(t, errors.New(`unknown app "nosuchapp"`), func(cfg *config.Config) {
 		cfg.App.Demo.Home = config.Home{IP: "127.0.0.1", Port: port}
 	})
-	var c *websocket.Conn
+	var ws *websocket.Conn
 	select {
-	case c = <-conns:
+	case ws = <-conns:
 	case <-time.After(10 * time.Second):
 		t.Fatal("recovery did not call home within 10 s")
 	}
-	c.SetReadLimit(1 << 20)
-	defer c.CloseNow()
-	until(t, c, "recovery")
-	send(t, c, "GET", "status", []any{})
-	if m := until(t, c, "recovery/reason"); !strings.Contains(m["recovery/reason"].(string), "nosuchapp") {
+	c := tethertest.NewWS(t, ws)
+	c.ExpectKey("recovery", nil)
+	c.Request("GET", "status", []any{})
+	if m := c.ExpectKey("recovery/reason", nil); !strings.Contains(m["recovery/reason"].(string), "nosuchapp") {
 		t.Errorf("GET status through home: got %v", m)
 	}
-	send(t, c, "CMD", "save_config", []any{"app.json", seedApp("echoserver")})
-	until(t, c, "recovery/saved")
-	send(t, c, "CMD", "restart", []any{})
-	until(t, c, "info")
+	c.Request("CMD", "save_config", []any{"app.json", seedApp("echoserver")})
+	c.ExpectKey("recovery/saved", nil)
+	c.Request("CMD", "restart", []any{})
+	c.ExpectKey("info", nil)
 	r.awaitRestarts(t, 1)
 	if got := read(t, r.root, config.AppFile); !strings.Contains(got, `"app": "echoserver"`) {
 		t.Errorf("after repair through home: app.json\n%s", got)

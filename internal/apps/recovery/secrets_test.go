@@ -42,8 +42,8 @@ func TestSecretsMasked(t *testing.T) {
 	_, status := do(t, "GET", r.url+"/api/status", nil, "")
 	noSecrets("GET /api/status", status)
 	c := dial(t, r.wsURL(), nil)
-	send(t, c, "GET", "status", []any{})
-	m := until(t, c, "recovery/file/network.json")
+	c.Request("GET", "status", []any{})
+	m := c.ExpectKey("recovery/file/network.json", nil)
 	noSecrets("GET status", m["recovery/file/network.json"].(string))
 
 	code, shown := do(t, "GET", r.url+"/api/status?reveal=1", http.Header{"Sec-Fetch-Site": {"same-origin"}}, "")
@@ -56,20 +56,20 @@ func TestSecretsMasked(t *testing.T) {
 
 	// Save the masked text with one change: the secrets stay.
 	masked := m["recovery/file/network.json"].(string)
-	send(t, c, "CMD", "save_config", []any{"network.json", strings.Replace(masked, `"ESP32"`, `"rpi4"`, 1)})
-	until(t, c, "recovery/saved")
+	c.Request("CMD", "save_config", []any{"network.json", strings.Replace(masked, `"ESP32"`, `"rpi4"`, 1)})
+	c.ExpectKey("recovery/saved", nil)
 	got := read(t, r.root, config.NetworkFile)
 	if !strings.Contains(got, `"rpi4"`) || !strings.Contains(got, `"wifi-secret-1"`) || !strings.Contains(got, `"ap-secret-22"`) {
 		t.Errorf("after a save keeping the mask:\n%s", got)
 	}
 	// A new value replaces the old; a mask where the file has no value is refused.
-	send(t, c, "CMD", "save_config", []any{"network.json", strings.Replace(masked, `"pass": "`+config.Masked+`"`, `"pass": "wifi-secret-new"`, 1)})
-	until(t, c, "recovery/saved")
+	c.Request("CMD", "save_config", []any{"network.json", strings.Replace(masked, `"pass": "`+config.Masked+`"`, `"pass": "wifi-secret-new"`, 1)})
+	c.ExpectKey("recovery/saved", nil)
 	if got := read(t, r.root, config.NetworkFile); !strings.Contains(got, `"wifi-secret-new"`) || !strings.Contains(got, `"ap-secret-22"`) {
 		t.Errorf("after a save with a new password:\n%s", got)
 	}
-	send(t, c, "CMD", "save_config", []any{"app.json", strings.Replace(seedApp("demo"), `"port": 7770`, `"port": 7770, "token": "`+config.Masked+`"`, 1)})
-	if m := until(t, c, "error"); !strings.Contains(m["error"].(string), "demo.home.token") {
+	c.Request("CMD", "save_config", []any{"app.json", strings.Replace(seedApp("demo"), `"port": 7770`, `"port": 7770, "token": "`+config.Masked+`"`, 1)})
+	if m := c.ExpectKey("error", nil); !strings.Contains(m["error"].(string), "demo.home.token") {
 		t.Errorf("a mask with nothing to keep: got %v, want an error naming demo.home.token", m)
 	}
 }

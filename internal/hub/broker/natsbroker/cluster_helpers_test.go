@@ -1,9 +1,7 @@
 package natsbroker_test
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,12 +24,9 @@ type hubProc struct {
 // startHub runs tether hub named name with --nats natsURL.
 func startHub(t testing.TB, name, natsURL string) *hubProc {
 	t.Helper()
-	h := &hubProc{name: name,
-		dev:  fmt.Sprintf("127.0.0.1:%d", tethertest.FreePort(t)),
-		page: fmt.Sprintf("127.0.0.1:%d", tethertest.FreePort(t))}
-	h.proc = tethertest.Start(t, "hub", "--device-addr", h.dev, "--page-addr", h.page, "--nats", natsURL, "--name", name)
-	tethertest.WaitPort(t, h.dev, 20*time.Second)
-	tethertest.WaitPort(t, h.page, 20*time.Second)
+	h := &hubProc{name: name}
+	h.proc = tethertest.Start(t, "hub", "--device-addr", "127.0.0.1:0", "--page-addr", "127.0.0.1:0", "--nats", natsURL, "--name", name)
+	h.dev, h.page = h.proc.HubAddrs(20 * time.Second)
 	return h
 }
 
@@ -82,93 +77,57 @@ func (h *hubProc) waitListed(t testing.TB, id, holder string) {
 	t.Fatalf("/api/devices on hub %s lacks %s online on hub %s: %+v", h.name, id, holder, ds)
 }
 
-// wsClient is a device or page connection.
+// wsClient is a device or page connection: tethertest's client with the
+// message kinds these tests send and expect.
 type wsClient struct {
-	t  testing.TB
+	*tethertest.WS
 	ws *websocket.Conn
 }
 
 func dialWS(t testing.TB, url string) *wsClient {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, url, nil)
-	if err != nil {
-		t.Fatalf("dial %s: %v", url, err)
-	}
-	ws.SetReadLimit(1 << 20)
-	t.Cleanup(func() { ws.CloseNow() })
-	return &wsClient{t: t, ws: ws}
+	c := tethertest.DialWS(t, url, tethertest.WSOptions{})
+	c.Wait = 15 * time.Second // a cluster may take its time
+	return &wsClient{WS: c, ws: c.Conn}
 }
 
 func (c *wsClient) send(typ websocket.MessageType, data string) {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.ws.Write(ctx, typ, []byte(data)); err != nil {
-		c.t.Fatalf("send %q: %v", data, err)
+	c.T().Helper()
+	if typ == websocket.MessageBinary {
+		c.SendBinary([]byte(data))
+		return
 	}
+	c.Send(data)
 }
 
-// expect reads until a message of kind typ satisfies ok, within 15 s.
+// expect reads until a message of kind typ satisfies ok.
 func (c *wsClient) expect(what string, typ websocket.MessageType, ok func(string) bool) string {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	var seen []string
-	for {
-		got, b, err := c.ws.Read(ctx)
-		if err != nil {
-			c.t.Fatalf("waiting for %s: %v; saw %.500q", what, err, seen)
-		}
-		if got == typ && ok(string(b)) {
-			return string(b)
-		}
-		seen = append(seen, string(b))
-	}
+	c.T().Helper()
+	return c.ExpectMessage(what, func(text bool, s string) bool { return text == (typ == websocket.MessageText) && ok(s) })
 }
 
 func (c *wsClient) expectText(want string) {
-	c.t.Helper()
+	c.T().Helper()
 	c.expect(want, websocket.MessageText, func(s string) bool { return s == want })
 }
 
 func (c *wsClient) expectBinary(want string) {
-	c.t.Helper()
+	c.T().Helper()
 	c.expect(fmt.Sprintf("binary %q", want), websocket.MessageBinary, func(s string) bool { return s == want })
 }
 
 // expectConnected waits for {"hub/device/connected": want}; it returns the reason.
 func (c *wsClient) expectConnected(want bool) string {
-	c.t.Helper()
-	var reason string
-	c.expect(fmt.Sprintf("hub/device/connected %v", want), websocket.MessageText, func(s string) bool {
-		var m map[string]any
-		if json.Unmarshal([]byte(s), &m) != nil || m["hub/device/connected"] != want {
-			return false
-		}
-		reason, _ = m["hub/device/reason"].(string)
-		return true
-	})
+	c.T().Helper()
+	reason, _ := c.ExpectKey("hub/device/connected", want)["hub/device/reason"].(string)
 	return reason
 }
 
 // closeStatus reads until the connection ends and returns its close code and reason.
 func (c *wsClient) closeStatus() (websocket.StatusCode, string) {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	for {
-		_, _, err := c.ws.Read(ctx)
-		if err == nil {
-			continue
-		}
-		var ce websocket.CloseError
-		if errors.As(err, &ce) {
-			return ce.Code, ce.Reason
-		}
-		return -1, err.Error()
-	}
+	c.T().Helper()
+	code, reason := c.CloseStatus()
+	return websocket.StatusCode(code), reason
 }
 
 func contains(sub string) func(string) bool {
