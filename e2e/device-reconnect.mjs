@@ -1,7 +1,8 @@
 // The device page reconnects by itself: load it, wait until it is connected,
 // print "connected" (the test then stops the device and starts it again),
-// wait for the status to show the loss without any alert box, then for the
-// page to be connected again and working (the fake interface answers).
+// wait for the status and a banner to show the loss, why, with the controls
+// off and without any alert box, then for the page to be connected again
+// and working (the fake interface answers).
 // Usage: node device-reconnect.mjs URL SCREENSHOT.png
 import { launchChromium } from './browser.mjs';
 
@@ -17,6 +18,12 @@ try {
   await status.filter({ hasText: /^connected$/ }).waitFor({ timeout: 10000 });
   console.log('connected');
   await status.filter({ hasText: /disconnected, retrying/ }).waitFor({ timeout: 20000 });
+  await page.getByText(/device offline/i).waitFor({ timeout: 5000 });
+  const banner = await page.locator('#presence').innerText();
+  if (!/lost the device: connection closed \(1001/.test(banner)) throw new Error('the banner does not say why: ' + banner);
+  for (const id of ['start', 'send', 'test', 'restart']) {
+    if (!(await page.locator('#' + id).isDisabled())) throw new Error('#' + id + ' is on while the device is away');
+  }
   console.log('saw the loss');
   await status.filter({ hasText: /^connected$/ }).waitFor({ timeout: 30000 });
   await page.getByRole('button', { name: /start/i }).first().click({ timeout: 10000 });

@@ -276,35 +276,6 @@ func TryPython(t testing.TB, timeout time.Duration, script string, args ...strin
 	return string(out), err
 }
 
-// Browser runs an e2e/ script with node against url under a timeout and
-// returns its output; it skips (fails under CI) when node, Chromium or
-// playwright-core are missing, and fails the test on a non-zero exit.
-func Browser(t testing.TB, script string, args ...string) string {
-	t.Helper()
-	root := ProjectRoot(t)
-	Need(t, "node")
-	chromium := os.Getenv("CHROMIUM_PATH")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		Missing(t, "needs Debian chromium at %s (make deps installs it)", chromium)
-	}
-	if _, err := os.Stat(filepath.Join(root, "e2e", "node_modules", "playwright-core")); err != nil {
-		Missing(t, "needs playwright-core in e2e/node_modules (make deps runs npm ci)")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", append([]string{filepath.Join(root, "e2e", script)}, args...)...)
-	cmd.Dir = filepath.Join(root, "e2e")
-	cmd.WaitDelay = 5 * time.Second
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("node %s: %v\n%s", script, err, out)
-	}
-	return string(out)
-}
-
 // Short reports whether heavy tests should shrink (go test -short).
 func Short() bool { return testing.Short() }
 

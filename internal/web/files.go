@@ -19,6 +19,7 @@ var embeddedRoutes = map[string]string{
 	"/":            "index.html",
 	"/index.html":  "index.html",
 	"/app.js":      "app.js",
+	"/ops.js":      "ops.js",
 	"/style.css":   "style.css",
 	"/favicon.ico": "favicon.ico",
 }

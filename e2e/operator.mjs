@@ -1,0 +1,163 @@
+// The device page (internal/web/assets) as an operator uses it through a
+// hub, in Chromium. Each mode prints its steps as lines, which the Go test
+// (integration/operator_test.go) waits for to take its turn, and ends with
+// "<mode> ok" or a line starting with FAIL.
+//
+// Usage: node operator.mjs MODE URL SCREENSHOT.png [ARGS...]
+//   presence  URL through a hub. Send is off until the interface runs; a
+//             long reply wraps; an error shows next to the control that
+//             caused it and stays across other actions; the password field
+//             is cleared after a save. Prints "ready"; the test stops the
+//             device: a banner says it is offline, why and when it was last
+//             seen, with the controls off ("offline"). The test starts it
+//             again: the banner goes, the state is asked afresh, the old
+//             error is gone.
+//   revert    URL through a hub, HOME_PORT, DEAD_PORT: loads the config,
+//             points home at the dead port, applies; "Keep these
+//             settings?" counts down, the device goes offline, then comes
+//             back by itself with the change reported reverted.
+//   livelog   URL through a hub: follows the device's log, asks for a WiFi
+//             test; the line the device logs shows within a second of the
+//             test's own reply.
+//   wsguard   URL with ?ws= naming another host: the page refuses it and
+//             connects nowhere.
+import { launchChromium } from './browser.mjs';
+
+const [mode, url, shot, ...rest] = process.argv.slice(2);
+const browser = await launchChromium();
+const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+const errors = [];
+page.on('pageerror', (e) => errors.push('page error: ' + String(e)));
+page.on('dialog', (d) => d.accept());
+const t = { timeout: 15000 };
+const say = (s) => console.log(s);
+const enabled = (id, on = true) => page.waitForFunction(([id, on]) => document.getElementById(id).disabled === !on, [id, on], t);
+
+// up waits until the page has its device: connected, no banner, controls on.
+async function up() {
+  await page.getByRole('status').filter({ hasText: /^connected$/ }).waitFor(t);
+  await enabled('test');
+  await page.locator('#presence').waitFor({ state: 'hidden', ...t });
+}
+
+const modes = {
+  async presence() {
+    await up();
+    if (!(await page.locator('#send').isDisabled())) throw new Error('Send is on while the interface is stopped');
+    await page.getByRole('button', { name: /start interface/i }).click();
+    await enabled('send');
+    const long = 'x'.repeat(400);
+    await page.getByLabel('Text to send').fill(long);
+    await page.getByRole('button', { name: /^send$/i }).click();
+    const reply = page.locator('#received li').filter({ hasText: 'X'.repeat(400) });
+    await reply.waitFor(t);
+    if (await reply.evaluate((li) => li.scrollWidth > li.clientWidth + 1)) throw new Error('a long reply does not wrap');
+
+    await page.getByLabel(/SSID/).fill('nowhere');
+    await page.getByRole('button', { name: 'Test', exact: true }).click();
+    const err = page.locator('[data-err-for="test"]');
+    await err.filter({ hasText: /network not in range/ }).waitFor(t);
+    if (!(await err.evaluate((e) => !!e.previousElementSibling && !!e.previousElementSibling.querySelector('#test')))) {
+      throw new Error('the error is not next to the Test button');
+    }
+    await page.getByRole('button', { name: 'Refresh WiFi' }).click(); // another control's action: the error stays
+    await page.waitForTimeout(500);
+    if (!(await err.isVisible())) throw new Error('the error went with another control\'s action');
+
+    await page.getByLabel(/SSID/).fill('tether-lab');
+    await page.getByLabel(/password/i).fill('tether123');
+    await page.getByRole('button', { name: /save on device/i }).click();
+    await page.locator('[data-key="wifi/store/result"]').filter({ hasText: 'Success' }).waitFor({ timeout: 30000 });
+    if ((await page.getByLabel(/password/i).inputValue()) !== '') throw new Error('the password stays in its field after the save');
+    await page.locator('[data-key="wifi/net/stored"]').filter({ hasText: 'tether-lab' }).waitFor(t);
+    say('ready');
+
+    await page.getByText(/device offline/i).waitFor({ state: 'visible', ...t });
+    const banner = await page.locator('#presence').innerText();
+    if (!/closed by the device|connection lost|not connected/.test(banner) || !/last seen \d/.test(banner)) {
+      throw new Error('the banner lacks the reason or the time: ' + banner);
+    }
+    for (const id of ['send', 'start', 'stop', 'test', 'store', 'scan', 'refresh', 'cfg-load', 'restart', 'sys-refresh']) {
+      if (!(await page.locator('#' + id).isDisabled())) throw new Error('#' + id + ' is on while the device is offline');
+    }
+    await page.screenshot({ path: shot, fullPage: false });
+    await page.evaluate(() => { document.querySelector('[data-key="wifi/net/mac"]').textContent = '–'; });
+    say('offline');
+
+    await page.locator('#presence').waitFor({ state: 'hidden', timeout: 60000 });
+    await page.waitForFunction(() => /:/.test(document.querySelector('[data-key="wifi/net/mac"]').textContent), null, t);
+    await err.waitFor({ state: 'hidden', ...t });
+    await enabled('test');
+  },
+
+  async revert() {
+    const [home, dead] = rest;
+    await up();
+    await page.getByRole('button', { name: 'Load config' }).click();
+    const app = page.getByLabel('app.json', { exact: true });
+    await page.waitForFunction(() => document.getElementById('cfg-app.json').value.includes('"home"'), null, t);
+    const text = await app.inputValue();
+    const moved = text.replace(new RegExp('("home"[^}]*"port":\\s*)' + home), '$1' + dead);
+    if (moved === text) throw new Error('no home port ' + home + ' in app.json: ' + text);
+    await app.fill(moved);
+    await page.getByRole('button', { name: 'Apply changes' }).click();
+    await page.getByText(/keep these settings\?/i).waitFor(t);
+    const ask = await page.locator('#apply-bar').innerText();
+    if (!/app\.json is checked in \d+ s/.test(ask)) throw new Error('the bar does not count down: ' + ask);
+    say('asked');
+    await page.getByText(/device offline/i).waitFor({ state: 'visible', ...t });
+    say('offline');
+    await page.locator('#presence').waitFor({ state: 'hidden', timeout: 60000 });
+    await page.locator('#cfg-result').filter({ hasText: /^reverted app\.json at .*not on its hub/ }).waitFor(t);
+    await page.locator('#notice').filter({ hasText: /reverted app\.json/ }).waitFor(t);
+    await page.locator('#apply-bar').waitFor({ state: 'hidden', ...t });
+    await page.waitForFunction((home) => document.getElementById('cfg-app.json').value.includes('"port": ' + home), home, t);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: shot, fullPage: false });
+  },
+
+  async livelog() {
+    await up();
+    await page.getByRole('button', { name: 'Follow log' }).click();
+    await page.locator('#dlog div').first().waitFor(t); // the recent lines
+    await page.evaluate(() => {
+      window.seen = {};
+      const look = () => {
+        const now = performance.now();
+        if (!window.seen.line && document.getElementById('dlog').textContent.includes('station test succeeded')) window.seen.line = now;
+        if (!window.seen.reply && document.querySelector('[data-key="wifi/test/result"]').textContent === 'Success') window.seen.reply = now;
+      };
+      new MutationObserver(look).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await page.getByLabel(/SSID/).fill('tether-guest');
+    await page.getByLabel(/password/i).fill('guest1234');
+    await page.getByRole('button', { name: 'Test', exact: true }).click();
+    await page.waitForFunction(() => window.seen.line && window.seen.reply, null, { timeout: 30000 });
+    const { line, reply } = await page.evaluate(() => window.seen);
+    const shown = await page.locator('#dlog div').filter({ hasText: 'station test succeeded' }).first().innerText();
+    const logged = Date.parse(shown.split(' ')[0].replace(/^time=/, ''));
+    const after = line - reply;
+    say('the line showed ' + Math.round(after) + ' ms after the reply it precedes, ' + (Date.now() - logged) + ' ms after it was logged and read back');
+    if (after > 1000) throw new Error('the log line came ' + Math.round(after) + ' ms after the reply');
+    await page.screenshot({ path: shot, fullPage: false });
+  },
+
+  async wsguard() {
+    await page.locator('#general-err').filter({ hasText: /may only name this page's own host/ }).waitFor(t);
+    await page.getByRole('status').filter({ hasText: /not connected/ }).waitFor(t);
+    await page.waitForTimeout(1000);
+  },
+};
+
+try {
+  await page.goto(url);
+  await modes[mode]();
+  if (errors.length) throw new Error(errors.join('; '));
+  say(mode + ' ok');
+  await browser.close();
+} catch (e) {
+  await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
+  say('FAIL: ' + e.message.split('\n')[0] + (errors.length ? ' | ' + errors.join('; ') : ''));
+  await browser.close();
+  process.exit(1);
+}
