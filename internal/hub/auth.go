@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"tether/internal/login"
 )
 
 // Auth is the hub's credentials file (--auth):
@@ -102,14 +104,6 @@ var (
 	errCertName       = errors.New("unauthorized: client certificate common name is not the device id")
 )
 
-func bearer(r *http.Request) string {
-	v := r.Header.Get("Authorization")
-	if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
-		return strings.TrimSpace(v[7:])
-	}
-	return ""
-}
-
 // authDevice checks a device's credentials: its client certificate when the
 // hub has a client CA, its token when the hub has an auth file.
 func (h *Hub) authDevice(r *http.Request, id string) error {
@@ -124,12 +118,12 @@ func (h *Hub) authDevice(r *http.Request, id string) error {
 	if h.opts.Auth == nil {
 		return nil
 	}
-	tok := bearer(r)
+	tok := login.Bearer(r)
 	if tok == "" {
 		return errNoCredentials
 	}
-	addr := clientAddr(r.RemoteAddr)
-	if !h.throttle.allow(addr, time.Now()) {
+	addr := login.ClientAddr(r.RemoteAddr)
+	if !h.throttle.Allow(addr, time.Now()) {
 		return errThrottled
 	}
 	t, ok := h.opts.Auth.Devices[id]
@@ -137,7 +131,7 @@ func (h *Hub) authDevice(r *http.Request, id string) error {
 		t = noToken // compared all the same, so the time taken does not tell
 	}
 	if !t.Match(tok) || !ok {
-		h.throttle.fail(addr, time.Now())
+		h.throttle.Fail(addr, time.Now())
 		if !ok {
 			return errUnknownDevice
 		}
@@ -155,10 +149,10 @@ func (h *Hub) authPage(r *http.Request) error {
 	if h.opts.Auth == nil {
 		return nil
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil && h.sessions.valid(c.Value, time.Now()) {
+	if c, err := r.Cookie(sessionCookie); err == nil && h.sessions.Valid(c.Value, time.Now()) {
 		return nil
 	}
-	tok := bearer(r)
+	tok := login.Bearer(r)
 	if tok == "" {
 		return errNoCredentials
 	}
@@ -167,12 +161,12 @@ func (h *Hub) authPage(r *http.Request) error {
 
 // checkPageToken checks a page token from r's address, throttled.
 func (h *Hub) checkPageToken(r *http.Request, tok string) error {
-	addr := clientAddr(r.RemoteAddr)
-	if !h.throttle.allow(addr, time.Now()) {
+	addr := login.ClientAddr(r.RemoteAddr)
+	if !h.throttle.Allow(addr, time.Now()) {
 		return errThrottled
 	}
 	if !h.pageToken(tok) {
-		h.throttle.fail(addr, time.Now())
+		h.throttle.Fail(addr, time.Now())
 		return errBadCredentials
 	}
 	return nil

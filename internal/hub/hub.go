@@ -29,6 +29,7 @@ import (
 	"tether/internal/hub/broker"
 	"tether/internal/hub/broker/mem"
 	"tether/internal/hub/hubws"
+	"tether/internal/login"
 	"tether/internal/relaylog"
 )
 
@@ -157,8 +158,8 @@ type Hub struct {
 	nextConn atomic.Uint64
 	stopping atomic.Bool
 	started  time.Time
-	sessions *sessions
-	throttle *throttle
+	sessions *login.Sessions[struct{}]
+	throttle *login.Throttle
 	devPort  atomic.Int32 // the device endpoint's port, once Serve has it
 	warnings *rateLog     // refusals and slow consumers, rate-limited
 	panicLog *rateLog     // recovered panics, rate-limited

@@ -4,8 +4,9 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
+
+	"tether/internal/login"
 )
 
 // login is the dashboard's login form: a right page token sets a session
@@ -21,7 +22,7 @@ func (h *Hub) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "read login form: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	next := safeNext(r.PostFormValue("next"))
+	next := login.SafeNext(r.PostFormValue("next"))
 	if h.opts.Auth == nil {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
@@ -36,7 +37,7 @@ func (h *Hub) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?failed="+failed+"&next="+url.QueryEscape(next), http.StatusSeeOther)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: h.sessions.create(time.Now()), Path: "/",
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: h.sessions.Create(struct{}{}, time.Now()), Path: "/",
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL.Seconds())})
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
@@ -45,32 +46,8 @@ func (h *Hub) login(w http.ResponseWriter, r *http.Request) {
 // in the browser: the same cookie no longer works.
 func (h *Hub) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
-		h.sessions.revoke(c.Value)
+		h.sessions.Revoke(c.Value)
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
-}
-
-// safeNext returns next when it is a path on this hub, else "/". Only a
-// single leading '/' followed by no '/' or '\' is accepted, with no
-// control character or '\' anywhere: browsers drop tabs and line breaks
-// from a URL and read '\' as '/', which would turn "/\t/evil.example/" or
-// "/\evil.example/" into a link to another site.
-func safeNext(next string) string {
-	if len(next) == 0 || next[0] != '/' || len(next) > 2048 {
-		return "/"
-	}
-	if len(next) > 1 && (next[1] == '/' || next[1] == '\\') {
-		return "/"
-	}
-	for i := 0; i < len(next); i++ {
-		if c := next[i]; c < 0x20 || c == 0x7f || c == '\\' {
-			return "/"
-		}
-	}
-	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") {
-		return "/"
-	}
-	return next
 }
