@@ -50,7 +50,14 @@ func TestHubRecoveryInBrowser(t *testing.T) {
 	}
 	dev := tethertest.Start(t, "device", "--root", root, "--net", "sim")
 	h.WaitOutput("device connected", 20*time.Second)
-	code, body := h.get(t, "/api/devices/Device_1")
+	// The device's state object follows its connection: wait for it.
+	var code int
+	var body string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if code, body = h.get(t, "/api/devices/Device_1"); strings.Contains(body, `"recovery": true`) {
+			break
+		}
+	}
 	if code != 200 || !strings.Contains(body, `"recovery": true`) || !strings.Contains(body, `unknown app \"nosuchapp\"`) {
 		t.Fatalf("/api/devices/Device_1 of a device in recovery: %d %s", code, body)
 	}
