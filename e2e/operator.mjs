@@ -9,9 +9,10 @@
 //             caused it and stays across other actions; the password field
 //             is cleared after a save. Prints "ready"; the test stops the
 //             device: a banner says it is offline, why and when it was last
-//             seen, with the controls off ("offline"). The test starts it
-//             again: the banner goes, the state is asked afresh, the old
-//             error is gone.
+//             seen, with the controls off; a fresh page shows the hub's copy
+//             of its state as such and no old reply ("offline"). The test
+//             starts it again: the banner goes, the state is asked afresh,
+//             the old error is gone.
 //   revert    URL through a hub, HOME_PORT, DEAD_PORT: loads the config,
 //             points home at the dead port, applies; "Keep these
 //             settings?" counts down, the device goes offline, then comes
@@ -81,6 +82,19 @@ const modes = {
       if (!(await page.locator('#' + id).isDisabled())) throw new Error('#' + id + ' is on while the device is offline');
     }
     await page.screenshot({ path: shot, fullPage: false });
+
+    // A fresh page while the device is away: the hub's copy of its state,
+    // said to be one, when it was last seen, and no old reply as if new.
+    const fresh = await browser.newPage();
+    fresh.on('pageerror', (e) => errors.push('fresh page error: ' + String(e)));
+    await fresh.goto(url);
+    await fresh.getByText(/device offline/i).waitFor({ state: 'visible', ...t });
+    await fresh.locator('#presence').filter({ hasText: /hub's copy of its state, from \d/ }).waitFor(t);
+    await fresh.locator('#presence').filter({ hasText: /last seen \d/ }).waitFor(t);
+    await fresh.locator('[data-key="iam"]').first().filter({ hasText: 'Device_1' }).waitFor(t);
+    if (await fresh.locator('#received li').count()) throw new Error('a fresh page shows an old reply: ' + await fresh.locator('#received').innerText());
+    await fresh.close();
+
     await page.evaluate(() => { document.querySelector('[data-key="wifi/net/mac"]').textContent = '–'; });
     say('offline');
 

@@ -221,7 +221,7 @@ func (s *Service) finish(what, result string) {
 	}
 	s.log.Info("config change "+what, "result", result)
 	s.poke()
-	s.announce(wire.Info("config change " + what + ": " + result))
+	s.announce(wire.Info("config change " + result))
 }
 
 // revert puts the previous files back, records why and restarts the device.

@@ -45,6 +45,7 @@ let retries = 0;
 let retryTimer = null;
 let online = false; // the device answers: the socket is up and, through a hub, the device is there
 let lastSeen = null; // when the device last sent something
+let replayedAt = null; // through a hub: when the state shown was the device's, if it is the hub's copy
 const listeners = []; // [pred(key), fn(key, value, message)] from ops.js
 const onlineHooks = []; // fn(online) from ops.js
 
@@ -78,6 +79,7 @@ function presence(why) {
   $('presence').hidden = false;
   $('presence-reason').textContent = why || 'not connected';
   $('presence-seen').textContent = lastSeen ? '· last seen ' + when(lastSeen) : '';
+  $('presence-copy').textContent = replayedAt && !lastSeen ? 'What the page shows is the hub\'s copy of its state, from ' + when(replayedAt) + '.' : '';
   if (!lastSeen && hubDevice) {
     fetch('/api/devices/' + encodeURIComponent(hubDevice), { credentials: 'same-origin' })
       .then((r) => (r.ok ? r.json() : null))
@@ -215,6 +217,7 @@ function receive(data) {
     hubPresence(m);
     return;
   }
+  if (m['hub/shadow/replayed'] === true) replayedAt = new Date(Date.now() - (Number(m['hub/shadow/age']) || 0) * 1000);
   if (online) lastSeen = new Date(); // through a hub, what comes before it says the device is there is its shadow
   if ('error' in m) {
     const req = pending[0];

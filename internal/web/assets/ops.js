@@ -83,7 +83,8 @@
     const waiting = m['config/apply'] === 'pending';
     $('apply-bar').hidden = !waiting;
     if (waiting) {
-      deadline = Date.now() + (m['config/apply/left'] || 0) * 1000;
+      const age = m['hub/shadow/replayed'] ? Number(m['hub/shadow/age']) || 0 : 0; // the hub's copy is that old
+      deadline = Date.now() + ((m['config/apply/left'] || 0) - age) * 1000;
       const which = (m['config/apply/files'] || []).join(' and ') || 'the config';
       $('apply-text').dataset.files = which;
       tick();
