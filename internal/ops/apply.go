@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,9 +31,10 @@ var errNoRoot = errors.New("no device root (the device was started without --roo
 
 // change is one apply_config request, decoded.
 type change struct {
-	texts  map[string]string // file name → new text, secrets unmasked
-	order  []string          // the files in request order
-	window time.Duration
+	texts    map[string]string // file name → new text, secrets unmasked
+	order    []string          // the files in request order
+	window   time.Duration
+	warnings []string // what the checks warn of, located
 }
 
 // configTexts reads both files as they are on disk: name → text, absent
@@ -64,7 +66,9 @@ func (c *change) check(current map[string]string, checks config.Machine) error {
 		}
 		c.texts[name] = string(text)
 		for _, p := range checks.Validate(name, text) {
-			if !p.Warning {
+			if p.Warning {
+				c.warnings = append(c.warnings, p.String())
+			} else {
 				msgs = append(msgs, p.String())
 			}
 		}
@@ -85,7 +89,7 @@ func (s *Service) apply(c *change) (string, error) {
 	defer s.mu.Unlock()
 	if p := s.rec.Pending; p != nil {
 		return "", fmt.Errorf("a change of %s is still in its confirm window (%s left): CMD confirm_config or CMD revert_config first",
-			joinAnd(p.Files), time.Until(p.Deadline).Round(time.Second))
+			joinAnd(p.Files), seconds(max(time.Until(p.Deadline), 0)))
 	}
 	current, err := s.configTexts()
 	if err != nil {
@@ -116,8 +120,12 @@ func (s *Service) apply(c *change) (string, error) {
 	s.base = s.opts.Health().Failures
 	s.log.Warn("config change applied: in its confirm window", "files", c.order, "window", c.window.String(), "on_hub", p.HomeBefore)
 	s.poke()
-	return fmt.Sprintf("applied %s; restarting; CMD confirm_config within %s to keep it for sure",
-		joinAnd(c.order), roundWindow(c.window)), nil
+	info := fmt.Sprintf("applied %s; restarting; CMD confirm_config within %s to keep it for sure",
+		joinAnd(c.order), seconds(c.window))
+	for _, w := range c.warnings {
+		info += "\nwarning: " + w
+	}
+	return info, nil
 }
 
 // writeLocked saves texts' files with the device's checks (valid files
@@ -178,7 +186,7 @@ func (s *Service) windowEnded() {
 	s.mu.Unlock()
 	if why == "" {
 		s.finish("kept", fmt.Sprintf("kept %s: on the hub and the app ran without failure for the %s after the change (not confirmed)",
-			joinAnd(p.Files), roundWindow(time.Duration(p.Window*float64(time.Second)))))
+			joinAnd(p.Files), seconds(time.Duration(p.Window*float64(time.Second)))))
 		return
 	}
 	s.revert(why)
@@ -268,13 +276,13 @@ func (s *Service) addState(m wire.Message) {
 	}
 }
 
-// roundWindow rounds a window for people: to the second, or to a tenth
-// under ten seconds.
-func roundWindow(d time.Duration) time.Duration {
+// seconds says a duration for people: "60 s", or "7.5 s" under ten
+// seconds.
+func seconds(d time.Duration) string {
 	if d < 10*time.Second {
-		return d.Round(100 * time.Millisecond)
+		return strconv.FormatFloat(d.Round(100*time.Millisecond).Seconds(), 'f', -1, 64) + " s"
 	}
-	return d.Round(time.Second)
+	return strconv.Itoa(int(d.Round(time.Second).Seconds())) + " s"
 }
 
 // joinAnd lists file names for people: "app.json and network.json".
