@@ -27,6 +27,9 @@ type driver interface {
 	shutWrite()
 	// abort makes the reader end the connection soon (c.mu held).
 	abort()
+	// later reports whether the write may wait for the end of the event
+	// loop's current round, which then flushes it (c.mu held).
+	later() bool
 }
 
 // errWouldBlock is a write the socket could not take at once.
@@ -124,7 +127,7 @@ func (c *conn) WritePrepared(m *Prepared) error {
 	if err := c.refused(); err != nil {
 		return err
 	}
-	if len(c.out) == 0 && !c.held && !c.waiting {
+	if len(c.out) == 0 && !c.held && !c.waiting && !c.drv.later() {
 		// straight from the shared frame, no copy
 		n, err := c.drv.write(m.frame)
 		if err == nil || !errors.Is(err, errWouldBlock) {
@@ -181,7 +184,7 @@ func (c *conn) RemoteAddr() net.Addr { return c.remote }
 // flushLocked writes c.out unless held or already waiting for the socket;
 // what the socket does not take waits for writable (c.mu held).
 func (c *conn) flushLocked() error {
-	if c.held || c.waiting || len(c.out) == 0 {
+	if c.held || c.waiting || len(c.out) == 0 || c.drv.later() {
 		return nil
 	}
 	n, err := c.drv.write(c.out)

@@ -84,6 +84,13 @@ type loop struct {
 	epfd    atomic.Int32
 	buf     []byte
 	events  []syscall.EpollEvent
+
+	// While the loop serves a round of ready sockets, writes to its
+	// sockets wait in their connection and go out at the round's end:
+	// messages for one socket from several senders in one round take one
+	// system call. Under mu.
+	inRound bool
+	dirty   []*sock
 }
 
 // sock is a connection's socket in a loop: the driver of its conn.
@@ -94,6 +101,7 @@ type sock struct {
 	early []byte // read before the upgrade, delivered first
 
 	// under c.mu
+	dirty   bool // in l.dirty
 	added   bool // in the epoll set
 	wantOut bool // waiting for EPOLLOUT
 	closed  bool // fd closed
@@ -120,6 +128,9 @@ func (s *sock) start(c *conn) {
 }
 
 func (s *sock) write(b []byte) (int, error) {
+	if s.closed {
+		return 0, net.ErrClosed
+	}
 	n, err := rawWrite(s.fd, b)
 	for err == syscall.EINTR {
 		n, err = rawWrite(s.fd, b)
@@ -236,9 +247,7 @@ func (l *loop) run(ep *os.File) {
 				// until none is ready: only then does a new event wake
 				// the loop through Go's poller (it is told of the epoll
 				// set's edges, not of sockets still ready)
-				for _, ev := range l.events[:n] {
-					l.handle(ev)
-				}
+				l.round(l.events[:n])
 			}
 		})
 	}
@@ -246,6 +255,53 @@ func (l *loop) run(ep *os.File) {
 		panic(fmt.Sprintf("hubws: epoll loop: %v", err)) // cannot happen with a valid epoll descriptor
 	}
 	ep.Close() // after Read: Close waits for the reads in progress
+}
+
+// round serves the ready sockets, then writes what was written to the
+// loop's sockets meanwhile.
+func (l *loop) round(events []syscall.EpollEvent) {
+	l.mu.Lock()
+	l.inRound = true
+	l.mu.Unlock()
+	for _, ev := range events {
+		l.handle(ev)
+	}
+	l.mu.Lock()
+	l.inRound = false
+	dirty := l.dirty
+	l.dirty = nil
+	l.mu.Unlock()
+	for _, s := range dirty {
+		s.c.mu.Lock()
+		s.dirty = false
+		err := s.c.flushLocked()
+		s.c.mu.Unlock()
+		_ = err // a failed write ends the connection through its reader
+	}
+	if cap(dirty) <= 1024 {
+		clear(dirty)
+		l.mu.Lock()
+		if l.dirty == nil {
+			l.dirty = dirty[:0]
+		}
+		l.mu.Unlock()
+	}
+}
+
+// later holds a write to s for the end of its loop's round, if one is
+// going on (c.mu held).
+func (s *sock) later() bool {
+	l := s.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.inRound {
+		return false
+	}
+	if !s.dirty {
+		s.dirty = true
+		l.dirty = append(l.dirty, s)
+	}
+	return true
 }
 
 // idle reports whether the loop ends: it has no connection left.

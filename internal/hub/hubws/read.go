@@ -209,7 +209,7 @@ func (c *conn) peerClosed(p []byte) bool {
 	defer c.mu.Unlock()
 	c.peerClose, c.closeCode, c.closeWhy = true, code, reason
 	c.closeLocked(code, reason)
-	return !c.waiting
+	return !c.waiting && len(c.out) == 0 // else it ends once written (or in a second)
 }
 
 // recoverRead turns a panic while reading into the end of this connection

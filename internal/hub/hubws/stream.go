@@ -136,3 +136,5 @@ func (s *stream) shutWrite() {
 }
 
 func (s *stream) abort() { s.raw.Close() }
+
+func (s *stream) later() bool { return false }
