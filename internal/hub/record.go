@@ -163,3 +163,13 @@ func (h *Hub) record(id string) *record {
 	defer h.mu.RUnlock()
 	return h.records[id]
 }
+
+// countOut adds n to the messages sent to the device; r may be nil.
+func (r *record) countOut(n int) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.msgsOut += uint64(n)
+	r.mu.Unlock()
+}

@@ -41,13 +41,12 @@ func (b brokerHandler) ToDevice(m broker.Message) error {
 	if d == nil {
 		return broker.ErrOffline
 	}
+	// Counted before the send, which may write to the socket at once: a
+	// device that has the message is never ahead of its count.
+	rec.countOut(1)
 	if !d.send(item{kind: kindOf(m), data: m.Data}) {
+		rec.countOut(-1)
 		return errDeviceBusy
-	}
-	if rec != nil {
-		rec.mu.Lock()
-		rec.msgsOut++
-		rec.mu.Unlock()
 	}
 	return nil
 }
