@@ -187,3 +187,35 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
+
+// SyncDir fsyncs a folder, so that names made, renamed or removed in it
+// survive a power cut.
+func SyncDir(dir string) error { return syncDir(dir) }
+
+// Symlink makes path a symbolic link to target, atomically: a link made
+// under a temporary name is renamed over path (a link or a file, never a
+// folder) and the folder fsynced, so path is at every instant either what
+// it was or the new link.
+func Symlink(target, path string) error {
+	dir, base := filepath.Split(path)
+	for i := 0; ; i++ {
+		tmp := filepath.Join(dir, fmt.Sprintf(".%s.tmp-link%d", base, i))
+		err := os.Symlink(target, tmp)
+		if errors.Is(err, os.ErrExist) && i < 100 {
+			os.Remove(tmp) // a stray one from a crash
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("link %s: %w", path, err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("link %s: %w", path, err)
+		}
+		break
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("link %s: %w", path, err)
+	}
+	return nil
+}

@@ -142,3 +142,22 @@ func TestRemoveTemps(t *testing.T) {
 		t.Errorf("left %v, want %v", got, want)
 	}
 }
+
+func TestSymlink(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "current")
+	for _, target := range []string{"v1", "v2"} {
+		if err := Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.Readlink(link); err != nil || got != target {
+			t.Fatalf("Readlink = %q, %v; want %q", got, err, target)
+		}
+	}
+	assertNoTemps(t, dir)
+	os.Mkdir(filepath.Join(dir, "folder"), 0o755)
+	if err := Symlink("v3", filepath.Join(dir, "folder")); err == nil {
+		t.Fatal("Symlink over a folder: want an error")
+	}
+	assertNoTemps(t, dir)
+}
