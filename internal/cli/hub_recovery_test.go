@@ -32,7 +32,8 @@ func recoveryApp(app string, httpPort any, homePort int) string {
 // with its reason, and it is repaired through /d/<id>/ on the hub alone
 // (e2e/hub-recovery.mjs): a bad app.json refused with its location, a good
 // one saved, restart, the demo app back. Then nothing of recovery is left
-// in the hub's /api/devices/<id>.
+// in the hub's /api/devices/<id>. And a page open through the hub follows
+// its device back into recovery (e2e/hub-falls-recovery.mjs).
 func TestHubRecoveryInBrowser(t *testing.T) {
 	h := startHubProc(t)
 	dir := t.TempDir()
@@ -84,5 +85,17 @@ func TestHubRecoveryInBrowser(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(root, "app.json")); !strings.Contains(string(b), `"app": "demo"`) {
 		t.Errorf("app.json after the repair:\n%s", b)
+	}
+
+	// And back: app.json broken behind the running demo's back, a page open
+	// through the hub restarts the device, which falls into recovery; the
+	// same tab becomes the recovery page.
+	if err := os.WriteFile(filepath.Join(root, "app.json"), []byte(recoveryApp("nosuchapp", httpPort, h.devPort)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = tethertest.Browser(t, "hub-falls-recovery.mjs", fmt.Sprintf("http://127.0.0.1:%d/d/Device_1/", h.pagePort),
+		filepath.Join(dir, "hub-falls-recovery.png"))
+	if !strings.Contains(out, "page followed its device into recovery") {
+		t.Fatalf("browser: %s", out)
 	}
 }

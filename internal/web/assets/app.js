@@ -217,6 +217,12 @@ function receive(data) {
     hubPresence(m);
     return;
   }
+  // A device that fell into recovery serves the recovery page (through a
+  // hub too, which serves it at /d/<id>/ by the same rule): load it.
+  if (m.recovery === true && (m.app === undefined || m.app === 'recovery')) {
+    location.reload();
+    return;
+  }
   if (m['hub/shadow/replayed'] === true) replayedAt = new Date(Date.now() - (Number(m['hub/shadow/age']) || 0) * 1000);
   if (online) lastSeen = new Date(); // through a hub, what comes before it says the device is there is its shadow
   if ('error' in m) {
