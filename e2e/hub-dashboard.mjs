@@ -24,7 +24,7 @@ try {
   await page.waitForURL('**/login**');
   await page.getByLabel('Page token').fill('not the token');
   await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByText('That token was not accepted.').waitFor({ timeout: 10000 });
+  await page.getByText('Those credentials were not accepted.').waitFor({ timeout: 10000 });
   await page.getByLabel('Page token').fill(token);
   await page.getByRole('button', { name: 'Log in' }).click();
 

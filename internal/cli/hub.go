@@ -63,10 +63,18 @@ hub (/d/<id>/), /api/devices, /api/devices/<id>, /metrics (Prometheus) and
 
 Without --auth the hub is OPEN: anyone who can reach it can connect as any
 device. The auth file is
-  {"devices": {"<id>": {"token": "..."}}, "pages": [{"token": "..."}]}
+  {"devices": {"<id>": {"token": "...", "labels": ["kitchen"]}},
+   "pages": [{"token": "...", "name": "grafana",
+              "grants": [{"devices": ["kitchen-*", "label:floor2"], "verbs": ["view"]}]}],
+   "users": {"alice": {"password": "$2a$10$...",
+                       "grants": [{"devices": ["*"], "verbs": ["admin"]}]}}}
 and a token written "sha256:<hex>" is compared as a hash. Devices send
-"Authorization: Bearer <token>"; pages send a page token the same way or log
-in on the dashboard.
+"Authorization: Bearer <token>"; pages send a page token the same way, or a
+user or page token logs in on the dashboard. Grants give devices (ids,
+patterns, label:NAME, *) a verb: view (receive), drive (also send
+commands) or admin (also operator items: restart, config, logs, recovery,
+updates); a page token without grants may do everything (warned). tether
+hub passwd makes a user's password hash.
 
 SIGTERM or Ctrl-C closes every connection with 1001 and exits within 5 s,
 with status 0 after SIGTERM and 130 after Ctrl-C; a second signal exits at
@@ -78,6 +86,7 @@ once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runHub(cmd, stdio, f) },
 	}
+	cmd.AddCommand(newHubPasswdCmd(stdio))
 	fl := cmd.Flags()
 	fl.StringVar(&f.deviceAddr, "device-addr", ":7770", "address of the device endpoint (devices connect to /<device-id>)")
 	fl.StringVar(&f.pageAddr, "page-addr", "127.0.0.1:7771", "address of the page endpoint, dashboard, API and metrics")
@@ -132,7 +141,7 @@ func runHub(cmd *cobra.Command, stdio Stdio, f hubFlags) error {
 			return err
 		}
 		logger.Info("auth on: devices need their token, pages a page token or a login on the dashboard",
-			"auth", f.auth, "devices", len(opts.Auth.Devices), "page_tokens", len(opts.Auth.Pages))
+			"auth", f.auth, "devices", len(opts.Auth.Devices), "page_tokens", len(opts.Auth.Pages), "users", len(opts.Auth.Users))
 	}
 	if opts.TLS, opts.ClientCAs, err = hubTLS(f); err != nil {
 		return err

@@ -157,15 +157,23 @@ func routesField(p *map[string]string) field {
 }
 
 // originsField decodes a list of origin host patterns.
-func originsField(p *[]string) field {
+func originsField(p *[]string) field { return strList(p, origin, 0) }
+
+// strList decodes an array of strings each checked by rule, at most max of
+// them (0: any number); empty strings (placeholders) are left out.
+func strList(p *[]string, rule stringRule, max int) field {
 	return func(d *decoder, n *node, path string) {
-		if n.kind != kindArray {
-			d.errorf(n.start, path, "want an array of %s, got %s", origin.want, describe(n))
+		if n.kind != kindArray || max > 0 && len(n.elems) > max {
+			most := ""
+			if max > 0 {
+				most = fmt.Sprintf("at most %d of ", max)
+			}
+			d.errorf(n.start, path, "want an array of %s%s, got %s", most, rule.want, describe(n))
 			return
 		}
 		out := make([]string, 0, len(n.elems))
 		for i, e := range n.elems {
-			if s, ok := d.text(e, fmt.Sprintf("%s[%d]", path, i), origin); ok && s != "" {
+			if s, ok := d.text(e, fmt.Sprintf("%s[%d]", path, i), rule); ok && s != "" {
 				out = append(out, s)
 			}
 		}

@@ -58,6 +58,9 @@ type Device struct {
 	IAm string `json:"iam"`
 	// Dev is a free-form device kind ("ESP32", "rpi4").
 	Dev string `json:"dev"`
+	// Labels group the device for a hub's grants (label:NAME); it sends
+	// them in its state object ("labels"). (new key)
+	Labels []string `json:"labels,omitempty"`
 }
 
 // AP is the access point the device hosts when it has no other network.

@@ -127,7 +127,7 @@ func TestLoadMissingFiles(t *testing.T) {
 	if !reflect.DeepEqual(cfg.App, def.App) {
 		t.Errorf("app: got %+v, want the defaults %+v", cfg.App, def.App)
 	}
-	if cfg.Network.Net != "" || cfg.Network.AP.Password != "" || cfg.Network.Device != def.Network.Device {
+	if cfg.Network.Net != "" || cfg.Network.AP.Password != "" || !reflect.DeepEqual(cfg.Network.Device, def.Network.Device) {
 		t.Errorf("network: got %+v", cfg.Network)
 	}
 }
@@ -209,6 +209,11 @@ func TestValidate(t *testing.T) {
 			"error: other.json: unknown config file, want network.json or app.json\n"},
 		{"big file", NetworkFile, `{"device": {"dev": "` + strings.Repeat("x", maxFileSize) + `"}}`,
 			"error: network.json: file too large: 1048599 bytes, want at most 1048576\n"},
+		{"labels", NetworkFile, `{"device": {"iam": "d1", "labels": ["kitchen", "site=berlin"]}}`, ""},
+		{"bad label", NetworkFile, `{"device": {"iam": "d1", "labels": ["kitchen", "floor 2"]}}`,
+			"error: network.json:1:48: device.labels[1]: want a label: 1-64 ASCII letters, digits, '.', '_', '-', '=' or ':', got \"floor 2\"\n"},
+		{"labels not a list", NetworkFile, `{"device": {"labels": "kitchen"}}`,
+			"error: network.json:1:23: device.labels: want an array of at most 64 of a label: 1-64 ASCII letters, digits, '.', '_', '-', '=' or ':', got \"kitchen\"\n"},
 		{"deep nesting", AppFile, `{"app": "x", "x": ` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`,
 			"error: app.json:1:10018: invalid character '[' exceeded max depth\n"},
 	}

@@ -4,8 +4,9 @@ package config
 func (d *decoder) decodeNetwork(top *node, n *Network) {
 	d.object(top, "", fields{
 		"device": obj(fields{
-			"iam": str(&n.Device.IAm, deviceID),
-			"dev": str(&n.Device.Dev, anyString),
+			"iam":    str(&n.Device.IAm, deviceID),
+			"dev":    str(&n.Device.Dev, anyString),
+			"labels": strList(&n.Device.Labels, label, 64),
 		}),
 		"ap": obj(fields{
 			"essid":    str(&n.AP.ESSID, ssid),

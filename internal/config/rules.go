@@ -17,6 +17,7 @@ var (
 	maxMessage = intRule{want: "a size in bytes (0 for the default, at most 1 GiB)", min: 0, max: 1 << 30}
 
 	deviceID = stringRule{want: "a device id: " + deviceid.Rule, ok: deviceid.Valid}
+	label    = stringRule{want: "a label: " + deviceid.LabelRule, ok: func(s string) bool { return deviceid.CheckLabel(s) == nil }}
 	token    = stringRule{
 		want:   "a token without CR, LF or other control characters (it is sent in an HTTP header)",
 		ok:     func(s string) bool { return !strings.ContainsFunc(s, isControl) },

@@ -2,6 +2,7 @@ package device
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 
 	"tether/internal/config"
@@ -25,7 +26,7 @@ type netState struct {
 type netKey struct {
 	backend string
 	root    string
-	network config.Network
+	network string // network.json as JSON: config.Network holds lists, so is not comparable
 }
 
 func (n *netState) manager() *netif.Manager {
@@ -50,7 +51,8 @@ func (d *Device) backendName(cfg *config.Config) string {
 // returns the error of opening the backend (then the manager runs on no
 // backend, reporting nothing, so apps still get one).
 func (d *Device) startNetwork(_ context.Context, cfg *config.Config) error {
-	key := netKey{backend: d.backendName(cfg), root: cfg.Root, network: cfg.Network}
+	nw, _ := json.Marshal(cfg.Network)
+	key := netKey{backend: d.backendName(cfg), root: cfg.Root, network: string(nw)}
 	n := &d.net
 	n.mu.Lock()
 	if n.m != nil && n.key == key {

@@ -44,3 +44,25 @@ func Valid(id string) bool { return Check(id) == nil }
 func allowed(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-'
 }
+
+// MaxLabelLen is the longest device label, in bytes.
+const MaxLabelLen = 64
+
+// LabelRule says which labels are valid, for messages and docs.
+const LabelRule = "1-64 ASCII letters, digits, '.', '_', '-', '=' or ':'"
+
+// CheckLabel returns nil for a valid device label ("kitchen",
+// "site=berlin"), else what is wrong with it. Labels group devices for the
+// hub's grants (label:NAME); network.json's device.labels and the hub's
+// auth file follow this one rule.
+func CheckLabel(l string) error {
+	if l == "" || len(l) > MaxLabelLen {
+		return fmt.Errorf("label of %d bytes, want %s", len(l), LabelRule)
+	}
+	for i := 0; i < len(l); i++ {
+		if c := l[i]; !allowed(c) && c != '=' && c != ':' {
+			return fmt.Errorf("label %q has %q at byte %d, want %s", l, c, i+1, LabelRule)
+		}
+	}
+	return nil
+}

@@ -8,29 +8,57 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
-	"strconv"
 	"strings"
-	"time"
 
-	"tether/internal/login"
+	"tether/internal/hub/access"
 )
 
 // Auth is the hub's credentials file (--auth):
 //
-//	{"devices": {"<id>": {"token": "..."}}, "pages": [{"token": "..."}]}
+//	{"devices": {"<id>": {"token": "...", "labels": ["kitchen"]}},
+//	 "pages": [{"token": "...", "name": "grafana",
+//	            "grants": [{"devices": ["kitchen-*", "label:floor2"], "verbs": ["view"]}]}],
+//	 "users": {"alice": {"password": "$2a$12$...", "grants": [{"devices": ["*"], "verbs": ["admin"]}]}}}
 //
 // A token written "sha256:<hex>" is stored as the SHA-256 of the token and
-// compared as a hash, so the file need not hold the secret itself.
+// compared as a hash, so the file need not hold the secret itself. A page
+// token without grants may do everything to every device (as before grants
+// existed; the hub warns about it). A user's password is a bcrypt hash
+// (tether hub passwd makes one).
 type Auth struct {
-	Devices map[string]Token `json:"devices"`
-	Pages   []Token          `json:"pages"`
+	Devices map[string]DeviceEntry `json:"devices"`
+	Pages   []PageEntry            `json:"pages"`
+	Users   map[string]UserEntry   `json:"users,omitempty"`
+}
+
+// DeviceEntry is one device's credentials and labels.
+type DeviceEntry struct {
+	Token
+	// Labels are the device's labels, for grants' label:NAME selectors
+	// (beside those the device reports itself in its state).
+	Labels []string `json:"labels,omitempty"`
+}
+
+// PageEntry is one page token and what it may do.
+type PageEntry struct {
+	Token
+	// Name names the token in the audit log and the hub's log; empty
+	// means "token " and the start of the token's SHA-256.
+	Name string `json:"name,omitempty"`
+	// Grants are what the token may do; nil means everything.
+	Grants []access.Grant `json:"grants,omitempty"`
+}
+
+// UserEntry is one dashboard user: a password (a bcrypt hash) and grants.
+type UserEntry struct {
+	Password string         `json:"password"`
+	Grants   []access.Grant `json:"grants"`
 }
 
 // Token is one accepted token.
 type Token struct {
-	Token string `json:"token"`
+	Token string `json:"token,omitempty"`
 }
 
 // Match reports whether presented is this token (in constant time).
@@ -38,15 +66,34 @@ func (t Token) Match(presented string) bool {
 	if presented == "" || t.Token == "" {
 		return false
 	}
+	return t.matchHash(sha256.Sum256([]byte(presented)))
+}
+
+// matchHash reports whether sum is the SHA-256 of this token (in
+// constant time), so that a credential can be checked again from its hash
+// alone when the auth file changes.
+func (t Token) matchHash(sum [sha256.Size]byte) bool {
 	if hexHash, ok := strings.CutPrefix(t.Token, "sha256:"); ok {
 		want, err := hex.DecodeString(hexHash)
 		if err != nil {
 			return false
 		}
-		got := sha256.Sum256([]byte(presented))
-		return subtle.ConstantTimeCompare(got[:], want) == 1
+		return subtle.ConstantTimeCompare(sum[:], want) == 1
 	}
-	return subtle.ConstantTimeCompare([]byte(presented), []byte(t.Token)) == 1
+	if t.Token == "" {
+		return false
+	}
+	own := sha256.Sum256([]byte(t.Token))
+	return subtle.ConstantTimeCompare(sum[:], own[:]) == 1
+}
+
+// hashID names the token by the start of its SHA-256, for logs.
+func (t Token) hashID() string {
+	if h, ok := strings.CutPrefix(t.Token, "sha256:"); ok {
+		return "token sha256:" + h[:8]
+	}
+	sum := sha256.Sum256([]byte(t.Token))
+	return "token sha256:" + hex.EncodeToString(sum[:4])
 }
 
 func (t Token) check() error {
@@ -70,153 +117,70 @@ func LoadAuth(path string) (*Auth, error) {
 	return ParseAuth(b, path)
 }
 
+// authShape is the file's shape, for errors.
+const authShape = `want {"devices": {"<id>": {"token": "..."}}, "pages": [{"token": "...", "grants": [...]}], "users": {"<name>": {"password": "$2a$...", "grants": [...]}}}`
+
 // ParseAuth decodes and checks an auth file's contents; name is used in errors.
 func ParseAuth(b []byte, name string) (*Auth, error) {
 	var a Auth
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&a); err != nil {
-		return nil, fmt.Errorf("%s: %w (want {\"devices\": {\"<id>\": {\"token\": \"...\"}}, \"pages\": [{\"token\": \"...\"}]})", name, err)
+		return nil, fmt.Errorf("%s: %w (%s)", name, err, authShape)
 	}
-	for id, t := range a.Devices {
-		if err := ValidID(id); err != nil {
-			return nil, fmt.Errorf("%s: devices.%s: %w", name, id, err)
-		}
-		if err := t.check(); err != nil {
-			return nil, fmt.Errorf("%s: devices.%s.token: %w", name, id, err)
-		}
-	}
-	for i, t := range a.Pages {
-		if err := t.check(); err != nil {
-			return nil, fmt.Errorf("%s: pages[%d].token: %w", name, i, err)
-		}
+	if err := a.check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return &a, nil
 }
 
-// Errors of authentication, sent as the body of a 401.
-var (
-	errNoCredentials  = errors.New("unauthorized: no credentials (send Authorization: Bearer <token>)")
-	errBadCredentials = errors.New("unauthorized: wrong credentials")
-	errUnknownDevice  = errors.New("unauthorized: device not in the hub's auth file") // answered as errBadCredentials
-	errThrottled      = errors.New("too many wrong tokens from this address: try again in a few seconds")
-	errNoClientCert   = errors.New("unauthorized: no client certificate")
-	errCertName       = errors.New("unauthorized: client certificate common name is not the device id")
-)
-
-// authDevice checks a device's credentials: its client certificate when the
-// hub has a client CA, its token when the hub has an auth file.
-func (h *Hub) authDevice(r *http.Request, id string) error {
-	if h.opts.ClientCAs != nil && h.opts.TLS != nil {
-		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-			return errNoClientCert
+// check checks every entry; errors name the key.
+func (a *Auth) check() error {
+	for id, d := range a.Devices {
+		if err := ValidID(id); err != nil {
+			return fmt.Errorf("devices.%s: %w", id, err)
 		}
-		if r.TLS.PeerCertificates[0].Subject.CommonName != id {
-			return fmt.Errorf("%w: got %q, want %q", errCertName, r.TLS.PeerCertificates[0].Subject.CommonName, id)
+		if err := d.check(); err != nil {
+			return fmt.Errorf("devices.%s.token: %w", id, err)
+		}
+		if err := access.CheckLabels(d.Labels); err != nil {
+			return fmt.Errorf("devices.%s.labels%w", id, err)
 		}
 	}
-	if h.opts.Auth == nil {
-		return nil
-	}
-	tok := login.Bearer(r)
-	if tok == "" {
-		return errNoCredentials
-	}
-	addr := login.ClientAddr(r.RemoteAddr)
-	if !h.throttle.Allow(addr, time.Now()) {
-		return errThrottled
-	}
-	t, ok := h.opts.Auth.Devices[id]
-	if !ok {
-		t = noToken // compared all the same, so the time taken does not tell
-	}
-	if !t.Match(tok) || !ok {
-		h.throttle.Fail(addr, time.Now())
-		if !ok {
-			return errUnknownDevice
+	for i, p := range a.Pages {
+		if err := p.check(); err != nil {
+			return fmt.Errorf("pages[%d].token: %w", i, err)
 		}
-		return errBadCredentials
+		if _, err := access.Compile(p.Grants); err != nil {
+			return fmt.Errorf("pages[%d].grants%w", i, err)
+		}
+		if len(p.Name) > 64 || strings.ContainsFunc(p.Name, isControl) {
+			return fmt.Errorf("pages[%d].name: want at most 64 characters and no control characters", i)
+		}
+	}
+	for name, u := range a.Users {
+		if err := checkUser(name, u); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// noToken stands in for the token of a device id the auth file lacks.
-var noToken = Token{Token: "sha256:" + strings.Repeat("0", 2*sha256.Size)}
-
-// authPage checks a page's credentials: a page token by header, or the
-// session cookie the dashboard's login sets.
-func (h *Hub) authPage(r *http.Request) error {
-	if h.opts.Auth == nil {
-		return nil
+// checkUser checks a user's name, password hash and grants.
+func checkUser(name string, u UserEntry) error {
+	if name == "" || len(name) > 64 || strings.ContainsFunc(name, isControl) || strings.TrimSpace(name) != name {
+		return fmt.Errorf("users.%q: want a name of 1-64 characters, no control characters or surrounding spaces", name)
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil && h.sessions.Valid(c.Value, time.Now()) {
-		return nil
+	if err := checkPasswordHash(u.Password); err != nil {
+		return fmt.Errorf("users.%s.password: %w", name, err)
 	}
-	tok := login.Bearer(r)
-	if tok == "" {
-		return errNoCredentials
+	if u.Grants == nil {
+		return fmt.Errorf(`users.%s.grants: missing, want a list such as [{"devices": ["*"], "verbs": ["view"]}]`, name)
 	}
-	return h.checkPageToken(r, tok)
-}
-
-// checkPageToken checks a page token from r's address, throttled.
-func (h *Hub) checkPageToken(r *http.Request, tok string) error {
-	addr := login.ClientAddr(r.RemoteAddr)
-	if !h.throttle.Allow(addr, time.Now()) {
-		return errThrottled
-	}
-	if !h.pageToken(tok) {
-		h.throttle.Fail(addr, time.Now())
-		return errBadCredentials
+	if _, err := access.Compile(u.Grants); err != nil {
+		return fmt.Errorf("users.%s.grants%w", name, err)
 	}
 	return nil
 }
 
-func (h *Hub) pageToken(tok string) bool {
-	for _, t := range h.opts.Auth.Pages {
-		if t.Match(tok) {
-			return true
-		}
-	}
-	return false
-}
-
-// refuse answers a refused upgrade with 401 (429 when throttled), counts
-// it and closes the connection. A wrong token and a device id the auth
-// file lacks get the same answer.
-func (h *Hub) refuse(w http.ResponseWriter, r *http.Request, role, id string, err error) {
-	h.metrics.authFailures.WithLabelValues(role, failureReason(err)).Inc()
-	h.warnings.Warn(role+" refused", "device", id, "remote", r.RemoteAddr, "err", err)
-	code, msg := refusal(err)
-	w.Header().Set("WWW-Authenticate", `Bearer realm="tether hub"`)
-	if code == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", strconv.Itoa(int(throttleEvery.Seconds())))
-	}
-	refuseUpgrade(w, code, msg)
-}
-
-// failureReason is err's reason label in tether_hub_auth_failures_total.
-func failureReason(err error) string {
-	switch {
-	case errors.Is(err, errNoCredentials), errors.Is(err, errNoClientCert):
-		return "missing_credentials"
-	case errors.Is(err, errUnknownDevice):
-		return "unknown_device"
-	case errors.Is(err, errCertName):
-		return "certificate_name"
-	case errors.Is(err, errThrottled):
-		return "throttled"
-	}
-	return "bad_credentials"
-}
-
-// refusal is the status and text a refused request is answered with.
-func refusal(err error) (int, string) {
-	switch {
-	case errors.Is(err, errThrottled):
-		return http.StatusTooManyRequests, err.Error()
-	case errors.Is(err, errUnknownDevice):
-		return http.StatusUnauthorized, errBadCredentials.Error()
-	}
-	return http.StatusUnauthorized, err.Error()
-}
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"tether/internal/apps/recovery/page"
+	"tether/internal/hub/access"
 	"tether/internal/web/assets"
 )
 
@@ -17,14 +18,15 @@ import (
 // through the hub's page endpoint for <id>. A device in recovery gets the
 // recovery page (package apps/recovery/page, the one it serves itself),
 // any other the device's own page (package web/assets) with a link back to
-// the dashboard. A device the hub has never seen (or forgot) is a 404.
+// the dashboard. A device the hub has never seen (or forgot), or that the
+// request may not view, is a 404.
 func (h *Hub) devicePage(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if err := ValidID(id); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if !h.known(id) {
+	if !h.known(id) || h.verbOn(requestPrincipal(r), id) < access.View {
 		notFoundPage(w, id)
 		return
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"tether/internal/hub/access"
 )
 
 // Errors of Forget.
@@ -34,7 +36,8 @@ func (h *Hub) Forget(id string) error {
 }
 
 // apiForget is DELETE /api/devices/<id>: 200 when forgotten, 404 for a
-// device the hub does not know, 409 for an online one. Browsers may only
+// device the hub does not know (or the request may not see), 403 without
+// admin on it, 409 for an online one. Browsers may only
 // ask from the page port's own origin (or --origin).
 func (h *Hub) apiForget(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
@@ -44,6 +47,16 @@ func (h *Hub) apiForget(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.checkOrigin(r); err != nil {
 		writeJSONError(w, http.StatusForbidden, err.Error())
+		return
+	}
+	who := requestPrincipal(r)
+	switch verb := h.verbOn(who, id); {
+	case verb < access.View:
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("forget device %s: %v", id, errNotKnown))
+		return
+	case verb < access.Admin:
+		h.metrics.authFailures.WithLabelValues("http", "no_grant").Inc()
+		writeJSONError(w, http.StatusForbidden, fmt.Sprintf("forbidden: forgetting device %s needs admin; %s may only %s it", id, who.name, verb))
 		return
 	}
 	err := h.Forget(id)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"tether/internal/hub/access"
 	"tether/internal/hub/dashboard"
 )
 
@@ -51,7 +52,7 @@ func (h *Hub) pageHandler() http.Handler {
 	mux.HandleFunc("GET /api/devices", h.authed(h.apiDevices))
 	mux.HandleFunc("GET /api/devices/{id}", h.authed(h.apiDevice))
 	mux.HandleFunc("DELETE /api/devices/{id}", h.authed(h.apiForget))
-	mux.Handle("GET /metrics", h.authed(h.metrics.handler().ServeHTTP))
+	mux.Handle("GET /metrics", h.authed(h.operatorOnly(h.metrics.handler().ServeHTTP)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -65,12 +66,13 @@ func (h *Hub) pageHandler() http.Handler {
 }
 
 // authed lets a request through when the hub is open or it carries a page
-// credential; a browser asking for a page is sent to the login form.
+// credential (its principal in the request's context); a browser asking
+// for a page is sent to the login form.
 func (h *Hub) authed(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		err := h.authPage(r)
+		p, err := h.authPage(r)
 		if err == nil {
-			next(w, r)
+			next(w, withPrincipal(r, p))
 			return
 		}
 		if strings.Contains(r.Header.Get("Accept"), "text/html") && errors.Is(err, errNoCredentials) {
@@ -81,6 +83,19 @@ func (h *Hub) authed(next http.HandlerFunc) http.HandlerFunc {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tether hub"`)
 		code, msg := refusal(err)
 		writeJSONError(w, code, msg)
+	}
+}
+
+// operatorOnly lets through the requests of an operator (every verb on
+// every device); others get 403.
+func (h *Hub) operatorOnly(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !requestPrincipal(r).operator() {
+			h.metrics.authFailures.WithLabelValues("http", "no_grant").Inc()
+			writeJSONError(w, http.StatusForbidden, "forbidden: "+r.URL.Path+" is for the hub's operators (admin on every device)")
+			return
+		}
+		next(w, r)
 	}
 }
 
@@ -118,6 +133,11 @@ type HubInfo struct {
 	Name string `json:"name"`
 	Open bool   `json:"open"`
 	TLS  bool   `json:"tls"`
+	// User is who the request speaks for ("anyone" on an open hub) and
+	// Operator whether they may do everything to every device (read
+	// /metrics, make enrollment codes).
+	User     string `json:"user"`
+	Operator bool   `json:"operator"`
 	// DevicePort is the port devices call home to (0 before Serve).
 	DevicePort int       `json:"device_port"`
 	Started    time.Time `json:"started"`
@@ -128,15 +148,28 @@ type HubInfo struct {
 	Panics uint64 `json:"panics_recovered"`
 }
 
+// apiHub is /api/hub. Counts of devices and pages are of the devices the
+// request may see.
 func (h *Hub) apiHub(w http.ResponseWriter, r *http.Request) {
-	h.mu.RLock()
-	pages := 0
-	for _, ps := range h.pages {
-		pages += len(ps)
+	p := requestPrincipal(r)
+	info := HubInfo{Name: h.opts.Name, Open: h.auth() == nil, TLS: h.opts.TLS != nil, DevicePort: int(h.devPort.Load()),
+		Started: h.started, Panics: h.panics.Load(), User: p.name, Operator: p.operator()}
+	if p.operator() {
+		h.mu.RLock()
+		for _, ps := range h.pages {
+			info.Pages += len(ps)
+		}
+		h.mu.RUnlock()
+		info.Devices = len(h.broker.Devices())
+	} else {
+		for _, d := range h.visibleDevices(p) {
+			if d.Online {
+				info.Devices++
+				info.Pages += d.Pages
+			}
+		}
 	}
-	h.mu.RUnlock()
-	writeJSON(w, HubInfo{Name: h.opts.Name, Open: h.opts.Auth == nil, TLS: h.opts.TLS != nil, DevicePort: int(h.devPort.Load()),
-		Started: h.started, Devices: len(h.broker.Devices()), Pages: pages, Panics: h.panics.Load()})
+	writeJSON(w, info)
 }
 
 // Devices lists every device this hub has seen or its broker knows, sorted
@@ -168,14 +201,26 @@ func (h *Hub) Devices() []DeviceInfo {
 			out[i].LastSeen = nil
 		}
 	}
+	c := h.auth()
+	for i := range out {
+		out[i].addLabels(c.deviceLabels(out[i].ID))
+	}
 	sortDevices(out)
 	return out
+}
+
+// addLabels adds the auth file's labels of the device to those it reports.
+func (di *DeviceInfo) addLabels(file []string) {
+	if len(file) > 0 {
+		di.Labels = slices.Compact(slices.Sorted(slices.Values(slices.Concat(file, di.Labels))))
+	}
 }
 
 // setState fills in what the device's shadow says.
 func (di *DeviceInfo) setState(shadow []byte, now time.Time) {
 	s := summarize(shadow)
 	di.App, di.Version, di.Recovery, di.RecoveryReason, di.Sys = s.App, s.Version, s.Recovery, s.RecoveryReason, s.Sys
+	di.Labels = s.Labels
 	if di.ShadowUpdated != nil {
 		age := now.Sub(*di.ShadowUpdated).Round(time.Millisecond).Seconds()
 		di.ShadowAge = &age
@@ -183,19 +228,37 @@ func (di *DeviceInfo) setState(shadow []byte, now time.Time) {
 }
 
 func (h *Hub) apiDevices(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, h.Devices())
+	writeJSON(w, h.visibleDevices(requestPrincipal(r)))
 }
 
+// visibleDevices is Devices as p may see them: those p has a grant on.
+func (h *Hub) visibleDevices(p *principal) []DeviceInfo {
+	all := h.Devices()
+	if p == anyone {
+		return all
+	}
+	out := all[:0]
+	for _, d := range all {
+		if p.grants.On(d.ID, d.Labels) >= access.View {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// apiDevice is /api/devices/<id>: a device the request may not see is as
+// unknown as one the hub has never seen.
 func (h *Hub) apiDevice(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if err := ValidID(id); err != nil {
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	for _, d := range h.Devices() {
+	for _, d := range h.visibleDevices(requestPrincipal(r)) {
 		if d.ID == id {
 			d.Shadow = h.broker.Shadow(id)
 			d.setState(d.Shadow, time.Now())
+			d.addLabels(h.auth().deviceLabels(id))
 			writeJSON(w, d)
 			return
 		}

@@ -158,7 +158,8 @@ type Hub struct {
 	nextConn atomic.Uint64
 	stopping atomic.Bool
 	started  time.Time
-	sessions *login.Sessions[struct{}]
+	authCfg  atomic.Pointer[authConfig] // nil: an open hub
+	sessions *login.Sessions[credRef]
 	throttle *login.Throttle
 	devPort  atomic.Int32 // the device endpoint's port, once Serve has it
 	warnings *rateLog     // refusals and slow consumers, rate-limited
@@ -195,6 +196,9 @@ func New(opts Options) *Hub {
 		records:  map[string]*record{},
 	}
 	h.shadowLimits = shadowLimits{keys: o.ShadowKeys, bytes: o.ShadowBytes}
+	if o.Auth != nil {
+		h.authCfg.Store(newAuthConfig(o.Auth))
+	}
 	return h
 }
 
@@ -221,9 +225,7 @@ func (h *Hub) Serve(ctx context.Context, deviceLn, pageLn net.Listener) error {
 	h.log.Info("hub listening", "devices", scheme+"://"+deviceLn.Addr().String()+"/<id>",
 		"pages", scheme+"://"+pageLn.Addr().String()+"/<id>",
 		"dashboard", httpScheme(scheme)+"://"+pageLn.Addr().String()+"/")
-	if h.opts.Auth == nil {
-		h.log.Warn("hub is OPEN: no --auth given, so anyone who can reach its ports can connect as any device and drive every device")
-	}
+	h.warnAuth(h.auth())
 	errc := make(chan error, 2)
 	go func() { errc <- serveHTTP(devSrv, deviceLn, "device") }()
 	go func() { errc <- serveHTTP(pageSrv, pageLn, "page") }()

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"crypto/sha256"
 	"errors"
 	"net/http"
 	"net/url"
@@ -9,9 +10,10 @@ import (
 	"tether/internal/login"
 )
 
-// login is the dashboard's login form: a right page token sets a session
-// cookie and goes on to next (a path on this hub, else /); a wrong one goes
-// back to the form. Wrong tokens are throttled per address.
+// login is the dashboard's login form: a user and password, or a page
+// token; right ones set a session cookie and go on to next (a path on this
+// hub, else /), wrong ones go back to the form. Wrong tries are throttled
+// per address.
 func (h *Hub) login(w http.ResponseWriter, r *http.Request) {
 	if err := h.checkOrigin(r); err != nil {
 		http.Error(w, err.Error(), http.StatusForbidden)
@@ -23,11 +25,12 @@ func (h *Hub) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := login.SafeNext(r.PostFormValue("next"))
-	if h.opts.Auth == nil {
+	if h.auth() == nil {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	if err := h.checkPageToken(r, r.PostFormValue("token")); err != nil {
+	p, err := h.checkLogin(r)
+	if err != nil {
 		h.metrics.authFailures.WithLabelValues("login", failureReason(err)).Inc()
 		h.warnings.Warn("dashboard login refused", "remote", r.RemoteAddr, "err", err)
 		failed := "1"
@@ -37,9 +40,36 @@ func (h *Hub) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?failed="+failed+"&next="+url.QueryEscape(next), http.StatusSeeOther)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: h.sessions.Create(struct{}{}, time.Now()), Path: "/",
+	h.log.Info("dashboard login", "who", p.name, "remote", r.RemoteAddr)
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: h.sessions.Create(p.ref, time.Now()), Path: "/",
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL.Seconds())})
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// checkLogin checks the login form's user and password, or its token.
+func (h *Hub) checkLogin(r *http.Request) (*principal, error) {
+	name := r.PostFormValue("user")
+	if name == "" {
+		return h.checkPageToken(r, r.PostFormValue("token"))
+	}
+	addr := login.ClientAddr(r.RemoteAddr)
+	if !h.throttle.Allow(addr, time.Now()) {
+		return nil, errThrottled
+	}
+	c := h.auth()
+	hash := dummyHash
+	u, known := c.file.Users[name]
+	if known {
+		hash = u.Password
+	}
+	if !login.CheckPassword(hash, r.PostFormValue("password")) || !known {
+		h.throttle.Fail(addr, time.Now())
+		return nil, errBadCredentials
+	}
+	if p := c.resolve(credRef{user: name, sum: sha256.Sum256([]byte(hash))}); p != nil {
+		return p, nil
+	}
+	return nil, errBadCredentials // the file changed meanwhile
 }
 
 // logout ends the session of the request's cookie, on the hub as well as

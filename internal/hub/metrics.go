@@ -19,6 +19,7 @@ type metrics struct {
 	drops           *prometheus.CounterVec
 	slowCloses      *prometheus.CounterVec
 	authFailures    *prometheus.CounterVec
+	refused         *prometheus.CounterVec
 	badRequests     *prometheus.CounterVec
 	keepaliveCloses prometheus.Counter
 	panics          *prometheus.CounterVec
@@ -52,6 +53,9 @@ func newMetrics(rl *relaylog.Log) *metrics {
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tether_hub_auth_failures_total", Help: "Refused connections and logins, by endpoint and reason.",
 		}, []string{"endpoint", "reason"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tether_hub_refused_messages_total", Help: "Page messages not relayed because the page's grants do not allow them, by the verb they need (drive, admin).",
+		}, []string{"needs"}),
 		badRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tether_hub_bad_requests_total", Help: "Requests refused with 400 (bad device id, not a WebSocket upgrade), by endpoint.",
 		}, []string{"endpoint"}),
@@ -73,11 +77,14 @@ func newMetrics(rl *relaylog.Log) *metrics {
 		}
 		return float64(rl.Lost())
 	})
-	m.reg.MustRegister(lost, m.connections, m.messages, m.bytes, m.drops, m.slowCloses, m.authFailures,
+	m.reg.MustRegister(lost, m.connections, m.messages, m.bytes, m.drops, m.slowCloses, m.authFailures, m.refused,
 		m.badRequests, m.keepaliveCloses, m.panics, m.shadowDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, w := range []string{"read", "write", "message", "close"} {
 		m.panics.WithLabelValues(w)
+	}
+	for _, v := range []string{"drive", "admin"} {
+		m.refused.WithLabelValues(v)
 	}
 	for _, r := range []string{"device", "page"} {
 		m.connections.WithLabelValues(r)

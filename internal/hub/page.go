@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"tether/internal/hub/access"
 	"tether/internal/hub/broker"
 	"tether/internal/hub/hubws"
 	"tether/internal/relaylog"
@@ -40,8 +41,14 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 		refuseUpgrade(w, http.StatusForbidden, err.Error())
 		return
 	}
-	if err := h.authPage(r); err != nil {
+	who, err := h.authPage(r)
+	if err != nil {
 		h.refuse(w, r, "page", id, err)
+		return
+	}
+	verb := h.verbOn(who, id)
+	if verb < access.View {
+		h.refuse(w, r, "page", id, fmt.Errorf("%w %s (%s may not view it)", errNoGrant, id, who.name))
 		return
 	}
 	if !h.enter() {
@@ -50,6 +57,8 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 	}
 	clearReadDeadline(w)
 	p := h.newPeer(rolePage, id, r.RemoteAddr)
+	p.who.Store(who)
+	p.verb.Store(uint32(verb))
 	ev := guarded{p, pageEvents{p}}
 	c, err := h.opts.Upgrader.Upgrade(w, r, ev)
 	if err != nil {
@@ -200,6 +209,9 @@ type pageEvents struct{ p *peer }
 func (e pageEvents) OnMessage(kind hubws.Kind, data []byte) {
 	p, h := e.p, e.p.h
 	p.touch()
+	if !h.mayRelay(p, kind == hubws.Binary, data) {
+		return
+	}
 	msg := broker.Message{Device: p.id, Binary: kind == hubws.Binary, Data: append([]byte(nil), data...)}
 	err := h.broker.ToDevice(msg)
 	switch {

@@ -63,6 +63,11 @@ type peer struct {
 
 	lastSeen atomic.Int64 // unix nanoseconds of the last frame read
 
+	// A page's principal and what it may do on its device (an
+	// access.Verb), both replaced when the auth file changes.
+	who  atomic.Pointer[principal]
+	verb atomic.Uint32
+
 	// A device's fan-out batch: while its reader delivers what one read
 	// brought (inMsg), the writers of the pages it queues for are woken
 	// once, at the end (OnReadWait), so that each writes the batch at once.

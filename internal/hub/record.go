@@ -61,6 +61,9 @@ type DeviceInfo struct {
 	// RecoveryReason saying why; both absent otherwise.
 	Recovery       bool   `json:"recovery,omitempty"`
 	RecoveryReason string `json:"recovery_reason,omitempty"`
+	// Labels are the device's labels: the auth file's and those it
+	// reports in its state, for grants' label:NAME selectors.
+	Labels []string `json:"labels,omitempty"`
 	// Sys is the device's system information: its sys/... state keys
 	// without the prefix (uptime, load, mem/total, ...).
 	Sys map[string]json.RawMessage `json:"sys,omitempty"`

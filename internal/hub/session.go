@@ -25,9 +25,10 @@ const (
 )
 
 // newSessions returns the dashboard's logins (package login): in memory,
-// so a hub restart logs everyone out.
-func newSessions() *login.Sessions[struct{}] {
-	return login.NewSessions[struct{}](sessionTTL, maxSessions)
+// so a hub restart logs everyone out. Each carries whose it is (a
+// credRef), found again in the auth file at every request.
+func newSessions() *login.Sessions[credRef] {
+	return login.NewSessions[credRef](sessionTTL, maxSessions)
 }
 
 // newThrottle returns the per-address throttle on wrong tokens.

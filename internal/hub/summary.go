@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"encoding/json"
 	"strings"
+
+	"tether/internal/hub/access"
 )
 
 // summary is what the dashboard and /api/devices show of a device's
@@ -15,6 +17,9 @@ type summary struct {
 	Recovery       bool
 	RecoveryReason string
 	Sys            map[string]json.RawMessage
+	// Labels are the labels the device reports (its "labels" key), the
+	// valid ones.
+	Labels []string
 	// Network is the device's network mode and whether its access point is up.
 	NetMode string
 	AP      bool
@@ -46,6 +51,7 @@ func summarize(shadow []byte) summary {
 		s.App = "recovery"
 		s.RecoveryReason = str("recovery/reason")
 	}
+	s.Labels = reportedLabels(m["labels"])
 	s.NetMode = cmp.Or(str("wifi/mode"), str("net/mode"))
 	json.Unmarshal(m["wifi/ap/active"], &s.AP)
 	for k, v := range m {
@@ -94,4 +100,20 @@ func digitsEnd(s string, i int) int {
 		i++
 	}
 	return i
+}
+
+// reportedLabels reads the labels a device's state reports: a list of
+// strings, of which the valid labels are kept (at most 64).
+func reportedLabels(raw json.RawMessage) []string {
+	var ls []string
+	if len(raw) == 0 || json.Unmarshal(raw, &ls) != nil {
+		return nil
+	}
+	out := ls[:0]
+	for _, l := range ls {
+		if access.CheckLabel(l) == nil && len(out) < 64 {
+			out = append(out, l)
+		}
+	}
+	return out
 }

@@ -52,6 +52,9 @@ func (s *Server) state() wire.Message {
 	if s.tls.On() {
 		m["tls/fingerprint"] = s.tls.Fingerprint
 	}
+	if ls := s.cfg.Network.Device.Labels; len(ls) > 0 {
+		m["labels"] = ls
+	}
 	if s.drv != nil {
 		for k, v := range s.drv.State() {
 			m[k] = v

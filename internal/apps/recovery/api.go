@@ -156,6 +156,9 @@ func (s *server) state() wire.Message {
 	m := wire.Message{"recovery": true, "recovery/reason": reasonText(s.env.Reason), "app": "recovery", "version": apps.VersionText(s.env.Version)}
 	if c := s.env.Config; c != nil {
 		m["iam"], m["dev"] = c.Network.Device.IAm, c.Network.Device.Dev
+		if ls := c.Network.Device.Labels; len(ls) > 0 {
+			m["labels"] = ls
+		}
 		m["recovery/app"] = c.App.Name
 	}
 	if n := s.env.Net; n != nil {

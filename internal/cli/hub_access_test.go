@@ -1,0 +1,143 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"tether/internal/tethertest"
+)
+
+// accessAuth is an auth file with grants: a page token that may drive
+// Device_1 only, one that may view every device, one for everything, and
+// a user who may view Device_1 (password "alice-password", bcrypt cost 10).
+const accessAuth = `{
+  "devices": {"Device_1": {"token": "d1-secret"}, "Device_2": {"token": "d2-secret"}},
+  "pages": [
+    {"token": "d1-page", "name": "d1-driver", "grants": [{"devices": ["Device_1"], "verbs": ["drive"]}]},
+    {"token": "viewer", "name": "viewer", "grants": [{"devices": ["*"], "verbs": ["view"]}]},
+    {"token": "root", "name": "root"}
+  ],
+  "users": {"alice": {"password": "$2a$10$UoH7GZGacCrkzFr8oZeHqubuRAd6Y.nQ5c53Il1k9rfj8J4qXkFqG",
+                      "grants": [{"devices": ["Device_1"], "verbs": ["view"]}]}}
+}`
+
+// metricValue reads one series from the hub's /metrics with token.
+func (h *hubProc) metricValue(t *testing.T, token, series string) string {
+	t.Helper()
+	code, body := h.getAuth(t, "/metrics", token)
+	if code != 200 {
+		t.Fatalf("/metrics: %d %s", code, body)
+	}
+	m := regexp.MustCompile("(?m)^" + regexp.QuoteMeta(series) + " (\\S+)$").FindStringSubmatch(body)
+	if m == nil {
+		return "absent"
+	}
+	return m[1]
+}
+
+// getAuth GETs path on the page port with a bearer token.
+func (h *hubProc) getAuth(t *testing.T, path, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d%s", h.pagePort, path), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// login logs in on the dashboard's form and returns a client holding the
+// session cookie.
+func (h *hubProc) login(t *testing.T, form url.Values) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err := c.PostForm(fmt.Sprintf("http://127.0.0.1:%d/login", h.pagePort), form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if strings.Contains(resp.Request.URL.String(), "failed") {
+		t.Fatalf("login %v refused", form)
+	}
+	return c
+}
+
+func TestHubBinaryGrants(t *testing.T) {
+	auth := filepath.Join(t.TempDir(), "auth.json")
+	os.WriteFile(auth, []byte(accessAuth), 0o600)
+	h := startHubProc(t, "--auth", auth)
+	out := tethertest.RunPython(t, 30*time.Second, pyHubPrelude+`
+def bearer(tok):
+    return {"Authorization": "Bearer " + tok}
+
+async def main():
+    d1 = await websockets.connect(D + "Device_1", extra_headers=bearer("d1-secret"))
+    d2 = await websockets.connect(D + "Device_2", extra_headers=bearer("d2-secret"))
+    try:
+        async with websockets.connect(P + "Device_2", extra_headers=bearer("d1-page")):
+            raise SystemExit("FAIL: Device_1's page token opened Device_2")
+    except websockets.InvalidStatusCode as e:
+        assert e.status_code == 403, e.status_code
+    p1 = await websockets.connect(P + "Device_1", extra_headers=bearer("d1-page"))
+    await expect(p1, has("hub/device/connected", True), "Device_1 online")
+    await p1.send('["CMD", "restart", []]')
+    r = await expect(p1, has("error"), "restart refused")
+    assert "refused: CMD restart needs admin on Device_1" in r, r
+    await p1.send('["GET", "wifi", []]')
+    got = await asyncio.wait_for(d1.recv(), 5)
+    assert got == '["GET", "wifi", []]', got
+    v2 = await websockets.connect(P + "Device_2", extra_headers=bearer("viewer"))
+    await expect(v2, has("hub/device/connected", True), "Device_2 online")
+    await v2.send('["CMD", "send_message", ["hi"]]')
+    r = await expect(v2, has("error"), "viewer refused")
+    assert "needs drive on Device_2; viewer may only view it" in r, r
+    await d2.send('{"temp": 21}')
+    await expect(v2, lambda m: m == '{"temp": 21}', "viewer still receives")
+    drop(d1, d2, p1, v2)
+    print("grants ok")
+asyncio.run(main())
+`, h.ports()...)
+	if !strings.Contains(out, "grants ok") {
+		t.Fatal(out)
+	}
+	for series, want := range map[string]string{
+		`tether_hub_refused_messages_total{needs="admin"}`:                  "1",
+		`tether_hub_refused_messages_total{needs="drive"}`:                  "1",
+		`tether_hub_auth_failures_total{endpoint="page",reason="no_grant"}`: "1",
+	} {
+		if got := h.metricValue(t, "root", series); got != want {
+			t.Errorf("%s = %s, want %s", series, got, want)
+		}
+	}
+	if code, _ := h.getAuth(t, "/metrics", "viewer"); code != http.StatusForbidden {
+		t.Errorf("/metrics with a view token: %d, want 403", code)
+	}
+	if !strings.Contains(h.Output(), "page token without grants may view, drive and administer every device") {
+		t.Errorf("hub does not warn about the token without grants:\n%s", h.Output())
+	}
+
+	alice := h.login(t, url.Values{"user": {"alice"}, "password": {"alice-password"}})
+	resp, err := alice.Get(fmt.Sprintf("http://127.0.0.1:%d/api/devices", h.pagePort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var devs []struct{ ID string }
+	if err := json.NewDecoder(resp.Body).Decode(&devs); err != nil || len(devs) != 1 || devs[0].ID != "Device_1" {
+		t.Errorf("alice's /api/devices = %+v (%v), want Device_1 alone", devs, err)
+	}
+}

@@ -1,0 +1,149 @@
+package hub
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"tether/internal/login"
+)
+
+// Errors of authentication, sent as the body of a 401 (403 for errNoGrant).
+var (
+	errNoCredentials  = errors.New("unauthorized: no credentials (send Authorization: Bearer <token>)")
+	errBadCredentials = errors.New("unauthorized: wrong credentials")
+	errUnknownDevice  = errors.New("unauthorized: device not in the hub's auth file") // answered as errBadCredentials
+	errThrottled      = errors.New("too many wrong tokens from this address: try again in a few seconds")
+	errNoClientCert   = errors.New("unauthorized: no client certificate")
+	errCertName       = errors.New("unauthorized: client certificate common name is not the device id")
+	errNoGrant        = errors.New("forbidden: no grant for this device")
+)
+
+// auth is the auth file in force, nil on an open hub.
+func (h *Hub) auth() *authConfig { return h.authCfg.Load() }
+
+// authDevice checks a device's credentials: its client certificate when the
+// hub has a client CA, its token when the hub has an auth file.
+func (h *Hub) authDevice(r *http.Request, id string) error {
+	if h.opts.ClientCAs != nil && h.opts.TLS != nil {
+		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+			return errNoClientCert
+		}
+		if r.TLS.PeerCertificates[0].Subject.CommonName != id {
+			return fmt.Errorf("%w: got %q, want %q", errCertName, r.TLS.PeerCertificates[0].Subject.CommonName, id)
+		}
+	}
+	c := h.auth()
+	if c == nil {
+		return nil
+	}
+	tok := login.Bearer(r)
+	if tok == "" {
+		return errNoCredentials
+	}
+	addr := login.ClientAddr(r.RemoteAddr)
+	if !h.throttle.Allow(addr, time.Now()) {
+		return errThrottled
+	}
+	t, ok := c.file.Devices[id]
+	if !ok {
+		t.Token = Token{Token: noToken} // compared all the same, so the time taken does not tell
+	}
+	if !t.Match(tok) || !ok {
+		h.throttle.Fail(addr, time.Now())
+		if !ok {
+			return errUnknownDevice
+		}
+		return errBadCredentials
+	}
+	return nil
+}
+
+// noToken stands in for the token of a device id the auth file lacks.
+var noToken = "sha256:" + strings.Repeat("0", 2*sha256.Size)
+
+// authPage checks a page's credentials, a page token by header or the
+// session cookie the dashboard's login sets, and returns whom they name.
+func (h *Hub) authPage(r *http.Request) (*principal, error) {
+	c := h.auth()
+	if c == nil {
+		return anyone, nil
+	}
+	if ck, err := r.Cookie(sessionCookie); err == nil {
+		if ref, ok := h.sessions.Get(ck.Value, time.Now()); ok {
+			if p := c.resolve(ref); p != nil {
+				return p, nil
+			}
+			h.sessions.Revoke(ck.Value)
+		}
+	}
+	tok := login.Bearer(r)
+	if tok == "" {
+		return nil, errNoCredentials
+	}
+	return h.checkPageToken(r, tok)
+}
+
+// checkPageToken checks a page token from r's address, throttled.
+func (h *Hub) checkPageToken(r *http.Request, tok string) (*principal, error) {
+	addr := login.ClientAddr(r.RemoteAddr)
+	if !h.throttle.Allow(addr, time.Now()) {
+		return nil, errThrottled
+	}
+	p := h.auth().pageToken(tok)
+	if p == nil {
+		h.throttle.Fail(addr, time.Now())
+		return nil, errBadCredentials
+	}
+	return p, nil
+}
+
+// refuse answers a refused upgrade with 401 (429 when throttled, 403 without
+// a grant), counts it and closes the connection. A wrong token and a
+// device id the auth file lacks get the same answer.
+func (h *Hub) refuse(w http.ResponseWriter, r *http.Request, role, id string, err error) {
+	h.metrics.authFailures.WithLabelValues(role, failureReason(err)).Inc()
+	h.warnings.Warn(role+" refused", "device", id, "remote", r.RemoteAddr, "err", err)
+	code, msg := refusal(err)
+	if code == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tether hub"`)
+	}
+	if code == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", strconv.Itoa(int(throttleEvery.Seconds())))
+	}
+	refuseUpgrade(w, code, msg)
+}
+
+// failureReason is err's reason label in tether_hub_auth_failures_total.
+func failureReason(err error) string {
+	switch {
+	case errors.Is(err, errNoCredentials), errors.Is(err, errNoClientCert):
+		return "missing_credentials"
+	case errors.Is(err, errUnknownDevice):
+		return "unknown_device"
+	case errors.Is(err, errCertName):
+		return "certificate_name"
+	case errors.Is(err, errThrottled):
+		return "throttled"
+	case errors.Is(err, errNoGrant):
+		return "no_grant"
+	}
+	return "bad_credentials"
+}
+
+// refusal is the status and text a refused request is answered with.
+func refusal(err error) (int, string) {
+	switch {
+	case errors.Is(err, errThrottled):
+		return http.StatusTooManyRequests, err.Error()
+	case errors.Is(err, errUnknownDevice):
+		return http.StatusUnauthorized, errBadCredentials.Error()
+	case errors.Is(err, errNoGrant):
+		return http.StatusForbidden, err.Error()
+	}
+	return http.StatusUnauthorized, err.Error()
+}
