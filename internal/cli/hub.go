@@ -76,6 +76,12 @@ commands) or admin (also operator items: restart, config, logs, recovery,
 updates); a page token without grants may do everything (warned). tether
 hub passwd makes a user's password hash.
 
+The auth file is read again when it changes (or on SIGHUP), without
+dropping connections: a removed token's or user's connections are closed
+within a second (close code 4001, "credentials revoked"), narrowed grants
+hold from the next message, and a file that does not load is logged and
+the one in force kept.
+
 SIGTERM or Ctrl-C closes every connection with 1001 and exits within 5 s,
 with status 0 after SIGTERM and 130 after Ctrl-C; a second signal exits at
 once.`,
@@ -95,7 +101,7 @@ once.`,
 	fl.Int64Var(&f.logMaxSize, "log-max-size", 64<<20, "rotate the message log when it reaches this many bytes")
 	fl.Int64Var(&f.logMaxTotal, "log-max-total", 1<<30, "bytes the message log and its rotated files may take together; the oldest rotated files go first")
 	fl.IntVar(&f.maxMessage, "max-message", 64<<10, "largest message accepted, in bytes; bigger ones close the connection with 1009")
-	fl.StringVar(&f.auth, "auth", "", "JSON file of device and page tokens; without it the hub is open to anyone")
+	fl.StringVar(&f.auth, "auth", "", "JSON file of device tokens, page tokens and users with their grants, read again when it changes or on SIGHUP; without it the hub is open to anyone")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "certificate (PEM) to serve wss:// and https:// on both ports")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "private key (PEM) of --tls-cert")
 	fl.StringVar(&f.clientCA, "client-ca", "", "CA (PEM) whose client certificates devices must present, with the device id as common name (needs --tls-cert)")
@@ -140,6 +146,7 @@ func runHub(cmd *cobra.Command, stdio Stdio, f hubFlags) error {
 		if opts.Auth, err = hub.LoadAuth(f.auth); err != nil {
 			return err
 		}
+		opts.AuthFile = f.auth
 		logger.Info("auth on: devices need their token, pages a page token or a login on the dashboard",
 			"auth", f.auth, "devices", len(opts.Auth.Devices), "page_tokens", len(opts.Auth.Pages), "users", len(opts.Auth.Users))
 	}
@@ -169,6 +176,10 @@ func runHub(cmd *cobra.Command, stdio Stdio, f hubFlags) error {
 	}
 	h := hub.New(opts)
 	return runUntilSignal(cmd.Context(), logger, nil, func(ctx context.Context) error {
+		if opts.AuthFile != "" {
+			stop := onSIGHUP(func() { h.ReloadAuth() })
+			defer stop()
+		}
 		return h.Serve(ctx, devLn, pageLn)
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -139,5 +140,55 @@ asyncio.run(main())
 	var devs []struct{ ID string }
 	if err := json.NewDecoder(resp.Body).Decode(&devs); err != nil || len(devs) != 1 || devs[0].ID != "Device_1" {
 		t.Errorf("alice's /api/devices = %+v (%v), want Device_1 alone", devs, err)
+	}
+}
+
+func TestHubBinaryRevokesWithinASecond(t *testing.T) {
+	auth := filepath.Join(t.TempDir(), "auth.json")
+	os.WriteFile(auth, []byte(accessAuth), 0o600)
+	h := startHubProc(t, "--auth", auth)
+	out := tethertest.RunPython(t, 30*time.Second, pyHubPrelude+`
+import os
+AUTH = sys.argv[4]
+
+def bearer(tok):
+    return {"Authorization": "Bearer " + tok}
+
+async def main():
+    d1 = await websockets.connect(D + "Device_1", extra_headers=bearer("d1-secret"))
+    pg = await websockets.connect(P + "Device_1", extra_headers=bearer("d1-page"))
+    root = await websockets.connect(P + "Device_1", extra_headers=bearer("root"))
+    await expect(pg, has("hub/device/connected", True), "online")
+    text = open(AUTH).read().replace('"d1-page"', '"d1-page-new"')
+    with open(AUTH + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(AUTH + ".tmp", AUTH)
+    changed = time.monotonic()
+    try:
+        while True:
+            await asyncio.wait_for(pg.recv(), 5)
+    except websockets.ConnectionClosed as e:
+        took = time.monotonic() - changed
+        assert e.code == 4001 and e.reason == "credentials revoked", (e.code, e.reason)
+        assert took < 1.0, "closed %.2f s after the change" % took
+    await root.send('["GET", "wifi", []]')
+    got = await asyncio.wait_for(d1.recv(), 5)
+    assert got == '["GET", "wifi", []]', got
+    drop(d1, root)
+    print("revoked ok")
+asyncio.run(main())
+`, append(h.ports(), "ws", auth)...)
+	if !strings.Contains(out, "revoked ok") {
+		t.Fatal(out)
+	}
+	h.WaitOutput("auth file reloaded", 5*time.Second)
+	if !strings.Contains(h.Output(), "closing connection: credentials revoked") {
+		t.Errorf("hub log does not say why it closed the page:\n%s", h.Output())
+	}
+	h.Signal(syscall.SIGHUP)
+	for end := time.Now().Add(5 * time.Second); strings.Count(h.Output(), "auth file reloaded") < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("no reload after SIGHUP:\n%s", h.Output())
+		}
 	}
 }

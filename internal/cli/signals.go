@@ -62,3 +62,22 @@ func runUntilSignal(ctx context.Context, log *slog.Logger, stopping func(), run 
 	}
 	return nil
 }
+
+// onSIGHUP calls f on every SIGHUP until the returned stop is called.
+func onSIGHUP(f func()) (stop func()) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGHUP)
+	done, quit := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-sigs:
+				f()
+			case <-quit:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(sigs); close(quit); <-done }
+}

@@ -26,28 +26,35 @@ var (
 // auth is the auth file in force, nil on an open hub.
 func (h *Hub) auth() *authConfig { return h.authCfg.Load() }
 
+// devCred is how a device proved who it is: by a token (kept as its
+// SHA-256, to check it again when the auth file changes), or otherwise.
+type devCred struct {
+	sum     [sha256.Size]byte
+	byToken bool
+}
+
 // authDevice checks a device's credentials: its client certificate when the
 // hub has a client CA, its token when the hub has an auth file.
-func (h *Hub) authDevice(r *http.Request, id string) error {
+func (h *Hub) authDevice(r *http.Request, id string) (devCred, error) {
 	if h.opts.ClientCAs != nil && h.opts.TLS != nil {
 		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-			return errNoClientCert
+			return devCred{}, errNoClientCert
 		}
 		if r.TLS.PeerCertificates[0].Subject.CommonName != id {
-			return fmt.Errorf("%w: got %q, want %q", errCertName, r.TLS.PeerCertificates[0].Subject.CommonName, id)
+			return devCred{}, fmt.Errorf("%w: got %q, want %q", errCertName, r.TLS.PeerCertificates[0].Subject.CommonName, id)
 		}
 	}
 	c := h.auth()
 	if c == nil {
-		return nil
+		return devCred{}, nil
 	}
 	tok := login.Bearer(r)
 	if tok == "" {
-		return errNoCredentials
+		return devCred{}, errNoCredentials
 	}
 	addr := login.ClientAddr(r.RemoteAddr)
 	if !h.throttle.Allow(addr, time.Now()) {
-		return errThrottled
+		return devCred{}, errThrottled
 	}
 	t, ok := c.file.Devices[id]
 	if !ok {
@@ -56,11 +63,11 @@ func (h *Hub) authDevice(r *http.Request, id string) error {
 	if !t.Match(tok) || !ok {
 		h.throttle.Fail(addr, time.Now())
 		if !ok {
-			return errUnknownDevice
+			return devCred{}, errUnknownDevice
 		}
-		return errBadCredentials
+		return devCred{}, errBadCredentials
 	}
-	return nil
+	return devCred{sum: sha256.Sum256([]byte(tok)), byToken: true}, nil
 }
 
 // noToken stands in for the token of a device id the auth file lacks.

@@ -19,7 +19,9 @@ func (h *Hub) deviceHandler() http.Handler {
 		if !ok {
 			return
 		}
-		if err := h.authDevice(r, id); err != nil {
+		used := h.auth()
+		cred, err := h.authDevice(r, id)
+		if err != nil {
 			h.refuse(w, r, "device", id, err)
 			return
 		}
@@ -29,6 +31,7 @@ func (h *Hub) deviceHandler() http.Handler {
 		}
 		clearReadDeadline(w)
 		p := h.newPeer(roleDevice, id, r.RemoteAddr)
+		p.tokenSum, p.byToken = cred.sum, cred.byToken
 		ev := guarded{p, deviceEvents{p}}
 		c, err := h.opts.Upgrader.Upgrade(w, r, ev)
 		if err != nil {
@@ -39,6 +42,7 @@ func (h *Hub) deviceHandler() http.Handler {
 		p.conn = c
 		h.addDevice(p)
 		h.run(p)
+		h.holdToAuth(p, used)
 	})
 }
 
@@ -133,8 +137,12 @@ func (e deviceEvents) OnMessage(kind hubws.Kind, data []byte) {
 	msg := broker.Message{Device: p.id, Binary: kind == hubws.Binary, Data: append([]byte(nil), data...)}
 	if rec := h.record(p.id); rec != nil {
 		if !msg.Binary {
-			if n := rec.update(msg.Data, h.shadowLimits); n > 0 {
+			n, labels := rec.update(msg.Data, h.shadowLimits)
+			if n > 0 {
 				h.metrics.shadowDropped.Add(float64(n))
+			}
+			if labels {
+				h.regrant(p.id)
 			}
 		}
 		rec.mu.Lock()

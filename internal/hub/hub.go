@@ -76,6 +76,11 @@ type Options struct {
 	// Auth holds the accepted credentials; nil means an open hub (logged
 	// loudly, shown on the dashboard).
 	Auth *Auth
+	// AuthFile, when set, is the file Auth was read from (Serve reads it
+	// when Auth is nil): the hub reads it again whenever it changes, and
+	// on ReloadAuth, without dropping connections but those of credentials
+	// it no longer holds.
+	AuthFile string
 	// TLS, when set, serves wss/https on both ports.
 	TLS *tls.Config
 	// ClientCAs, when set with TLS, requires device client certificates
@@ -159,6 +164,8 @@ type Hub struct {
 	stopping atomic.Bool
 	started  time.Time
 	authCfg  atomic.Pointer[authConfig] // nil: an open hub
+	reloadMu sync.Mutex                 // one reload at a time; authStat
+	authStat os.FileInfo                // the auth file as last read
 	sessions *login.Sessions[credRef]
 	throttle *login.Throttle
 	devPort  atomic.Int32 // the device endpoint's port, once Serve has it
@@ -209,6 +216,13 @@ func (h *Hub) Name() string { return h.opts.Name }
 // closes every connection with 1001 and returns within Options.ShutdownTimeout
 // plus a second. It returns nil after a shutdown asked for by ctx.
 func (h *Hub) Serve(ctx context.Context, deviceLn, pageLn net.Listener) error {
+	if h.opts.AuthFile != "" && h.auth() == nil {
+		a, err := LoadAuth(h.opts.AuthFile)
+		if err != nil {
+			return err
+		}
+		h.authCfg.Store(newAuthConfig(a))
+	}
 	if err := h.broker.Start(brokerHandler{h}); err != nil {
 		return fmt.Errorf("start broker: %w", err)
 	}
@@ -232,6 +246,13 @@ func (h *Hub) Serve(ctx context.Context, deviceLn, pageLn net.Listener) error {
 	keepCtx, stopKeep := context.WithCancel(context.Background())
 	keepDone := make(chan struct{})
 	go func() { defer close(keepDone); h.keepalive(keepCtx) }()
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		if h.opts.AuthFile != "" {
+			h.watchAuth(keepCtx)
+		}
+	}()
 
 	var err error
 	select {
@@ -240,6 +261,7 @@ func (h *Hub) Serve(ctx context.Context, deviceLn, pageLn net.Listener) error {
 	}
 	stopKeep()
 	<-keepDone
+	<-watchDone
 	if serr := h.shutdown(devSrv, pageSrv); err == nil {
 		err = serr
 	}

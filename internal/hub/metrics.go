@@ -20,6 +20,8 @@ type metrics struct {
 	slowCloses      *prometheus.CounterVec
 	authFailures    *prometheus.CounterVec
 	refused         *prometheus.CounterVec
+	revoked         *prometheus.CounterVec
+	authReloads     *prometheus.CounterVec
 	badRequests     *prometheus.CounterVec
 	keepaliveCloses prometheus.Counter
 	panics          *prometheus.CounterVec
@@ -56,6 +58,12 @@ func newMetrics(rl *relaylog.Log) *metrics {
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tether_hub_refused_messages_total", Help: "Page messages not relayed because the page's grants do not allow them, by the verb they need (drive, admin).",
 		}, []string{"needs"}),
+		revoked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tether_hub_revoked_connections_total", Help: "Connections closed (4001) because the auth file no longer holds their credential or lets them see their device, by role.",
+		}, []string{"role"}),
+		authReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tether_hub_auth_reloads_total", Help: "Reloads of the auth file, by result (ok, error: the file in force was kept).",
+		}, []string{"result"}),
 		badRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tether_hub_bad_requests_total", Help: "Requests refused with 400 (bad device id, not a WebSocket upgrade), by endpoint.",
 		}, []string{"endpoint"}),
@@ -77,7 +85,7 @@ func newMetrics(rl *relaylog.Log) *metrics {
 		}
 		return float64(rl.Lost())
 	})
-	m.reg.MustRegister(lost, m.connections, m.messages, m.bytes, m.drops, m.slowCloses, m.authFailures, m.refused,
+	m.reg.MustRegister(lost, m.connections, m.messages, m.bytes, m.drops, m.slowCloses, m.authFailures, m.refused, m.revoked, m.authReloads,
 		m.badRequests, m.keepaliveCloses, m.panics, m.shadowDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, w := range []string{"read", "write", "message", "close"} {
@@ -86,7 +94,11 @@ func newMetrics(rl *relaylog.Log) *metrics {
 	for _, v := range []string{"drive", "admin"} {
 		m.refused.WithLabelValues(v)
 	}
+	for _, r := range []string{"ok", "error"} {
+		m.authReloads.WithLabelValues(r)
+	}
 	for _, r := range []string{"device", "page"} {
+		m.revoked.WithLabelValues(r)
 		m.connections.WithLabelValues(r)
 		m.slowCloses.WithLabelValues(r)
 	}

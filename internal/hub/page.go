@@ -41,6 +41,7 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 		refuseUpgrade(w, http.StatusForbidden, err.Error())
 		return
 	}
+	used := h.auth()
 	who, err := h.authPage(r)
 	if err != nil {
 		h.refuse(w, r, "page", id, err)
@@ -69,6 +70,7 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 	p.conn = c
 	h.addPage(p)
 	h.run(p)
+	h.holdToAuth(p, used)
 }
 
 // addPage registers p and sends it the device's shadow, marked as replayed

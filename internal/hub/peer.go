@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -67,6 +68,11 @@ type peer struct {
 	// access.Verb), both replaced when the auth file changes.
 	who  atomic.Pointer[principal]
 	verb atomic.Uint32
+
+	// A device's token, as its SHA-256, when it came in by one: checked
+	// again when the auth file changes.
+	tokenSum [sha256.Size]byte
+	byToken  bool
 
 	// A device's fan-out batch: while its reader delivers what one read
 	// brought (inMsg), the writers of the pages it queues for are woken

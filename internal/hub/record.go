@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"sync"
@@ -23,11 +24,14 @@ type record struct {
 }
 
 // update takes a text message from the device into the shadow; it reports
-// how many keys did not fit the limits.
-func (r *record) update(data []byte, lim shadowLimits) int {
+// how many keys did not fit the limits, and whether the labels the device
+// reports changed.
+func (r *record) update(data []byte, lim shadowLimits) (dropped int, labels bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.sh.update(data, time.Now(), lim)
+	old := r.sh.keys["labels"]
+	dropped = r.sh.update(data, time.Now(), lim)
+	return dropped, !bytes.Equal(old, r.sh.keys["labels"])
 }
 
 // shadowJSON returns the shadow as a JSON object, or nil when it is empty.

@@ -97,6 +97,21 @@ func (s *Sessions[T]) Revoke(id string) {
 	s.mu.Unlock()
 }
 
+// RevokeIf ends the sessions whose value gone says is gone (a credential
+// taken away) and returns how many.
+func (s *Sessions[T]) RevokeIf(gone func(T) bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k, e := range s.m {
+		if gone(e.v) {
+			delete(s.m, k)
+			n++
+		}
+	}
+	return n
+}
+
 // RevokeAll ends every session (a password change).
 func (s *Sessions[T]) RevokeAll() {
 	s.mu.Lock()
