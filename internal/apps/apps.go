@@ -77,7 +77,35 @@ type Constructor func() App
 var (
 	mu       sync.RWMutex
 	registry = map[string]Constructor{}
+	process  struct {
+		run   Constructor
+		check func(root string, p *config.Process) []config.Problem
+	}
 )
+
+// RegisterProcess sets how process apps run (app.json sections holding
+// "exec", whatever their name: package apps/process) and how their
+// program is checked (config.Machine.Program). It panics when called twice
+// or with a nil constructor.
+func RegisterProcess(run Constructor, check func(root string, p *config.Process) []config.Problem) {
+	mu.Lock()
+	defer mu.Unlock()
+	if run == nil || process.run != nil {
+		panic("apps: RegisterProcess called twice or with nil")
+	}
+	process.run, process.check = run, check
+}
+
+// For returns the constructor of the app a names: the process app runner
+// when its section holds "exec", else the app registered under its name.
+func For(a *config.App) (Constructor, bool) {
+	if a.Process() != nil {
+		mu.RLock()
+		defer mu.RUnlock()
+		return process.run, process.run != nil
+	}
+	return Lookup(a.Name)
+}
 
 // Register makes an application available by name. It panics if the name is
 // taken or the constructor is nil, like database/sql.Register.
@@ -127,9 +155,13 @@ func VersionText(v string) string {
 }
 
 // ConfigChecks returns the config checks for this binary on this machine:
-// app.json's "app" must name a registered app (or a section with "exec"),
-// and a listen address the machine lacks is a warning. The device's boot,
-// tether config check and recovery's save all use it.
+// app.json's "app" must name a registered app (or a section with "exec",
+// whose program must exist and may be run, when a process runner is
+// registered), and a listen address the machine lacks is a warning. The
+// device's boot, tether config check and recovery's save all use it.
 func ConfigChecks() config.Machine {
-	return config.Machine{Apps: Names(), HasAddr: config.LocalAddr}
+	mu.RLock()
+	check := process.check
+	mu.RUnlock()
+	return config.Machine{Apps: Names(), HasAddr: config.LocalAddr, Program: check}
 }

@@ -5,6 +5,7 @@ package cli
 import (
 	_ "tether/internal/apps/demo"
 	_ "tether/internal/apps/echoserver"
+	_ "tether/internal/apps/process"
 	_ "tether/internal/apps/recovery"
 	_ "tether/internal/drivers/fake"
 	_ "tether/internal/drivers/serial"

@@ -29,7 +29,7 @@ func TestDeviceBuild(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"tether/internal/device", "tether/internal/apps/demo", "tether/internal/apps/echoserver", "tether/internal/apps/recovery"} {
+	for _, want := range []string{"tether/internal/device", "tether/internal/apps/demo", "tether/internal/apps/echoserver", "tether/internal/apps/recovery", "tether/internal/apps/process"} {
 		if !slices.Contains(deps, want) {
 			t.Errorf("device build lacks %s", want)
 		}

@@ -41,6 +41,7 @@ func (d *decoder) decodeApp(top *node, a *App) {
 	}
 	d.checkAppSection(top, a.Name)
 	d.checkKnownApp(top, a.Name)
+	d.checkProgram(a)
 }
 
 // raw returns a copy of n's text.

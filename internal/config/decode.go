@@ -14,10 +14,11 @@ type decoder struct {
 	problems []Problem
 	at       map[string]int // key path → offset of its value, for later checks
 	m        Machine        // checks against the machine; zero skips them
+	root     string         // the device root, for the machine's checks; "" unknown
 }
 
-func newDecoder(src *source, m Machine) *decoder {
-	return &decoder{src: src, at: map[string]int{}, m: m}
+func newDecoder(src *source, m Machine, root string) *decoder {
+	return &decoder{src: src, at: map[string]int{}, m: m, root: root}
 }
 
 // errorf records an error at offset off for the key path.

@@ -135,7 +135,7 @@ func decodeFile(name string, data []byte, cfg *Config, m Machine) []Problem {
 	if p != nil {
 		return []Problem{*p}
 	}
-	d := newDecoder(src, m)
+	d := newDecoder(src, m, cfg.Root)
 	switch name {
 	case NetworkFile:
 		d.decodeNetwork(top, &cfg.Network)

@@ -24,6 +24,12 @@ type Machine struct {
 	// (a new DHCP lease), and recovery falls back to every interface. Nil
 	// skips the check.
 	HasAddr func(netip.Addr) bool
+	// Program checks the program of the process app app.json names (that
+	// it, or its interpreter, exists and may be run) and returns its
+	// problems, located with Process.Problem. root is the device root, ""
+	// when a file is validated on its own (program paths relative to the
+	// root are then not looked at). Nil skips the check.
+	Program func(root string, p *Process) []Problem
 }
 
 // Load is the package-level Load with m's checks.
@@ -39,10 +45,15 @@ func (m Machine) Check(root string) []Problem {
 
 // Validate is the package-level Validate with m's checks.
 func (m Machine) Validate(name string, data []byte) []Problem {
+	return m.validateIn("", name, data)
+}
+
+// validateIn validates data as the file name of the device root root.
+func (m Machine) validateIn(root, name string, data []byte) []Problem {
 	if name != NetworkFile && name != AppFile {
 		return []Problem{unknownFile(name)}
 	}
-	return decodeFile(name, data, rootDefaults(""), m)
+	return decodeFile(name, data, rootDefaults(root), m)
 }
 
 // Save is the package-level Save with m's checks.
@@ -67,6 +78,14 @@ func LocalAddr(ip netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// checkProgram runs the machine's program check on the process app
+// app.json names, if any.
+func (d *decoder) checkProgram(a *App) {
+	if p := a.Process(); p != nil && d.m.Program != nil && p.Exec != nil {
+		d.problems = append(d.problems, d.m.Program(d.root, p)...)
+	}
 }
 
 // checkKnownApp reports an app name the machine does not run.

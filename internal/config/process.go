@@ -43,7 +43,7 @@ type Process struct {
 }
 
 // DefaultStopGrace is a process app's StopGrace when app.json gives none.
-const DefaultStopGrace = 5 * time.Second
+const DefaultStopGrace = 3 * time.Second
 
 // Problem returns msg as a problem about the entry's key ("exec[0]"),
 // located where the file gives it (at the entry when the key is absent):
@@ -93,7 +93,7 @@ var (
 	}
 	envName   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	pageDir   = stringRule{want: "a folder inside the device root (relative, no \"..\")", ok: localFile.ok}
-	stopGrace = intRule{want: "seconds 1-300 (0 for the default, 5)", min: 0, max: 300}
+	stopGrace = intRule{want: "seconds 1-300 (0 for the default, 3)", min: 0, max: 300}
 )
 
 // decodeProcesses decodes every section of top holding "exec" as a

@@ -95,7 +95,7 @@ func readSalvage(root, name string) salvageFile {
 		f.top = nil
 		return f
 	}
-	d := newDecoder(src, Machine{})
+	d := newDecoder(src, Machine{}, "")
 	if file == NetworkFile {
 		d.decodeNetwork(f.top, &f.cfg.Network)
 	} else {

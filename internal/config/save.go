@@ -33,7 +33,7 @@ func Save(root, name string, data []byte) error {
 }
 
 func save(root, name string, data []byte, m Machine) error {
-	if err := asError(m.Validate(name, data)); err != nil {
+	if err := asError(m.validateIn(root, name, data)); err != nil {
 		return err
 	}
 	if root == "" {
@@ -46,7 +46,7 @@ func save(root, name string, data []byte, m Machine) error {
 	// to save.
 	_ = atomicfile.RemoveTemps(path)
 	write := atomicfile.Replace
-	if current, err := os.ReadFile(path); err == nil && !HasErrors(m.Validate(name, current)) {
+	if current, err := os.ReadFile(path); err == nil && !HasErrors(m.validateIn(root, name, current)) {
 		write = atomicfile.WriteFile
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("save %s: %w", name, err)

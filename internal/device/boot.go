@@ -40,7 +40,7 @@ func (d *Device) boot(ctx context.Context) plan {
 	if name == RecoveryApp {
 		return plan{cfg: cfg, reason: fmt.Errorf("%s names the %q app", config.AppFile, RecoveryApp), rev: rev}
 	}
-	ctor, ok := apps.Lookup(name)
+	ctor, ok := apps.For(&cfg.App) // a process app when its section holds "exec"
 	if !ok {
 		return plan{cfg: cfg, reason: fmt.Errorf("unknown app %q; registered: %s", name, strings.Join(apps.Names(), ", ")), rev: rev}
 	}

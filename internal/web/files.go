@@ -16,12 +16,14 @@ import (
 
 // embeddedRoutes is the route table of the embedded page.
 var embeddedRoutes = map[string]string{
-	"/":            "index.html",
-	"/index.html":  "index.html",
-	"/app.js":      "app.js",
-	"/ops.js":      "ops.js",
-	"/style.css":   "style.css",
-	"/favicon.ico": "favicon.ico",
+	"/":             "index.html",
+	"/index.html":   "index.html",
+	"/app.js":       "app.js",
+	"/ops.js":       "ops.js",
+	"/appitems.js":  "appitems.js",
+	"/style.css":    "style.css",
+	"/appitems.css": "appitems.css",
+	"/favicon.ico":  "favicon.ico",
 }
 
 // wsPortMarker is replaced in index.html by the command API's port.

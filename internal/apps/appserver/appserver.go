@@ -83,7 +83,9 @@ type Server struct {
 
 // New prepares a Server for env's device. It fails with an error whose
 // NoRestart method says true when the settings are unusable (drivers that
-// cannot be made, home files that do not load).
+// cannot be made, TLS or home files that do not load). TLS follows
+// package devtls: on when the section's tls asks for it or the device root
+// holds certs/server.crt.
 func New(env *apps.Env, opts Options) (*Server, error) {
 	cfg := env.Config
 	if cfg == nil {
@@ -95,6 +97,11 @@ func New(env *apps.Env, opts Options) (*Server, error) {
 		n = netif.NewManager(netif.Options{Logger: log})
 	}
 	s := &Server{opts: opts, cfg: cfg, net: n, log: log, version: env.Version, ops: env.Ops, ready: env.Ready}
+	tlsSrv, err := serverTLS(cfg, opts, log)
+	if err != nil {
+		return nil, err
+	}
+	s.tls = tlsSrv
 	if opts.DriverItems {
 		drv, err := drivers.FromConfig(opts.Settings.Drivers, log)
 		if err != nil {
@@ -120,21 +127,13 @@ func (s *Server) API() *cmdapi.Server { return s.api }
 
 // Run serves the page, the command API and call-home until ctx ends, then
 // closes every client with 1001 and returns nil within a few seconds. It
-// fails if a listener cannot be opened, and fails with an error whose
-// NoRestart method says true when the TLS settings are unusable. TLS
-// follows package devtls: on when the section's tls asks for it or the
-// device root holds certs/server.crt.
+// fails if a listener cannot be opened.
 func (s *Server) Run(ctx context.Context) error {
-	tlsSrv, err := serverTLS(s.cfg, s.opts, s.log)
-	if err != nil {
-		return err
-	}
 	lns, addrs, err := s.listen(ctx)
 	if err != nil {
 		return err
 	}
-	s.tls = tlsSrv
-	return s.run(ctx, wrapTLS(lns, tlsSrv.Config, s.log), addrs)
+	return s.run(ctx, wrapTLS(lns, s.tls.Config, s.log), addrs)
 }
 
 // listen opens http and websocket (once when they are the same).

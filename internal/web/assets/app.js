@@ -5,8 +5,8 @@
 // This file is the page's core: where the command API is, the connection
 // and the device's presence (a banner, controls off, while it is away),
 // requests and the errors they earn (shown next to the control that sent
-// them), and the seed's cards. ops.js adds the maintenance cards through
-// window.tether.
+// them), and the seed's cards. ops.js adds the maintenance cards, and
+// appitems.js the app's own card, through window.tether.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -63,8 +63,8 @@ function setOnline(on, why) {
     if (!was) {
       clearErrors();
       pending.length = 0;
+      send('GET', 'help'); // the app's items; appitems.js asks for CMD hal when the device has it
       send('GET', 'wifi');
-      send('CMD', 'hal');
     }
   } else {
     pending.length = 0;

@@ -1,0 +1,1 @@
+../../../../tetherapp/tetherapp.py

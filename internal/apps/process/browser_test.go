@@ -1,0 +1,46 @@
+package process_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tether/internal/tethertest"
+)
+
+// The generated page of the shell counter, in Chromium, locally and
+// through a real hub: the app's card from its announcement, a click on an
+// item changes its value live, an optional argument is sent, a GET's
+// reply shows. The screenshot through the hub goes to docs/img/app-page.png
+// when that file is missing or TETHER_SCREENSHOTS is set.
+func TestGeneratedPage(t *testing.T) {
+	t.Parallel()
+	devPort, pages := hub(t)
+	dev, addr := device(t, exampleRoot(t, "shell", atoi(t, devPort)))
+	dev.WaitOutput("connected to home", 30*time.Second)
+	for _, url := range []string{"http://" + addr + "/", "http://" + pages + "/d/Device_1/"} {
+		shot := filepath.Join(t.TempDir(), "app-page.png")
+		out := tethertest.Browser(t, "app-page.mjs", url, shot)
+		if !strings.Contains(out, "app page ok") {
+			t.Fatalf("%s: browser said:\n%s", url, out)
+		}
+		if strings.Contains(url, "/d/") {
+			tethertest.KeepScreenshot(t, shot, "app-page.png")
+		}
+	}
+}
+
+// The seed's fake interface as a Python process app (examples/apps/
+// fake-interface) under the very browser test of the built-in demo's
+// page (e2e/page.mjs): the page drives it unchanged.
+func TestFakeInterfaceAppInChromium(t *testing.T) {
+	t.Parallel()
+	tethertest.NeedPython(t)
+	_, addr := device(t, exampleRoot(t, "fake-interface", 0))
+	shot := filepath.Join(t.TempDir(), "fake-interface.png")
+	out := tethertest.Browser(t, "page.mjs", "http://"+addr+"/", shot, "Device_1")
+	if !strings.Contains(out, "browser flow ok") {
+		t.Fatalf("browser said:\n%s", out)
+	}
+}
