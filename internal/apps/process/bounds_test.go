@@ -53,9 +53,31 @@ time.sleep(3600)
 `,
 }
 
+// pyPoke sends n requests CMD poke [i] while reading what comes, with at
+// most 100 unanswered (a client that sends without reading is closed as
+// too slow), until done(message) says so.
+const pyPoke = `
+async def poke(ws, n, done):
+    answered, sent, finished = 0, 0, False
+    async def read():
+        nonlocal answered, finished
+        while not finished:
+            m = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            answered += "iam" in m
+            finished = done(m)
+    reader = asyncio.ensure_future(read())
+    while sent < n and not finished:
+        if sent - answered < 100:
+            await ws.send(req("CMD", "poke", sent))
+            sent += 1
+        else:
+            await asyncio.sleep(0.005)
+    await reader
+`
+
 // pyBounds checks, from a client, that the device still answers and says
 // what it dropped.
-const pyBounds = tethertest.PyLib + `
+const pyBounds = tethertest.PyLib + pyPoke + `
 async def wifi_answers(ws):
     t0 = time.time()
     await ws.send(req("GET", "wifi"))
@@ -95,18 +117,11 @@ async def main(url, case):
             assert st["app/dropped"]["bad_lines"] == 6 and st["app/dropped"]["state_refused"] == 1, st["app/dropped"]
         elif case == "deaf":
             refused = 0
-            async def poke():
-                for i in range(3000):
-                    await ws.send(req("CMD", "poke", i))
-            async def read():  # reading while sending: a client that does not read is closed
+            def seen(m):
                 nonlocal refused
-                while True:
-                    m = json.loads(await asyncio.wait_for(ws.recv(), 10))
-                    if "not reading its requests" in m.get("error", ""):
-                        refused += 1
-                    if m.get("app/dropped", {}).get("requests", 0) >= 1000:
-                        return
-            await asyncio.gather(poke(), read())
+                refused += "not reading its requests" in m.get("error", "")
+                return m.get("app/dropped", {}).get("requests", 0) >= 1000
+            await poke(ws, 3000, seen)
             print("refused", refused)
             assert refused >= 1000, refused
         took = await wifi_answers(ws)

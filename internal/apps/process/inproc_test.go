@@ -78,20 +78,10 @@ func TestStuckProgramIsRestarted(t *testing.T) {
 	root := writeRoot(t, `{"exec": ["`+tethertest.Python+`", "app/deaf.py"], "stop_grace": 1, `+page+`}`,
 		map[string]string{"app/deaf.py": misbehaving["deaf"]})
 	r := runApp(t, &process.App{StuckAfter: 2 * time.Second}, root)
-	out := tethertest.RunPython(t, 60*time.Second, tethertest.PyLib+`
+	out := tethertest.RunPython(t, 60*time.Second, tethertest.PyLib+pyPoke+`
 async def main(url):
     async with websockets.connect(url, close_timeout=1) as ws:
-        async def poke():
-            for i in range(2000):
-                await ws.send(req("CMD", "poke", i))
-        async def read():
-            while True:
-                m = json.loads(await asyncio.wait_for(ws.recv(), 10))
-                if m.get("app/dropped", {}).get("requests", 0) > 0:
-                    return
-        sending = asyncio.ensure_future(poke())
-        await read()
-        sending.cancel()
+        await poke(ws, 2000, lambda m: m.get("app/dropped", {}).get("requests", 0) > 0)
     print("refused some")
 asyncio.run(main(sys.argv[1]))
 `, "ws://"+r.addrs["http"]+"/")
