@@ -14,6 +14,7 @@ import (
 
 	"tether/internal/certs"
 	"tether/internal/hub"
+	"tether/internal/hub/audit"
 	"tether/internal/relaylog"
 )
 
@@ -28,6 +29,7 @@ type hubFlags struct {
 	logMaxTotal          int64
 	maxMessage           int
 	auth                 string
+	auditFile            string
 	tlsCert, tlsKey      string
 	clientCA             string
 	origins              []string
@@ -88,6 +90,7 @@ once.`,
 		Example: `  tether hub
   tether hub --page-addr :7771 --auth auth.json --tls-cert hub.crt --tls-key hub.key
   tether hub --log-file /var/log/tether/messages.log --log-retention 720h
+  tether hub --auth auth.json --audit-file /var/log/tether/audit.log
   tether hub --client-ca certs/ca.crt --tls-cert certs/server.crt --tls-key certs/server.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runHub(cmd, stdio, f) },
@@ -102,6 +105,7 @@ once.`,
 	fl.Int64Var(&f.logMaxTotal, "log-max-total", 1<<30, "bytes the message log and its rotated files may take together; the oldest rotated files go first")
 	fl.IntVar(&f.maxMessage, "max-message", 64<<10, "largest message accepted, in bytes; bigger ones close the connection with 1009")
 	fl.StringVar(&f.auth, "auth", "", "JSON file of device tokens, page tokens and users with their grants, read again when it changes or on SIGHUP; without it the hub is open to anyone")
+	fl.StringVar(&f.auditFile, "audit-file", "", "record every administrative action (admin items, refused messages, forgetting devices, enrollment) to this file, one JSON line each (secrets masked), apart from --log-file; rotated daily and at 64 MiB, 1 GiB in all (off when empty)")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "certificate (PEM) to serve wss:// and https:// on both ports")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "private key (PEM) of --tls-cert")
 	fl.StringVar(&f.clientCA, "client-ca", "", "CA (PEM) whose client certificates devices must present, with the device id as common name (needs --tls-cert)")
@@ -164,6 +168,14 @@ func runHub(cmd *cobra.Command, stdio Stdio, f hubFlags) error {
 		}
 		defer rl.Close()
 		opts.RelayLog = rl
+	}
+	if f.auditFile != "" {
+		al, err := audit.Open(relaylog.Options{Path: f.auditFile, Logger: logger.With("component", "audit")})
+		if err != nil {
+			return err
+		}
+		defer al.Close()
+		opts.Audit = al
 	}
 	devLn, err := net.Listen("tcp", f.deviceAddr)
 	if err != nil {

@@ -78,9 +78,10 @@ func (h *hubProc) login(t *testing.T, form url.Values) *http.Client {
 }
 
 func TestHubBinaryGrants(t *testing.T) {
-	auth := filepath.Join(t.TempDir(), "auth.json")
+	dir := t.TempDir()
+	auth, auditLog := filepath.Join(dir, "auth.json"), filepath.Join(dir, "audit.log")
 	os.WriteFile(auth, []byte(accessAuth), 0o600)
-	h := startHubProc(t, "--auth", auth)
+	h := startHubProc(t, "--auth", auth, "--audit-file", auditLog)
 	out := tethertest.RunPython(t, 30*time.Second, pyHubPrelude+`
 def bearer(tok):
     return {"Authorization": "Bearer " + tok}
@@ -108,7 +109,11 @@ async def main():
     assert "needs drive on Device_2; viewer may only view it" in r, r
     await d2.send('{"temp": 21}')
     await expect(v2, lambda m: m == '{"temp": 21}', "viewer still receives")
-    drop(d1, d2, p1, v2)
+    root = await websockets.connect(P + "Device_1", extra_headers=bearer("root"))
+    await root.send('["CMD", "restart", []]')
+    got = await asyncio.wait_for(d1.recv(), 5)
+    assert got == '["CMD", "restart", []]', got
+    drop(d1, d2, p1, v2, root)
     print("grants ok")
 asyncio.run(main())
 `, h.ports()...)
@@ -129,6 +134,25 @@ asyncio.run(main())
 	}
 	if !strings.Contains(h.Output(), "page token without grants may view, drive and administer every device") {
 		t.Errorf("hub does not warn about the token without grants:\n%s", h.Output())
+	}
+
+	b, err := os.ReadFile(auditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var e struct {
+			Who, Device, Action string
+			Allowed             bool
+		}
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("audit line %q: %v", l, err)
+		}
+		lines = append(lines, fmt.Sprintf("%s %s %s %v", e.Who, e.Device, e.Action, e.Allowed))
+	}
+	if want := []string{"d1-driver Device_1 CMD restart false", "viewer Device_2 CMD send_message false", "root Device_1 CMD restart true"}; strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("audit log:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
 
 	alice := h.login(t, url.Values{"user": {"alice"}, "password": {"alice-password"}})

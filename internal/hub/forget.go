@@ -56,10 +56,16 @@ func (h *Hub) apiForget(w http.ResponseWriter, r *http.Request) {
 		return
 	case verb < access.Admin:
 		h.metrics.authFailures.WithLabelValues("http", "no_grant").Inc()
+		h.auditHTTP(r, id, "forget", false, "needs admin, may only "+verb.String())
 		writeJSONError(w, http.StatusForbidden, fmt.Sprintf("forbidden: forgetting device %s needs admin; %s may only %s it", id, who.name, verb))
 		return
 	}
 	err := h.Forget(id)
+	reason := ""
+	if err != nil {
+		reason = err.Error()
+	}
+	h.auditHTTP(r, id, "forget", true, reason)
 	switch {
 	case errors.Is(err, errNotKnown):
 		writeJSONError(w, http.StatusNotFound, err.Error())

@@ -26,6 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"tether/internal/hub/audit"
 	"tether/internal/hub/broker"
 	"tether/internal/hub/broker/mem"
 	"tether/internal/hub/hubws"
@@ -92,6 +93,10 @@ type Options struct {
 	OriginPatterns []string
 	// RelayLog, when set, receives every relayed message.
 	RelayLog *relaylog.Log
+	// Audit, when set, records every administrative action: admin items
+	// pages send (allowed or refused), every refused message, forgetting
+	// a device, enrollment.
+	Audit *audit.Log
 	// Logger is where the hub logs; nil means slog.Default().
 	Logger *slog.Logger
 	// Broker routes messages and presence; nil means in-process (broker/mem).
@@ -192,7 +197,7 @@ func New(opts Options) *Hub {
 		opts:     o,
 		log:      o.Logger.With("component", "hub"),
 		broker:   o.Broker,
-		metrics:  newMetrics(o.RelayLog),
+		metrics:  newMetrics(o.RelayLog, o.Audit),
 		started:  time.Now(),
 		sessions: newSessions(),
 		throttle: newThrottle(),

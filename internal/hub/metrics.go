@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"tether/internal/hub/audit"
 	"tether/internal/relaylog"
 )
 
@@ -32,9 +33,9 @@ type metrics struct {
 	bytesToPages, bytesToDevice prometheus.Counter
 }
 
-// newMetrics makes the hub's series; rl, when not nil, is the message log
-// whose lost lines are counted.
-func newMetrics(rl *relaylog.Log) *metrics {
+// newMetrics makes the hub's series; rl and al, when not nil, are the
+// message log and the audit log whose lost lines are counted.
+func newMetrics(rl *relaylog.Log, al *audit.Log) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -85,7 +86,10 @@ func newMetrics(rl *relaylog.Log) *metrics {
 		}
 		return float64(rl.Lost())
 	})
-	m.reg.MustRegister(lost, m.connections, m.messages, m.bytes, m.drops, m.slowCloses, m.authFailures, m.refused, m.revoked, m.authReloads,
+	auditLost := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "tether_hub_audit_log_lost_lines_total", Help: "Audit entries --audit-file could not write (a full disk); it writes again once the disk takes writes.",
+	}, func() float64 { return float64(al.Lost()) })
+	m.reg.MustRegister(lost, auditLost, m.connections, m.messages, m.bytes, m.drops, m.slowCloses, m.authFailures, m.refused, m.revoked, m.authReloads,
 		m.badRequests, m.keepaliveCloses, m.panics, m.shadowDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, w := range []string{"read", "write", "message", "close"} {

@@ -211,7 +211,8 @@ type pageEvents struct{ p *peer }
 func (e pageEvents) OnMessage(kind hubws.Kind, data []byte) {
 	p, h := e.p, e.p.h
 	p.touch()
-	if !h.mayRelay(p, kind == hubws.Binary, data) {
+	need, ok := h.admit(p, kind == hubws.Binary, data)
+	if !ok {
 		return
 	}
 	msg := broker.Message{Device: p.id, Binary: kind == hubws.Binary, Data: append([]byte(nil), data...)}
@@ -228,6 +229,13 @@ func (e pageEvents) OnMessage(kind hubws.Kind, data []byte) {
 		p.send(item{kind: itemText, data: msgError("relay to device %s: %v", p.id, err)})
 	default:
 		h.relayed(relaylog.PageToDevice, msg)
+	}
+	if need.Verb == access.Admin {
+		reason := ""
+		if err != nil {
+			reason = "not delivered: " + err.Error()
+		}
+		h.audit(p, need, data, true, reason)
 	}
 }
 

@@ -62,6 +62,8 @@ type Options struct {
 	// Logger tells when writing fails and when it resumes; nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// What names the log in those messages; "" means "message log".
+	What string
 }
 
 // Log is an open message log.
@@ -99,6 +101,9 @@ func Open(opts Options) (*Log, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.What == "" {
+		opts.What = "message log"
+	}
 	l := &Log{opts: opts, log: opts.Logger, stop: make(chan struct{}), done: make(chan struct{})}
 	if err := l.open(); err != nil {
 		return nil, err
@@ -117,7 +122,7 @@ func Open(opts Options) (*Log, error) {
 func (l *Log) open() error {
 	f, err := os.OpenFile(l.opts.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
-		return fmt.Errorf("open message log: %w", err)
+		return fmt.Errorf("open %s: %w", l.opts.What, err)
 	}
 	l.f, l.w = f, bufio.NewWriterSize(f, 64<<10)
 	return nil
@@ -134,9 +139,17 @@ func (l *Log) Write(e Entry) error {
 	if err != nil {
 		return err
 	}
+	return l.WriteLine(e.Time, b)
+}
+
+// WriteLine appends one line, written at t, that the caller encoded (it
+// ends with a newline and holds no other), with the rotation, bounds and
+// failure handling of Write: how another log of JSON lines (the hub's
+// audit log) is kept like this one.
+func (l *Log) WriteLine(t time.Time, b []byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if day := e.Time.Format(time.DateOnly); day > l.day || l.size > 0 && l.size+int64(len(b)) > l.opts.MaxSize {
+	if day := t.Format(time.DateOnly); day > l.day || l.size > 0 && l.size+int64(len(b)) > l.opts.MaxSize {
 		l.rotate(max(day, l.day))
 	}
 	if l.failing != nil {
@@ -177,7 +190,7 @@ func (l *Log) flush() error {
 func (l *Log) failed(err error, extra int) {
 	l.lost.Add(uint64(l.pending + extra))
 	if l.failing == nil {
-		l.log.Error("message log write failed; lines are lost until it works again", "path", l.opts.Path, "err", err)
+		l.log.Error(l.opts.What+" write failed; lines are lost until it works again", "path", l.opts.Path, "err", err)
 	}
 	l.failing = err
 	l.pending = 0
@@ -206,7 +219,7 @@ func (l *Log) retryWith(b []byte) error {
 	}
 	l.size = l.synced + int64(len(b))
 	l.synced = l.size
-	l.log.Info("message log writing again", "path", l.opts.Path, "lines_lost", l.lost.Load())
+	l.log.Info(l.opts.What+" writing again", "path", l.opts.Path, "lines_lost", l.lost.Load())
 	l.failing = nil
 	return nil
 }

@@ -25,7 +25,7 @@ func (l *Log) rotate(day string) {
 	l.f.Close()
 	l.f = nil
 	if err := os.Rename(l.opts.Path, l.rotatedName()); err != nil && !os.IsNotExist(err) {
-		l.log.Error("rotate message log: writing on into the current file", "path", l.opts.Path, "err", err)
+		l.log.Error("rotate "+l.opts.What+": writing on into the current file", "path", l.opts.Path, "err", err)
 		l.day = day
 	} else {
 		l.day, l.size, l.synced = day, 0, 0
