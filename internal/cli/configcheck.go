@@ -82,7 +82,8 @@ there is no error, 1 when there is one (or the command line is wrong).`,
 // *ExitError with code 1 if any problem is an error.
 func runConfigCheck(w io.Writer, root string, strict bool) error {
 	cfg, problems, _ := apps.ConfigChecks().Load(root)
-	problems = append(problems, drivers.Check(cfg.App.Demo.Drivers)...)
+	_, served := cfg.App.ServedBy() // the demo's, or the process app's
+	problems = append(problems, drivers.Check(served.Drivers)...)
 	if strict {
 		problems = config.Strict(problems)
 	}

@@ -34,7 +34,8 @@ func newDeviceCmd(stdio Stdio) *cobra.Command {
      embedded defaults without one (demo app on unprivileged ports, sim
      network, home 127.0.0.1:7770);
   2. brings the network up (station first, then the access point);
-  3. looks up the app named in app.json ("app": "demo", "echoserver", ...);
+  3. looks up the app named in app.json ("app": "demo", "echoserver", ...,
+     or a section holding "exec": a program of your own, docs/APPS.md);
   4. runs it under a supervisor.
 
 An error or panic escaping the app is logged with its stack and the app is

@@ -121,6 +121,9 @@ func (r *run) serve(ctx context.Context, pr *proc) error {
 	if ctx.Err() != nil {
 		return nil
 	}
+	if r.ended(pr) { // it ended before it announced itself: never served
+		return r.exitError(pr.ended)
+	}
 	srvCtx, stopSrv := context.WithCancel(ctx)
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- r.srv.Run(srvCtx) }()

@@ -167,3 +167,47 @@ func TestProgramChecks(t *testing.T) {
 		})
 	}
 }
+
+// A process app whose entry declares drivers gets tether's driver items
+// over them, as the demo has; the program cannot take their names, nor
+// those of tether's other items.
+func TestDriversThroughTether(t *testing.T) {
+	tethertest.NeedPython(t)
+	root := writeRoot(t, `{"exec": ["`+tethertest.Python+`", "app/main.py"], "drivers": {"fake2": {"kind": "fake"}}, `+page+`}`,
+		map[string]string{"app/main.py": pyOut + `out({"type": "announce", "items": [
+    {"kind": "CMD", "name": "hal", "args": []}, {"kind": "GET", "name": "wifi", "args": []},
+    {"kind": "CMD", "name": "ping", "args": [], "doc": "answers pong"}], "keys": []})
+for line in sys.stdin:
+    m = json.loads(line)
+    if m["type"] == "request":
+        out({"type": "reply", "to": m["from"], "msg": {"t/msg": "pong"}})
+`})
+	r := runApp(t, &process.App{}, root)
+	out := tethertest.RunPython(t, 30*time.Second, tethertest.PyLib+`
+async def main(url):
+    async with websockets.connect(url) as ws:
+        await ws.send(req("GET", "help"))
+        items = {(i["kind"], i["name"]): i for i in (await recv_until(ws, lambda m: "help" in m))["help"]["items"]}
+        assert items[("CMD", "ping")].get("app") and not items[("CMD", "hal")].get("app"), items
+        assert not items[("GET", "wifi")].get("app") and ("CMD", "start_interface") in items, items
+        await ws.send(req("CMD", "ping"))
+        await recv_until(ws, lambda m: m.get("t/msg") == "pong")
+        await ws.send(req("CMD", "hal"))
+        names = [d["name"] for d in (await recv_until(ws, lambda m: "hal/drivers" in m))["hal/drivers"]]
+        assert names == ["fake_interface", "fake2"], names
+        await ws.send(req("CMD", "start_interface", "fake2"))
+        await recv_until(ws, lambda m: m.get("fake2/running") is True)
+        await ws.send(req("CMD", "send_message", "hi", "fake2"))
+        assert await recv_until(ws, lambda m: "fake2/msg" in m) == {"fake2/msg": "HI"}
+    print("drivers ok")
+asyncio.run(main(sys.argv[1]))
+`, "ws://"+r.addrs["http"]+"/")
+	if !strings.Contains(out, "drivers ok") {
+		t.Fatalf("python said:\n%s", out)
+	}
+	for _, item := range []string{"CMD hal", "GET wifi"} {
+		if !strings.Contains(r.logs.String(), `item refused: the name is tether's own" item="`+item+`"`) {
+			t.Errorf("the log does not say %s was refused:\n%s", item, r.logs.String())
+		}
+	}
+}
