@@ -86,6 +86,12 @@ async def flow_counter(a, b):
     assert "argument 1 (by): want an integer" in e, e
     await b.send(req("GET", "count"))
     assert await recv_until(b, lambda m: "counter/now" in m) == {"counter/now": 42}
+    # Its standard error is the device's log: the live log shows it.
+    await a.send(req("CMD", "log_subscribe", "info"))
+    await recv_until(a, lambda m: m.get("log/subscribed") == "info")
+    await b.send(req("CMD", "inc", 1))
+    await recv_until(a, lambda m: any("component=stderr" in l and "counter: 43" in l for l in m.get("log/lines", [])))
+    await a.send(req("CMD", "log_unsubscribe"))
 
 async def flow_notes(a, b):
     await common(a, b, "notes", ["add", "clear", "notes"], "clear")

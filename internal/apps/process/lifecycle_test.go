@@ -2,6 +2,8 @@ package process_test
 
 import (
 	"io"
+	"os"
+	"path/filepath"
 	"net/http"
 	"strings"
 	"syscall"
@@ -46,6 +48,11 @@ sys.exit(3)
 		if path == "/" && strings.Contains(body, "<b>gone</b>") {
 			t.Errorf("the recovery page shows the program's stderr as HTML:\n%s", body)
 		}
+	}
+	// Its standard error is the device's log, so also in the tail file.
+	if b, err := os.ReadFile(filepath.Join(root, "tether.log")); err != nil || !strings.Contains(string(b), "component=stderr") ||
+		!strings.Contains(string(b), "OSError: [Errno 5] sensor") {
+		t.Errorf("tether.log lacks the program's standard error (%v):\n%s", err, b)
 	}
 	if n := strings.Count(dev.Output(), "program started"); n != 3 {
 		t.Errorf("program started %d times, want 3 (the restart budget)", n)
