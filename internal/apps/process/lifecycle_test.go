@@ -2,9 +2,9 @@ package process_test
 
 import (
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
-	"net/http"
 	"strings"
 	"syscall"
 	"testing"
