@@ -170,14 +170,11 @@ func (r *runner) connected(ctx context.Context, c *wsconn.Conn) {
 	r.log.Warn("lost home connection, will reconnect", "err", err, "code", wsconn.CloseStatus(err), "up", up.String())
 }
 
-// session runs serve and the keepalive on c until either ends. When ctx
-// ends, serve gets Grace to close the connection before it is dropped.
+// session runs serve with the keepalive beside it on c until either ends.
+// When ctx ends, serve gets Grace to close the connection before it is
+// dropped.
 func (r *runner) session(ctx context.Context, c *wsconn.Conn) error {
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var (
-		wg     sync.WaitGroup
-		kaErr  error
 		mu     sync.Mutex
 		hard   *time.Timer
 		served = make(chan struct{})
@@ -199,24 +196,18 @@ func (r *runner) session(ctx context.Context, c *wsconn.Conn) error {
 		}
 		mu.Unlock()
 	}()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := c.Keepalive(sctx, r.opts.PingInterval); err != nil && !errors.Is(err, context.Canceled) {
-			kaErr = err
-		}
-	}()
-	err := r.serve(sctx, c)
-	mu.Lock()
-	close(served)
-	mu.Unlock()
-	cancel()
+	err := c.WithKeepalive(ctx, r.opts.PingInterval, func() error {
+		err := r.serve(ctx, c)
+		mu.Lock()
+		close(served)
+		mu.Unlock()
+		return err
+	})
 	c.CloseNow() // a no-op after a completed close
-	wg.Wait()
-	if kaErr != nil {
-		return kaErr
-	}
-	if err == nil {
+	switch {
+	case errors.Is(err, wsconn.ErrNoPong):
+		return err
+	case err == nil:
 		err = errors.New("serve returned")
 	}
 	return fmt.Errorf("serve home connection: %w", err)

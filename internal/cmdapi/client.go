@@ -11,8 +11,8 @@ import (
 	"tether/internal/wire"
 )
 
-// client is one connected peer: a reader (Serve's goroutine), a writer fed
-// by a bounded queue, and an optional keepalive.
+// client is one connected peer: a reader (Serve's goroutine) and a writer
+// fed by a bounded queue.
 //
 // The queue is a slice that grows with the backlog, not a channel of the
 // bound's size: a channel of 256 messages costs every client 6 KB (7-11 KB
@@ -20,10 +20,11 @@ import (
 // them hold one or two messages at a time.
 type client struct {
 	conn   Conn
-	max    int           // queue bound, in messages
-	mu     sync.Mutex    // guards queue
-	queue  [][]byte      // messages to write, oldest first
-	wake   chan struct{} // 1-buffered: the queue became non-empty
+	cancel context.CancelFunc // ends the client's context: flush, then 1001
+	max    int                // queue bound, in messages
+	mu     sync.Mutex         // guards queue
+	queue  [][]byte           // messages to write, oldest first
+	wake   chan struct{}      // 1-buffered: the queue became non-empty
 	done   chan struct{}
 	once   sync.Once
 	code   int
@@ -79,6 +80,9 @@ func (c *client) kill(code int, reason string) {
 // 1001) or it is too slow. It returns why the client ended.
 func (s *Server) Serve(ctx context.Context, conn Conn) error {
 	c := &client{conn: conn, max: s.opts.Queue, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.WithValue(ctx, clientKey{}, c))
+	defer cancel()
+	c.cancel = cancel
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -91,13 +95,8 @@ func (s *Server) Serve(ctx context.Context, conn Conn) error {
 	defer s.wg.Done()
 	defer s.remove(c)
 
-	ctx, cancel := context.WithCancel(context.WithValue(ctx, clientKey{}, c))
-	defer cancel()
-
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); s.guard(c, "writer", func() error { s.writeLoop(ctx, c); return nil }) }()
-	go func() { defer wg.Done(); s.guard(c, "keepalive", func() error { s.keepalive(ctx, c); return nil }) }()
+	wg.Go(func() { s.guard(c, "writer", func() error { s.writeLoop(ctx, c); return nil }) })
 	err := s.guard(c, "reader", func() error {
 		s.sendState(c)
 		return s.readLoop(ctx, c)
@@ -134,28 +133,15 @@ func (s *Server) remove(c *client) {
 	s.mu.Unlock()
 }
 
-func (s *Server) keepalive(ctx context.Context, c *client) {
-	p, ok := c.conn.(Pinger)
-	if !ok || s.opts.PingInterval < 0 {
-		return
-	}
-	if err := p.Keepalive(ctx, s.opts.PingInterval); err != nil && ctx.Err() == nil {
-		s.log.Info("client keepalive failed", "err", err)
-		c.kill(closeGoingAway, "keepalive timeout")
-	}
-}
-
 // writeLoop is the client's only writer. When the client ends it closes the
 // connection with the recorded code, which also ends the reader.
 func (s *Server) writeLoop(ctx context.Context, c *client) {
-	// Writes must not see ctx end: coder/websocket drops the connection
-	// without a close frame when a write's context ends. The transport
-	// bounds each write; ending ctx is handled by the close below.
-	wctx := context.WithoutCancel(ctx)
+	// Writes go on while ctx ends (Conn's contract): ending ctx is handled
+	// by the flush and the close below.
 	for {
 		select {
 		case <-c.wake:
-			if !c.writeQueued(wctx) {
+			if !c.writeQueued(ctx) {
 				c.kill(closeGoingAway, "write failed")
 				c.conn.Close(c.code, c.reason)
 				return
@@ -204,11 +190,10 @@ func (c *client) flush() {
 }
 
 func (s *Server) readLoop(ctx context.Context, c *client) error {
-	// The read must not see ctx end either (see writeLoop): the writer's
-	// close handshake ends it instead, so the peer gets its 1001.
-	rctx := context.WithoutCancel(ctx)
+	// ctx ending does not end the read (Conn's contract): the writer's
+	// close handshake does, so the peer gets its 1001.
 	for {
-		text, data, err := c.conn.Read(rctx)
+		text, data, err := c.conn.Read(ctx)
 		if err != nil {
 			return err // Serve cancels ctx; the writer flushes and closes
 		}

@@ -20,25 +20,25 @@ import (
 	"slices"
 	"sort"
 	"sync"
-	"time"
 
 	"tether/internal/wire"
 )
 
 // Conn is one client connection: a text-message transport with a close
-// handshake. *wsconn.Conn implements it.
+// handshake. *wsconn.Conn implements it. Read and Write must not drop the
+// connection when their context ends (wsconn's do not): the server ends a
+// client by closing it, so the peer gets its close code. Keepalive is the
+// transport owner's to run (wsconn.Conn.WithKeepalive).
 type Conn interface {
-	// Read returns the next message and whether it was text.
+	// Read returns the next message and whether it was text; Close and
+	// CloseNow end it.
 	Read(ctx context.Context) (text bool, data []byte, err error)
-	// Write sends one text message.
+	// Write sends one text message, within the transport's own bound.
 	Write(ctx context.Context, data []byte) error
-	// Close closes with a WebSocket close code and reason.
+	// Close closes with a WebSocket close code and reason (a handshake).
 	Close(code int, reason string) error
-}
-
-// Pinger is implemented by connections that can run keepalive pings.
-type Pinger interface {
-	Keepalive(ctx context.Context, interval time.Duration) error
+	// CloseNow drops the connection without a handshake.
+	CloseNow() error
 }
 
 // Close codes the server uses.
@@ -75,9 +75,6 @@ type Options struct {
 	// Queue is each client's send queue length in messages; a client whose
 	// queue is full is closed. Zero means 256.
 	Queue int
-	// PingInterval is the keepalive interval for connections that
-	// implement Pinger. Zero means 20 s; negative disables pings.
-	PingInterval time.Duration
 	// Logger receives connection events; nil discards them.
 	Logger *slog.Logger
 }
@@ -99,9 +96,6 @@ type Server struct {
 func New(opts Options) *Server {
 	if opts.Queue <= 0 {
 		opts.Queue = 256
-	}
-	if opts.PingInterval == 0 {
-		opts.PingInterval = 20 * time.Second
 	}
 	if opts.State == nil {
 		opts.State = func() wire.Message { return wire.Message{} }
@@ -187,20 +181,46 @@ func (s *Server) broadcastRaw(b []byte) {
 	}
 }
 
-// Close closes every client with 1001 and waits for their goroutines. Serve
-// refuses new clients afterwards. Close is idempotent.
+// Shutdown ends the server gracefully, as http.Server.Shutdown does: Serve
+// refuses new clients; each client's requests are cancelled, what is
+// queued for it is written, and it is closed with 1001; Shutdown waits for
+// them all until ctx ends, then returns ctx's error (Close then drops what
+// is left).
+func (s *Server) Shutdown(ctx context.Context) error {
+	for _, c := range s.stop() {
+		c.cancel() // its writer flushes and closes with 1001
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close drops every client at once, without a close handshake or what is
+// queued for it, and waits for their goroutines; Serve refuses new clients
+// afterwards. Shutdown is the graceful way; Close is idempotent.
 func (s *Server) Close() {
+	for _, c := range s.stop() {
+		c.kill(closeGoingAway, "server shutting down")
+		c.conn.CloseNow()
+	}
+	s.wg.Wait()
+}
+
+// stop marks the server closed and returns its clients.
+func (s *Server) stop() []*client {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.closed = true
 	cs := make([]*client, 0, len(s.clients))
 	for c := range s.clients {
 		cs = append(cs, c)
 	}
-	s.mu.Unlock()
-	for _, c := range cs {
-		c.kill(closeGoingAway, "server shutting down")
-	}
-	s.wg.Wait()
+	return cs
 }
 
 var errClosed = errors.New("cmdapi: server closed")

@@ -219,22 +219,54 @@ func stalledPeer(t *testing.T, hostport string) net.Conn {
 	return c
 }
 
-func TestCloseSendsGoingAway(t *testing.T) {
+// Shutdown writes what is queued for each client, closes it with 1001 and
+// returns once every client has ended; a client that comes later is
+// turned away with 1001 too.
+func TestShutdown(t *testing.T) {
 	srv, _ := newEcho()
 	url := newServer(t, srv)
 	p := dial(t, url)
 	p.ExpectKey("iam", nil)
-	done := make(chan struct{})
-	go func() { srv.Close(); close(done) }()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, _, err := p.Conn.Read(ctx)
-	if websocket.CloseStatus(err) != websocket.StatusGoingAway {
-		t.Fatalf("read after Close: %v, want 1001", err)
+	srv.Broadcast(wire.Message{"last": "words"})
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		done <- srv.Shutdown(ctx)
+	}()
+	p.ExpectKey("last", "words")
+	if code, reason := p.CloseStatus(); code != 1001 {
+		t.Errorf("after Shutdown: close %d %q, want 1001", code, reason)
 	}
-	<-done
-	if !errors.Is(ctx.Err(), nil) {
-		t.Fatal(ctx.Err())
+	if err := <-done; err != nil || srv.Clients() != 0 {
+		t.Errorf("Shutdown: %v with %d clients left, want nil and none", err, srv.Clients())
+	}
+	if code, _ := dial(t, url).CloseStatus(); code != 1001 {
+		t.Errorf("a client after Shutdown: close %d, want 1001", code)
+	}
+}
+
+// Shutdown gives up when its context ends with a client that does not
+// read; Close then drops it at once.
+func TestShutdownTimesOutThenClose(t *testing.T) {
+	srv, _ := newEcho()
+	url := newServer(t, srv)
+	stalled := stalledPeer(t, strings.TrimPrefix(url, "ws://"))
+	defer stalled.Close()
+	for srv.Clients() != 1 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown with a client that never answers: %v, want the deadline", err)
+	}
+	closed := make(chan struct{})
+	go func() { srv.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(3 * time.Second):
+		t.Fatal("Close did not drop the client at once")
 	}
 }
 

@@ -24,11 +24,11 @@ func (l *lines) Read(ctx context.Context) (bool, []byte, error) {
 
 func (l *lines) Write(ctx context.Context, b []byte) error { fmt.Println(string(b)); return nil }
 func (l *lines) Close(code int, reason string) error       { return nil }
+func (l *lines) CloseNow() error                           { return nil }
 
 func Example() {
 	srv := cmdapi.New(cmdapi.Options{
-		State:        func() wire.Message { return wire.Message{"iam": "Device_1"} },
-		PingInterval: -1,
+		State: func() wire.Message { return wire.Message{"iam": "Device_1"} },
 	})
 	srv.Handle(wire.Cmd, "shout", func(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
 		text, err := req.StringArg(0, "text")

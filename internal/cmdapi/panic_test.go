@@ -17,10 +17,10 @@ import (
 	"tether/internal/wsconn"
 )
 
-// bombConn is a connection whose Write or Keepalive panics when armed.
+// bombConn is a connection whose Write panics when armed.
 type bombConn struct {
 	*wsconn.Conn
-	write, keepalive *atomic.Bool
+	write *atomic.Bool
 }
 
 func (b bombConn) Write(ctx context.Context, data []byte) error {
@@ -30,30 +30,16 @@ func (b bombConn) Write(ctx context.Context, data []byte) error {
 	return b.Conn.Write(ctx, data)
 }
 
-func (b bombConn) Keepalive(ctx context.Context, interval time.Duration) error {
-	for b.keepalive != nil && !b.keepalive.Load() {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	if b.keepalive != nil {
-		panic("keepalive bomb")
-	}
-	return nil
-}
-
 // TestPanicInConnectionGoroutine: a panic in any of a connection's
-// goroutines (the reader running a request and the state, the writer,
-// the keepalive) closes that connection with 1011 and nothing else: the
+// goroutines (the reader running a request and the state, the writer)
+// closes that connection with 1011 and nothing else: the
 // connections are served outside net/http, as call-home's are, so a
 // panic escaping Serve would end the test binary.
 func TestPanicInConnectionGoroutine(t *testing.T) {
-	for _, part := range []string{"state", "writer", "keepalive"} {
+	for _, part := range []string{"state", "writer"} {
 		t.Run(part, func(t *testing.T) {
-			var stateBomb, writeBomb, kaBomb atomic.Bool
-			srv := cmdapi.New(cmdapi.Options{PingInterval: time.Hour, State: func() wire.Message {
+			var stateBomb, writeBomb atomic.Bool
+			srv := cmdapi.New(cmdapi.Options{State: func() wire.Message {
 				if stateBomb.Load() {
 					panic("state bomb")
 				}
@@ -65,8 +51,6 @@ func TestPanicInConnectionGoroutine(t *testing.T) {
 					stateBomb.Store(true)
 				case "writer":
 					writeBomb.Store(true)
-				case "keepalive":
-					kaBomb.Store(true)
 				}
 				return nil
 			})
@@ -77,9 +61,6 @@ func TestPanicInConnectionGoroutine(t *testing.T) {
 					return
 				}
 				bc := bombConn{Conn: c, write: &writeBomb}
-				if part == "keepalive" {
-					bc.keepalive = &kaBomb
-				}
 				done := make(chan struct{})
 				wg.Go(func() { defer close(done); srv.Serve(context.Background(), bc) }) // not under net/http's recover
 				<-done
@@ -104,7 +85,6 @@ func TestPanicInConnectionGoroutine(t *testing.T) {
 			}
 			stateBomb.Store(false)
 			writeBomb.Store(false)
-			kaBomb.Store(false)
 			q := dial(t, url)
 			q.ExpectKey("iam", nil)
 		})

@@ -7,8 +7,9 @@
 // or the device root through os.Root): Content-Type by extension, ranges,
 // and validators (ETag, Last-Modified) for 304s; route files are opened per
 // request and streamed, never read whole. Anything not in the table is 404,
-// traversals included; a method other than GET or HEAD on a route is 405. The server has header, read and idle
-// timeouts and a header size limit, so slow or huge requests cannot hold it.
+// traversals included; a method other than GET or HEAD on a route is 405.
+// The server has header, read and idle timeouts and a header size limit,
+// so slow or huge requests cannot hold it.
 //
 // Serve may run on several listeners at once (the page port and the command
 // API port); every listener serves both the page and the API. When ctx ends
@@ -23,7 +24,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"tether/internal/cmdapi"
@@ -37,7 +37,9 @@ type Options struct {
 	// Routes maps URL paths to files under Root (app.json demo.routes).
 	// Nil or empty means the embedded assets.
 	Routes map[string]string
-	// API serves WebSocket clients; nil answers upgrades with 404.
+	// API serves WebSocket clients, with keepalive pings every
+	// wsconn.DefaultPingInterval; nil answers upgrades with 404. Serve
+	// shuts it down (cmdapi.Server.Shutdown) when its context ends.
 	API *cmdapi.Server
 	// MaxMessage is the command API's message limit in bytes; a larger
 	// message closes the connection with 1009. Zero means 64 KiB.
@@ -71,11 +73,6 @@ type Server struct {
 	page   *pageFS           // the embedded page; nil when Routes is used
 	ctx    context.Context   // handed to WebSocket clients; ends at shutdown
 	cancel context.CancelFunc
-
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{} // every accepted connection, for the hard stop
-	closed bool                  // set at shutdown: no new WebSocket handlers
-	wg     sync.WaitGroup        // WebSocket handlers
 }
 
 // New returns a Server with opts applied. Problems with Routes (a file that
@@ -92,7 +89,7 @@ func New(opts Options) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{opts: opts, log: log.With("component", "web"), ctx: ctx, cancel: cancel, conns: map[net.Conn]struct{}{}}
+	s := &Server{opts: opts, log: log.With("component", "web"), ctx: ctx, cancel: cancel}
 	if len(opts.Routes) == 0 {
 		s.routes, s.page = embeddedRoutes, newPageFS(opts.WSPort)
 	} else {
@@ -122,7 +119,7 @@ func (s *Server) Serve(ctx context.Context, lns ...net.Listener) error {
 	errc := make(chan error, len(lns))
 	for _, ln := range lns {
 		s.log.Debug("serving", "addr", ln.Addr().String()) // the app logs its URLs
-		go func() { errc <- hs.Serve(&trackListener{Listener: ln, s: s}) }()
+		go func() { errc <- hs.Serve(ln) }()
 	}
 	var err error
 	select {
@@ -159,77 +156,17 @@ func (s *Server) httpServer() *http.Server {
 	}
 }
 
-// shutdown stops accepting, ends WebSocket clients (their context ends, so
-// cmdapi closes them with 1001) and idle connections, waits up to the grace
-// period, then drops whatever is still open and waits for the handlers.
+// shutdown stops accepting, waits for plain requests, and shuts the
+// command API down (its clients flush, then close with 1001), all within
+// the grace period; what is left then is dropped.
 func (s *Server) shutdown(hs *http.Server) {
-	s.cancel()
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
+	s.cancel() // no new WebSocket clients; BaseContext ends
 	gctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownGrace)
 	defer cancel()
 	hs.Shutdown(gctx) // closes the listeners; waits for plain requests
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-gctx.Done():
+	if s.opts.API != nil && s.opts.API.Shutdown(gctx) != nil {
 		s.log.Warn("dropping connections still open after the shutdown grace period", "grace", s.opts.ShutdownGrace)
+		s.opts.API.Close()
 	}
-	s.closeConns()
-	<-done
 	s.log.Info("stopped")
-}
-
-// addHandler counts a WebSocket handler in; false once shutting down.
-func (s *Server) addHandler() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.wg.Add(1)
-	return true
-}
-
-func (s *Server) closeConns() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for c := range s.conns {
-		c.Close()
-	}
-}
-
-// trackListener records every connection it accepts, so shutdown can drop
-// hijacked (WebSocket) connections that net/http no longer tracks.
-type trackListener struct {
-	net.Listener
-	s *Server
-}
-
-func (l *trackListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	l.s.mu.Lock()
-	l.s.conns[c] = struct{}{}
-	l.s.mu.Unlock()
-	return &trackedConn{Conn: c, s: l.s}, nil
-}
-
-type trackedConn struct {
-	net.Conn
-	s    *Server
-	once sync.Once
-}
-
-func (c *trackedConn) Close() error {
-	c.once.Do(func() {
-		c.s.mu.Lock()
-		delete(c.s.conns, c.Conn)
-		c.s.mu.Unlock()
-	})
-	return c.Conn.Close()
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -25,11 +24,10 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
 	}
-	if !s.addHandler() {
+	if s.ctx.Err() != nil {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	defer s.wg.Done()
 	opts := wsconn.AcceptOptions{Options: wsconn.Options{ReadLimit: s.opts.MaxMessage}}
 	if origin != "" {
 		opts.OriginPatterns = []string{escapePattern(origin)} // already checked above
@@ -40,7 +38,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered
 	}
 	s.log.Debug("client connected", "remote", r.RemoteAddr, "path", r.URL.Path)
-	err = s.opts.API.Serve(s.ctx, uncut{conn})
+	err = conn.WithKeepalive(s.ctx, wsconn.DefaultPingInterval, func() error { return s.opts.API.Serve(s.ctx, conn) })
 	s.log.Debug("client gone", "remote", r.RemoteAddr, "err", err)
 }
 
@@ -105,21 +103,4 @@ func hostname(hostport string) string {
 func escapePattern(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`)
 	return r.Replace(s)
-}
-
-// uncut keeps reads and writes going when the server's context ends.
-// cmdapi closes a client with 1001 when its context ends, but
-// coder/websocket drops the connection at once (no close frame) when the
-// context of a pending Read or Write ends, or a Write starts on an ended
-// one (a broadcast queued at shutdown). With uncancelled contexts the close
-// handshake happens; each write still has wsconn's timeout, and shutdown
-// drops what is left after its grace period.
-type uncut struct{ *wsconn.Conn }
-
-func (u uncut) Read(ctx context.Context) (bool, []byte, error) {
-	return u.Conn.Read(context.WithoutCancel(ctx))
-}
-
-func (u uncut) Write(ctx context.Context, b []byte) error {
-	return u.Conn.Write(context.WithoutCancel(ctx), b)
 }

@@ -3,6 +3,7 @@ package wsconn
 import (
 	"context"
 	"crypto/tls"
+	"net"
 	"net/http"
 
 	"github.com/coder/websocket"
@@ -19,7 +20,7 @@ type DialOptions struct {
 	TLS *tls.Config
 	// HTTPClient makes the handshake request; nil means one using TLS.
 	// Set it to dial connections of one's own (tether ws -v wraps them to
-	// print every frame).
+	// print every frame); CloseNow then cannot cut a close handshake short.
 	HTTPClient *http.Client
 }
 
@@ -40,8 +41,18 @@ func (e *HandshakeError) Unwrap() error { return e.Err }
 // Dial connects to a ws:// or wss:// URL.
 func Dial(ctx context.Context, url string, opts DialOptions) (*Conn, error) {
 	d := &websocket.DialOptions{HTTPHeader: opts.Header, HTTPClient: opts.HTTPClient, Host: opts.Header.Get("Host")}
-	if d.HTTPClient == nil && opts.TLS != nil {
-		d.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: opts.TLS}}
+	var raw net.Conn
+	if d.HTTPClient == nil {
+		var nd net.Dialer
+		d.HTTPClient = &http.Client{Transport: &http.Transport{
+			Proxy:           http.ProxyFromEnvironment,
+			TLSClientConfig: opts.TLS,
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := nd.DialContext(ctx, network, addr)
+				raw = c // the one connection this transport makes
+				return c, err
+			},
+		}}
 	}
 	ws, resp, err := websocket.Dial(ctx, url, d)
 	if err != nil {
@@ -50,5 +61,5 @@ func Dial(ctx context.Context, url string, opts DialOptions) (*Conn, error) {
 		}
 		return nil, err
 	}
-	return wrap(ws, opts.Options), nil
+	return wrap(ws, raw, opts.Options), nil
 }

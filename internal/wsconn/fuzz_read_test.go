@@ -25,7 +25,7 @@ import (
 // (net/http would otherwise swallow it).
 func commandServer(tb testing.TB) (addr string, panicked *atomic.Value) {
 	tb.Helper()
-	api := cmdapi.New(cmdapi.Options{PingInterval: -1})
+	api := cmdapi.New(cmdapi.Options{})
 	api.Handle(wire.Get, "echo", func(_ context.Context, req wire.Request, reply cmdapi.Reply) error {
 		reply(wire.Message{"echo": req.Args})
 		return nil

@@ -22,17 +22,30 @@
 // Tests talk to these as an outside peer would, through tethertest.WS (on
 // coder/websocket, but not through wsconn) or Python's websockets.
 //
+// Contexts: coder/websocket drops a connection at once, without a close
+// frame, when the context of a pending Read or Write ends (or a Write
+// starts on an ended one). A Conn never lets that happen: Read ends when a
+// message arrives or the connection closes, whatever its context does;
+// Write ends when the message is written, the write timeout or the
+// context's deadline passes, or the connection closes. So an owner that
+// wants a connection to end closes it: Close (with a handshake, which also
+// ends the reader) or CloseNow (dropped). The owner of a transport also
+// runs its keepalive, beside whatever serves it (WithKeepalive).
+//
 // A Conn is safe for one reader and any number of writers at once; writes
 // are serialized by the underlying library.
 package wsconn
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -62,6 +75,10 @@ const (
 // DefaultWriteTimeout bounds one write when Options.WriteTimeout is zero.
 const DefaultWriteTimeout = 10 * time.Second
 
+// DefaultPingInterval is the keepalive interval tether's device side uses
+// for its clients (web, recovery): a dead one is noticed within 40 s.
+const DefaultPingInterval = 20 * time.Second
+
 // Options tune a connection. The zero value works.
 type Options struct {
 	// ReadLimit is the largest message accepted, in bytes; a larger one
@@ -76,11 +93,12 @@ type Options struct {
 // Conn is a WebSocket connection.
 type Conn struct {
 	ws     *websocket.Conn
+	raw    net.Conn // under ws, for CloseNow during a close handshake
 	opts   Options
 	noPong atomic.Pointer[error] // set by Keepalive before it drops the connection
 }
 
-func wrap(ws *websocket.Conn, opts Options) *Conn {
+func wrap(ws *websocket.Conn, raw net.Conn, opts Options) *Conn {
 	if opts.ReadLimit == 0 {
 		opts.ReadLimit = 64 << 10
 	}
@@ -88,7 +106,7 @@ func wrap(ws *websocket.Conn, opts Options) *Conn {
 		opts.WriteTimeout = DefaultWriteTimeout
 	}
 	ws.SetReadLimit(opts.ReadLimit)
-	return &Conn{ws: ws, opts: opts}
+	return &Conn{ws: ws, raw: raw, opts: opts}
 }
 
 // AcceptOptions configure Accept.
@@ -102,17 +120,36 @@ type AcceptOptions struct {
 // Accept upgrades an HTTP request. Cross-origin browser requests are refused
 // with 403 unless their origin matches OriginPatterns.
 func Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions) (*Conn, error) {
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: opts.OriginPatterns})
+	rec := &hijackRecorder{ResponseWriter: w}
+	ws, err := websocket.Accept(rec, r, &websocket.AcceptOptions{OriginPatterns: opts.OriginPatterns})
 	if err != nil {
 		return nil, err
 	}
-	return wrap(ws, opts.Options), nil
+	return wrap(ws, rec.conn, opts.Options), nil
+}
+
+// hijackRecorder keeps the connection websocket.Accept hijacks.
+type hijackRecorder struct {
+	http.ResponseWriter
+	conn net.Conn
+}
+
+// Hijack hijacks the request's connection and keeps it.
+func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := h.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("hijack: the response writer cannot hijack")
+	}
+	c, brw, err := hj.Hijack()
+	h.conn = c
+	return c, brw, err
 }
 
 // Read returns the next message and whether it is text. A text message that
 // is not valid UTF-8 closes the connection with 1007 and returns an error.
+// ctx ending does not end Read (see the package doc): closing does.
 func (c *Conn) Read(ctx context.Context) (text bool, data []byte, err error) {
-	typ, data, err := c.ws.Read(ctx)
+	typ, data, err := c.ws.Read(context.WithoutCancel(ctx))
 	if err != nil {
 		return false, nil, c.readError(err)
 	}
@@ -139,7 +176,7 @@ func (c *Conn) readError(err error) error {
 // one buffer instead of allocating a message each time; what Read checks,
 // it checks.
 func (c *Conn) ReadInto(ctx context.Context, buf []byte) (text bool, data []byte, err error) {
-	typ, r, err := c.ws.Reader(ctx)
+	typ, r, err := c.ws.Reader(context.WithoutCancel(ctx))
 	if err != nil {
 		return false, buf[:0], c.readError(err)
 	}
@@ -183,13 +220,21 @@ func (c *Conn) WriteMessage(ctx context.Context, text bool, data []byte) error {
 	return c.WriteBinary(ctx, data)
 }
 
+// write writes on a context that ends only by ctx's deadline or the write
+// timeout, never by ctx's cancellation (see the package doc).
 func (c *Conn) write(ctx context.Context, typ websocket.MessageType, data []byte) error {
-	if c.opts.WriteTimeout < 0 {
-		return c.ws.Write(ctx, typ, data)
+	wctx := context.WithoutCancel(ctx)
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithDeadline(wctx, dl)
+		defer cancel()
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.opts.WriteTimeout)
-	defer cancel()
-	return c.ws.Write(ctx, typ, data)
+	if c.opts.WriteTimeout > 0 {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(wctx, c.opts.WriteTimeout)
+		defer cancel()
+	}
+	return c.ws.Write(wctx, typ, data)
 }
 
 // Close runs the closing handshake with code and reason, waiting at most a
@@ -198,8 +243,15 @@ func (c *Conn) Close(code int, reason string) error {
 	return c.ws.Close(websocket.StatusCode(code), reason)
 }
 
-// CloseNow drops the connection without a handshake.
-func (c *Conn) CloseNow() error { return c.ws.CloseNow() }
+// CloseNow drops the connection without a handshake, at once, even while a
+// Close is waiting for the peer (which coder/websocket's CloseNow alone
+// would wait for).
+func (c *Conn) CloseNow() error {
+	if c.raw != nil {
+		c.raw.Close()
+	}
+	return c.ws.CloseNow()
+}
 
 // Ping sends a ping and waits for the pong; a reader must be running.
 func (c *Conn) Ping(ctx context.Context) error { return c.ws.Ping(ctx) }
@@ -241,6 +293,27 @@ func (c *Conn) Keepalive(ctx context.Context, interval time.Duration) error {
 			return err
 		}
 	}
+}
+
+// WithKeepalive runs serve with Keepalive pinging every interval beside it
+// (none when interval is not positive) until serve returns, then stops
+// the pings. It returns the keepalive's error when a missing pong dropped
+// the connection (which ended serve's reads), else serve's.
+func (c *Conn) WithKeepalive(ctx context.Context, interval time.Duration, serve func() error) error {
+	if interval <= 0 {
+		return serve()
+	}
+	kctx, cancel := context.WithCancel(ctx)
+	var kaErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { kaErr = c.Keepalive(kctx, interval) })
+	err := serve()
+	cancel()
+	wg.Wait()
+	if errors.Is(kaErr, ErrNoPong) {
+		return kaErr
+	}
+	return err
 }
 
 // CloseStatus returns the close code in err, or -1 if err is not a close.

@@ -205,28 +205,17 @@ func (s *Server) run(ctx context.Context, lns []net.Listener, addrs map[string]s
 	return err
 }
 
-// callHome serves the command API to the hub until ctx ends. Pings are
-// callhome's, so the connection is handed to cmdapi without its Pinger.
+// callHome serves the command API to the hub until ctx ends (callhome runs
+// the connection's keepalive).
 func (s *Server) callHome(ctx context.Context) {
 	if !s.call {
 		s.log.Info("not calling home: " + s.opts.Section + ".home has no address, or is disabled")
 		return
 	}
 	callhome.Run(ctx, s.home, func(ctx context.Context, c *wsconn.Conn) error {
-		return s.api.Serve(ctx, noPing{c})
+		return s.api.Serve(ctx, c)
 	})
 }
-
-// noPing hides wsconn.Conn's Keepalive from cmdapi. Its reads do not end
-// with ctx, so that cmdapi's close with 1001 at shutdown is a handshake and
-// not a dropped connection (see web's uncut); callhome bounds the wait.
-type noPing struct{ c *wsconn.Conn }
-
-func (n noPing) Read(ctx context.Context) (bool, []byte, error) {
-	return n.c.Read(context.WithoutCancel(ctx))
-}
-func (n noPing) Write(ctx context.Context, b []byte) error { return n.c.Write(ctx, b) }
-func (n noPing) Close(code int, reason string) error       { return n.c.Close(code, reason) }
 
 // watchNet sends the state to every client when the network changes.
 func (s *Server) watchNet(ctx context.Context) {

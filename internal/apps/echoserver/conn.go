@@ -22,32 +22,27 @@ const (
 
 // conn is one client: a single goroutine reading and echoing.
 type conn struct {
-	ws     *wsconn.Conn
-	buf    []byte
-	ctx    context.Context // for writes; cancelled by a hard stop
-	cancel context.CancelFunc
-	once   sync.Once
+	ws   *wsconn.Conn
+	buf  []byte
+	once sync.Once
 }
 
 // ServeHTTP upgrades any path to a WebSocket and echoes on it until the
 // client leaves or the server stops.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// No write timeout of wsconn's: it would start a timer per message.
-	// Writes end with the hard stop (c.ctx) instead.
+	// A write stuck at shutdown ends by goAway's hard stop instead.
 	ws, err := wsconn.Accept(w, r, wsconn.AcceptOptions{Options: wsconn.Options{ReadLimit: s.opts.MaxMessage, WriteTimeout: -1}})
 	if err != nil {
 		s.log.Debug("refused upgrade", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &conn{ws: ws, ctx: ctx, cancel: cancel, buf: make([]byte, 0, firstBuffer)}
+	c := &conn{ws: ws, buf: make([]byte, 0, firstBuffer)}
 	if !s.add(c) {
-		cancel()
 		ws.Close(wsconn.StatusGoingAway, "server shutting down")
 		return
 	}
 	defer s.remove(c)
-	defer cancel()
 	s.log.Debug("client connected", "remote", r.RemoteAddr)
 	err = c.echo()
 	s.log.Debug("client gone", "remote", r.RemoteAddr, "err", err)
@@ -58,14 +53,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // 1009, text that is not UTF-8 with 1007 and a bad frame with 1002.
 func (c *conn) echo() error {
 	for {
-		// No deadline on reads: a graceful close from goAway ends them, and
-		// a cancellable context here would cost a timer per message.
+		// No deadline on reads: a close from goAway ends them.
 		text, msg, err := c.ws.ReadInto(context.Background(), c.buf)
 		if err != nil {
 			c.ws.CloseNow() // a no-op after a completed close handshake
 			return err
 		}
-		if err := c.ws.WriteMessage(c.ctx, text, msg); err != nil {
+		if err := c.ws.WriteMessage(context.Background(), text, msg); err != nil {
 			c.ws.CloseNow()
 			return err
 		}
@@ -84,7 +78,7 @@ func (c *conn) goAway(wg *sync.WaitGroup) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t := time.AfterFunc(hardStop, c.cancel)
+			t := time.AfterFunc(hardStop, func() { c.ws.CloseNow() })
 			defer t.Stop()
 			c.ws.Close(wsconn.StatusGoingAway, "server shutting down")
 		}()

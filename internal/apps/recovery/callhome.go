@@ -32,6 +32,6 @@ func (s *server) callHome(ctx context.Context) {
 	}
 	s.log.Info("calling home so a hub can repair the device", args...)
 	callhome.Run(ctx, opts, func(ctx context.Context, c *wsconn.Conn) error {
-		return s.cmd.Serve(ctx, conn{c, s.hard}) // callhome runs the pings
+		return s.cmd.Serve(ctx, c) // callhome runs the keepalive
 	})
 }

@@ -78,8 +78,7 @@ func (a *App) Run(ctx context.Context, env *apps.Env) error {
 	wg.Go(func() { env.Ops.Run(ctx, s.cmd) })
 	ln := listen(ctx, candidates(addr, DefaultAddr), log)
 	if ln == nil { // ctx ended before any address worked
-		s.drain() // the hub's connection, if any
-		s.stopHard()
+		s.shutdown() // the hub's connection, if any
 		return nil
 	}
 	ln, scheme := listenTLS(ln, tlsSrv, log)

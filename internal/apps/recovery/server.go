@@ -35,15 +35,14 @@ type server struct {
 	log *slog.Logger
 	cmd *cmdapi.Server
 	tls tlsState // set before serving
-	// hard ends writeGrace after shutdown starts, cutting writes stuck on
-	// clients that stopped reading.
-	hard     context.Context
-	stopHard context.CancelFunc
 }
+
+// writeGrace is how long, once shutdown starts, command clients have to
+// take what is queued for them (a restart's reply) before they are dropped.
+const writeGrace = 1500 * time.Millisecond
 
 func newServer(env *apps.Env, log *slog.Logger) *server {
 	s := &server{env: env, log: log}
-	s.hard, s.stopHard = context.WithCancel(context.Background())
 	s.cmd = cmdapi.New(cmdapi.Options{State: s.state, Logger: log})
 	env.Ops.Register(s.cmd) // tether's operator items; recovery's own below win
 	s.cmd.Handle(wire.Get, "status", s.cmdStatus)
@@ -87,10 +86,7 @@ func (s *server) serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
-	defer s.stopHard()
-	t := time.AfterFunc(writeGrace, s.stopHard)
-	defer t.Stop()
-	s.drain()
+	s.shutdown()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	hs.Shutdown(sctx)
@@ -100,14 +96,15 @@ func (s *server) serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// drain lets command clients, whose context has ended, flush what is queued
-// for them (a restart's reply) and close with 1001 on their own, then
-// closes any that are left.
-func (s *server) drain() {
-	for end := time.Now().Add(time.Second); s.cmd.Clients() > 0 && time.Now().Before(end); {
-		time.Sleep(10 * time.Millisecond)
+// shutdown lets command clients flush what is queued for them (a
+// restart's reply) and close with 1001, within writeGrace, then drops any
+// that are left.
+func (s *server) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), writeGrace)
+	defer cancel()
+	if s.cmd.Shutdown(ctx) != nil {
+		s.cmd.Close()
 	}
-	s.cmd.Close()
 }
 
 // handler is the route table: a WebSocket upgrade on any path goes to the
@@ -180,7 +177,7 @@ func (s *server) websocket(ctx context.Context, w http.ResponseWriter, r *http.R
 		return
 	}
 	s.log.Info("command client connected", "remote", r.RemoteAddr)
-	err = s.cmd.Serve(ctx, pinging{conn{c, s.hard}})
+	err = c.WithKeepalive(ctx, wsconn.DefaultPingInterval, func() error { return s.cmd.Serve(ctx, c) })
 	s.log.Info("command client gone", "remote", r.RemoteAddr, "err", err)
 }
 
