@@ -10,6 +10,7 @@
 package certs
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -242,4 +243,35 @@ func Sign(tmpl *x509.Certificate, parent *Pair) (*Pair, error) {
 		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
 	}, nil
+}
+
+// DeviceForKey makes a client certificate signed by ca (ExtKeyUsage
+// clientAuth) for the public key pub of a key the device keeps (enrollment:
+// the key never leaves the device), whose common name is the device id.
+// It returns the certificate and its PEM.
+func DeviceForKey(ca *Pair, pub crypto.PublicKey, opts DeviceOptions) (*x509.Certificate, []byte, error) {
+	if err := ValidDeviceID(opts.ID); err != nil {
+		return nil, nil, fmt.Errorf("make device certificate: %w", err)
+	}
+	if !ca.Cert.IsCA {
+		return nil, nil, fmt.Errorf("make device certificate: %q is not a CA certificate", ca.Cert.Subject.CommonName)
+	}
+	tmpl, err := template(opts.ID, opts.Days, DefaultLeafDays, opts.Now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("make device certificate: %w", err)
+	}
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	if tmpl.NotAfter.After(ca.Cert.NotAfter) {
+		tmpl.NotAfter = ca.Cert.NotAfter
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.Key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("make device certificate: %w", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parse new certificate: %w", err)
+	}
+	return cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
 }

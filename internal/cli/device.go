@@ -82,6 +82,7 @@ with status 0 within 5 s.`,
 	fl.StringVar(&f.net, "net", "", `network backend: host (the host's network, already up), sim (a simulated radio) or nm (NetworkManager through nmcli); empty uses network.json's "net", else host`)
 	fl.StringVar(&f.recoveryAddr, "recovery-addr", "", "address the recovery page listens on; empty uses the demo app's HTTP address from app.json if it can be read, else 0.0.0.0:8080 (if it cannot listen there: every interface on that port, then on 8080)")
 	fl.DurationVar(&f.confirmWindow, "confirm-window", 60*time.Second, "how long a config change applied from a page (CMD apply_config) waits to be confirmed; unconfirmed, it is rolled back if the device lost its hub or its app fails")
+	cmd.AddCommand(newDeviceEnrollCmd(stdio))
 	return cmd
 }
 

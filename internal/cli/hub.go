@@ -6,8 +6,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,6 +35,7 @@ type hubFlags struct {
 	auditFile            string
 	tlsCert, tlsKey      string
 	clientCA             string
+	enrollCA, enrollURL  string
 	origins              []string
 	ping                 time.Duration
 	queue                int
@@ -95,7 +99,7 @@ once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runHub(cmd, stdio, f) },
 	}
-	cmd.AddCommand(newHubPasswdCmd(stdio))
+	cmd.AddCommand(newHubPasswdCmd(stdio), newHubEnrollCmd(stdio))
 	fl := cmd.Flags()
 	fl.StringVar(&f.deviceAddr, "device-addr", ":7770", "address of the device endpoint (devices connect to /<device-id>)")
 	fl.StringVar(&f.pageAddr, "page-addr", "127.0.0.1:7771", "address of the page endpoint, dashboard, API and metrics")
@@ -109,6 +113,8 @@ once.`,
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "certificate (PEM) to serve wss:// and https:// on both ports")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "private key (PEM) of --tls-cert")
 	fl.StringVar(&f.clientCA, "client-ca", "", "CA (PEM) whose client certificates devices must present, with the device id as common name (needs --tls-cert)")
+	fl.StringVar(&f.enrollCA, "enroll-ca", "", "folder of a CA (ca.crt, ca.key from tether certs init) that signs the certificates of devices enrolling with a one-time code, and that signed --tls-cert; enrolled devices are recorded in its enrolled.json (needs --auth and --tls-cert)")
+	fl.StringVar(&f.enrollURL, "enroll-url", "", "the device endpoint enrollment codes name, e.g. wss://hub.example.com:7770 (default: wss:// on the host the code was asked on, and the device port)")
 	fl.StringArrayVar(&f.origins, "origin", nil, "extra browser origin host allowed on the page port, e.g. dash.example.com or *.example.com (repeatable)")
 	fl.DurationVar(&f.ping, "ping", 20*time.Second, "keepalive ping interval; a connection silent for 3 intervals is closed")
 	fl.IntVar(&f.queue, "queue", 4096, "messages that may wait for one connection; a page that lets it fill is closed as too slow")
@@ -157,6 +163,13 @@ func runHub(cmd *cobra.Command, stdio Stdio, f hubFlags) error {
 	if opts.TLS, opts.ClientCAs, err = hubTLS(f); err != nil {
 		return err
 	}
+	if f.enrollCA != "" {
+		if opts.EnrollCA, err = enrollCA(f); err != nil {
+			return err
+		}
+		opts.EnrollFile, opts.EnrollURL = filepath.Join(f.enrollCA, "enrolled.json"), f.enrollURL
+		logger.Info("enrollment on: operators make one-time codes at /enroll or with tether hub enroll", "ca", f.enrollCA, "enrolled", opts.EnrollFile)
+	}
 	if f.logFile != "" {
 		if f.logMaxSize <= 0 || f.logMaxTotal < f.logMaxSize {
 			return usage("--log-max-size and --log-max-total: want a positive size and a total at least as big, got %d and %d", f.logMaxSize, f.logMaxTotal)
@@ -194,6 +207,48 @@ func runHub(cmd *cobra.Command, stdio Stdio, f hubFlags) error {
 		}
 		return h.Serve(ctx, devLn, pageLn)
 	})
+}
+
+// enrollCA loads --enroll-ca's CA and checks that it signed --tls-cert:
+// enrolled devices trust that CA alone for the hub.
+func enrollCA(f hubFlags) (*certs.Pair, error) {
+	usage := func(format string, args ...any) error {
+		return &UsageError{Err: fmt.Errorf(format, args...), Hint: "tether hub --help"}
+	}
+	if f.auth == "" || f.tlsCert == "" {
+		return nil, usage("--enroll-ca needs --auth (who may make codes) and --tls-cert (enrolled devices call home over TLS)")
+	}
+	ca, err := certs.LoadCA(f.enrollCA)
+	if err != nil {
+		return nil, fmt.Errorf("--enroll-ca: %w", err)
+	}
+	pool, err := certs.LoadPool(f.tlsCert)
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := firstCert(f.tlsCert)
+	if err != nil {
+		return nil, err
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: pool}); err != nil {
+		return nil, usage("--enroll-ca: --tls-cert %s is not signed by %s/ca.crt (%v): enrolled devices trust that CA alone for the hub; make it with tether certs server --dir %s NAME", f.tlsCert, f.enrollCA, err, f.enrollCA)
+	}
+	return ca, nil
+}
+
+// firstCert reads the first certificate of a PEM file.
+func firstCert(file string) (*x509.Certificate, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return nil, fmt.Errorf("%s: no PEM certificate", file)
+	}
+	return x509.ParseCertificate(block.Bytes)
 }
 
 // hubTLS loads --tls-cert/--tls-key and --client-ca (certs.ServerTLS). The

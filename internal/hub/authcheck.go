@@ -2,8 +2,10 @@ package hub
 
 import (
 	"crypto/sha256"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,6 +23,7 @@ var (
 	errNoClientCert   = errors.New("unauthorized: no client certificate")
 	errCertName       = errors.New("unauthorized: client certificate common name is not the device id")
 	errNoGrant        = errors.New("forbidden: no grant for this device")
+	errNotEnrolled    = errors.New("unauthorized: certificate not enrolled for this device (revoked, or enrolled again since)")
 )
 
 // auth is the auth file in force, nil on an open hub.
@@ -31,11 +34,21 @@ func (h *Hub) auth() *authConfig { return h.authCfg.Load() }
 type devCred struct {
 	sum     [sha256.Size]byte
 	byToken bool
+	serial  *big.Int // an enrolled certificate's
 }
 
 // authDevice checks a device's credentials: its client certificate when the
 // hub has a client CA, its token when the hub has an auth file.
 func (h *Hub) authDevice(r *http.Request, id string) (devCred, error) {
+	if cert := h.enrolledCert(r); cert != nil {
+		if cert.Subject.CommonName != id {
+			return devCred{}, fmt.Errorf("%w: got %q, want %q", errCertName, cert.Subject.CommonName, id)
+		}
+		if !h.enrolled.has(id, cert.SerialNumber) {
+			return devCred{}, errNotEnrolled
+		}
+		return devCred{serial: cert.SerialNumber}, nil
+	}
 	if h.opts.ClientCAs != nil && h.opts.TLS != nil {
 		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 			return devCred{}, errNoClientCert
@@ -68,6 +81,20 @@ func (h *Hub) authDevice(r *http.Request, id string) (devCred, error) {
 		return devCred{}, errBadCredentials
 	}
 	return devCred{sum: sha256.Sum256([]byte(tok)), byToken: true}, nil
+}
+
+// enrolledCert returns the client certificate of r when it was verified
+// against the enrollment CA, else nil.
+func (h *Hub) enrolledCert(r *http.Request) *x509.Certificate {
+	if h.opts.EnrollCA == nil || r.TLS == nil {
+		return nil
+	}
+	for _, chain := range r.TLS.VerifiedChains {
+		if len(chain) > 0 && chain[len(chain)-1].Equal(h.opts.EnrollCA.Cert) {
+			return chain[0]
+		}
+	}
+	return nil
 }
 
 // noToken stands in for the token of a device id the auth file lacks.
@@ -138,6 +165,8 @@ func failureReason(err error) string {
 		return "throttled"
 	case errors.Is(err, errNoGrant):
 		return "no_grant"
+	case errors.Is(err, errNotEnrolled):
+		return "not_enrolled"
 	}
 	return "bad_credentials"
 }

@@ -15,6 +15,9 @@ import (
 // deviceHandler serves the device port: every path is /<device-id>.
 func (h *Hub) deviceHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !hubws.IsUpgrade(r) && h.enrollHandler(w, r) {
+			return
+		}
 		id, ok := h.endpointID(w, r, "device")
 		if !ok {
 			return
@@ -31,7 +34,7 @@ func (h *Hub) deviceHandler() http.Handler {
 		}
 		clearReadDeadline(w)
 		p := h.newPeer(roleDevice, id, r.RemoteAddr)
-		p.tokenSum, p.byToken = cred.sum, cred.byToken
+		p.tokenSum, p.byToken, p.certSerial = cred.sum, cred.byToken, cred.serial
 		ev := guarded{p, deviceEvents{p}}
 		c, err := h.opts.Upgrader.Upgrade(w, r, ev)
 		if err != nil {

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,16 @@ func (h *Hub) wrapTLS(ln net.Listener, devicePort bool) net.Listener {
 		cfg.ClientCAs = h.opts.ClientCAs
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
 	}
+	if devicePort && h.opts.EnrollCA != nil {
+		// Enrolling devices have no certificate yet: one is checked when
+		// given, and required (--client-ca) by authDevice instead.
+		pool := x509.NewCertPool()
+		if h.opts.ClientCAs != nil {
+			pool = h.opts.ClientCAs.Clone()
+		}
+		pool.AddCert(h.opts.EnrollCA.Cert)
+		cfg.ClientCAs, cfg.ClientAuth = pool, tls.VerifyClientCertIfGiven
+	}
 	return tls.NewListener(ln, cfg)
 }
 
@@ -52,6 +63,8 @@ func (h *Hub) pageHandler() http.Handler {
 	mux.HandleFunc("GET /api/devices", h.authed(h.apiDevices))
 	mux.HandleFunc("GET /api/devices/{id}", h.authed(h.apiDevice))
 	mux.HandleFunc("DELETE /api/devices/{id}", h.authed(h.apiForget))
+	mux.HandleFunc("POST /api/enroll", h.authed(h.operatorOnly(h.apiEnroll)))
+	mux.HandleFunc("GET /enroll", h.authed(h.serveAsset("enroll.html")))
 	mux.Handle("GET /metrics", h.authed(h.operatorOnly(h.metrics.handler().ServeHTTP)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
@@ -138,6 +151,8 @@ type HubInfo struct {
 	// /metrics, make enrollment codes).
 	User     string `json:"user"`
 	Operator bool   `json:"operator"`
+	// Enroll says enrollment is on (operators may make codes at /enroll).
+	Enroll bool `json:"enroll"`
 	// DevicePort is the port devices call home to (0 before Serve).
 	DevicePort int       `json:"device_port"`
 	Started    time.Time `json:"started"`
@@ -153,7 +168,7 @@ type HubInfo struct {
 func (h *Hub) apiHub(w http.ResponseWriter, r *http.Request) {
 	p := requestPrincipal(r)
 	info := HubInfo{Name: h.opts.Name, Open: h.auth() == nil, TLS: h.opts.TLS != nil, DevicePort: int(h.devPort.Load()),
-		Started: h.started, Panics: h.panics.Load(), User: p.name, Operator: p.operator()}
+		Started: h.started, Panics: h.panics.Load(), User: p.name, Operator: p.operator(), Enroll: h.opts.EnrollCA != nil}
 	if p.operator() {
 		h.mu.RLock()
 		for _, ps := range h.pages {

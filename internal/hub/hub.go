@@ -26,6 +26,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"tether/internal/certs"
+	"tether/internal/enroll"
 	"tether/internal/hub/audit"
 	"tether/internal/hub/broker"
 	"tether/internal/hub/broker/mem"
@@ -87,6 +89,19 @@ type Options struct {
 	// ClientCAs, when set with TLS, requires device client certificates
 	// signed by it whose common name is the device id.
 	ClientCAs *x509.CertPool
+	// EnrollCA, when set with TLS, turns enrollment on: operators make
+	// one-time codes (POST /api/enroll), devices send a certificate request
+	// with one (POST /enroll on the device port) and get a client
+	// certificate signed by it, which is then their credential.
+	EnrollCA *certs.Pair
+	// EnrollFile records the enrolled devices' certificates (only the one
+	// recorded for an id is accepted; taking it out revokes it); read
+	// again when it changes. Needed with EnrollCA.
+	EnrollFile string
+	// EnrollURL is the device endpoint codes name ("wss://hub.example:7770");
+	// "" means wss:// on the host name a code was asked for and the
+	// device port.
+	EnrollURL string
 	// OriginPatterns are extra browser origins (host patterns, path.Match
 	// syntax, e.g. "*.example.com") allowed on the page port besides the
 	// page port's own.
@@ -169,8 +184,9 @@ type Hub struct {
 	stopping atomic.Bool
 	started  time.Time
 	authCfg  atomic.Pointer[authConfig] // nil: an open hub
-	reloadMu sync.Mutex                 // one reload at a time; authStat
-	authStat os.FileInfo                // the auth file as last read
+	reloadMu sync.Mutex                 // one reload at a time
+	codes    *enroll.Codes
+	enrolled *enrolledSet
 	sessions *login.Sessions[credRef]
 	throttle *login.Throttle
 	devPort  atomic.Int32 // the device endpoint's port, once Serve has it
@@ -200,6 +216,7 @@ func New(opts Options) *Hub {
 		metrics:  newMetrics(o.RelayLog, o.Audit),
 		started:  time.Now(),
 		sessions: newSessions(),
+		codes:    enroll.NewCodes(),
 		throttle: newThrottle(),
 		warnings: newRateLog(o.Logger.With("component", "hub")),
 		panicLog: newRateLog(o.Logger.With("component", "hub")),
@@ -228,6 +245,16 @@ func (h *Hub) Serve(ctx context.Context, deviceLn, pageLn net.Listener) error {
 		}
 		h.authCfg.Store(newAuthConfig(a))
 	}
+	if h.opts.EnrollCA != nil {
+		if h.opts.TLS == nil || h.opts.EnrollFile == "" {
+			return errors.New("serve hub: enrollment needs TLS and a file to record enrolled devices in")
+		}
+		e, err := loadEnrolled(h.opts.EnrollFile)
+		if err != nil {
+			return err
+		}
+		h.enrolled = e
+	}
 	if err := h.broker.Start(brokerHandler{h}); err != nil {
 		return fmt.Errorf("start broker: %w", err)
 	}
@@ -254,9 +281,7 @@ func (h *Hub) Serve(ctx context.Context, deviceLn, pageLn net.Listener) error {
 	watchDone := make(chan struct{})
 	go func() {
 		defer close(watchDone)
-		if h.opts.AuthFile != "" {
-			h.watchAuth(keepCtx)
-		}
+		h.watchFiles(keepCtx)
 	}()
 
 	var err error

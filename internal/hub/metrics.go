@@ -23,6 +23,7 @@ type metrics struct {
 	refused         *prometheus.CounterVec
 	revoked         *prometheus.CounterVec
 	authReloads     *prometheus.CounterVec
+	enrollments     *prometheus.CounterVec
 	badRequests     *prometheus.CounterVec
 	keepaliveCloses prometheus.Counter
 	panics          *prometheus.CounterVec
@@ -65,6 +66,9 @@ func newMetrics(rl *relaylog.Log, al *audit.Log) *metrics {
 		authReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tether_hub_auth_reloads_total", Help: "Reloads of the auth file, by result (ok, error: the file in force was kept).",
 		}, []string{"result"}),
+		enrollments: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tether_hub_enrollments_total", Help: "Enrollment requests, by result (ok, unknown_code, used_code, expired_code, refused, bad_request, throttled).",
+		}, []string{"result"}),
 		badRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tether_hub_bad_requests_total", Help: "Requests refused with 400 (bad device id, not a WebSocket upgrade), by endpoint.",
 		}, []string{"endpoint"}),
@@ -89,7 +93,7 @@ func newMetrics(rl *relaylog.Log, al *audit.Log) *metrics {
 	auditLost := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "tether_hub_audit_log_lost_lines_total", Help: "Audit entries --audit-file could not write (a full disk); it writes again once the disk takes writes.",
 	}, func() float64 { return float64(al.Lost()) })
-	m.reg.MustRegister(lost, auditLost, m.connections, m.messages, m.bytes, m.drops, m.slowCloses, m.authFailures, m.refused, m.revoked, m.authReloads,
+	m.reg.MustRegister(lost, auditLost, m.connections, m.messages, m.bytes, m.drops, m.slowCloses, m.authFailures, m.refused, m.revoked, m.authReloads, m.enrollments,
 		m.badRequests, m.keepaliveCloses, m.panics, m.shadowDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, w := range []string{"read", "write", "message", "close"} {

@@ -3,6 +3,7 @@ package hub
 import (
 	"crypto/sha256"
 	"fmt"
+	"math/big"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,6 +74,8 @@ type peer struct {
 	// again when the auth file changes.
 	tokenSum [sha256.Size]byte
 	byToken  bool
+	// An enrolled device's certificate serial, when it came in by one.
+	certSerial *big.Int
 
 	// A device's fan-out batch: while its reader delivers what one read
 	// brought (inMsg), the writers of the pages it queues for are woken

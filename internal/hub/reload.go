@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"os"
 	"time"
@@ -26,24 +25,23 @@ const authPoll = 250 * time.Millisecond
 
 // ReloadAuth reads the auth file (Options.AuthFile) again and puts it in
 // force: live connections stay open, except those whose credential it no
-// no longer holds (closed with 4001 "credentials revoked") and pages
-// whose credential may no longer view their device; narrowed grants hold
-// from the next message. A file that does not load leaves the one in force
-// and returns why. It is what the file's change and SIGHUP do.
+// longer holds (closed with 4001 "credentials revoked") and pages whose
+// credential may no longer view their device; narrowed grants hold from
+// the next message. A file that does not load leaves the one in force and
+// returns why. The enrolled devices' file is read again too. It is what
+// SIGHUP does; a change of either file does it for that file.
 func (h *Hub) ReloadAuth() error {
+	err := h.reloadEnrolled()
 	if h.opts.AuthFile == "" {
-		return fmt.Errorf("reload auth: the hub has no auth file")
+		return err
 	}
 	h.reloadMu.Lock()
 	defer h.reloadMu.Unlock()
-	if fi, err := os.Stat(h.opts.AuthFile); err == nil {
-		h.authStat = fi
-	}
-	a, err := LoadAuth(h.opts.AuthFile)
-	if err != nil {
+	a, aerr := LoadAuth(h.opts.AuthFile)
+	if aerr != nil {
 		h.metrics.authReloads.WithLabelValues("error").Inc()
-		h.log.Error("auth file not reloaded: keeping the one in force", "auth", h.opts.AuthFile, "err", err)
-		return fmt.Errorf("reload auth: %w", err)
+		h.log.Error("auth file not reloaded: keeping the one in force", "auth", h.opts.AuthFile, "err", aerr)
+		return fmt.Errorf("reload auth: %w", aerr)
 	}
 	c := newAuthConfig(a)
 	h.authCfg.Store(c)
@@ -51,17 +49,57 @@ func (h *Hub) ReloadAuth() error {
 	h.log.Info("auth file reloaded", "auth", h.opts.AuthFile, "devices", len(a.Devices), "page_tokens", len(a.Pages), "users", len(a.Users))
 	h.warnAuth(c)
 	h.sweep(c)
+	return err
+}
+
+// reloadEnrolled reads the enrolled devices' file again: a device whose
+// certificate it no longer records is closed with 4001.
+func (h *Hub) reloadEnrolled() error {
+	if h.enrolled == nil {
+		return nil
+	}
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	e, err := loadEnrolled(h.opts.EnrollFile)
+	if err != nil {
+		h.log.Error("enrolled devices not reloaded: keeping those in force", "file", h.opts.EnrollFile, "err", err)
+		return fmt.Errorf("reload enrolled devices: %w", err)
+	}
+	h.enrolled.replace(e)
+	h.sweep(h.auth())
 	return nil
 }
 
-// watchAuth reloads the auth file whenever it changes (another size, time
-// or file), until ctx ends. Polling works on every file system and a
-// change is seen within authPoll.
-func (h *Hub) watchAuth(ctx context.Context) {
-	if fi, err := os.Stat(h.opts.AuthFile); err == nil {
-		h.reloadMu.Lock()
-		h.authStat = fi
-		h.reloadMu.Unlock()
+// watched is a file the hub reads again when it changes.
+type watched struct {
+	path   string
+	stat   os.FileInfo
+	reload func() error
+}
+
+// changed reports whether fi is another file, size or time than w's.
+func (w *watched) changed(fi os.FileInfo) bool {
+	old := w.stat
+	return old == nil || !os.SameFile(old, fi) || !old.ModTime().Equal(fi.ModTime()) || old.Size() != fi.Size()
+}
+
+// watchFiles reloads the auth file and the enrolled devices' file
+// whenever one changes (another size, time or file), until ctx ends.
+// Polling works on every file system and a change is seen within
+// authPoll.
+func (h *Hub) watchFiles(ctx context.Context) {
+	var ws []*watched
+	if h.opts.AuthFile != "" {
+		ws = append(ws, &watched{path: h.opts.AuthFile, reload: h.ReloadAuth})
+	}
+	if h.enrolled != nil {
+		ws = append(ws, &watched{path: h.opts.EnrollFile, reload: h.reloadEnrolled})
+	}
+	if len(ws) == 0 {
+		return
+	}
+	for _, w := range ws {
+		w.stat, _ = os.Stat(w.path)
 	}
 	t := time.NewTicker(authPoll)
 	defer t.Stop()
@@ -71,24 +109,25 @@ func (h *Hub) watchAuth(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		fi, err := os.Stat(h.opts.AuthFile)
-		if err != nil {
-			continue // being replaced, or gone: the one in force stays
+		for _, w := range ws {
+			fi, err := os.Stat(w.path)
+			if err != nil || !w.changed(fi) {
+				continue // unchanged, or being replaced or gone: the one in force stays
+			}
+			w.stat = fi
+			w.reload()
 		}
-		h.reloadMu.Lock()
-		old := h.authStat
-		h.reloadMu.Unlock()
-		if old != nil && os.SameFile(old, fi) && old.ModTime().Equal(fi.ModTime()) && old.Size() == fi.Size() {
-			continue
-		}
-		h.ReloadAuth()
 	}
 }
 
-// sweep holds every live connection to the auth file c: those whose
-// credential it lacks are closed, the others take its grants.
+// sweep holds every live connection to the auth file c (nil: an open
+// hub) and the enrolled devices: those whose credential they lack are
+// closed, the others take its grants.
 func (h *Hub) sweep(c *authConfig) {
-	sessions := h.sessions.RevokeIf(func(ref credRef) bool { return c.resolve(ref) == nil })
+	sessions := 0
+	if c != nil {
+		sessions = h.sessions.RevokeIf(func(ref credRef) bool { return c.resolve(ref) == nil })
+	}
 	closed := 0
 	for _, p := range h.allPeers() {
 		if !h.recheck(p, c) {
@@ -104,14 +143,16 @@ func (h *Hub) sweep(c *authConfig) {
 // it closed it.
 func (h *Hub) recheck(p *peer, c *authConfig) bool {
 	if p.role == roleDevice {
-		if sum, ok := p.devToken(); ok && !c.file.Devices[p.id].matchHash(sum) {
+		tokenGone := p.byToken && (c == nil || !c.file.Devices[p.id].matchHash(p.tokenSum))
+		certGone := p.certSerial != nil && !h.enrolled.has(p.id, p.certSerial)
+		if tokenGone || certGone {
 			h.revoke(p, reasonRevoked)
 			return false
 		}
 		return true
 	}
 	who := p.who.Load()
-	if who == nil || who == anyone {
+	if who == nil || who == anyone || c == nil {
 		return true
 	}
 	np := c.resolve(who.ref)
@@ -146,11 +187,6 @@ func (h *Hub) holdToAuth(p *peer, used *authConfig) {
 	if c := h.auth(); c != nil && c != used {
 		h.recheck(p, c)
 	}
-}
-
-// devToken returns the SHA-256 of the token a device connected with.
-func (p *peer) devToken() ([sha256.Size]byte, bool) {
-	return p.tokenSum, p.byToken
 }
 
 // regrant gives the pages of device id the verbs the auth file in force

@@ -241,6 +241,7 @@ async function hubInfo() {
     $('#hubname').textContent = h.name;
     $('#open-warning').hidden = !h.open;
     $('#logout').hidden = h.open;
+    $('#enroll-link').hidden = !(h.enroll && h.operator);
     $('#devurl').textContent = (h.tls ? 'wss' : 'ws') + '://' + location.hostname + ':' + (h.device_port || '<device port>') + '/<device-id>';
   } catch (e) { /* poll() reports it */ }
 }

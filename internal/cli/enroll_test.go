@@ -1,0 +1,116 @@
+package cli_test
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"tether/internal/tethertest"
+)
+
+// enrollHub starts a hub with TLS from a CA made by tether certs, that CA
+// as its enrollment CA, an operator token "root" and an audit log.
+func enrollHub(t *testing.T) (h *hubProc, caDir, auditLog string) {
+	t.Helper()
+	caDir = wsCerts(t) // tether certs init, server (127.0.0.1)
+	auth := filepath.Join(t.TempDir(), "auth.json")
+	auditLog = filepath.Join(t.TempDir(), "audit.log")
+	tethertest.WriteFile(t, auth, `{"devices": {"Device_2": {"token": "d2"}},
+		"pages": [{"token": "root", "name": "root"}, {"token": "viewer", "grants": [{"devices": ["*"], "verbs": ["view"]}]}]}`)
+	h = startHubProc(t, "--auth", auth, "--tls-cert", filepath.Join(caDir, "server.crt"), "--tls-key", filepath.Join(caDir, "server.key"),
+		"--enroll-ca", caDir, "--audit-file", auditLog)
+	return h, caDir, auditLog
+}
+
+// makeCode runs tether hub enroll against h and returns its output's
+// enrollment URI.
+func makeCode(t *testing.T, h *hubProc, caDir string, args ...string) string {
+	t.Helper()
+	all := append([]string{"hub", "enroll", "--hub", fmt.Sprintf("https://127.0.0.1:%d", h.pagePort),
+		"--ca", filepath.Join(caDir, "ca.crt"), "--token", "root"}, args...)
+	out, code := runBinary(t, "", all...)
+	if code != 0 {
+		t.Fatalf("tether %v: exit %d\n%s", all, code, out)
+	}
+	m := regexp.MustCompile(`--code '(tether://enroll\?[^']+)'`).FindStringSubmatch(out)
+	if m == nil || !strings.Contains(out, "Code:") || !strings.Contains(out, "█") {
+		t.Fatalf("tether hub enroll printed no code, URI or QR code:\n%s", out)
+	}
+	return m[1]
+}
+
+func TestEnrollmentEndToEnd(t *testing.T) {
+	h, caDir, auditLog := enrollHub(t)
+	uri := makeCode(t, h, caDir, "--device", "Device_1")
+	root := tethertest.SeedRoot(t, "demo", tethertest.FreePort(t), 0, 1, 0)
+
+	out, code := runBinary(t, "", "device", "enroll", "--root", root, "--code", uri)
+	if code != 0 || !strings.Contains(out, "enrolled Device_1") {
+		t.Fatalf("device enroll: exit %d\n%s", code, out)
+	}
+	if fi, err := os.Stat(filepath.Join(root, "certs", "hub-client.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the device's key: %v %v, want mode 0600", fi, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "app.json")); !strings.Contains(string(b), `"cert": "certs/hub-client.crt"`) {
+		t.Fatalf("app.json does not call home with the certificate:\n%s", b)
+	}
+
+	// The same code twice is refused, and so is an expired one.
+	again := filepath.Join(t.TempDir(), "again")
+	os.CopyFS(again, os.DirFS(root))
+	if out, code := runBinary(t, "", "device", "enroll", "--root", again, "--code", uri); code == 0 || !strings.Contains(out, "code already used") {
+		t.Fatalf("the same code twice: exit %d\n%s", code, out)
+	}
+	short := makeCode(t, h, caDir, "--ttl", "1s")
+	time.Sleep(1200 * time.Millisecond)
+	if out, code := runBinary(t, "", "device", "enroll", "--root", again, "--code", short); code == 0 || !strings.Contains(out, "code expired") {
+		t.Fatalf("an expired code: exit %d\n%s", code, out)
+	}
+	if out, code := runBinary(t, "", "device", "enroll", "--root", again, "--code", strings.Replace(short, "code=", "code=Z", 1)); code == 0 || !strings.Contains(out, "unknown code") {
+		t.Fatalf("an unknown code: exit %d\n%s", code, out)
+	}
+
+	// The enrolled device calls home over mTLS with its certificate and no
+	// token, and a page drives it through the hub.
+	tethertest.Start(t, "device", "--root", root, "--net", "sim")
+	h.WaitOutput("device connected", 30*time.Second)
+	ws := tethertest.DialWS(t, fmt.Sprintf("wss://127.0.0.1:%d/Device_1", h.pagePort), tethertest.WSOptions{
+		TLS: trusting(t, filepath.Join(caDir, "ca.crt")), Header: http.Header{"Authorization": {"Bearer root"}}})
+	ws.Send(`["CMD", "start_interface", []]`)
+	ws.ExpectKey("fake_interface/running", true)
+
+	b, _ := os.ReadFile(auditLog)
+	for _, want := range []string{`"action":"enroll code"`, `"who":"device Device_1","remote":"127.0.0.1:`, `"action":"enroll","allowed":true`,
+		`"reason":"enrollment refused: code already used"`, `"reason":"enrollment refused: code expired"`, `"reason":"enrollment refused: unknown code"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("audit log lacks %s:\n%s", want, b)
+		}
+	}
+	for _, want := range []string{"device enrolled", "enrollment refused"} {
+		if !strings.Contains(h.Output(), want) {
+			t.Errorf("hub log lacks %q", want)
+		}
+	}
+}
+
+func TestEnrollCodesAreForOperators(t *testing.T) {
+	h, caDir, _ := enrollHub(t)
+	all := []string{"hub", "enroll", "--hub", fmt.Sprintf("https://127.0.0.1:%d", h.pagePort), "--ca", filepath.Join(caDir, "ca.crt"), "--token", "viewer"}
+	if out, code := runBinary(t, "", all...); code == 0 || !strings.Contains(out, "403 Forbidden") {
+		t.Fatalf("a view token made a code: exit %d\n%s", code, out)
+	}
+	// A code for any device cannot take an id already in the auth file.
+	uri := makeCode(t, h, caDir)
+	root := tethertest.SeedRootApp(t, `{"app": "demo", "demo": {}}`)
+	net := filepath.Join(root, "network.json")
+	b, _ := os.ReadFile(net)
+	os.WriteFile(net, []byte(strings.Replace(string(b), "Device_1", "Device_2", 1)), 0o600)
+	if out, code := runBinary(t, "", "device", "enroll", "--root", root, "--code", uri); code == 0 || !strings.Contains(out, "Device_2 is already enrolled or in the auth file") {
+		t.Fatalf("enrolling an id in the auth file: exit %d\n%s", code, out)
+	}
+}
