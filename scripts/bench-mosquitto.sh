@@ -12,6 +12,8 @@
 # 100x1), rate (server cpu at 20,000 deliveries/s each way), fanout (1 device
 # to 1,000 pages, window 64), idle (10,000 and 19,000 idle connections on a
 # fresh server each). DURATION (default 10s) is each closed loop's length.
+# PORT (default 17770) is the hub's device port; the page port is the next
+# one, Mosquitto's WebSocket and MQTT ports the two after.
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 TETHER [TETHER...]" >&2; exit 2; }
 BENCH=$1
@@ -20,21 +22,35 @@ DURATION=${DURATION:-10s}
 SERVER_CPU=${SERVER_CPU:-0}
 BENCH_CPU=${BENCH_CPU:-1}
 MOSQUITTO=${MOSQUITTO:-/usr/sbin/mosquitto}
-DEV=127.0.0.1:17770 PAGE=127.0.0.1:17771 MQTT=127.0.0.1:18880
+PORT=${PORT:-17770}
+DEV=127.0.0.1:$PORT PAGE=127.0.0.1:$((PORT + 1)) MQTT=127.0.0.1:$((PORT + 2))
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 cat >"$work/mosq.conf" <<EOF
-listener 18880 127.0.0.1
+listener $((PORT + 2)) 127.0.0.1
 protocol websockets
-listener 18881 127.0.0.1
+listener $((PORT + 3)) 127.0.0.1
 protocol mqtt
 allow_anonymous true
 EOF
 ulimit -n "$(ulimit -Hn)"
 
-wait_port() { for _ in $(seq 100); do (echo >/dev/tcp/${1%:*}/${1#*:}) 2>/dev/null && return; sleep 0.1; done; echo "no server on $1" >&2; exit 1; }
+answers() { (echo >"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
+# wait_port ADDR: waits for the server just started ($pid) to listen on ADDR
+wait_port() {
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || { echo "server exited: $(cat "$work/server.log")" >&2; exit 1; }
+		answers "$1" && return
+		sleep 0.1
+	done
+	echo "no server on $1" >&2
+	exit 1
+}
+for a in $DEV $PAGE $MQTT; do
+	if answers "$a"; then echo "$a is taken by another process: choose another PORT" >&2; exit 1; fi
+done
 
 # start_server hub BIN | start_server mosquitto: starts it pinned, sets $pid
 start_server() {
