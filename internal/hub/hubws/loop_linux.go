@@ -39,7 +39,7 @@ type engine struct {
 func newEngine() *engine {
 	e := &engine{loops: make([]*loop, max(runtime.GOMAXPROCS(0), 1))}
 	for i := range e.loops {
-		e.loops[i] = &loop{conns: map[int32]*sock{}}
+		e.loops[i] = &loop{e: e, conns: map[int32]*sock{}}
 	}
 	return e
 }
@@ -77,6 +77,7 @@ func fcntl(fd, cmd, arg int) (int, int, error) {
 
 // loop is one epoll set and the goroutine that reads it.
 type loop struct {
+	e       *engine
 	mu      sync.Mutex
 	conns   map[int32]*sock
 	running bool
@@ -288,19 +289,33 @@ func (l *loop) round(events []syscall.EpollEvent) {
 	}
 }
 
-// later holds a write to s for the end of its loop's round, if one is
-// going on (c.mu held).
+// later holds a write to s for the end of a round going on: its own
+// loop's, or another's (most writes come from a loop delivering what it
+// read, to a socket that may be in another loop) (c.mu held).
 func (s *sock) later() bool {
-	l := s.l
+	if s.dirty {
+		return true
+	}
+	if s.l.hold(s) {
+		return true
+	}
+	for _, l := range s.l.e.loops {
+		if l != s.l && l.hold(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// hold puts s in l's list for the end of l's round, if l is in one.
+func (l *loop) hold(s *sock) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.inRound {
 		return false
 	}
-	if !s.dirty {
-		s.dirty = true
-		l.dirty = append(l.dirty, s)
-	}
+	s.dirty = true
+	l.dirty = append(l.dirty, s)
 	return true
 }
 
