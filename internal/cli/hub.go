@@ -80,7 +80,10 @@ user or page token logs in on the dashboard. Grants give devices (ids,
 patterns, label:NAME, *) a verb: view (receive), drive (also send
 commands) or admin (also operator items: restart, config, logs, recovery,
 updates); a page token without grants may do everything (warned). tether
-hub passwd makes a user's password hash.
+hub passwd makes a user's password hash. A device that cannot send a token
+may instead have "alias" (an unguessable path it connects to) and/or "cidr"
+(address ranges) in its entry: weaker, and logged at start and on every
+connection.
 
 The auth file is read again when it changes (or on SIGHUP), without
 dropping connections: a removed token's or user's connections are closed

@@ -216,3 +216,54 @@ asyncio.run(main())
 		}
 	}
 }
+
+// TestHubBinarySeedDeviceByRule: a seed-style device (Python websockets,
+// as the seed's firmware: no headers, no token) joins a hub with --auth
+// only through the rule its entry names.
+func TestHubBinarySeedDeviceByRule(t *testing.T) {
+	const alias = "Zq8vN3kT6pW1xR9mB4yL7c"
+	auth := filepath.Join(t.TempDir(), "auth.json")
+	os.WriteFile(auth, []byte(`{"devices": {"ESP32_A": {"alias": "`+alias+`"}, "ESP32_L": {"cidr": ["127.0.0.0/8"]},
+		"ESP32_F": {"cidr": ["192.0.2.0/24"]}, "Device_1": {"token": "d1"}}, "pages": [{"token": "root"}]}`), 0o600)
+	h := startHubProc(t, "--auth", auth)
+	out := tethertest.RunPython(t, 30*time.Second, pyHubPrelude+`
+ALIAS = sys.argv[4]
+
+async def refused(path):
+    try:
+        async with websockets.connect(D + path):
+            raise SystemExit("FAIL: /%s accepted without credentials" % path)
+    except websockets.InvalidStatusCode as e:
+        assert e.status_code == 401, (path, e.status_code)
+
+async def main():
+    await refused("ESP32_A")   # its id: the rule is its alias
+    await refused("ESP32_F")   # not from its address range
+    await refused("Device_1")  # a token device
+    a = await websockets.connect(D + ALIAS)
+    l = await websockets.connect(D + "ESP32_L")
+    pg = await websockets.connect(P + "ESP32_A", extra_headers={"Authorization": "Bearer root"})
+    await expect(pg, has("hub/device/connected", True), "the alias device online under its id")
+    await a.send('{"iam": "ESP32_A", "dev": "ESP32"}')
+    await expect(pg, has("dev", "ESP32"), "its state")
+    await pg.send('["GET", "wifi", []]')
+    got = await asyncio.wait_for(a.recv(), 5)
+    assert got == '["GET", "wifi", []]', got
+    drop(a, l, pg)
+    print("rules ok")
+asyncio.run(main())
+`, append(h.ports(), "ws", alias)...)
+	if !strings.Contains(out, "rules ok") {
+		t.Fatal(out)
+	}
+	log := h.Output()
+	for _, want := range []string{"device may connect without credentials, by a weaker rule", "device=ESP32_A alias=true",
+		"device=ESP32_L alias=false cidr=127.0.0.0/8", "device connected without credentials, by a weaker rule"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("hub log lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, alias) {
+		t.Errorf("the hub logged the alias:\n%s", log)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -32,12 +33,52 @@ type Auth struct {
 	Users   map[string]UserEntry   `json:"users,omitempty"`
 }
 
-// DeviceEntry is one device's credentials and labels.
+// DeviceEntry is one device's credentials and labels. A device that
+// cannot send a token (the seed's MicroPython firmware) may come in by a
+// weaker rule instead: Alias, CIDR, or both (then both must hold).
 type DeviceEntry struct {
 	Token
 	// Labels are the device's labels, for grants' label:NAME selectors
 	// (beside those the device reports itself in its state).
 	Labels []string `json:"labels,omitempty"`
+	// Alias is an unguessable path (at least MinAlias characters of a
+	// device id's): a device connecting to /<alias> is this device,
+	// without a token.
+	Alias string `json:"alias,omitempty"`
+	// CIDR are address ranges a device connecting without a token must
+	// come from ("192.168.1.0/24", "2001:db8::/32").
+	CIDR []string `json:"cidr,omitempty"`
+}
+
+// MinAlias is the shortest path alias: 20 characters of the id alphabet
+// (64 of them) hold 120 bits.
+const MinAlias = 20
+
+// weak reports whether the device may come in without credentials, by
+// its alias or address range.
+func (d DeviceEntry) weak() bool { return d.Alias != "" || len(d.CIDR) > 0 }
+
+// checkRule checks the entry's alias and ranges.
+func (d DeviceEntry) checkRule(id string, a *Auth) error {
+	if d.Alias != "" {
+		if len(d.Alias) < MinAlias || ValidID(d.Alias) != nil {
+			return fmt.Errorf("alias: want at least %d letters, digits, '_', '-' or '.' (an unguessable path), got %d characters", MinAlias, len(d.Alias))
+		}
+		if _, clash := a.Devices[d.Alias]; clash {
+			return errors.New("alias: is another device's id")
+		}
+		for other, o := range a.Devices {
+			if other != id && o.Alias == d.Alias {
+				return fmt.Errorf("alias: also %s's", other)
+			}
+		}
+	}
+	for i, c := range d.CIDR {
+		if _, err := netip.ParsePrefix(c); err != nil {
+			return fmt.Errorf("cidr[%d]: want an address range such as 192.168.1.0/24: %w", i, err)
+		}
+	}
+	return nil
 }
 
 // PageEntry is one page token and what it may do.
@@ -140,8 +181,11 @@ func (a *Auth) check() error {
 		if err := ValidID(id); err != nil {
 			return fmt.Errorf("devices.%s: %w", id, err)
 		}
-		if err := d.check(); err != nil {
-			return fmt.Errorf("devices.%s.token: %w", id, err)
+		if err := d.check(); err != nil && (d.Token.Token != "" || !d.weak()) {
+			return fmt.Errorf("devices.%s.token: %w (or an alias or cidr rule, for devices that cannot send one)", id, err)
+		}
+		if err := d.checkRule(id, a); err != nil {
+			return fmt.Errorf("devices.%s.%w", id, err)
 		}
 		if err := access.CheckLabels(d.Labels); err != nil {
 			return fmt.Errorf("devices.%s.labels%w", id, err)

@@ -30,16 +30,24 @@ var (
 func (h *Hub) auth() *authConfig { return h.authCfg.Load() }
 
 // devCred is how a device proved who it is: by a token (kept as its
-// SHA-256, to check it again when the auth file changes), or otherwise.
+// SHA-256, to check it again when the auth file changes), an enrolled
+// certificate, a weaker rule (alias, address range), or nothing (an open
+// hub).
 type devCred struct {
-	sum     [sha256.Size]byte
-	byToken bool
-	serial  *big.Int // an enrolled certificate's
+	sum      [sha256.Size]byte
+	byToken  bool
+	serial   *big.Int // an enrolled certificate's
+	rule     string   // the weaker rule it came in by: "alias", "address range"
+	viaAlias bool
+	alias    []byte // the alias it came by, replaced by its id in what it sends
+	aliasSum [sha256.Size]byte
 }
 
-// authDevice checks a device's credentials: its client certificate when the
-// hub has a client CA, its token when the hub has an auth file.
-func (h *Hub) authDevice(r *http.Request, id string) (devCred, error) {
+// authDevice checks a device's credentials: an enrolled certificate; its
+// client certificate when the hub has a client CA; its token, or the
+// weaker rule of its entry when it sends none, when the hub has an auth
+// file. viaAlias says it connected to its entry's alias.
+func (h *Hub) authDevice(r *http.Request, id string, viaAlias bool) (devCred, error) {
 	if cert := h.enrolledCert(r); cert != nil {
 		if cert.Subject.CommonName != id {
 			return devCred{}, fmt.Errorf("%w: got %q, want %q", errCertName, cert.Subject.CommonName, id)
@@ -63,6 +71,14 @@ func (h *Hub) authDevice(r *http.Request, id string) (devCred, error) {
 	}
 	tok := login.Bearer(r)
 	if tok == "" {
+		if rule, ok := c.ruleHolds(id, r.RemoteAddr, viaAlias); ok {
+			alias := c.file.Devices[id].Alias
+			cred := devCred{rule: rule, viaAlias: viaAlias, aliasSum: sha256.Sum256([]byte(alias))}
+			if viaAlias {
+				cred.alias = []byte(alias)
+			}
+			return cred, nil
+		}
 		return devCred{}, errNoCredentials
 	}
 	addr := login.ClientAddr(r.RemoteAddr)

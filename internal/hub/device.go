@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,12 +19,13 @@ func (h *Hub) deviceHandler() http.Handler {
 		if !hubws.IsUpgrade(r) && h.enrollHandler(w, r) {
 			return
 		}
-		id, ok := h.endpointID(w, r, "device")
+		path, ok := h.endpointID(w, r, "device")
 		if !ok {
 			return
 		}
 		used := h.auth()
-		cred, err := h.authDevice(r, id)
+		id, viaAlias := h.aliasOf(path)
+		cred, err := h.authDevice(r, id, viaAlias)
 		if err != nil {
 			h.refuse(w, r, "device", id, err)
 			return
@@ -34,7 +36,7 @@ func (h *Hub) deviceHandler() http.Handler {
 		}
 		clearReadDeadline(w)
 		p := h.newPeer(roleDevice, id, r.RemoteAddr)
-		p.tokenSum, p.byToken, p.certSerial = cred.sum, cred.byToken, cred.serial
+		p.devCred = cred
 		ev := guarded{p, deviceEvents{p}}
 		c, err := h.opts.Upgrader.Upgrade(w, r, ev)
 		if err != nil {
@@ -94,7 +96,11 @@ func (h *Hub) addDevice(p *peer) {
 		h.log.Info("device replaced", "device", p.id, "old_remote", old.remote, "remote", p.remote)
 	}
 	h.broker.Hold(h.presence(p, true, ""))
-	h.log.Info("device connected", "device", p.id, "remote", p.remote)
+	if p.devCred.rule != "" {
+		h.log.Warn("device connected without credentials, by a weaker rule", "device", p.id, "remote", p.remote, "rule", p.devCred.rule)
+	} else {
+		h.log.Info("device connected", "device", p.id, "remote", p.remote)
+	}
 }
 
 // removeDevice forgets p when its connection ends, unless a newer one
@@ -138,6 +144,11 @@ func (e deviceEvents) OnMessage(kind hubws.Kind, data []byte) {
 	p, h := e.p, e.p.h
 	p.touch()
 	msg := broker.Message{Device: p.id, Binary: kind == hubws.Binary, Data: append([]byte(nil), data...)}
+	if a := p.devCred.alias; a != nil {
+		// A seed device calls home to /<its iam> and so says its alias
+		// as its id: it stays between the device and the hub.
+		msg.Data = bytes.ReplaceAll(msg.Data, a, []byte(p.id))
+	}
 	if rec := h.record(p.id); rec != nil {
 		if !msg.Binary {
 			n, labels := rec.update(msg.Data, h.shadowLimits)

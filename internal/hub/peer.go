@@ -1,9 +1,7 @@
 package hub
 
 import (
-	"crypto/sha256"
 	"fmt"
-	"math/big"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,12 +68,9 @@ type peer struct {
 	who  atomic.Pointer[principal]
 	verb atomic.Uint32
 
-	// A device's token, as its SHA-256, when it came in by one: checked
-	// again when the auth file changes.
-	tokenSum [sha256.Size]byte
-	byToken  bool
-	// An enrolled device's certificate serial, when it came in by one.
-	certSerial *big.Int
+	// How a device proved who it is, checked again when the auth file
+	// or the enrolled devices change.
+	devCred devCred
 
 	// A device's fan-out batch: while its reader delivers what one read
 	// brought (inMsg), the writers of the pages it queues for are woken

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"net/http"
+	"net/netip"
 	"slices"
 
 	"tether/internal/hub/access"
@@ -37,11 +38,24 @@ type authConfig struct {
 	users map[string]*principal
 	// legacy counts page tokens without grants (everything everywhere).
 	legacy int
+	// aliases maps the devices' path aliases to their ids; ranges holds
+	// their address ranges.
+	aliases map[string]string
+	ranges  map[string][]netip.Prefix
 }
 
 // newAuthConfig compiles a checked auth file.
 func newAuthConfig(a *Auth) *authConfig {
-	c := &authConfig{file: a, users: map[string]*principal{}}
+	c := &authConfig{file: a, users: map[string]*principal{}, aliases: map[string]string{}, ranges: map[string][]netip.Prefix{}}
+	for id, d := range a.Devices {
+		if d.Alias != "" {
+			c.aliases[d.Alias] = id
+		}
+		for _, r := range d.CIDR {
+			p, _ := netip.ParsePrefix(r) // checked by ParseAuth
+			c.ranges[id] = append(c.ranges[id], p.Masked())
+		}
+	}
 	for _, p := range a.Pages {
 		pr := &principal{name: p.Name, grants: access.Everything}
 		if pr.name == "" {

@@ -143,9 +143,11 @@ func (h *Hub) sweep(c *authConfig) {
 // it closed it.
 func (h *Hub) recheck(p *peer, c *authConfig) bool {
 	if p.role == roleDevice {
-		tokenGone := p.byToken && (c == nil || !c.file.Devices[p.id].matchHash(p.tokenSum))
-		certGone := p.certSerial != nil && !h.enrolled.has(p.id, p.certSerial)
-		if tokenGone || certGone {
+		d := p.devCred
+		tokenGone := d.byToken && (c == nil || !c.file.Devices[p.id].matchHash(d.sum))
+		certGone := d.serial != nil && !h.enrolled.has(p.id, d.serial)
+		ruleGone := d.rule != "" && !c.stillHolds(p.id, p.remote, d.aliasSum, d.viaAlias)
+		if tokenGone || certGone || ruleGone {
 			h.revoke(p, reasonRevoked)
 			return false
 		}
