@@ -304,3 +304,64 @@ func TestHubBadHTTP(t *testing.T) {
 	}
 	h.alive(t)
 }
+
+// Frames reach the hub in whatever pieces TCP cuts them into. A device and
+// a page each send a pong, short messages and a 200-byte one in two writes
+// cut at every byte of every header; every message arrives whole, and
+// nothing is closed.
+// (A header cut so that the next read held more than its frame's rest made
+// the hub's reader slice with a negative length: a recovered panic, and
+// 1011 "internal error" for a peer that did nothing wrong.)
+func TestHubFramesCutAnywhere(t *testing.T) {
+	h := startHub(t, 0)
+	msgs := []string{"a", "short", strings.Repeat("b", 200), "é"}
+	var stream []byte
+	var cuts []int // inside each frame's header, and just past it
+	add := func(f []byte) {
+		hdr := 6 + map[bool]int{true: 2}[len(f) > 131]
+		for i := 1; i <= hdr; i++ {
+			cuts = append(cuts, len(stream)+i)
+		}
+		stream = append(stream, f...)
+	}
+	add(frame(true, opPong, nil, true))
+	for _, m := range msgs {
+		add(frame(true, opText, []byte(m), true))
+		add(frame(true, opPong, []byte("x"), true))
+	}
+	t.Run("cuts", func(t *testing.T) {
+		for _, from := range []string{"device", "page"} {
+			for _, cut := range cuts {
+				t.Run(fmt.Sprintf("%s/%d", from, cut), func(t *testing.T) {
+					t.Parallel()
+					id := fmt.Sprintf("/cut-%s-%d", from, cut)
+					d := dialRaw(t, h.dev, id)
+					p := dialRaw(t, h.page, id)
+					p.waitText(`"hub/device/connected": true`, 10*time.Second)
+					src, dst := d, p
+					if from == "page" {
+						src, dst = p, d
+					}
+					src.write(stream[:cut])
+					time.Sleep(50 * time.Millisecond)
+					src.write(stream[cut:])
+					for _, m := range msgs {
+						got := dst.readText(10 * time.Second)
+						for strings.HasPrefix(got, `{"hub/`) { // presence, told twice when the device came second
+							got = dst.readText(10 * time.Second)
+						}
+						if got != m {
+							t.Fatalf("got %q, want %q", got, m)
+						}
+					}
+				})
+			}
+		}
+	})
+	h.alive(t)
+	for _, where := range []string{"read", "write", "message", "close"} {
+		if n := h.metric(t, `tether_hub_panics_total{where="`+where+`"}`); n != 0 {
+			t.Errorf("the hub recovered %v panics (%s)", n, where)
+		}
+	}
+}

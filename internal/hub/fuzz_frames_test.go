@@ -103,20 +103,45 @@ func hubFrameSeeds() map[string][]byte {
 	}
 }
 
+// hubCutSeeds are good streams sent in two writes cut inside a header, so
+// the hub reads a header in two pieces, the second holding more than the
+// rest of its frame.
+func hubCutSeeds() map[string]struct {
+	data []byte
+	cut  uint16
+} {
+	text := []byte(`{"k": "v"}`)
+	pong, short := seedFrame(0x8a, len7, true, nil), seedFrame(0x81, len7, true, []byte("{}"))
+	long := seedFrame(0x81, len16, true, make([]byte, 200))
+	return map[string]struct {
+		data []byte
+		cut  uint16
+	}{
+		"pong cut after its first byte": {append(append([]byte{}, pong...), seedFrame(0x81, len7, true, text)...), 1},
+		"short text cut in its key":     {append(append([]byte{}, short...), pong...), 4},
+		"16-bit length cut":             {append(append([]byte{}, long...), short...), 3},
+	}
+}
+
 // FuzzHubFrames sends any bytes, after a completed handshake, to the hub's
-// device or page port over a real socket, then ends its side of the
-// connection. Whatever the bytes, the hub must close that connection, count
+// device or page port over a real socket (in two writes a moment apart
+// when cut falls inside them, so the hub reads them in two pieces), then
+// ends its side of the connection. Whatever the bytes, the hub must close that connection, count
 // no recovered panic, and still relay between a device and a page. It
 // speaks only to the hub's listeners, so it holds for any WebSocket engine.
 func FuzzHubFrames(f *testing.F) {
 	for _, seed := range hubFrameSeeds() {
-		f.Add(false, seed)
-		f.Add(true, seed)
+		f.Add(false, seed, uint16(0))
+		f.Add(true, seed, uint16(0))
+	}
+	for _, seed := range hubCutSeeds() {
+		f.Add(false, seed.data, seed.cut)
+		f.Add(true, seed.data, seed.cut)
 	}
 	h := startHub(f, Options{MaxMessage: 1 << 10, Ping: time.Hour})
 	var alive *relayPair // one per fuzzing process: a connection per input is enough
 	f.Cleanup(func() { alive.close() })
-	f.Fuzz(func(t *testing.T, page bool, data []byte) {
+	f.Fuzz(func(t *testing.T, page bool, data []byte, cut uint16) {
 		addr := hostOf(h.devURL)
 		if page {
 			addr = hostOf(h.pageURL)
@@ -124,7 +149,13 @@ func FuzzHubFrames(f *testing.F) {
 		c := rawConn(t, addr, "/fuzz", 0)
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(5 * time.Second))
-		c.Write(data) // the hub may close before it has read everything
+		// the hub may close before it has read everything
+		if int(cut) > 0 && int(cut) < len(data) {
+			c.Write(data[:cut])
+			time.Sleep(2 * time.Millisecond)
+			data = data[cut:]
+		}
+		c.Write(data)
 		c.(*net.TCPConn).CloseWrite()
 		if _, err := io.Copy(io.Discard, c); errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("the hub still holds the connection 5 s after the client's end")

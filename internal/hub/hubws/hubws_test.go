@@ -303,3 +303,106 @@ func TestPreparedFramesAndNothingAfterClose(t *testing.T) {
 		t.Errorf("close code %d", got)
 	}
 }
+
+// maskedFrame encodes one final client frame.
+func maskedFrame(op byte, payload []byte) []byte {
+	key := [4]byte{9, 8, 7, 6}
+	var b []byte
+	if n := len(payload); n < 126 {
+		b = []byte{0x80 | op, 0x80 | byte(n)}
+	} else {
+		b = binary.BigEndian.AppendUint16([]byte{0x80 | op, 0x80 | 126}, uint16(n))
+	}
+	b = append(b, key[:]...)
+	for i, c := range payload {
+		b = append(b, c^key[i%4])
+	}
+	return b
+}
+
+// A client's frames arrive in whatever pieces TCP cuts them into: a header
+// cut anywhere, followed in the same read by a short frame's rest and the
+// next frame, is read as the client sent it. (A header completed by a read
+// holding more than the frame's rest used to make the reader slice with a
+// negative length: a recovered panic and 1011 for a client that did
+// nothing wrong.)
+func TestFramesCutAnywhere(t *testing.T) {
+	addr, _ := echoServer(t, Options{MaxMessage: 1000})
+	var stream []byte
+	var want []string
+	for _, f := range []struct {
+		op byte
+		p  string
+	}{{10, ""}, {1, "a"}, {9, "pi"}, {1, "short"}, {2, strings.Repeat("b", 200)}, {10, "x"}, {1, "é"}} {
+		stream = append(stream, maskedFrame(f.op, []byte(f.p))...)
+		switch f.op {
+		case 1, 2:
+			want = append(want, f.p)
+		case 9:
+			want = append(want, "pong "+f.p)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(stream))
+	for cut := 1; cut < len(stream); cut++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- sendCut(addr, stream, cut, want)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// sendCut writes stream in two writes cut at cut, 50 ms apart, and reads
+// the echoes.
+func sendCut(addr string, stream []byte, cut int, want []string) error {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", addr)
+	br := bufio.NewReader(c)
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 101 {
+		return fmt.Errorf("cut at %d: handshake: %v %v", cut, resp, err)
+	}
+	c.Write(stream[:cut])
+	time.Sleep(50 * time.Millisecond)
+	c.Write(stream[cut:])
+	for i, w := range want {
+		var h [2]byte
+		if _, err := io.ReadFull(br, h[:]); err != nil {
+			return fmt.Errorf("cut at %d: reading echo %d: %v", cut, i, err)
+		}
+		n := int(h[1] & 0x7f)
+		if n == 126 {
+			var l [2]byte
+			io.ReadFull(br, l[:])
+			n = int(binary.BigEndian.Uint16(l[:]))
+		}
+		p := make([]byte, n)
+		if _, err := io.ReadFull(br, p); err != nil {
+			return fmt.Errorf("cut at %d: reading echo %d: %v", cut, i, err)
+		}
+		got := string(p)
+		switch h[0] & 0x0f {
+		case 8:
+			return fmt.Errorf("cut at %d: closed with %d %q before echo %d", cut, binary.BigEndian.Uint16(p), p[2:], i)
+		case 10:
+			got = "pong " + got
+		}
+		if got != w {
+			return fmt.Errorf("cut at %d: echo %d is %q, want %q", cut, i, got, w)
+		}
+	}
+	return nil
+}

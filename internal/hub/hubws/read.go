@@ -29,9 +29,18 @@ func (c *conn) feed(data []byte) (over bool) {
 	for len(c.rbuf) > 0 && len(data) > 0 {
 		h, n, err := wsframe.Parse(c.rbuf)
 		if err == nil && n == 0 {
-			take := min(len(data), wsframe.MaxHeader-len(c.rbuf))
-			c.rbuf, data = append(c.rbuf, data[:take]...), data[take:]
-			continue
+			// the header is cut: complete it, and give back what came
+			// past it (the payload and next frames are taken below)
+			had := len(c.rbuf)
+			take := min(len(data), wsframe.MaxHeader-had)
+			c.rbuf = append(c.rbuf, data[:take]...)
+			if h, n, err = wsframe.Parse(c.rbuf); err == nil && n == 0 {
+				data = data[take:] // still cut: data is all used
+				continue
+			}
+			if err == nil {
+				c.rbuf, data = c.rbuf[:n], data[n-had:]
+			}
 		}
 		if c.refuse(h, err) {
 			c.dropRbuf()
