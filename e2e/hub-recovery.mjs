@@ -1,7 +1,8 @@
 // Repair a device in recovery from anywhere, as an operator would, in a
 // real Chromium through a real hub: the dashboard marks the device as in
 // recovery with its reason; its link opens the recovery page through the
-// hub (/d/<id>/), which asks the device for its files; an invalid app.json
+// hub (/d/<id>/), which asks the device for its files (and again once
+// reloaded, the hub's connection already following the log); an invalid app.json
 // is refused with its location, a good one is saved, Restart boots the
 // device into the demo app, and the same tab becomes the device's page
 // (with its link back to the dashboard); the dashboard then shows it online
@@ -34,6 +35,12 @@ try {
   await page.waitForFunction(() => document.getElementById('f-app.json').value.includes('nosuchapp'), null, { timeout: 10000 });
   await page.locator('#log').filter({ hasText: /\S/ }).waitFor({ timeout: 10000 });
   // and it follows the device's log live (CMD log_subscribe through the hub)
+  await page.waitForFunction(() => liveSince > 0, null, { timeout: 10000 });
+  // Reloaded (or opened by a second operator), the page finds the hub's
+  // connection already following the log, whose answer is a renewal with
+  // no recent lines: it must not wait on it, or nothing can be saved.
+  await page.reload();
+  await page.waitForFunction(() => document.getElementById('f-app.json').value.includes('nosuchapp'), null, { timeout: 10000 });
   await page.waitForFunction(() => liveSince > 0, null, { timeout: 10000 });
 
   await app.fill(broken);

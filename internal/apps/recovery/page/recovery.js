@@ -177,7 +177,10 @@ async function refresh() {
   try {
     if (statusDue || liveSince < 0) await request("GET", "status", [], (m) => "recovery/log" in m);
     if (liveSince >= 0 && Date.now() - liveSince > 60000) {
-      await request("CMD", "log_subscribe", ["info"], (m) => "log/recent" in m);
+      // A first subscription answers the recent lines too; a renewal (the
+      // hub's connection follows the log already: a page reloaded, or
+      // another one open) only "log/subscribed".
+      await request("CMD", "log_subscribe", ["info"], (m) => "log/subscribed" in m);
       liveSince = Date.now();
     }
   } catch (e) {
