@@ -45,21 +45,35 @@ func (s *Service) Session(restart func(), net *netif.Manager, rev int64) *Sessio
 		subs: newSubscriptions(s.opts.Log, func(n int) { s.dropped.Add(int64(n)) })}
 }
 
-// Register adds the operator items to api. Call it before api serves.
+// Register adds the operator items to api, each described for GET help.
+// Call it before api serves.
 func (ss *Session) Register(api *cmdapi.Server) {
 	if ss == nil {
 		return
 	}
-	api.Handle(wire.Cmd, "restart", ss.cmdRestart)
-	api.Handle(wire.Get, "sys", ss.getSys)
-	api.Handle(wire.Get, "config", ss.getConfig)
-	api.Handle(wire.Cmd, "apply_config", ss.cmdApply)
-	api.Handle(wire.Cmd, "confirm_config", ss.cmdConfirm)
-	api.Handle(wire.Cmd, "revert_config", ss.cmdRevert)
-	api.Handle(wire.Get, "log", ss.getLog)
-	api.Handle(wire.Cmd, "log_subscribe", ss.cmdSubscribe)
-	api.Handle(wire.Cmd, "log_unsubscribe", ss.cmdUnsubscribe)
-	api.Handle(wire.Get, "wifi_scan", ss.getScan)
+	for _, it := range []struct {
+		h cmdapi.Handler
+		cmdapi.Item
+	}{
+		{ss.cmdRestart, cmdapi.Item{Kind: wire.Cmd, Name: "restart", Doc: "boots the device again: reads both config files and starts the app they name"}},
+		{ss.getSys, cmdapi.Item{Kind: wire.Get, Name: "sys", Doc: "system information: uptime, load, memory, disk, temperature, app restarts (sys/...)"}},
+		{ss.getConfig, cmdapi.Item{Kind: wire.Get, Name: "config", Doc: "both config files as text, secrets masked (config/file/network.json, config/file/app.json)"}},
+		{ss.cmdApply, cmdapi.Item{Kind: wire.Cmd, Name: "apply_config",
+			Doc: "checks, saves and applies config files, reverted by itself unless confirm_config keeps it within the window",
+			Args: []cmdapi.Arg{{Name: "file", Type: "string", Doc: "network.json or app.json"}, {Name: "text", Type: "string", Doc: "the file's new text"},
+				{Name: "more", Type: "json", Optional: true, Doc: "the other file and its text, then the confirm window in seconds (5-3600)"}}}},
+		{ss.cmdConfirm, cmdapi.Item{Kind: wire.Cmd, Name: "confirm_config", Doc: "keeps an applied config change for good"}},
+		{ss.cmdRevert, cmdapi.Item{Kind: wire.Cmd, Name: "revert_config", Doc: "rolls an applied config change back now"}},
+		{ss.getLog, cmdapi.Item{Kind: wire.Get, Name: "log", Doc: "the last lines of the device's log (log/recent), from before the last restart too",
+			Args: []cmdapi.Arg{{Name: "n", Type: "integer", Optional: true, Doc: "how many lines, 1-300 (300 when left out)"}}}},
+		{ss.cmdSubscribe, cmdapi.Item{Kind: wire.Cmd, Name: "log_subscribe", Doc: "follows the device's log live (log/lines)",
+			Args: []cmdapi.Arg{{Name: "level", Type: "string", Optional: true, Doc: "info (when left out), warn or error and above"}}}},
+		{ss.cmdUnsubscribe, cmdapi.Item{Kind: wire.Cmd, Name: "log_unsubscribe", Doc: "stops following the log"}},
+		{ss.getScan, cmdapi.Item{Kind: wire.Get, Name: "wifi_scan", Doc: "the WiFi networks in range with their signal, strongest first (wifi/scan)"}},
+	} {
+		api.Handle(it.Kind, it.Name, it.h)
+		api.Describe(it.Item)
+	}
 }
 
 // Run sends system information to api's clients at once, every

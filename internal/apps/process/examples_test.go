@@ -12,7 +12,8 @@ import (
 // pyFlows drive the examples (examples/apps) over the command protocol
 // with two clients, a and b: what the program replies reaches the client
 // that asked and no other; what it broadcasts, and its state, reach both;
-// GET help lists its items; tether's own items still answer; a request
+// GET help lists its items, and tether's, each with a line of doc and
+// its arguments; tether's own items still answer; a request
 // for an unknown item, or with an argument of the wrong type, gets an
 // error that says so.
 const pyFlows = tethertest.PyLib + `
@@ -22,6 +23,10 @@ async def common(a, b, app, items, cmd):
     h = (await recv_until(a, lambda m: "help" in m))["help"]
     mine = {i["name"] for i in h["items"] if i.get("app")}
     assert h["app"] == app and set(items) == mine, (items, h)
+    undocumented = [i["kind"] + " " + i["name"] for i in h["items"] if not i.get("doc")]
+    assert not undocumented, ("items without a doc line in help", undocumented)
+    log = [i for i in h["items"] if (i["kind"], i["name"]) == ("GET", "log")][0]
+    assert [(x["name"], x["type"], x.get("optional")) for x in log["args"]] == [("n", "integer", True)], log
     await a.send(req("CMD", "no_such_item"))
     e = (await recv_until(a, lambda m: "error" in m))["error"]
     assert 'unknown item "no_such_item"' in e and cmd in e and "restart" in e, e
