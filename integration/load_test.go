@@ -105,7 +105,8 @@ func TestHubTenThousandIdleDevices(t *testing.T) {
 	}
 	bin := plainBinary(t)
 	dev, page := addr(tethertest.FreePort(t)), addr(tethertest.FreePort(t))
-	h := tethertest.StartCmd(t, exec.Command(bin, "hub", "--device-addr", dev, "--page-addr", page, "--log-level", "warn"))
+	h := tethertest.StartCmd(t, exec.Command(bin, "hub", "--device-addr", dev, "--page-addr", page, "--log-level", "warn",
+		"--device-conns-per-addr", "0")) // every device comes from 127.0.0.1
 	tethertest.WaitPort(t, dev, 30*time.Second)
 	tethertest.WaitPort(t, page, 30*time.Second)
 

@@ -15,7 +15,7 @@ func TestHubReplacementStorm(t *testing.T) {
 	if testing.Short() {
 		pages, devices = 500, 500
 	}
-	h := startHubBin(t, plainBinary(t), 0)
+	h := startHubBin(t, plainBinary(t), 0, "--page-conns-per-addr", "0") // every page comes from 127.0.0.1
 	manyConns(t, pages, h.page, "/storm")
 	start := time.Now()
 	manyConns(t, devices, h.dev, "/storm")

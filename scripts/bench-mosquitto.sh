@@ -55,7 +55,11 @@ done
 # start_server hub BIN | start_server mosquitto: starts it pinned, sets $pid
 start_server() {
 	if [ "$1" = hub ]; then
-		taskset -c "$SERVER_CPU" "$2" hub --device-addr $DEV --page-addr $PAGE --log-level warn 2>"$work/server.log" &
+		# every bench connection comes from 127.0.0.1: no per-address bound
+		# (on hubs that have one)
+		local unbound=()
+		"$2" hub --help 2>/dev/null | grep -q conns-per-addr && unbound=(--device-conns-per-addr 0 --page-conns-per-addr 0)
+		taskset -c "$SERVER_CPU" "$2" hub --device-addr $DEV --page-addr $PAGE --log-level warn "${unbound[@]}" 2>"$work/server.log" &
 		pid=$!
 		wait_port $DEV
 	else

@@ -39,6 +39,7 @@ type hubFlags struct {
 	origins              []string
 	ping                 time.Duration
 	queue                int
+	devConns, pageConns  int
 	queueBytes           int
 	readBuffer           int
 	shadowKeys           int
@@ -120,6 +121,8 @@ once.`,
 	fl.StringVar(&f.enrollURL, "enroll-url", "", "the device endpoint enrollment codes name, e.g. wss://hub.example.com:7770 (default: wss:// on the host the code was asked on, and the device port)")
 	fl.StringArrayVar(&f.origins, "origin", nil, "extra browser origin host allowed on the page port, e.g. dash.example.com or *.example.com (repeatable)")
 	fl.DurationVar(&f.ping, "ping", 20*time.Second, "keepalive ping interval; a connection silent for 3 intervals is closed")
+	fl.IntVar(&f.devConns, "device-conns-per-addr", 4096, "WebSocket connections one client address may hold on the device port (past it: 429); 0 for no bound, e.g. behind a proxy that makes every device one address")
+	fl.IntVar(&f.pageConns, "page-conns-per-addr", 1024, "WebSocket connections one client address may hold on the page port (past it: 429); 0 for no bound")
 	fl.IntVar(&f.queue, "queue", 4096, "messages that may wait for one connection; a page that lets it fill is closed as too slow")
 	fl.IntVar(&f.queueBytes, "queue-bytes", 16<<20, "bytes that may wait for one connection (messages shared by several pages count for each)")
 	fl.IntVar(&f.readBuffer, "read-buffer", 4<<10, "read buffer per TLS connection, in bytes (plain connections share their event loop's): more reads small messages faster, costs memory on every TLS connection")
@@ -142,12 +145,15 @@ func runHub(cmd *cobra.Command, stdio Stdio, f hubFlags) error {
 	}
 	opts := hub.Options{Name: f.name, MaxMessage: f.maxMessage, Ping: f.ping, Queue: f.queue, QueueBytes: f.queueBytes, ReadBuffer: f.readBuffer,
 		ShadowKeys: f.shadowKeys, ShadowBytes: f.shadowBytes, OfflineDevices: f.offlineDevices, OfflineBytes: f.offlineBytes,
-		OriginPatterns: f.origins, Logger: logger}
+		OriginPatterns: f.origins, Logger: logger, DeviceConnsPerAddr: f.devConns, PageConnsPerAddr: f.pageConns}
 	if f.maxMessage < 125 {
 		return usage("--max-message: got %d, want at least 125 bytes", f.maxMessage)
 	}
 	if f.shadowKeys <= 0 || f.shadowBytes <= 0 || f.offlineDevices <= 0 || f.offlineBytes <= 0 {
 		return usage("--shadow-keys, --shadow-bytes, --offline-devices and --offline-bytes: want positive values")
+	}
+	if f.devConns < 0 || f.pageConns < 0 {
+		return usage("--device-conns-per-addr and --page-conns-per-addr: want 0 (no bound) or more, got %d and %d", f.devConns, f.pageConns)
 	}
 	if f.ping <= 0 || f.queue <= 0 || f.queueBytes <= 0 {
 		return usage("--ping, --queue and --queue-bytes: want positive values, got %v, %d and %d", f.ping, f.queue, f.queueBytes)

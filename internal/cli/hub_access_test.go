@@ -267,3 +267,38 @@ asyncio.run(main())
 		t.Errorf("the hub logged the alias:\n%s", log)
 	}
 }
+
+func TestHubBinaryConnectionLimits(t *testing.T) {
+	h := startHubProc(t, "--device-conns-per-addr", "2", "--page-conns-per-addr", "1")
+	dev := func(id string) (*tethertest.WS, int) {
+		ws, resp, err := tethertest.TryDialWS(t, fmt.Sprintf("ws://127.0.0.1:%d/%s", h.devPort, id), tethertest.WSOptions{})
+		if err != nil {
+			if resp == nil {
+				t.Fatalf("dial %s: %v", id, err)
+			}
+			return nil, resp.StatusCode
+		}
+		return ws, 101
+	}
+	first, _ := dev("d1")
+	dev("d2")
+	if _, code := dev("d3"); code != http.StatusTooManyRequests {
+		t.Fatalf("a third device from one address: %d, want 429", code)
+	}
+	first.Close()
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, code := dev("d3"); code == 101 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("a closed device's place was not given back")
+		}
+	}
+	tethertest.DialWS(t, fmt.Sprintf("ws://127.0.0.1:%d/d1", h.pagePort), tethertest.WSOptions{})
+	if _, resp, err := tethertest.TryDialWS(t, fmt.Sprintf("ws://127.0.0.1:%d/d2", h.pagePort), tethertest.WSOptions{}); err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a second page from one address: %v, want 429", err)
+	}
+	if got := h.metricValue(t, "", `tether_hub_address_limit_refusals_total{endpoint="page"}`); got != "1" {
+		t.Errorf("page refusals counted %s, want 1", got)
+	}
+}

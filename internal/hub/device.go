@@ -25,6 +25,11 @@ func (h *Hub) deviceHandler() http.Handler {
 		}
 		used := h.auth()
 		id, viaAlias := h.aliasOf(path)
+		held, ok := h.admit429(w, r, h.devLimit, "device", id)
+		if !ok {
+			return
+		}
+		defer held.done()
 		cred, err := h.authDevice(r, id, viaAlias)
 		if err != nil {
 			h.refuse(w, r, "device", id, err)
@@ -37,10 +42,12 @@ func (h *Hub) deviceHandler() http.Handler {
 		clearReadDeadline(w)
 		p := h.newPeer(roleDevice, id, r.RemoteAddr)
 		p.devCred = cred
+		held.giveTo(p)
 		ev := guarded{p, deviceEvents{p}}
 		c, err := h.opts.Upgrader.Upgrade(w, r, ev)
 		if err != nil {
 			h.wg.Done()
+			p.ended()
 			h.log.Debug("device upgrade failed", "device", id, "remote", r.RemoteAddr, "err", err)
 			return
 		}

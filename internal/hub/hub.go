@@ -73,6 +73,12 @@ type Options struct {
 	// 64 MiB of shadows.
 	OfflineDevices int
 	OfflineBytes   int
+	// DeviceConnsPerAddr and PageConnsPerAddr bound the WebSocket
+	// connections (open, or being upgraded) one client address may hold
+	// on the device and the page port; past them an upgrade gets 429.
+	// Zero means no bound (tether hub's flags default to 4096 and 1024).
+	DeviceConnsPerAddr int
+	PageConnsPerAddr   int
 	// WriteTimeout bounds each batch of writes to one connection; a peer
 	// that does not take its data in time is closed. Zero means 10 s.
 	WriteTimeout time.Duration
@@ -186,13 +192,15 @@ type Hub struct {
 	authCfg  atomic.Pointer[authConfig] // nil: an open hub
 	reloadMu sync.Mutex                 // one reload at a time
 	codes    *enroll.Codes
-	enrolled *enrolledSet
-	sessions *login.Sessions[credRef]
-	throttle *login.Throttle
-	devPort  atomic.Int32 // the device endpoint's port, once Serve has it
-	warnings *rateLog     // refusals and slow consumers, rate-limited
-	panicLog *rateLog     // recovered panics, rate-limited
-	panics   atomic.Uint64
+	// per-address bounds of the device and the page port
+	devLimit, pageLimit *connLimit
+	enrolled            *enrolledSet
+	sessions            *login.Sessions[credRef]
+	throttle            *login.Throttle
+	devPort             atomic.Int32 // the device endpoint's port, once Serve has it
+	warnings            *rateLog     // refusals and slow consumers, rate-limited
+	panicLog            *rateLog     // recovered panics, rate-limited
+	panics              atomic.Uint64
 
 	presenceMu sync.Mutex // orders device arrivals and departures
 
@@ -210,19 +218,21 @@ type Hub struct {
 func New(opts Options) *Hub {
 	o := opts.withDefaults()
 	h := &Hub{
-		opts:     o,
-		log:      o.Logger.With("component", "hub"),
-		broker:   o.Broker,
-		metrics:  newMetrics(o.RelayLog, o.Audit),
-		started:  time.Now(),
-		sessions: newSessions(),
-		codes:    enroll.NewCodes(),
-		throttle: newThrottle(),
-		warnings: newRateLog(o.Logger.With("component", "hub")),
-		panicLog: newRateLog(o.Logger.With("component", "hub")),
-		devices:  map[string]*peer{},
-		pages:    map[string][]*peer{},
-		records:  map[string]*record{},
+		opts:      o,
+		log:       o.Logger.With("component", "hub"),
+		broker:    o.Broker,
+		metrics:   newMetrics(o.RelayLog, o.Audit),
+		started:   time.Now(),
+		sessions:  newSessions(),
+		codes:     enroll.NewCodes(),
+		devLimit:  newConnLimit(o.DeviceConnsPerAddr, "--device-conns-per-addr"),
+		pageLimit: newConnLimit(o.PageConnsPerAddr, "--page-conns-per-addr"),
+		throttle:  newThrottle(),
+		warnings:  newRateLog(o.Logger.With("component", "hub")),
+		panicLog:  newRateLog(o.Logger.With("component", "hub")),
+		devices:   map[string]*peer{},
+		pages:     map[string][]*peer{},
+		records:   map[string]*record{},
 	}
 	h.shadowLimits = shadowLimits{keys: o.ShadowKeys, bytes: o.ShadowBytes}
 	if o.Auth != nil {

@@ -24,6 +24,7 @@ type metrics struct {
 	revoked         *prometheus.CounterVec
 	authReloads     *prometheus.CounterVec
 	enrollments     *prometheus.CounterVec
+	addrLimited     *prometheus.CounterVec
 	badRequests     *prometheus.CounterVec
 	keepaliveCloses prometheus.Counter
 	panics          *prometheus.CounterVec
@@ -69,6 +70,9 @@ func newMetrics(rl *relaylog.Log, al *audit.Log) *metrics {
 		enrollments: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tether_hub_enrollments_total", Help: "Enrollment requests, by result (ok, unknown_code, used_code, expired_code, refused, bad_request, throttled).",
 		}, []string{"result"}),
+		addrLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tether_hub_address_limit_refusals_total", Help: "Upgrades refused (429) because their address held the most connections it may on that port, by endpoint (device, page).",
+		}, []string{"endpoint"}),
 		badRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tether_hub_bad_requests_total", Help: "Requests refused with 400 (bad device id, not a WebSocket upgrade), by endpoint.",
 		}, []string{"endpoint"}),
@@ -93,7 +97,7 @@ func newMetrics(rl *relaylog.Log, al *audit.Log) *metrics {
 	auditLost := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "tether_hub_audit_log_lost_lines_total", Help: "Audit entries --audit-file could not write (a full disk); it writes again once the disk takes writes.",
 	}, func() float64 { return float64(al.Lost()) })
-	m.reg.MustRegister(lost, auditLost, m.connections, m.messages, m.bytes, m.drops, m.slowCloses, m.authFailures, m.refused, m.revoked, m.authReloads, m.enrollments,
+	m.reg.MustRegister(lost, auditLost, m.connections, m.messages, m.bytes, m.drops, m.slowCloses, m.authFailures, m.refused, m.revoked, m.authReloads, m.enrollments, m.addrLimited,
 		m.badRequests, m.keepaliveCloses, m.panics, m.shadowDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, w := range []string{"read", "write", "message", "close"} {
@@ -107,6 +111,7 @@ func newMetrics(rl *relaylog.Log, al *audit.Log) *metrics {
 	}
 	for _, r := range []string{"device", "page"} {
 		m.revoked.WithLabelValues(r)
+		m.addrLimited.WithLabelValues(r)
 		m.connections.WithLabelValues(r)
 		m.slowCloses.WithLabelValues(r)
 	}

@@ -42,6 +42,11 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	used := h.auth()
+	held, ok := h.admit429(w, r, h.pageLimit, "page", id)
+	if !ok {
+		return
+	}
+	defer held.done()
 	who, err := h.authPage(r)
 	if err != nil {
 		h.refuse(w, r, "page", id, err)
@@ -60,10 +65,12 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 	p := h.newPeer(rolePage, id, r.RemoteAddr)
 	p.who.Store(who)
 	p.verb.Store(uint32(verb))
+	held.giveTo(p)
 	ev := guarded{p, pageEvents{p}}
 	c, err := h.opts.Upgrader.Upgrade(w, r, ev)
 	if err != nil {
 		h.wg.Done()
+		p.ended()
 		h.log.Debug("page upgrade failed", "device", id, "remote", r.RemoteAddr, "err", err)
 		return
 	}

@@ -68,6 +68,11 @@ type peer struct {
 	who  atomic.Pointer[principal]
 	verb atomic.Uint32
 
+	// The per-address bound this connection counts in, given back when
+	// it ends (under mu).
+	limit     *connLimit
+	limitAddr string
+
 	// How a device proved who it is, checked again when the auth file
 	// or the enrolled devices change.
 	devCred devCred
@@ -218,7 +223,12 @@ func (p *peer) ended() {
 	p.mu.Lock()
 	p.dead = true
 	p.q, p.qBytes = nil, 0
+	lim := p.limit
+	p.limit = nil
 	p.mu.Unlock()
+	if lim != nil {
+		lim.release(p.limitAddr)
+	}
 }
 
 // writeLoop writes the queue in batches until it is empty, the socket is
