@@ -9,8 +9,10 @@
 //             caused it and stays across other actions; the password field
 //             is cleared after a save. Prints "ready"; the test stops the
 //             device: a banner says it is offline, why and when it was last
-//             seen, with the controls off; a fresh page shows the hub's copy
-//             of its state as such and no old reply ("offline"). The test
+//             seen, with the controls off and the status saying so; a fresh
+//             page shows the hub's copy of its state as such, no old reply
+//             and no error of a request it sent while the device was away
+//             ("offline"). The test
 //             starts it again: the banner goes, the state is asked afresh,
 //             the old error is gone.
 //   revert    URL through a hub, HOME_PORT, DEAD_PORT: loads the config,
@@ -81,6 +83,8 @@ const modes = {
     for (const id of ['send', 'start', 'stop', 'test', 'store', 'scan', 'refresh', 'cfg-load', 'restart', 'sys-refresh']) {
       if (!(await page.locator('#' + id).isDisabled())) throw new Error('#' + id + ' is on while the device is offline');
     }
+    const badge = await page.locator('#conn').innerText();
+    if (badge !== 'offline') throw new Error('the status says "' + badge + '" while the device is offline');
     await page.screenshot({ path: shot, fullPage: false });
 
     // A fresh page while the device is away: the hub's copy of its state,
@@ -93,6 +97,10 @@ const modes = {
     await fresh.locator('#presence').filter({ hasText: /last seen \d/ }).waitFor(t);
     await fresh.locator('[data-key="iam"]').first().filter({ hasText: 'Device_1' }).waitFor(t);
     if (await fresh.locator('#received li').count()) throw new Error('a fresh page shows an old reply: ' + await fresh.locator('#received').innerText());
+    await fresh.waitForTimeout(1000); // what the hub answers to a request sent now would be in
+    const said = await fresh.locator('.err:not([hidden])').allInnerTexts();
+    if (said.length) throw new Error('a fresh page of a device that is away shows errors: ' + said.join(' | '));
+    if ((await fresh.locator('#conn').innerText()) !== 'offline') throw new Error('a fresh page says "' + await fresh.locator('#conn').innerText() + '"');
     await fresh.close();
 
     await page.evaluate(() => { document.querySelector('[data-key="wifi/net/mac"]').textContent = '–'; });

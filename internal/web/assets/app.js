@@ -58,6 +58,7 @@ function setOnline(on, why) {
     if (!el.hasAttribute('data-local')) el.disabled = !on;
   }
   refreshSend();
+  if (ws && ws.readyState === WebSocket.OPEN) status(on ? 'up' : 'down', on ? 'connected' : 'offline'); // through a hub, the hub's word on the device
   if (on) {
     $('presence').hidden = true;
     if (!was) {
@@ -150,11 +151,13 @@ function connect() {
 const pending = [];
 
 // send sends a request; from names the control that asked (its errors go
-// next to it), or nothing for the page's own requests.
+// next to it), or nothing for the page's own requests. Nothing is sent
+// while the device is away: what the hub replays of it (its shadow) must
+// not set off requests that could only fail.
 function send(kind, item, args = [], from = null) {
   const msg = JSON.stringify([kind, item, args]);
-  if (!ws || ws.readyState !== WebSocket.OPEN) {
-    log('!', 'not connected: ' + msg + ' not sent');
+  if (!ws || ws.readyState !== WebSocket.OPEN || !online) {
+    log('!', 'the device is not connected: ' + msg + ' not sent');
     return false;
   }
   ws.send(msg);
