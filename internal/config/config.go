@@ -35,7 +35,8 @@ type Config struct {
 	// which took the embedded defaults.
 	Missing []string
 	// Salvaged is set by Salvage, for a root that does not load: for each
-	// section recovery needs ("demo.home"), the file its values came from
+	// section recovery needs ("demo.home", or "weather.home" for the process
+	// app app.json names), the file its values came from
 	// ("app.json", the last good "app.json.bak") or "defaults".
 	Salvaged map[string]string
 }

@@ -1,30 +1,40 @@
 package config
 
 import (
+	"cmp"
 	"os"
 	"path/filepath"
 	"strings"
 )
 
-// salvaged are the sections recovery needs from each file: who the device
-// is and its access point, where recovery listens (the demo's page
-// address, with its TLS) and the hub it calls home to.
+// salvaged are network.json's sections recovery needs: who the device is
+// and its access point.
 var salvaged = []struct {
-	file, path string
-	copy       func(dst, src *Config)
+	path string
+	copy func(dst, src *Config)
 }{
-	{NetworkFile, "device", func(d, s *Config) { d.Network.Device = s.Network.Device }},
-	{NetworkFile, "ap", func(d, s *Config) { d.Network.AP = s.Network.AP }},
-	{AppFile, "demo.http", func(d, s *Config) { d.App.Demo.HTTP = s.App.Demo.HTTP }},
-	{AppFile, "demo.home", func(d, s *Config) { d.App.Demo.Home = s.App.Demo.Home }},
-	{AppFile, "demo.tls", func(d, s *Config) { d.App.Demo.TLS = s.App.Demo.TLS }},
+	{"device", func(d, s *Config) { d.Network.Device = s.Network.Device }},
+	{"ap", func(d, s *Config) { d.Network.AP = s.Network.AP }},
+}
+
+// servedParts are the keys of app.json's served section (the demo's, or
+// the process app's it names) recovery needs: where it listens, with its
+// TLS, and the hub it calls home to.
+var servedParts = []struct {
+	key  string
+	copy func(dst, src *Served)
+}{
+	{"http", func(d, s *Served) { d.HTTP = s.HTTP }},
+	{"home", func(d, s *Served) { d.Home = s.Home }},
+	{"tls", func(d, s *Served) { d.TLS = s.TLS }},
 }
 
 // Salvage fills in, on cfg (what Load returned with an error), the
 // settings recovery needs from a root that does not load, each from the
 // best place it can be read, and records where in cfg.Salvaged. For each
-// section (network.json's device and ap, app.json's demo.http, demo.home
-// and demo.tls) of a file with errors:
+// section (network.json's device and ap; app.json's http, home and tls of
+// the served section: the process app the file names, else demo) of a
+// file with errors:
 //
 //  1. the file itself, when the section reads whole and without error
 //     (a syntax error after it does not matter) or the file, read whole,
@@ -37,31 +47,65 @@ var salvaged = []struct {
 // the built-in hub 127.0.0.1:7770 on 0.0.0.0:8080 instead of the
 // configured ones. Files without errors are left as Load read them.
 func Salvage(root string, cfg *Config, problems []Problem) {
-	for _, name := range []string{NetworkFile, AppFile} {
-		if !hasErrorsIn(problems, name) {
-			continue
-		}
-		file := readSalvage(root, name)
-		bak := readSalvage(root, name+".bak")
-		def := rootDefaults(root)
+	if hasErrorsIn(problems, NetworkFile) {
+		file, bak, def := readSalvage(root, NetworkFile), readSalvage(root, NetworkFile+".bak"), rootDefaults(root)
 		for _, sec := range salvaged {
-			if sec.file != name {
-				continue
-			}
-			from, src := "defaults", def
-			switch {
-			case file.usable(sec.path):
-				from, src = name, file.cfg
-			case bak.usable(sec.path):
-				from, src = name+".bak", bak.cfg
-			}
+			from, src := pick(sec.path, NetworkFile, file, bak, def)
 			sec.copy(cfg, src)
-			if cfg.Salvaged == nil {
-				cfg.Salvaged = map[string]string{}
-			}
-			cfg.Salvaged[sec.path] = from
+			cfg.salvaged(sec.path, from)
 		}
 	}
+	if hasErrorsIn(problems, AppFile) {
+		salvageServed(root, cfg)
+	}
+}
+
+// salvageServed salvages the served section's keys of app.json.
+func salvageServed(root string, cfg *Config) {
+	file, bak, def := readSalvage(root, AppFile), readSalvage(root, AppFile+".bak"), rootDefaults(root)
+	name := cmp.Or(file.processName(), bak.processName(), "demo")
+	dst := &cfg.App.Demo // what recovery serves by when no process app loaded
+	if p := cfg.App.Process(); p != nil {
+		dst = &p.Served
+	}
+	for _, part := range servedParts {
+		path := name + "." + part.key
+		from, src := pick(path, AppFile, file, bak, def)
+		part.copy(dst, src.served(name))
+		cfg.salvaged(path, from)
+	}
+}
+
+// pick returns where the section at path is best read from (name, its
+// .bak, or the defaults) and that config.
+func pick(path, name string, file, bak salvageFile, def *Config) (string, *Config) {
+	switch {
+	case file.usable(path):
+		return name, file.cfg
+	case bak.usable(path):
+		return name + ".bak", bak.cfg
+	}
+	return "defaults", def
+}
+
+// salvaged records that the section at path came from from.
+func (c *Config) salvaged(path, from string) {
+	if c.Salvaged == nil {
+		c.Salvaged = map[string]string{}
+	}
+	c.Salvaged[path] = from
+}
+
+// served returns the served settings of the section name: the demo's, a
+// process app's, or the built-in defaults when c has no such app.
+func (c *Config) served(name string) *Served {
+	if p := c.App.Processes[name]; p != nil && name != "demo" {
+		return &p.Served
+	}
+	if name != "demo" {
+		return &Default().App.Demo
+	}
+	return &c.App.Demo
 }
 
 // hasErrorsIn reports whether any error of problems is in file.
@@ -129,4 +173,21 @@ func (f salvageFile) usable(path string) bool {
 		n = child
 	}
 	return !n.broken
+}
+
+// processName is the app the file names when its section is a process
+// app's ("exec"), read as far as the file reads; "" otherwise.
+func (f salvageFile) processName() string {
+	if f.top == nil {
+		return ""
+	}
+	app := f.top.member("app")
+	if app == nil || app.kind != kindString {
+		return ""
+	}
+	name := f.cfg.App.Name
+	if sec := f.top.member(name); name == "" || sec == nil || sec.kind != kindObject || sec.member("exec") == nil {
+		return ""
+	}
+	return name
 }

@@ -3,7 +3,9 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -39,27 +41,50 @@ func TestSalvage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := t.TempDir()
-			writeTest(t, root, AppFile, tt.app)
-			if tt.bak != "" {
-				writeTest(t, root, AppFile+".bak", tt.bak)
-			}
-			cfg, problems, err := Load(root)
-			if err == nil {
-				t.Fatal("the root loads")
-			}
-			Salvage(root, cfg, problems)
+			cfg := salvageRoot(t, tt.app, tt.bak, tt.from)
 			h := cfg.App.Demo.Home
 			if cfg.App.Demo.HTTP != tt.http || h.IP+":"+strconv.Itoa(h.Port) != tt.home {
 				t.Errorf("http %+v home %s:%d, want %+v %s", cfg.App.Demo.HTTP, h.IP, h.Port, tt.http, tt.home)
 			}
-			for sec, want := range tt.from {
-				if got := cfg.Salvaged[sec]; got != want {
-					t.Errorf("%s from %q, want %q (all: %v)", sec, got, want, cfg.Salvaged)
-				}
-			}
 			if _, ok := cfg.Salvaged["device"]; ok {
 				t.Errorf("network.json, which loads, was salvaged: %v", cfg.Salvaged)
+			}
+		})
+	}
+}
+
+// TestSalvageProcess: when app.json names a process app, recovery's
+// settings are that entry's http, home and tls (the demo's keys, which
+// it takes), salvaged the same way: a typo in a process app's file must
+// not send recovery to the built-in hub.
+func TestSalvageProcess(t *testing.T) {
+	const good = `{"app": "weather", "weather": {"exec": ["python3", "main.py"],
+  "http": {"ip": "127.0.0.1", "port": 9101},
+  "home": {"host": "hub.example.com", "port": 7001}}}`
+	const bak = `{"app": "weather", "weather": {"exec": ["python3", "main.py"],
+  "http": {"ip": "127.0.0.1", "port": 9102},
+  "home": {"host": "old.example.com", "port": 7002}}}`
+	tests := []struct {
+		name, app, bak string
+		http           Addr
+		home           string // host:port
+		from           map[string]string
+	}{
+		{"trailing comma at the end", good[:len(good)-1] + ",}", "",
+			Addr{"127.0.0.1", 9101}, "hub.example.com:7001", map[string]string{"weather.http": "app.json", "weather.home": "app.json"}},
+		{"cut short in home, with a bak", good[:len(good)-10], bak,
+			Addr{"127.0.0.1", 9101}, "old.example.com:7002", map[string]string{"weather.http": "app.json", "weather.home": "app.json.bak"}},
+		{"bad value in home, with a bak", `{"app": "weather", "weather": {"exec": ["python3", "main.py"], "http": {"port": 9103}, "home": {"host": "x.example.com", "port": "eighty"}}}`, bak,
+			Addr{"0.0.0.0", 9103}, "old.example.com:7002", map[string]string{"weather.http": "app.json", "weather.home": "app.json.bak"}},
+		{"broken before the app's name, with a bak", `{,"app": "weather", "weather": {}}`, bak,
+			Addr{"127.0.0.1", 9102}, "old.example.com:7002", map[string]string{"weather.http": "app.json.bak", "weather.home": "app.json.bak"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := salvageRoot(t, tt.app, tt.bak, tt.from)
+			_, s := cfg.App.ServedBy()
+			if s.HTTP != tt.http || s.Home.Host+":"+strconv.Itoa(s.Home.Port) != tt.home {
+				t.Errorf("http %+v home %s:%d, want %+v %s", s.HTTP, s.Home.Host, s.Home.Port, tt.http, tt.home)
 			}
 		})
 	}
@@ -78,6 +103,29 @@ func TestSalvageNetwork(t *testing.T) {
 	}
 }
 
+// salvageRoot loads a root of app.json app (and app.json.bak bak, unless
+// ""), which must not load, salvages it, and checks where each section of
+// from came from.
+func salvageRoot(t *testing.T, app, bak string, from map[string]string) *Config {
+	t.Helper()
+	root := t.TempDir()
+	writeTest(t, root, AppFile, app)
+	if bak != "" {
+		writeTest(t, root, AppFile+".bak", bak)
+	}
+	cfg, problems, err := Load(root)
+	if err == nil {
+		t.Fatal("the root loads")
+	}
+	Salvage(root, cfg, problems)
+	for sec, want := range from {
+		if got := cfg.Salvaged[sec]; got != want {
+			t.Errorf("%s from %q, want %q (all: %v)", sec, got, want, cfg.Salvaged)
+		}
+	}
+	return cfg
+}
+
 func writeTest(t *testing.T, root, name, text string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(root, name), []byte(text), 0o600); err != nil {
@@ -92,6 +140,8 @@ func FuzzSalvage(f *testing.F) {
 	f.Add([]byte(`{"app": "demo", "demo": {"http": {"port": "x"}, "home": {"ip": `), []byte(`{"app": `))
 	f.Add([]byte(`[{"demo": {"home": {}}}`), []byte("\xff\xfe{"))
 	f.Add([]byte(`{"demo": {"home": {"ip": "a", "ip": "b"}, "tls": {"enabled": tru`), []byte(`{"demo": {"tls": null}}`))
+	f.Add([]byte(`{"app": "w", "w": {"exec": ["x"], "home": {"host": "h", "port": 1}},}`), []byte(`{"app": "w", "w": {"exec": 5}}`))
+	f.Add([]byte(`{"app": "demo", "demo": {"exec": ["x"]}, "w": {"exec": [`), []byte(`{"app": "w", "w": {"exec": ["y"], "http": {}}}`))
 	f.Fuzz(func(t *testing.T, app, bak []byte) {
 		root := t.TempDir()
 		if err := os.WriteFile(filepath.Join(root, AppFile), app, 0o600); err != nil {
@@ -105,11 +155,18 @@ func FuzzSalvage(f *testing.F) {
 			return
 		}
 		Salvage(root, cfg, problems)
-		for _, sec := range []string{"demo.http", "demo.home", "demo.tls"} {
-			switch cfg.Salvaged[sec] {
+		if len(cfg.Salvaged) != 3 {
+			t.Fatalf("salvaged %v, want the served section's http, home and tls", cfg.Salvaged)
+		}
+		for sec, from := range cfg.Salvaged {
+			name, part, _ := strings.Cut(sec, ".")
+			if name == "" || !slices.Contains([]string{"http", "home", "tls"}, part) {
+				t.Fatalf("salvaged %q (all: %v)", sec, cfg.Salvaged)
+			}
+			switch from {
 			case AppFile, AppFile + ".bak", "defaults":
 			default:
-				t.Fatalf("%s from %q", sec, cfg.Salvaged[sec])
+				t.Fatalf("%s from %q", sec, from)
 			}
 		}
 	})

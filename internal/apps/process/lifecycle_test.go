@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -108,4 +109,26 @@ func TestSIGKILLedTetherLeavesNothing(t *testing.T) {
 	dev.Signal(syscall.SIGKILL)
 	dev.Wait(5 * time.Second)
 	waitNoProcs(t, root, 5*time.Second)
+}
+
+// A process app's app.json with a syntax error (a trailing comma) sends
+// the device to recovery with the entry's own settings, salvaged from the
+// broken file: recovery listens where the entry says and calls home to
+// the entry's hub, not to the built-in defaults, so the device can be
+// repaired through the hub it was configured for.
+func TestTypoRecoveryKeepsTheEntrysHub(t *testing.T) {
+	t.Parallel()
+	h := tethertest.Start(t, "hub", "--device-addr", "127.0.0.1:0", "--page-addr", "127.0.0.1:0")
+	devAddr, _ := h.HubAddrs(30 * time.Second)
+	_, port, _ := strings.Cut(devAddr, ":")
+	httpPort := strconv.Itoa(tethertest.FreePort(t))
+	root := writeRoot(t, `{"exec": ["app/run.sh"], "http": {"ip": "127.0.0.1", "port": `+httpPort+`}, "home": {"ip": "127.0.0.1", "port": `+port+`}},`,
+		map[string]string{"app/run.sh": ignoreTERM})
+	dev := tethertest.Start(t, "device", "--root", root, "--net", "sim")
+	addr := waitMatch(t, dev, recoveryRE, 60*time.Second)
+	if addr != "127.0.0.1:"+httpPort {
+		t.Errorf("recovery listens on %s, want the entry's 127.0.0.1:%s", addr, httpPort)
+	}
+	h.WaitOutput("device connected", 30*time.Second)
+	dev.WaitOutput("home_from=app.json", 5*time.Second)
 }

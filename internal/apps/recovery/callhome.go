@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"strings"
 
 	"tether/internal/callhome"
 	"tether/internal/wsconn"
@@ -27,8 +28,10 @@ func (s *server) callHome(ctx context.Context) {
 	}
 	opts.Logger, opts.Report = s.log, s.env.Ops.HomeReport
 	args := []any{"url", opts.URL}
-	if from := s.env.Config.Salvaged["demo.home"]; from != "" { // the config does not load
-		args = append(args, "home_from", from)
+	for sec, from := range s.env.Config.Salvaged { // the config does not load
+		if strings.HasSuffix(sec, ".home") { // demo.home, or the process app's
+			args = append(args, "home_from", from)
+		}
 	}
 	s.log.Info("calling home so a hub can repair the device", args...)
 	callhome.Run(ctx, opts, func(ctx context.Context, c *wsconn.Conn) error {
