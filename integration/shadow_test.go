@@ -16,7 +16,8 @@ import (
 const pyShadow = `
 import asyncio, json, sys, urllib.request, websockets
 DEV, PAGE, HTTP = sys.argv[1], sys.argv[2], sys.argv[3]
-EVENTS = ("info", "error", "fake_interface/msg", "uart/line", "log/lines", "recovery/file/network.json")
+EVENTS = ("info", "error", "fake_interface/msg", "uart/line", "log/lines", "recovery/file/network.json",
+          "wifi/test/result", "wifi/store/result", "wifi/scan")
 SECRETS = ("wifi-pass", "hub-token")
 
 async def until(ws, pred):
@@ -48,7 +49,8 @@ async def main():
         await relay(dev, page,
             {"iam": "py-shadow", "app": "recovery", "recovery": True, "recovery/reason": "unknown app"},
             {"info": "status follows"}, {"error": "boom"}, {"fake_interface/msg": "HI"}, {"uart/line": "x"},
-            {"log/lines": ["a"]}, {"wifi/net/ip": "10.0.0.7"},
+            {"log/lines": ["a"]}, {"wifi/net/ip": "10.0.0.7"}, {"wifi/test/result": "Fail"},
+            {"wifi/store/result": "Success"}, {"wifi/scan": [{"ssid": "cafe", "signal": 31, "secure": False}]},
             {"recovery/file/network.json": netfile, "wifi/sta/pass": "wifi-pass", "home/token": "hub-token"})
         m, raw = await fresh(PAGE + url)
         bad = [k for k in m if k in EVENTS]

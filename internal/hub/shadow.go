@@ -15,7 +15,8 @@ import (
 // that connect later and for /api/devices/<id>: its state object (the
 // message holding "iam", which replaces the previous one whole) and the
 // latest value of its other data keys. Never kept, because they are not
-// state: events and one-shot replies ("info", "error", a driver's ".../msg",
+// state: events and one-shot replies ("info", "error", the WiFi test,
+// store and scan results, a driver's ".../msg",
 // ".../line" and ".../data", "log/..." lines, config file text under "config/file/"
 // and "recovery/file/", recovery's recent log), the hub's own "hub/..."
 // keys, and secrets (package redact). The first message of a new device
@@ -37,11 +38,16 @@ const replayRoom = 256
 // shadowLimits bound one device's shadow.
 type shadowLimits struct{ keys, bytes int }
 
+// replies are the data keys of the device's own items that answer one
+// page's request (test_new_sta, store_new_sta, wifi_scan): a page that
+// connects later did not ask.
+var replies = map[string]bool{"wifi/test/result": true, "wifi/store/result": true, "wifi/scan": true}
+
 // event reports whether a key is an event or a one-shot reply, never
 // kept as state.
 func event(key string) bool {
 	switch {
-	case key == "info" || key == "error" || key == "recovery/log":
+	case key == "info" || key == "error" || key == "recovery/log" || replies[key]:
 		return true
 	case strings.HasPrefix(key, "log/"), strings.HasPrefix(key, "hub/"),
 		strings.HasPrefix(key, "config/file/"), strings.HasPrefix(key, "recovery/file/"):

@@ -53,6 +53,9 @@ func TestShadowKeepsStateNotEvents(t *testing.T) {
 		`{"uart/line": "boot ok"}`,
 		`{"log/recent": ["a", "b"], "log/dropped": 3}`,
 		`{"config/file/app.json": "{}"}`,
+		`{"wifi/test/result": "Fail"}`,
+		`{"wifi/store/result": "Success"}`,
+		`{"wifi/scan": [{"ssid": "cafe", "signal": 31, "secure": false}]}`,
 		`{"sys/uptime": 12, "hub/device/connected": false}`,
 	)
 	m := replayed(t, h, "dev1")
@@ -69,6 +72,12 @@ func TestShadowKeepsStateNotEvents(t *testing.T) {
 	for k := range m {
 		if event(k) && !strings.HasPrefix(k, "hub/shadow/") {
 			t.Errorf("the shadow holds the event or reply key %q: %v", k, m)
+		}
+	}
+	for _, k := range []string{"info", "error", "fake_interface/msg", "uart/line", "log/recent", "log/dropped",
+		"config/file/app.json", "wifi/test/result", "wifi/store/result", "wifi/scan", "hub/device/connected"} {
+		if _, ok := m[k]; ok {
+			t.Errorf("the shadow holds %q, a reply to one page's request or an event: %v", k, m)
 		}
 	}
 }
