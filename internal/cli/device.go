@@ -21,6 +21,7 @@ type deviceFlags struct {
 	net           string
 	recoveryAddr  string
 	confirmWindow time.Duration
+	updateWindow  time.Duration
 }
 
 func newDeviceCmd(stdio Stdio) *cobra.Command {
@@ -63,6 +64,12 @@ after --confirm-window), GET log and CMD log_subscribe (the live log), and
 GET wifi_scan. The log's last part is kept in tether.log in the device root,
 so it survives a restart or a power cut.
 
+Updates come from the hub (CMD update, sent by tether push): signed by a
+key in the root's keys/ folder, checked before anything is staged, run on
+trial for --update-window and rolled back by themselves when the app fails,
+stops answering its health probe or the device loses its hub
+(docs/UPDATES.md).
+
 Ctrl-C (SIGINT) stops the device and exits with status 130. SIGTERM shuts it
 down gracefully: WebSocket clients are closed with 1001 and the process exits
 with status 0 within 5 s.`,
@@ -81,6 +88,7 @@ with status 0 within 5 s.`,
 	fl.StringVar(&f.root, "root", "", "device root folder holding network.json and app.json (www/ and certs/ optional); empty uses the embedded defaults")
 	fl.StringVar(&f.net, "net", "", `network backend: host (the host's network, already up), sim (a simulated radio) or nm (NetworkManager through nmcli); empty uses network.json's "net", else host`)
 	fl.StringVar(&f.recoveryAddr, "recovery-addr", "", "address the recovery page listens on; empty uses the demo app's HTTP address from app.json if it can be read, else 0.0.0.0:8080 (if it cannot listen there: every interface on that port, then on 8080)")
+	fl.DurationVar(&f.updateWindow, "update-window", 3*time.Minute, "how long an update from the hub stays on trial: committed only if the app stays up, answers its health probe and the device is back on its hub for all of it; otherwise the previous version comes back")
 	fl.DurationVar(&f.confirmWindow, "confirm-window", 60*time.Second, "how long a config change applied from a page (CMD apply_config) waits to be confirmed; unconfirmed, it is rolled back if the device lost its hub or its app fails")
 	cmd.AddCommand(newDeviceEnrollCmd(stdio))
 	return cmd
@@ -89,6 +97,9 @@ with status 0 within 5 s.`,
 func runDevice(ctx context.Context, stdio Stdio, f deviceFlags) error {
 	if f.confirmWindow < 5*time.Second || f.confirmWindow > time.Hour {
 		return &UsageError{Err: fmt.Errorf("--confirm-window: want 5s to 1h, got %v", f.confirmWindow), Hint: "tether device --help"}
+	}
+	if f.updateWindow < 2*time.Second || f.updateWindow > 24*time.Hour {
+		return &UsageError{Err: fmt.Errorf("--update-window: want 2s to 24h, got %v", f.updateWindow), Hint: "tether device --help"}
 	}
 	switch f.net {
 	case "", "host", "sim", "nm":
@@ -105,7 +116,7 @@ func runDevice(ctx context.Context, stdio Stdio, f deviceFlags) error {
 		return err
 	}
 	dev := device.New(device.Options{
-		Root: f.root, Net: f.net, RecoveryAddr: f.recoveryAddr, Version: Version, ConfirmWindow: f.confirmWindow,
+		Root: f.root, Net: f.net, RecoveryAddr: f.recoveryAddr, Version: Version, ConfirmWindow: f.confirmWindow, UpdateWindow: f.updateWindow,
 		Logger: logger, Log: logring.New(300), Console: stdio.Console(),
 		Ready: func(string, map[string]string) { sdnotify.Notify(sdnotify.Ready) },
 	})

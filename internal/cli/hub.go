@@ -47,6 +47,8 @@ type hubFlags struct {
 	offlineDevices       int
 	offlineBytes         int
 	name                 string
+	updateDir            string
+	maxArtifact          int64
 	nats                 natsFlags
 }
 
@@ -66,7 +68,10 @@ a device that is offline.
 
 The page port also serves the dashboard (/), each device's page through the
 hub (/d/<id>/), /api/devices, /api/devices/<id>, /metrics (Prometheus) and
-/healthz.
+/healthz. With --update-dir it keeps updates: tether push uploads signed
+artifacts there and rolls them out (/api/rollouts, the dashboard's
+/rollouts), and devices download them from the device port with their own
+credentials (docs/UPDATES.md).
 
 Without --auth the hub is OPEN: anyone who can reach it can connect as any
 device. The auth file is
@@ -131,6 +136,8 @@ once.`,
 	fl.IntVar(&f.offlineDevices, "offline-devices", 10000, "offline devices the hub remembers; past it, those gone longest are forgotten")
 	fl.IntVar(&f.offlineBytes, "offline-bytes", 64<<20, "bytes of shadows the hub keeps of offline devices in all; past it, those gone longest are forgotten")
 	fl.StringVar(&f.name, "name", "", "this hub's name in /api/devices (default host-pid)")
+	fl.StringVar(&f.updateDir, "update-dir", "", "keep updates in this folder (artifacts by SHA-256, rollouts.json) and serve the rollout API; off when empty")
+	fl.Int64Var(&f.maxArtifact, "max-artifact", 512<<20, "largest artifact accepted, in bytes")
 	addNATSFlags(fl, &f.nats)
 	return cmd
 }
@@ -145,12 +152,16 @@ func runHub(cmd *cobra.Command, stdio Stdio, f hubFlags) error {
 	}
 	opts := hub.Options{Name: f.name, MaxMessage: f.maxMessage, Ping: f.ping, Queue: f.queue, QueueBytes: f.queueBytes, ReadBuffer: f.readBuffer,
 		ShadowKeys: f.shadowKeys, ShadowBytes: f.shadowBytes, OfflineDevices: f.offlineDevices, OfflineBytes: f.offlineBytes,
-		OriginPatterns: f.origins, Logger: logger, DeviceConnsPerAddr: f.devConns, PageConnsPerAddr: f.pageConns}
+		OriginPatterns: f.origins, Logger: logger, DeviceConnsPerAddr: f.devConns, PageConnsPerAddr: f.pageConns,
+		UpdateDir: f.updateDir, MaxArtifact: f.maxArtifact}
 	if f.maxMessage < 125 {
 		return usage("--max-message: got %d, want at least 125 bytes", f.maxMessage)
 	}
 	if f.shadowKeys <= 0 || f.shadowBytes <= 0 || f.offlineDevices <= 0 || f.offlineBytes <= 0 {
 		return usage("--shadow-keys, --shadow-bytes, --offline-devices and --offline-bytes: want positive values")
+	}
+	if f.maxArtifact <= 0 {
+		return usage("--max-artifact: got %d, want a positive number of bytes", f.maxArtifact)
 	}
 	if f.devConns < 0 || f.pageConns < 0 {
 		return usage("--device-conns-per-addr and --page-conns-per-addr: want 0 (no bound) or more, got %d and %d", f.devConns, f.pageConns)

@@ -26,7 +26,8 @@
 // root the bounded file tether.log in it, so the last part of the log
 // survives a restart or a power cut. The operator items (package ops) are
 // served by every app through apps.Env.Ops; their confirm windows run for
-// as long as the device does.
+// as long as the device does, and so do updates from the hub (package
+// update), whose items ride on the same sessions.
 package device
 
 import (
@@ -43,6 +44,7 @@ import (
 	"tether/internal/logring"
 	"tether/internal/netif"
 	"tether/internal/ops"
+	"tether/internal/update"
 )
 
 // Options configure a Device. The zero value boots the embedded default
@@ -81,6 +83,13 @@ type Options struct {
 	// waits to be confirmed before it is checked (see package ops); zero
 	// means 60 s.
 	ConfirmWindow time.Duration
+	// UpdateWindow is how long an update stays on trial before it is
+	// committed (see package update); zero means update.DefaultWindow.
+	UpdateWindow time.Duration
+	// BinaryTrial, when set, runs the trial of a tether binary an update
+	// staged: Run returns ErrBinaryTrial, and the caller (tether device)
+	// runs it. Nil refuses binary updates.
+	BinaryTrial func(update.BinaryTrial)
 	// MaxFailures is how many failures within FailureWindow send the device
 	// to recovery; zero means 3.
 	MaxFailures int
@@ -107,6 +116,7 @@ type Device struct {
 	opts Options
 	dlog *devlog.Log
 	ops  *ops.Service
+	upd  *update.Service
 	root *slog.Logger // every component's logger derives from it
 	log  *slog.Logger // component=device
 
@@ -165,6 +175,8 @@ func New(opts Options) *Device {
 		Root: opts.Root, Log: d.dlog, Health: d.health, Version: apps.VersionText(opts.Version), Checks: apps.ConfigChecks(),
 		Window: opts.ConfirmWindow, Logger: d.root,
 	})
+	d.upd = update.New(update.Options{Root: opts.Root, Ops: d.ops, Version: apps.VersionText(opts.Version),
+		Window: opts.UpdateWindow, Binary: opts.BinaryTrial, Logger: d.root})
 	return d
 }
 
@@ -193,6 +205,7 @@ func (d *Device) Run(ctx context.Context) error {
 	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { d.ops.Run(opsCtx) })
+	wg.Go(func() { d.upd.Run(opsCtx) })
 	defer wg.Wait()
 	defer stopOps()
 	for {

@@ -13,10 +13,15 @@ import (
 	"tether/internal/relaylog"
 )
 
-// deviceHandler serves the device port: every path is /<device-id>.
+// deviceHandler serves the device port: every path is /<device-id>, but
+// a device's artifact downloads, /<device-id>/artifacts/<sha256>.
 func (h *Hub) deviceHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !hubws.IsUpgrade(r) && h.enrollHandler(w, r) {
+			return
+		}
+		if id, sha, ok := artifactPath(r.URL.Path); ok && !hubws.IsUpgrade(r) {
+			h.serveArtifact(w, r, id, sha)
 			return
 		}
 		path, ok := h.endpointID(w, r, "device")

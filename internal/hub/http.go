@@ -17,6 +17,7 @@ import (
 
 	"tether/internal/hub/access"
 	"tether/internal/hub/dashboard"
+	"tether/internal/hub/rollout"
 )
 
 // wrapTLS serves TLS on ln when the hub has a TLS config; the device port
@@ -68,12 +69,15 @@ func (h *Hub) pageHandler() http.Handler {
 	mux.Handle("GET /metrics", h.authed(h.operatorOnly(h.metrics.handler().ServeHTTP)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	h.rolloutRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "" {
 			h.servePage(w, r)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+		if r.URL.Path != rollout.UploadPath || r.Method != http.MethodPost { // an upload has its own bound
+			r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+		}
 		mux.ServeHTTP(w, r)
 	})
 }
@@ -161,6 +165,9 @@ type HubInfo struct {
 	// Panics counts the panics recovered in the code serving connections
 	// (each closed its connection); anything but 0 is a bug to report.
 	Panics uint64 `json:"panics_recovered"`
+	// Updates is true when the hub keeps updates (--update-dir): the
+	// rollout API and /rollouts are served.
+	Updates bool `json:"updates"`
 }
 
 // apiHub is /api/hub. Counts of devices and pages are of the devices the
@@ -168,7 +175,8 @@ type HubInfo struct {
 func (h *Hub) apiHub(w http.ResponseWriter, r *http.Request) {
 	p := requestPrincipal(r)
 	info := HubInfo{Name: h.opts.Name, Open: h.auth() == nil, TLS: h.opts.TLS != nil, DevicePort: int(h.devPort.Load()),
-		Started: h.started, Panics: h.panics.Load(), User: p.name, Operator: p.operator(), Enroll: h.opts.EnrollCA != nil}
+		Started: h.started, Panics: h.panics.Load(), User: p.name, Operator: p.operator(), Enroll: h.opts.EnrollCA != nil,
+		Updates: h.rollouts != nil}
 	if p.operator() {
 		h.mu.RLock()
 		for _, ps := range h.pages {

@@ -32,6 +32,7 @@ import (
 	"tether/internal/hub/broker"
 	"tether/internal/hub/broker/mem"
 	"tether/internal/hub/hubws"
+	"tether/internal/hub/rollout"
 	"tether/internal/login"
 	"tether/internal/relaylog"
 )
@@ -126,6 +127,15 @@ type Options struct {
 	Upgrader hubws.Upgrader
 	// ShutdownTimeout bounds closing connections on shutdown. Zero means 4 s.
 	ShutdownTimeout time.Duration
+	// UpdateDir, when set, is where the hub keeps artifacts and rollouts
+	// (package rollout): the rollout API, the dashboard's rollouts and
+	// devices' downloads are served. "" keeps no updates.
+	UpdateDir string
+	// MaxArtifact bounds an uploaded artifact; zero means 512 MiB.
+	MaxArtifact int64
+	// RolloutInterval is how often running rollouts are looked at; zero
+	// means 1 s.
+	RolloutInterval time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -205,6 +215,7 @@ type Hub struct {
 	presenceMu sync.Mutex // orders device arrivals and departures
 
 	shadowLimits shadowLimits
+	rollouts     *rollout.Manager // nil without Options.UpdateDir
 
 	mu           sync.RWMutex
 	devices      map[string]*peer   // devices held here, by id
@@ -265,6 +276,9 @@ func (h *Hub) Serve(ctx context.Context, deviceLn, pageLn net.Listener) error {
 		}
 		h.enrolled = e
 	}
+	if err := h.openRollouts(); err != nil {
+		return fmt.Errorf("open updates: %w", err)
+	}
 	if err := h.broker.Start(brokerHandler{h}); err != nil {
 		return fmt.Errorf("start broker: %w", err)
 	}
@@ -293,6 +307,13 @@ func (h *Hub) Serve(ctx context.Context, deviceLn, pageLn net.Listener) error {
 		defer close(watchDone)
 		h.watchFiles(keepCtx)
 	}()
+	rollDone := make(chan struct{})
+	go func() {
+		defer close(rollDone)
+		if h.rollouts != nil {
+			h.rollouts.Run(keepCtx)
+		}
+	}()
 
 	var err error
 	select {
@@ -302,6 +323,7 @@ func (h *Hub) Serve(ctx context.Context, deviceLn, pageLn net.Listener) error {
 	stopKeep()
 	<-keepDone
 	<-watchDone
+	<-rollDone
 	if serr := h.shutdown(devSrv, pageSrv); err == nil {
 		err = serr
 	}

@@ -182,7 +182,7 @@ func (s *Service) windowEnded() {
 		s.mu.Unlock()
 		return
 	}
-	why := s.trouble(p)
+	why := s.troubleLocked(p.HomeBefore, s.base)
 	s.mu.Unlock()
 	if why == "" {
 		s.finish("kept", fmt.Sprintf("kept %s: on the hub and the app ran without failure for the %s after the change (not confirmed)",
@@ -192,11 +192,10 @@ func (s *Service) windowEnded() {
 	s.revert(why)
 }
 
-// trouble says what is wrong with the device since p, "" when nothing.
-// The caller holds s.mu.
-func (s *Service) trouble(p *pending) string {
+// troubleLocked is Trouble; the caller holds s.mu.
+func (s *Service) troubleLocked(homeBefore bool, base int) string {
 	var why []string
-	if p.HomeBefore && !s.home.up {
+	if homeBefore && !s.home.up {
 		msg := "not on its hub at the end of the window"
 		if s.home.err != "" {
 			msg += " (" + s.home.err + ")"
@@ -207,8 +206,8 @@ func (s *Service) trouble(p *pending) string {
 	switch {
 	case h.Recovery:
 		why = append(why, "the device is in recovery: "+firstLine(cmp.Or(h.Reason, h.LastFailure)))
-	case h.Failures > s.base:
-		why = append(why, fmt.Sprintf("the app has failed since the change (%d failures); last: %s", h.Failures-s.base, firstLine(h.LastFailure)))
+	case h.Failures > base:
+		why = append(why, fmt.Sprintf("the app has failed since the change (%d failures); last: %s", h.Failures-base, firstLine(h.LastFailure)))
 	}
 	return strings.Join(why, "; ")
 }

@@ -97,12 +97,14 @@ type Service struct {
 	home    homeState
 	restart func()                  // the current app run's, nil between runs
 	apis    map[*cmdapi.Server]bool // the command APIs of live sessions
+	exts    []Extension             // added to every session (Extend)
 }
 
 // homeState is how the call-home link fares.
 type homeState struct {
-	up  bool
-	err string // why it is down; "" when it never tried
+	up    bool
+	since time.Time // when up last changed
+	err   string    // why it is down; "" when it never tried
 }
 
 // New returns a Service, reading a pending change left by an earlier run.
@@ -170,7 +172,9 @@ func (s *Service) poke() {
 func (s *Service) reportHome(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.home.up = err == nil
+	if up := err == nil; up != s.home.up || s.home.since.IsZero() {
+		s.home.up, s.home.since = up, time.Now()
+	}
 	if err != nil {
 		s.home.err = err.Error()
 	}

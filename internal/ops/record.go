@@ -87,7 +87,7 @@ func (s *Service) resume() {
 	}
 	if p := r.Pending; p != nil {
 		window := time.Duration(p.Window * float64(time.Second))
-		left := min(max(time.Until(p.Deadline), min(s.opts.MinResume, window)), window)
+		left := ResumeLeft(p.Deadline, window, s.opts.MinResume)
 		p.Deadline = time.Now().Add(left)
 		s.log.Warn("a config change is still in its confirm window", "files", p.Files, "left", left.Round(time.Second).String())
 	}

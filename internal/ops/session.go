@@ -74,6 +74,9 @@ func (ss *Session) Register(api *cmdapi.Server) {
 		api.Handle(it.Kind, it.Name, it.h)
 		api.Describe(it.Item)
 	}
+	for _, e := range ss.s.extensions() {
+		e.Register(api)
+	}
 }
 
 // Run sends system information to api's clients at once, every
@@ -122,6 +125,9 @@ func (ss *Session) AddState(m wire.Message) {
 		return
 	}
 	ss.s.addState(m)
+	for _, e := range ss.s.extensions() {
+		e.AddState(m)
+	}
 }
 
 // HomeReport is callhome.Options.Report for the run's call-home link.

@@ -130,6 +130,17 @@ func (g Grants) Everywhere() Verb {
 	return v
 }
 
+// Most returns the greatest verb the grants allow on some device: Admin
+// somewhere may upload an update (which it may then roll out only to the
+// devices it administers).
+func (g Grants) Most() Verb {
+	v := None
+	for _, r := range g.rules {
+		v = max(v, r.verb)
+	}
+	return v
+}
+
 // Empty reports whether the grants allow nothing at all.
 func (g Grants) Empty() bool { return len(g.rules) == 0 }
 

@@ -43,6 +43,15 @@
   let sysSeen = null;
   t.on((k) => k === 'sys/version', (k, v, m) => { if (m !== sysSeen) { sysSeen = m; sys(m); } });
 
+  // The update in progress, or the last one (update/ keys, docs/UPDATES.md).
+  t.on((k) => k === 'update/state', (k, v, m) => {
+    if (!v) { set('sys-update', 'none'); return; }
+    let text = [v.replace('_', ' '), m['update/name'], m['update/version']].filter(Boolean).join(' ');
+    if (v === 'trial' && m['update/left']) text += ' (' + m['update/left'] + ' s left)';
+    if (m['update/reason'] && v !== 'committed') text += ': ' + m['update/reason'];
+    set('sys-update', text);
+  });
+
   $('sys-refresh').onclick = () => t.send('GET', 'sys', [], 'sys-refresh');
   $('restart').onclick = () => {
     if (confirm('Restart the app? The device reads its config again and starts its app; this page reconnects by itself.')) {

@@ -242,6 +242,7 @@ async function hubInfo() {
     $('#open-warning').hidden = !h.open;
     $('#logout').hidden = h.open;
     $('#enroll-link').hidden = !(h.enroll && h.operator);
+    $('#rollouts-link').hidden = !h.updates;
     $('#devurl').textContent = (h.tls ? 'wss' : 'ws') + '://' + location.hostname + ':' + (h.device_port || '<device port>') + '/<device-id>';
   } catch (e) { /* poll() reports it */ }
 }

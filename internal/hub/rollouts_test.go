@@ -1,0 +1,97 @@
+package hub
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tether/internal/artifact"
+)
+
+// packed is a small signed app artifact.
+func packed(t *testing.T) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "main.py"), []byte("print(1)\n"), 0o644)
+	var b bytes.Buffer
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{5}, 32))
+	if _, err := artifact.PackApp(&b, dir, artifact.PackOptions{Name: "weather", Version: "2", Key: key}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func send(t *testing.T, method, url string, hdr http.Header, body []byte) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestUpdateAPINeedsAdmin: uploading and rolling out need admin on the
+// devices; a device downloads an artifact with its own token, by ranges.
+func TestUpdateAPINeedsAdmin(t *testing.T) {
+	a, err := ParseAuth([]byte(grantsAuth), "auth.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := startHub(t, Options{Auth: a, UpdateDir: t.TempDir()})
+	art := packed(t)
+	if code, body := send(t, "POST", h.httpURL+"/api/artifacts", bearerHeader("drive-d1"), art); code != http.StatusForbidden || !strings.Contains(body, "needs admin") {
+		t.Fatalf("upload by a driver: %d %s, want 403", code, body)
+	}
+	if code, _ := send(t, "POST", h.httpURL+"/api/artifacts", nil, art); code != http.StatusUnauthorized {
+		t.Fatalf("upload without a token: %d, want 401", code)
+	}
+	code, body := send(t, "POST", h.httpURL+"/api/artifacts", bearerHeader("root"), art)
+	var stored struct{ SHA256 string }
+	json.Unmarshal([]byte(body), &stored)
+	if code != http.StatusCreated || stored.SHA256 == "" {
+		t.Fatalf("upload by root: %d %s", code, body)
+	}
+	if code, body := send(t, "POST", h.httpURL+"/api/artifacts", bearerHeader("root"), art[:len(art)/2]); code != http.StatusBadRequest || !strings.Contains(body, "not a whole artifact") {
+		t.Fatalf("upload of half an artifact: %d %s, want 400", code, body)
+	}
+
+	spec := func(ids ...string) []byte {
+		b, _ := json.Marshal(map[string]any{"artifact": stored.SHA256, "devices": ids})
+		return b
+	}
+	if code, body := send(t, "POST", h.httpURL+"/api/rollouts", bearerHeader("drive-d1"), spec("Device_1")); code != http.StatusForbidden {
+		t.Fatalf("rollout by a driver: %d %s, want 403", code, body)
+	}
+	if code, body := send(t, "POST", h.httpURL+"/api/rollouts", bearerHeader("root"), spec("Device_1", "Device_2")); code != http.StatusCreated {
+		t.Fatalf("rollout by root: %d %s", code, body)
+	}
+
+	url := strings.Replace(h.devURL, "ws://", "http://", 1) + "Device_1/artifacts/" + stored.SHA256
+	if code, _ := send(t, "GET", url, nil, nil); code != http.StatusUnauthorized {
+		t.Fatalf("download without the device's token: %d, want 401", code)
+	}
+	if code, _ := send(t, "GET", url, bearerHeader("d2"), nil); code != http.StatusUnauthorized {
+		t.Fatalf("download as Device_1 with Device_2's token: %d, want 401", code)
+	}
+	hdr := bearerHeader("d1")
+	hdr.Set("Range", "bytes=100-")
+	code, got := send(t, "GET", url, hdr, nil)
+	if code != http.StatusPartialContent || got != string(art[100:]) {
+		t.Fatalf("ranged download: %d, %d bytes; want 206 and %d bytes", code, len(got), len(art)-100)
+	}
+	if code, _ := send(t, "GET", strings.Replace(url, stored.SHA256, strings.Repeat("0", 64), 1), bearerHeader("d1"), nil); code != http.StatusNotFound {
+		t.Fatalf("download of an unknown artifact: %d, want 404", code)
+	}
+}

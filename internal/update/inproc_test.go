@@ -1,0 +1,276 @@
+package update_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tether/internal/apps"
+	"tether/internal/apps/appserver"
+	_ "tether/internal/apps/recovery"
+	"tether/internal/artifact"
+	"tether/internal/cmdapi"
+	"tether/internal/device"
+	"tether/internal/hub"
+	"tether/internal/logring"
+	"tether/internal/tethertest"
+	"tether/internal/wire"
+)
+
+// testApp is an app whose behaviour is the text of apps/updtest/mode,
+// the folder updates replace: "ok" serves and answers GET health;
+// "crash" fails at start; "noprobe" never answers GET health; "bigstate"
+// sends a state object too big for the hub, which then closes its link.
+const testApp = "updtest"
+
+func init() {
+	apps.Register(testApp, func() apps.App { return apps.Func(runTestApp) })
+}
+
+func runTestApp(ctx context.Context, env *apps.Env) error {
+	b, _ := os.ReadFile(filepath.Join(env.Config.Root, "apps", testApp, "mode"))
+	mode := strings.TrimSpace(string(b))
+	if mode == "crash" {
+		return errors.New("crashed at start: boom")
+	}
+	s, err := appserver.New(env, appserver.Options{Name: testApp, Section: "demo", Settings: env.Config.App.Demo,
+		State: func(m wire.Message) {
+			m[testApp+"/mode"] = mode
+			if mode == "bigstate" {
+				m[testApp+"/big"] = strings.Repeat("x", 40<<10)
+			}
+		}})
+	if err != nil {
+		return err
+	}
+	s.API().Handle(wire.Get, "health", func(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
+		if mode != "noprobe" {
+			reply(wire.Message{"health": "ok"})
+		}
+		return nil
+	})
+	return s.Run(ctx)
+}
+
+// rig is a hub and a device, in-process, and the key updates are signed
+// with.
+type rig struct {
+	t       *testing.T
+	root    string
+	hubURL  string // the page port
+	key     ed25519.PrivateKey
+	ring    *logring.Ring
+	hubLogs *tethertest.SyncBuffer
+}
+
+func newRig(t *testing.T, window time.Duration) *rig {
+	t.Helper()
+	r := &rig{t: t, ring: logring.New(1000), hubLogs: &tethertest.SyncBuffer{}}
+	dLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hub.New(hub.Options{UpdateDir: t.TempDir(), RolloutInterval: 100 * time.Millisecond, MaxMessage: 16 << 10,
+		Logger: slog.New(slog.NewTextHandler(r.hubLogs, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	hubDone := make(chan error, 1)
+	go func() { hubDone <- h.Serve(ctx, dLn, pLn) }()
+	r.hubURL = "http://" + pLn.Addr().String()
+
+	keys := t.TempDir()
+	priv, pub, _, err := artifact.GenerateKeys(keys, "update")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.key, err = artifact.LoadPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.root = tethertest.SeedRootApp(t, fmt.Sprintf(`{"app": %q, "demo": {"http": {"ip": "127.0.0.1", "port": 0},
+		"home": {"ip": "127.0.0.1", "port": %d}}}`, testApp, dLn.Addr().(*net.TCPAddr).Port))
+	os.MkdirAll(filepath.Join(r.root, "keys"), 0o755)
+	b, _ := os.ReadFile(pub)
+	tethertest.WriteFile(t, filepath.Join(r.root, "keys", "update.pub"), string(b))
+	os.MkdirAll(filepath.Join(r.root, "apps", testApp), 0o755)
+	tethertest.WriteFile(t, filepath.Join(r.root, "apps", testApp, "mode"), "ok") // v1, installed by hand
+
+	dev := device.New(device.Options{Root: r.root, Net: "sim", RecoveryAddr: "127.0.0.1:0", RestartDelay: 5 * time.Millisecond,
+		UpdateWindow: window, Log: r.ring})
+	devDone := make(chan error, 1)
+	go func() { devDone <- dev.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		for _, done := range []chan error{devDone, hubDone} {
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Error("still running 10 s after its context ended")
+			}
+		}
+		if t.Failed() {
+			t.Logf("device log:\n%s\nhub log:\n%s", strings.Join(r.ring.Lines(), "\n"), r.hubLogs.String())
+		}
+	})
+	return r
+}
+
+// pack packs an app folder whose mode is mode, signed with key.
+func (r *rig) pack(version, mode string, key ed25519.PrivateKey) []byte {
+	dir := r.t.TempDir()
+	tethertest.WriteFile(r.t, filepath.Join(dir, "mode"), mode)
+	var b bytes.Buffer
+	if _, err := artifact.PackApp(&b, dir, artifact.PackOptions{Name: testApp, Version: version, Key: key}); err != nil {
+		r.t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// push uploads art and rolls it out to Device_1; it returns the rollout.
+func (r *rig) push(art []byte) string {
+	r.t.Helper()
+	var a struct{ SHA256 string }
+	r.post("/api/artifacts", art, &a)
+	var ro struct{ ID string }
+	spec, _ := json.Marshal(map[string]any{"artifact": a.SHA256, "devices": []string{"Device_1"}})
+	r.post("/api/rollouts", spec, &ro)
+	return ro.ID
+}
+
+func (r *rig) post(path string, body []byte, out any) {
+	r.t.Helper()
+	resp, err := http.Post(r.hubURL+path, "application/octet-stream", bytes.NewReader(body))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		r.t.Fatalf("POST %s: %s %s", path, resp.Status, b)
+	}
+	json.Unmarshal(b, out)
+}
+
+// result waits for Device_1's result in the rollout id to be final.
+func (r *rig) result(id string) (state, reason string) {
+	r.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(r.hubURL + "/api/rollouts/" + id)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		var ro struct {
+			Results map[string]struct{ State, Reason string }
+		}
+		json.NewDecoder(resp.Body).Decode(&ro)
+		resp.Body.Close()
+		res := ro.Results["Device_1"]
+		switch res.State {
+		case "committed", "rolled_back", "refused":
+			return res.State, res.Reason
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r.t.Fatalf("rollout %s: Device_1 did not end within 30 s", id)
+	return "", ""
+}
+
+// mode is what the app's folder says now.
+func (r *rig) mode() string {
+	b, _ := os.ReadFile(filepath.Join(r.root, "apps", testApp, "mode"))
+	return string(b)
+}
+
+// TestUpdatesInProcess runs an app through updates that work and updates
+// that do not, with a real hub and device in one process: each bad one
+// comes back to the previous version by itself, with its reason at the
+// hub.
+func TestUpdatesInProcess(t *testing.T) {
+	r := newRig(t, 3*time.Second)
+	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, ed25519.SeedSize))
+	tampered := tamper(t, r.pack("6", "ok", r.key))
+	steps := []struct {
+		name   string
+		art    []byte
+		state  string
+		reason string
+		mode   string // the app's folder after it
+	}{
+		{"v2 works", r.pack("2", "ok", r.key), "committed", "committed after", "ok"},
+		{"v3 crashes at start", r.pack("3", "crash", r.key), "rolled_back", "crashed at start: boom", "ok"},
+		{"v4 never answers its probe", r.pack("4", "noprobe", r.key), "rolled_back", "health probe", "ok"},
+		{"v5 breaks the hub link", r.pack("5", "bigstate", r.key), "rolled_back", "hub", "ok"},
+		{"tampered payload", tampered, "refused", "refused before staging: bad signature", "ok"},
+		{"wrong key", r.pack("7", "ok", other), "refused", "refused before staging: signed with a key this device does not trust", "ok"},
+		{"v8 works", r.pack("8", "crash-never", r.key), "committed", "committed", "crash-never"},
+	}
+	for _, st := range steps {
+		ok := t.Run(st.name, func(t *testing.T) {
+			r.t = t
+			id := r.push(st.art)
+			state, reason := r.result(id)
+			t.Logf("%s: %s", state, reason)
+			if state != st.state || !strings.Contains(reason, st.reason) {
+				t.Fatalf("result %s %q, want %s with %q", state, reason, st.state, st.reason)
+			}
+			if got := r.mode(); got != st.mode {
+				t.Fatalf("the app's folder says %q, want %q", got, st.mode)
+			}
+		})
+		if !ok {
+			break
+		}
+	}
+}
+
+// tamper changes a byte of art's payload and writes the manifest's
+// sha256 to match, keeping the signature: what an attacker who cannot
+// sign would send.
+func tamper(t testing.TB, art []byte) []byte {
+	t.Helper()
+	tr := tar.NewReader(bytes.NewReader(art))
+	var names []string
+	var bodies [][]byte
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		names, bodies = append(names, hdr.Name), append(bodies, b)
+	}
+	old := sha256.Sum256(bodies[2])
+	bodies[2][len(bodies[2])/2] ^= 0x20
+	sum := sha256.Sum256(bodies[2])
+	bodies[0] = bytes.Replace(bodies[0], []byte(hex.EncodeToString(old[:])), []byte(hex.EncodeToString(sum[:])), 1)
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
+	for i, name := range names {
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: int64(len(bodies[i])), Mode: 0o644})
+		tw.Write(bodies[i])
+	}
+	tw.Close()
+	return out.Bytes()
+}
