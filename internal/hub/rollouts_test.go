@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"tether/internal/artifact"
+	"tether/internal/hub/audit"
+	"tether/internal/relaylog"
 )
 
 // packed is a small signed app artifact.
@@ -49,7 +53,13 @@ func TestUpdateAPINeedsAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := startHub(t, Options{Auth: a, UpdateDir: t.TempDir()})
+	auditPath := filepath.Join(t.TempDir(), "audit.log")
+	al, err := audit.Open(relaylog.Options{Path: auditPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer al.Close()
+	h := startHub(t, Options{Auth: a, UpdateDir: t.TempDir(), Audit: al})
 	art := packed(t)
 	if code, body := send(t, "POST", h.httpURL+"/api/artifacts", bearerHeader("drive-d1"), art); code != http.StatusForbidden || !strings.Contains(body, "needs admin") {
 		t.Fatalf("upload by a driver: %d %s, want 403", code, body)
@@ -76,6 +86,17 @@ func TestUpdateAPINeedsAdmin(t *testing.T) {
 	}
 	if code, body := send(t, "POST", h.httpURL+"/api/rollouts", bearerHeader("root"), spec("Device_1", "Device_2")); code != http.StatusCreated {
 		t.Fatalf("rollout by root: %d %s", code, body)
+	}
+
+	var actions []string
+	for _, e := range readAudit(t, auditPath) {
+		actions = append(actions, fmt.Sprintf("%s %s %s %v", e.Who, e.Device, e.Action, e.Allowed))
+	}
+	root := "token sha256:" + sha("root")[7:15]
+	wantAudit := []string{"d1-driver  artifact upload false", root + "  artifact upload true",
+		"d1-driver Device_1 rollout start false", root + " Device_1 rollout start true", root + " Device_2 rollout start true"}
+	if !slices.Equal(actions, wantAudit) {
+		t.Fatalf("audit:\n%s\nwant\n%s", strings.Join(actions, "\n"), strings.Join(wantAudit, "\n"))
 	}
 
 	url := strings.Replace(h.devURL, "ws://", "http://", 1) + "Device_1/artifacts/" + stored.SHA256

@@ -35,6 +35,9 @@ func TestGrantsOn(t *testing.T) {
 	if g.Everywhere() != None {
 		t.Errorf("Everywhere = %v, want none", g.Everywhere())
 	}
+	if g.Most() != Admin || (Grants{}).Most() != None {
+		t.Errorf("Most = %v, %v; want admin (on label:floor2), none", g.Most(), (Grants{}).Most())
+	}
 	if Everything.On("any", nil) != Admin || Everything.Everywhere() != Admin {
 		t.Error("Everything does not allow everything")
 	}
