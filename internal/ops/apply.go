@@ -205,9 +205,9 @@ func (s *Service) troubleLocked(homeBefore bool, base int) string {
 	h := s.opts.Health()
 	switch {
 	case h.Recovery:
-		why = append(why, "the device is in recovery: "+firstLine(cmp.Or(h.Reason, h.LastFailure)))
+		why = append(why, "the device is in recovery: "+oneLine(cmp.Or(h.Reason, h.LastFailure)))
 	case h.Failures > base:
-		why = append(why, fmt.Sprintf("the app has failed since the change (%d failures); last: %s", h.Failures-base, firstLine(h.LastFailure)))
+		why = append(why, fmt.Sprintf("the app has failed since the change (%d failures); last: %s", h.Failures-base, oneLine(h.LastFailure)))
 	}
 	return strings.Join(why, "; ")
 }
@@ -287,8 +287,17 @@ func seconds(d time.Duration) string {
 // joinAnd lists file names for people: "app.json and network.json".
 func joinAnd(names []string) string { return strings.Join(names, " and ") }
 
-// firstLine is s up to its first newline (a failure's stack stays out).
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
+// oneLine says a failure on one line: its first line and, when there are
+// more, its last (a program's last line of standard error, a traceback's
+// exception: the cause), the lines between said as "…".
+func oneLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	first, last := strings.TrimSpace(lines[0]), strings.TrimSpace(lines[len(lines)-1])
+	switch len(lines) {
+	case 1:
+		return first
+	case 2:
+		return first + " " + last
+	}
+	return first + " … " + last
 }

@@ -31,7 +31,8 @@ type served struct {
 	svc      *ops.Service
 	url      string
 	restarts atomic.Int32
-	failing  atomic.Bool // the app fails at each restart
+	failing  atomic.Bool  // the app fails at each restart
+	failure  atomic.Value // string: the app's last failure, as the supervisor has it
 }
 
 func serve(t *testing.T, opts ops.Options) *served {
@@ -41,6 +42,9 @@ func serve(t *testing.T, opts ops.Options) *served {
 		h := ops.Health{App: "demo"}
 		if sv.failing.Load() {
 			h.Failures = int(sv.restarts.Load())
+		}
+		if f, _ := sv.failure.Load().(string); f != "" {
+			h.Failures, h.Restarts, h.LastFailure, h.LastFailureAt = 1, 1, f, time.Unix(1767355200, 0)
 		}
 		return h
 	}
@@ -311,3 +315,29 @@ func TestScanOnHost(t *testing.T) {
 }
 
 func str(v any) string { s, _ := v.(string); return s }
+
+// GET sys says the app's last failure on one line that keeps what matters:
+// a process app's is its exit and the last lines of its standard error,
+// whose last line (a traceback's exception) is the cause.
+func TestSysSaysTheLastFailure(t *testing.T) {
+	for _, tt := range []struct{ failure, want string }{
+		{"panic: sensor gone", "panic: sensor gone"},
+		{"program python3 exited with status 1; the last lines of its standard error:\n  reading the sensor\n" +
+			"  Traceback (most recent call last):\n  OSError: [Errno 5] sensor gone",
+			"program python3 exited with status 1; the last lines of its standard error: … OSError: [Errno 5] sensor gone"},
+		{"program sh exited with status 3; the last lines of its standard error:\n  boom\n",
+			"program sh exited with status 3; the last lines of its standard error: boom"},
+	} {
+		sv := serve(t, ops.Options{})
+		sv.failure.Store(tt.failure)
+		c := dial(t, sv.url)
+		c.send("GET", "sys")
+		m := c.until(5*time.Second, has("sys/app/last_failure"))
+		if got := str(m["sys/app/last_failure"]); got != tt.want {
+			t.Errorf("sys/app/last_failure of %q:\n got %q\nwant %q", tt.failure, got, tt.want)
+		}
+		if m["sys/app/restarts"] != 1.0 || m["sys/app/last_failure/time"] != 1767355200.0 {
+			t.Errorf("restarts %v, last failure at %v", m["sys/app/restarts"], m["sys/app/last_failure/time"])
+		}
+	}
+}

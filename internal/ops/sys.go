@@ -28,7 +28,7 @@ func (ss *Session) sys(ctx context.Context) wire.Message {
 		"sys/version":               s.opts.Version,
 		"sys/app":                   h.App,
 		"sys/app/restarts":          h.Restarts,
-		"sys/app/last_failure":      firstLine(h.LastFailure),
+		"sys/app/last_failure":      oneLine(h.LastFailure),
 		"sys/app/last_failure/time": unixOrZero(h.LastFailureAt),
 		"sys/log/dropped":           s.opts.Log.Dropped() + s.dropped.Load(),
 	}
