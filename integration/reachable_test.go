@@ -114,7 +114,7 @@ func TestRecoveryCallsHomeWithoutListening(t *testing.T) {
 
 	held.Close()
 	tethertest.WaitPort(t, addr(port), 30*time.Second)
-	if code, body := get(t, "http://"+addr(port)+"/api/status"); code != 200 || !strings.Contains(body, `"recovery":true`) {
+	if code, body := get(t, "http://"+addr(port)+"/api/status"); code != 200 || !strings.Contains(body, `"recovery": true`) {
 		t.Fatalf("recovery once its port is free: %d %.300s", code, body)
 	}
 }

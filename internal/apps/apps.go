@@ -71,6 +71,22 @@ type Env struct {
 	Ops *ops.Session
 }
 
+// NoRestart marks err as a failure a restart cannot fix (settings that do
+// not load): the device enters recovery at once instead of restarting the
+// app (package device's "don't restart" contract). Nil stays nil.
+func NoRestart(err error) error {
+	if err == nil {
+		return nil
+	}
+	return noRestart{err}
+}
+
+type noRestart struct{ err error }
+
+func (e noRestart) Error() string   { return e.err.Error() }
+func (e noRestart) Unwrap() error   { return e.err }
+func (e noRestart) NoRestart() bool { return true }
+
 // Constructor makes a fresh App for one run.
 type Constructor func() App
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -61,6 +62,31 @@ func (e *Error) Error() string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Describe returns e's errors for people, one located problem a line
+// ("app.json:7:14: demo.http.port: want ..."), leaving out the warnings.
+func (e *Error) Describe() string {
+	var lines []string
+	for _, p := range e.Problems {
+		if !p.Warning {
+			lines = append(lines, p.String())
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Describe renders err for people: a config *Error (wrapped or not) as its
+// Describe, anything else as its message; "" for nil.
+func Describe(err error) string {
+	if err == nil {
+		return ""
+	}
+	var ce *Error
+	if errors.As(err, &ce) && HasErrors(ce.Problems) {
+		return ce.Describe()
+	}
+	return err.Error()
 }
 
 // HasErrors reports whether any of problems is not a warning.

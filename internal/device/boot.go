@@ -2,7 +2,6 @@ package device
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -63,7 +62,7 @@ func (d *Device) load() (*config.Config, error) {
 		}
 	}
 	if err != nil {
-		d.log.Error("config does not load", "root", d.opts.Root, "err", describe(err))
+		d.log.Error("config does not load", "root", d.opts.Root, "err", config.Describe(err))
 		config.Salvage(d.opts.Root, cfg, problems)
 		d.logSalvaged(cfg.Salvaged)
 		return cfg, fmt.Errorf("load config from %s: %w", d.opts.Root, err)
@@ -94,24 +93,4 @@ func (d *Device) logSalvaged(from map[string]string) {
 		}
 		d.log.Warn("recovery settings from "+what, "sections", strings.Join(secs, ", "))
 	}
-}
-
-// describe renders an error for people: a config error as one located
-// problem per line ("app.json:7:14: demo.http.port: want ..."), anything
-// else as its message.
-func describe(err error) string {
-	if err == nil {
-		return ""
-	}
-	var ce *config.Error
-	if !errors.As(err, &ce) || len(ce.Problems) == 0 {
-		return err.Error()
-	}
-	var lines []string
-	for _, p := range ce.Problems {
-		if !p.Warning {
-			lines = append(lines, p.String())
-		}
-	}
-	return strings.Join(lines, "\n")
 }

@@ -6,13 +6,14 @@ import (
 	"maps"
 
 	"tether/internal/apps"
+	"tether/internal/config"
 )
 
 // enterRecovery runs the recovery app, with the plan's reason, until ctx ends
 // (a restart or shutdown). Recovery is restarted whenever it fails, for as
 // long as it takes: there is nowhere further to fall.
 func (d *Device) enterRecovery(ctx context.Context, p plan, restart func()) error {
-	why := describe(p.reason)
+	why := config.Describe(p.reason)
 	d.setStatus(func(s *Status) { s.App, s.Attempt, s.Reason = RecoveryApp, 0, why })
 	d.log.Error("entering recovery", "reason", why)
 	ctor, ok := apps.Lookup(RecoveryApp)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"tether/internal/wsframe"
 )
 
 // DefaultSniffTimeout bounds how long a new connection may take to send its
@@ -185,7 +187,7 @@ func (l *Listener) refuse(c net.Conn) {
 		host = req.Host
 	}
 	code, body, location := http.StatusBadRequest, refusal(host), ""
-	if err == nil && (req.Method == http.MethodGet || req.Method == http.MethodHead) && req.Header.Get("Upgrade") == "" {
+	if err == nil && (req.Method == http.MethodGet || req.Method == http.MethodHead) && !wsframe.IsUpgrade(req) {
 		location = "https://" + host + req.URL.RequestURI()
 		code, body = http.StatusTemporaryRedirect, "This port serves HTTPS: go to "+location+"\n"
 	}

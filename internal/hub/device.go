@@ -11,16 +11,17 @@ import (
 	"tether/internal/hub/broker"
 	"tether/internal/hub/hubws"
 	"tether/internal/relaylog"
+	"tether/internal/wsframe"
 )
 
 // deviceHandler serves the device port: every path is /<device-id>, but
 // a device's artifact downloads, /<device-id>/artifacts/<sha256>.
 func (h *Hub) deviceHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !hubws.IsUpgrade(r) && h.enrollHandler(w, r) {
+		if !wsframe.IsUpgrade(r) && h.enrollHandler(w, r) {
 			return
 		}
-		if id, sha, ok := artifactPath(r.URL.Path); ok && !hubws.IsUpgrade(r) {
+		if id, sha, ok := artifactPath(r.URL.Path); ok && !wsframe.IsUpgrade(r) {
 			h.serveArtifact(w, r, id, sha)
 			return
 		}
@@ -73,7 +74,7 @@ func (h *Hub) endpointID(w http.ResponseWriter, r *http.Request, role string) (s
 		refuseUpgrade(w, http.StatusBadRequest, err.Error())
 		return "", false
 	}
-	if !hubws.IsUpgrade(r) {
+	if !wsframe.IsUpgrade(r) {
 		h.metrics.badRequests.WithLabelValues(role).Inc()
 		refuseUpgrade(w, http.StatusBadRequest, "this is a WebSocket endpoint: connect with ws://"+r.Host+"/"+id)
 		return "", false

@@ -13,6 +13,7 @@ import (
 	"github.com/skip2/go-qrcode"
 
 	"tether/internal/enroll"
+	"tether/internal/httpjson"
 	"tether/internal/hub/audit"
 	"tether/internal/login"
 )
@@ -53,16 +54,16 @@ type CodeInfo struct {
 // apiEnroll is POST /api/enroll: an operator makes a one-time code.
 func (h *Hub) apiEnroll(w http.ResponseWriter, r *http.Request) {
 	if h.opts.EnrollCA == nil {
-		writeJSONError(w, http.StatusNotFound, "enrollment is off: start the hub with --enroll-ca")
+		httpjson.Error(w, http.StatusNotFound, "enrollment is off: start the hub with --enroll-ca")
 		return
 	}
 	if err := h.checkOrigin(r); err != nil {
-		writeJSONError(w, http.StatusForbidden, err.Error())
+		httpjson.Error(w, http.StatusForbidden, err.Error())
 		return
 	}
 	var req CodeRequest
 	if r.Header.Get("Content-Type") != "application/json" || json.NewDecoder(r.Body).Decode(&req) != nil {
-		writeJSONError(w, http.StatusBadRequest, `want a JSON body {"device": "<id, optional>", "ttl": "15m"} with Content-Type: application/json`)
+		httpjson.Error(w, http.StatusBadRequest, `want a JSON body {"device": "<id, optional>", "ttl": "15m"} with Content-Type: application/json`)
 		return
 	}
 	ttl, err := codeTTL(req.TTL)
@@ -70,14 +71,14 @@ func (h *Hub) apiEnroll(w http.ResponseWriter, r *http.Request) {
 		err = ValidID(req.Device)
 	}
 	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, err.Error())
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	who := requestPrincipal(r)
 	now := time.Now()
 	code, err := h.codes.Make(enroll.Code{Device: req.Device, By: who.name, Expires: now.Add(ttl)}, now)
 	if err != nil {
-		writeJSONError(w, http.StatusTooManyRequests, err.Error())
+		httpjson.Error(w, http.StatusTooManyRequests, err.Error())
 		return
 	}
 	h.auditHTTP(r, req.Device, "enroll code", true, "expires "+now.Add(ttl).UTC().Format(time.RFC3339))
@@ -89,7 +90,7 @@ func (h *Hub) apiEnroll(w http.ResponseWriter, r *http.Request) {
 	if png, err := qrcode.Encode(info.URI, qrcode.Medium, -6); err == nil {
 		info.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)
 	}
-	writeJSON(w, info)
+	httpjson.Write(w, http.StatusOK, info)
 }
 
 // codeTTL reads a code's lifetime.
@@ -171,14 +172,14 @@ func (h *Hub) enrollDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		h.log.Error("enrollment failed", "device", id, "err", err)
-		writeJSONError(w, http.StatusInternalServerError, "enrollment failed on the hub: see its log")
+		httpjson.Error(w, http.StatusInternalServerError, "enrollment failed on the hub: see its log")
 		return
 	}
 	h.metrics.enrollments.WithLabelValues("ok").Inc()
 	h.opts.Audit.Record(audit.Entry{Who: "device " + id, Remote: r.RemoteAddr, Device: id, Action: "enroll", Allowed: true,
 		Reason: "code made by " + code.By})
 	h.log.Info("device enrolled", "device", id, "remote", r.RemoteAddr, "code_by", code.By, "expires", cert.NotAfter.UTC())
-	writeJSON(w, enroll.Response{Device: id, Cert: string(certPEM), CA: string(h.opts.EnrollCA.CertPEM)})
+	httpjson.Write(w, http.StatusOK, enroll.Response{Device: id, Cert: string(certPEM), CA: string(h.opts.EnrollCA.CertPEM)})
 }
 
 // idTaken reports whether a device id is already enrolled or in the auth
@@ -202,7 +203,7 @@ func (h *Hub) enrollRefused(w http.ResponseWriter, r *http.Request, id string, c
 	if code == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", strconv.Itoa(int(throttleEvery.Seconds())))
 	}
-	writeJSONError(w, code, err.Error())
+	httpjson.Error(w, code, err.Error())
 }
 
 // codeReason is a refused code's label in tether_hub_enrollments_total.

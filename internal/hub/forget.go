@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"tether/internal/httpjson"
 	"tether/internal/hub/access"
 )
 
@@ -42,22 +43,22 @@ func (h *Hub) Forget(id string) error {
 func (h *Hub) apiForget(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if err := ValidID(id); err != nil {
-		writeJSONError(w, http.StatusBadRequest, err.Error())
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	if err := h.checkOrigin(r); err != nil {
-		writeJSONError(w, http.StatusForbidden, err.Error())
+		httpjson.Error(w, http.StatusForbidden, err.Error())
 		return
 	}
 	who := requestPrincipal(r)
 	switch verb := h.verbOn(who, id); {
 	case verb < access.View:
-		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("forget device %s: %v", id, errNotKnown))
+		httpjson.Error(w, http.StatusNotFound, fmt.Sprintf("forget device %s: %v", id, errNotKnown))
 		return
 	case verb < access.Admin:
 		h.metrics.authFailures.WithLabelValues("http", "no_grant").Inc()
 		h.auditHTTP(r, id, "forget", false, "needs admin, may only "+verb.String())
-		writeJSONError(w, http.StatusForbidden, fmt.Sprintf("forbidden: forgetting device %s needs admin; %s may only %s it", id, who.name, verb))
+		httpjson.Error(w, http.StatusForbidden, fmt.Sprintf("forbidden: forgetting device %s needs admin; %s may only %s it", id, who.name, verb))
 		return
 	}
 	err := h.Forget(id)
@@ -68,10 +69,10 @@ func (h *Hub) apiForget(w http.ResponseWriter, r *http.Request) {
 	h.auditHTTP(r, id, "forget", true, reason)
 	switch {
 	case errors.Is(err, errNotKnown):
-		writeJSONError(w, http.StatusNotFound, err.Error())
+		httpjson.Error(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, errDeviceOnline):
-		writeJSONError(w, http.StatusConflict, err.Error())
+		httpjson.Error(w, http.StatusConflict, err.Error())
 	default:
-		writeJSON(w, map[string]string{"info": "device " + id + " forgotten"})
+		httpjson.Write(w, http.StatusOK, map[string]string{"info": "device " + id + " forgotten"})
 	}
 }

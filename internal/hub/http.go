@@ -3,7 +3,6 @@ package hub
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,9 +14,11 @@ import (
 	"strings"
 	"time"
 
+	"tether/internal/httpjson"
 	"tether/internal/hub/access"
 	"tether/internal/hub/dashboard"
 	"tether/internal/hub/rollout"
+	"tether/internal/wsframe"
 )
 
 // wrapTLS serves TLS on ln when the hub has a TLS config; the device port
@@ -71,7 +72,7 @@ func (h *Hub) pageHandler() http.Handler {
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	h.rolloutRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "" {
+		if wsframe.IsUpgrade(r) {
 			h.servePage(w, r)
 			return
 		}
@@ -99,7 +100,7 @@ func (h *Hub) authed(next http.HandlerFunc) http.HandlerFunc {
 		h.metrics.authFailures.WithLabelValues("http", failureReason(err)).Inc()
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tether hub"`)
 		code, msg := refusal(err)
-		writeJSONError(w, code, msg)
+		httpjson.Error(w, code, msg)
 	}
 }
 
@@ -109,7 +110,7 @@ func (h *Hub) operatorOnly(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !requestPrincipal(r).operator() {
 			h.metrics.authFailures.WithLabelValues("http", "no_grant").Inc()
-			writeJSONError(w, http.StatusForbidden, "forbidden: "+r.URL.Path+" is for the hub's operators (admin on every device)")
+			httpjson.Error(w, http.StatusForbidden, "forbidden: "+r.URL.Path+" is for the hub's operators (admin on every device)")
 			return
 		}
 		next(w, r)
@@ -192,7 +193,7 @@ func (h *Hub) apiHub(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	writeJSON(w, info)
+	httpjson.Write(w, http.StatusOK, info)
 }
 
 // Devices lists every device this hub has seen or its broker knows, sorted
@@ -251,7 +252,7 @@ func (di *DeviceInfo) setState(shadow []byte, now time.Time) {
 }
 
 func (h *Hub) apiDevices(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, h.visibleDevices(requestPrincipal(r)))
+	httpjson.Write(w, http.StatusOK, h.visibleDevices(requestPrincipal(r)))
 }
 
 // visibleDevices is Devices as p may see them: those p has a grant on.
@@ -274,7 +275,7 @@ func (h *Hub) visibleDevices(p *principal) []DeviceInfo {
 func (h *Hub) apiDevice(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if err := ValidID(id); err != nil {
-		writeJSONError(w, http.StatusBadRequest, err.Error())
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	for _, d := range h.visibleDevices(requestPrincipal(r)) {
@@ -282,25 +283,11 @@ func (h *Hub) apiDevice(w http.ResponseWriter, r *http.Request) {
 			d.Shadow = h.broker.Shadow(id)
 			d.setState(d.Shadow, time.Now())
 			d.addLabels(h.auth().deviceLabels(id))
-			writeJSON(w, d)
+			httpjson.Write(w, http.StatusOK, d)
 			return
 		}
 	}
-	writeJSONError(w, http.StatusNotFound, fmt.Sprintf("device %s: not known to this hub", id))
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
-}
-
-func writeJSONError(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	httpjson.Error(w, http.StatusNotFound, fmt.Sprintf("device %s: not known to this hub", id))
 }
 
 func sortDevices(ds []DeviceInfo) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"tether/internal/deviceid"
+	"tether/internal/httpjson"
 	"tether/internal/hub/access"
 	"tether/internal/hub/broker"
 	"tether/internal/hub/rollout"
@@ -126,7 +127,7 @@ func artifactPath(path string) (id, sha string, ok bool) {
 func (h *Hub) serveArtifact(w http.ResponseWriter, r *http.Request, id, sha string) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		writeJSONError(w, http.StatusMethodNotAllowed, "want GET")
+		httpjson.Error(w, http.StatusMethodNotAllowed, "want GET")
 		return
 	}
 	id, viaAlias := h.aliasOf(id)
@@ -135,15 +136,15 @@ func (h *Hub) serveArtifact(w http.ResponseWriter, r *http.Request, id, sha stri
 		h.warnings.Warn("artifact download refused", "device", id, "remote", r.RemoteAddr, "err", err)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tether hub"`)
 		code, msg := refusal(err)
-		writeJSONError(w, code, msg)
+		httpjson.Error(w, code, msg)
 		return
 	}
 	if h.rollouts == nil {
-		writeJSONError(w, http.StatusNotFound, "this hub keeps no updates (start it with --update-dir)")
+		httpjson.Error(w, http.StatusNotFound, "this hub keeps no updates (start it with --update-dir)")
 		return
 	}
 	if err := h.rollouts.Store().Serve(w, r, sha); err != nil {
-		writeJSONError(w, http.StatusNotFound, "artifact "+sha+": "+err.Error())
+		httpjson.Error(w, http.StatusNotFound, "artifact "+sha+": "+err.Error())
 		return
 	}
 	h.log.Debug("artifact served", "device", id, "sha256", sha, "range", r.Header.Get("Range"))

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"tether/internal/cmdapi"
+	"tether/internal/wsframe"
 )
 
 // Options configure a Server. The zero value serves the embedded page and
@@ -47,7 +48,7 @@ type Options struct {
 	// Origins are host patterns ("example.com", "*.example.com:8443") of
 	// other browser origins allowed on the command API. A page from the
 	// same host (any port) is always allowed when that host is an address
-	// or a local name (see localName), or the page is https; other names
+	// or a local name (see LocalName), or the page is https; other names
 	// could be a DNS-rebinding page's. Requests without an Origin
 	// (programs) are allowed too.
 	Origins []string
@@ -102,7 +103,7 @@ func New(opts Options) *Server {
 // ServeHTTP serves one request: an upgrade goes to the command API, anything
 // else to the route table.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Upgrade") != "" {
+	if wsframe.IsUpgrade(r) {
 		s.serveWebSocket(w, r)
 		return
 	}

@@ -58,7 +58,7 @@ func (s *Server) checkOrigin(r *http.Request) (string, error) {
 	if err != nil || u.Host == "" {
 		return "", fmt.Errorf("check origin: bad Origin %q", origin)
 	}
-	if strings.EqualFold(u.Hostname(), hostname(r.Host)) && (u.Scheme == "https" || localName(hostname(r.Host))) {
+	if strings.EqualFold(u.Hostname(), hostname(r.Host)) && (u.Scheme == "https" || LocalName(r.Host)) {
 		return u.Host, nil
 	}
 	for _, pat := range s.opts.Origins {
@@ -72,17 +72,19 @@ func (s *Server) checkOrigin(r *http.Request) (string, error) {
 	return "", fmt.Errorf("check origin: origin %q not allowed for host %q (allow it with demo.origins)", u.Host, r.Host)
 }
 
-// localName reports whether a Host names this device in a way a page on
-// the internet cannot take over by DNS rebinding: an IP address, localhost,
-// a single label ("raspberrypi") or a name under a suffix no one can
-// register (.local, .lan, .home.arpa, .internal, .localhost). A page
-// served under any other name (evil.example resolved to the device's
-// address) must match Options.Origins.
-func localName(host string) bool {
+// LocalName reports whether a Host header (with or without a port) names
+// this device in a way a page on the internet cannot take over by DNS
+// rebinding: an IP address, localhost, a single label ("raspberrypi") or a
+// name under a suffix no one can register (.local, .lan, .home.arpa,
+// .internal, .localhost). A page served under any other name
+// (evil.example resolved to the device's address) would otherwise be
+// "same origin" with the device: the command API wants it in
+// Options.Origins, recovery refuses it.
+func LocalName(hostport string) bool {
+	host := strings.ToLower(strings.TrimSuffix(hostname(hostport), "."))
 	if net.ParseIP(host) != nil || !strings.Contains(host, ".") {
 		return true
 	}
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	for _, suffix := range []string{".local", ".lan", ".home.arpa", ".internal", ".localhost"} {
 		if strings.HasSuffix(host, suffix) {
 			return true

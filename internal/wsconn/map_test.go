@@ -16,7 +16,8 @@ func TestPackageMap(t *testing.T) {
 		"tether/internal/wsconn":        {"internal/apps/appserver", "internal/apps/echoserver", "internal/apps/recovery", "internal/callhome", "internal/web", "internal/wsclient"},
 		"tether/internal/hub/hubws":     {"internal/hub"},
 		"tether/internal/bench/benchws": {"internal/bench", "internal/bench/mqtt"},
-		"tether/internal/wsframe":       {"internal/bench/benchws", "internal/hub/hubws"},
+		"tether/internal/wsframe": {"internal/apps/recovery", "internal/bench/benchws", "internal/devtls",
+			"internal/hub", "internal/hub/hubws", "internal/web"},
 	}
 	out, err := exec.Command("go", "list", "-json=ImportPath,Imports", "tether/...").Output()
 	if err != nil {

@@ -19,6 +19,9 @@
 //   - bench/benchws (wsframe too): tether bench's load-generating client,
 //     used by bench and bench/mqtt.
 //
+// Every server tells an upgrade from a plain request with wsframe.IsUpgrade
+// (hub, web, recovery, and devtls's answer to plain HTTP on a TLS port).
+//
 // Tests talk to these as an outside peer would, through tethertest.WS (on
 // coder/websocket, but not through wsconn) or Python's websockets.
 //

@@ -105,7 +105,7 @@ func New(env *apps.Env, opts Options) (*Server, error) {
 	if opts.DriverItems {
 		drv, err := drivers.FromConfig(opts.Settings.Drivers, log)
 		if err != nil {
-			return nil, NoRestart(fmt.Errorf("%s: %w", opts.Name, err))
+			return nil, apps.NoRestart(fmt.Errorf("%s: %w", opts.Name, err))
 		}
 		s.drv = drv
 	}
@@ -114,7 +114,7 @@ func New(env *apps.Env, opts Options) (*Server, error) {
 	s.routes()
 	home, call, err := callhome.FromServed(cfg, opts.Section, opts.Settings)
 	if err != nil {
-		return nil, NoRestart(fmt.Errorf("%s: %w", opts.Name, err))
+		return nil, apps.NoRestart(fmt.Errorf("%s: %w", opts.Name, err))
 	}
 	home.Logger, home.Report = log, s.ops.HomeReport
 	s.home, s.call = home, call

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 
+	"tether/internal/apps"
 	"tether/internal/config"
 	"tether/internal/devtls"
 )
@@ -24,7 +25,7 @@ func serverTLS(cfg *config.Config, opts Options, log *slog.Logger) (*devtls.Serv
 		Logger:  log,
 	})
 	if err != nil {
-		return nil, NoRestart(err)
+		return nil, apps.NoRestart(err)
 	}
 	return s, nil
 }
@@ -41,14 +42,3 @@ func wrapTLS(lns []net.Listener, c *tls.Config, log *slog.Logger) []net.Listener
 	}
 	return out
 }
-
-// NoRestart marks err as a failure a restart cannot fix (bad settings):
-// the device goes to recovery at once (package device's "don't restart"
-// contract).
-func NoRestart(err error) error { return noRestart{err} }
-
-type noRestart struct{ err error }
-
-func (e noRestart) Error() string   { return e.err.Error() }
-func (e noRestart) Unwrap() error   { return e.err }
-func (e noRestart) NoRestart() bool { return true }

@@ -86,18 +86,10 @@ func serverTLS(cfg *config.Config, log *slog.Logger) (*devtls.Server, error) {
 	}
 	s, err := devtls.Setup(opts)
 	if err != nil {
-		return nil, &fatalError{err}
+		return nil, apps.NoRestart(err)
 	}
 	return s, nil
 }
-
-// fatalError is a failure a restart cannot fix: the device goes to
-// recovery at once.
-type fatalError struct{ err error }
-
-func (e *fatalError) Error() string   { return e.err.Error() }
-func (e *fatalError) Unwrap() error   { return e.err }
-func (e *fatalError) NoRestart() bool { return true }
 
 // Options configure a Server. The zero value works.
 type Options struct {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"tether/internal/apps"
-	"tether/internal/apps/appserver"
 	"tether/internal/config"
 )
 
@@ -45,11 +44,11 @@ var _ apps.App = (*App)(nil)
 func (a *App) Run(ctx context.Context, env *apps.Env) error {
 	cfg := env.Config
 	if cfg == nil || cfg.App.Process() == nil {
-		return appserver.NoRestart(errors.New("process: app.json names no process app"))
+		return apps.NoRestart(errors.New("process: app.json names no process app"))
 	}
 	p := cfg.App.Process()
 	if problems := Check(cfg.Root, p); len(problems) > 0 {
-		return appserver.NoRestart(&config.Error{Problems: problems})
+		return apps.NoRestart(&config.Error{Problems: problems})
 	}
 	root := cfg.Root
 	if abs, err := filepath.Abs(root); err == nil && root != "" {
@@ -57,7 +56,7 @@ func (a *App) Run(ctx context.Context, env *apps.Env) error {
 	}
 	path, err := resolve(root, p)
 	if err != nil {
-		return appserver.NoRestart(fmt.Errorf("%s: %w", p.Name, err))
+		return apps.NoRestart(fmt.Errorf("%s: %w", p.Name, err))
 	}
 	r, err := newRun(a, env, cfg, p)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"tether/internal/apps"
 	"tether/internal/apps/recovery/page"
 	"tether/internal/cmdapi"
+	"tether/internal/httpjson"
 	"tether/internal/netif"
 	"tether/internal/wire"
 )
@@ -72,12 +73,12 @@ func (s *server) apiStatus(w http.ResponseWriter, r *http.Request) {
 	reveal := r.URL.Query().Get("reveal") == "1"
 	if reveal {
 		if err := s.mayReveal(r); err != nil {
-			writeError(w, http.StatusForbidden, err.Error())
+			httpjson.Error(w, http.StatusForbidden, err.Error())
 			return
 		}
 		s.log.Info("config secrets shown on the local page", "remote", r.RemoteAddr)
 	}
-	writeJSON(w, http.StatusOK, s.status(reveal))
+	httpjson.Write(w, http.StatusOK, s.status(reveal))
 }
 
 // apiSave is POST /api/config/{file}: the file's new text as JSON
@@ -91,7 +92,7 @@ func (s *server) apiSave(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &mbe) {
 			code = http.StatusRequestEntityTooLarge
 		}
-		writeError(w, code, err.Error())
+		httpjson.Error(w, code, err.Error())
 		return
 	}
 	warnings, err := s.save(name, text)
@@ -100,10 +101,10 @@ func (s *server) apiSave(w http.ResponseWriter, r *http.Request) {
 		if s.root() == "" {
 			code = http.StatusConflict
 		}
-		writeError(w, code, err.Error())
+		httpjson.Error(w, code, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"saved": name, "info": savedInfo(name, "restart", warnings), "warnings": warnings})
+	httpjson.Write(w, http.StatusOK, map[string]any{"saved": name, "info": savedInfo(name, "restart", warnings), "warnings": warnings})
 }
 
 // readText reads a save request's text, bounded by maxBody.
@@ -141,10 +142,10 @@ func readText(w http.ResponseWriter, r *http.Request) (string, error) {
 // apiRestart is POST /api/restart: answer, then boot again.
 func (s *server) apiRestart(w http.ResponseWriter, r *http.Request) {
 	if s.env.Restart == nil {
-		writeError(w, http.StatusConflict, "this recovery runs outside a device: nothing to restart")
+		httpjson.Error(w, http.StatusConflict, "this recovery runs outside a device: nothing to restart")
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"info": "restarting: the device boots again"})
+	httpjson.Write(w, http.StatusAccepted, map[string]string{"info": "restarting: the device boots again"})
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()
 	}

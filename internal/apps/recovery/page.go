@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"tether/internal/apps/recovery/page"
+	"tether/internal/httpjson"
 )
 
 // staticFS holds the page's stylesheet and script.
@@ -14,7 +15,7 @@ func (s *server) page(w http.ResponseWriter, r *http.Request) {
 	b, err := page.Render(s.status(false).page())
 	if err != nil {
 		s.log.Error("render recovery page", "err", err)
-		writeError(w, http.StatusInternalServerError, "render recovery page: "+err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, "render recovery page: "+err.Error())
 		return
 	}
 	page.SetHeaders(w.Header())

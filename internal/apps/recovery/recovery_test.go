@@ -245,8 +245,8 @@ func TestAPI(t *testing.T) {
 		want               string // in the body
 		app                string // app.json's app afterwards
 	}{
-		{"status", "GET", "/api/status", nil, "", 200, `"reason":"unknown app \"nosuchapp\""`, "nosuchapp"},
-		{"status lists files", "GET", "/api/status", nil, "", 200, `"name":"network.json"`, "nosuchapp"},
+		{"status", "GET", "/api/status", nil, "", 200, `"reason": "unknown app \"nosuchapp\""`, "nosuchapp"},
+		{"status lists files", "GET", "/api/status", nil, "", 200, `"name": "network.json"`, "nosuchapp"},
 		{"invalid edit refused", "POST", "/api/config/app.json", json, jsonBody(broken), 422, `app.json:5:24: echoserver.listen_port: `, "nosuchapp"},
 		{"unknown app refused", "POST", "/api/config/app.json", json, jsonBody(seedApp("dmeo")), 422, `app.json:2:12: app: unknown app \"dmeo\"; registered: demo, echoserver, recovery`, "nosuchapp"},
 		{"syntax error refused", "POST", "/api/config/app.json", json, jsonBody(`{"app": "demo",` + "\n" + `"demo": {,}}`), 422, `app.json:2:`, "nosuchapp"},
@@ -258,8 +258,8 @@ func TestAPI(t *testing.T) {
 		{"wrong method restart", "GET", "/api/restart", nil, "", 405, `want POST`, "nosuchapp"},
 		{"wrong method status", "POST", "/api/status", nil, "", 405, `want GET`, "nosuchapp"},
 		{"unknown endpoint", "GET", "/api/nope", nil, "", 404, `"error"`, "nosuchapp"},
-		{"same-origin save", "POST", "/api/config/app.json", same, jsonBody(fixed), 200, `"saved":"app.json"`, "echoserver"},
-		{"raw text save", "POST", "/api/config/app.json", nil, seedApp("demo"), 200, `"saved":"app.json"`, "demo"},
+		{"same-origin save", "POST", "/api/config/app.json", same, jsonBody(fixed), 200, `"saved": "app.json"`, "echoserver"},
+		{"raw text save", "POST", "/api/config/app.json", nil, seedApp("demo"), 200, `"saved": "app.json"`, "demo"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package recovery
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,14 +9,16 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"tether/internal/apps"
 	"tether/internal/cmdapi"
 	"tether/internal/config"
+	"tether/internal/httpjson"
+	"tether/internal/web"
 	"tether/internal/wire"
 	"tether/internal/wsconn"
+	"tether/internal/wsframe"
 )
 
 // Limits on what clients send.
@@ -119,54 +120,26 @@ func (s *server) handler(ctx context.Context) http.Handler {
 	mux.HandleFunc("/api/config/{file}", only(http.MethodPost, s.apiSave))
 	mux.HandleFunc("/api/restart", only(http.MethodPost, s.apiRestart))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s; see GET /api/status", r.URL.Path))
+		httpjson.Error(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s; see GET /api/status", r.URL.Path))
 	})
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusForbidden, "cross-origin request refused: use the recovery page itself")
+		httpjson.Error(w, http.StatusForbidden, "cross-origin request refused: use the recovery page itself")
 	}))
 	page := cop.Handler(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.TLS == nil && !localName(r.Host) {
+		if r.TLS == nil && !web.LocalName(r.Host) {
 			s.log.Info("refused request", "remote", r.RemoteAddr, "host", r.Host, "origin", r.Header.Get("Origin"))
-			writeError(w, http.StatusForbidden, fmt.Sprintf("recovery answers requests addressed to the device by IP address or local name, got Host %q: "+
+			httpjson.Error(w, http.StatusForbidden, fmt.Sprintf("recovery answers requests addressed to the device by IP address or local name, got Host %q: "+
 				"a page under another name could be a DNS-rebinding attack; open the device's address instead", r.Host))
 			return
 		}
-		if isUpgrade(r) {
+		if wsframe.IsUpgrade(r) {
 			s.websocket(ctx, w, r)
 			return
 		}
 		page.ServeHTTP(w, r)
 	})
-}
-
-// localName reports whether a Host header (with or without a port) names
-// the device in a way a web page cannot take over by DNS rebinding: an IP
-// address, localhost, a single label or a name under a suffix no one can
-// register. Otherwise a page of evil.example, resolved to the device's
-// address, would be "same origin" with recovery and could read and save
-// the config. Over TLS any name is fine: a rebound one fails the
-// certificate. (The demo's command API has the same rule, in web.)
-func localName(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
-	if net.ParseIP(host) != nil || !strings.Contains(host, ".") {
-		return true
-	}
-	for _, suffix := range []string{".local", ".lan", ".home.arpa", ".internal", ".localhost"} {
-		if strings.HasSuffix(host, suffix) {
-			return true
-		}
-	}
-	return false
-}
-
-func isUpgrade(r *http.Request) bool {
-	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
 // websocket serves the command protocol on an upgraded connection.
@@ -186,22 +159,11 @@ func only(method string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != method {
 			w.Header().Set("Allow", method)
-			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s: method not allowed, want %s", r.Method, r.URL.Path, method))
+			httpjson.Error(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s: method not allowed, want %s", r.Method, r.URL.Path, method))
 			return
 		}
 		h(w, r)
 	}
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
 }
 
 // readFile returns a config file's text with its secrets masked, unless
@@ -240,22 +202,13 @@ func (s *server) save(name, text string) (warnings []string, err error) {
 	}
 	checks := apps.ConfigChecks()
 	if err := checks.Save(root, name, data); err != nil {
-		return nil, fmt.Errorf("save %s: %s", name, describe(err))
+		return nil, fmt.Errorf("save %s: %s", name, config.Describe(err))
 	}
 	s.log.Info("config file saved", "file", name, "root", root)
 	for _, p := range checks.Validate(name, data) {
 		warnings = append(warnings, "warning: "+p.String())
 	}
 	return warnings, nil
-}
-
-// describe is err with a config error's problems one per line.
-func describe(err error) string {
-	var ce *config.Error
-	if errors.As(err, &ce) && len(ce.Problems) > 0 {
-		return strings.Join(problemLines(ce.Problems, false), "\n")
-	}
-	return err.Error()
 }
 
 // restart asks the device to boot again, once the reply is on its way.

@@ -156,12 +156,6 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// IsUpgrade reports whether r asks for a WebSocket upgrade.
-func IsUpgrade(r *http.Request) bool {
-	return headerHasToken(r.Header.Get("Connection"), "upgrade") &&
-		equalFold(r.Header.Get("Upgrade"), "websocket")
-}
-
 // Prepared is a data message framed once (a server frame: unmasked, final),
 // to be written to many connections without framing it for each.
 type Prepared struct{ frame []byte }

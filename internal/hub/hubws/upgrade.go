@@ -7,9 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
+
+	"tether/internal/wsframe"
 )
 
 // upgrader is the hub's Upgrader: the handshake by hand, then plain TCP
@@ -80,7 +81,7 @@ func checkHandshake(w http.ResponseWriter, r *http.Request) (string, error) {
 	switch {
 	case r.Method != http.MethodGet:
 		http.Error(w, "a WebSocket handshake is a GET", http.StatusMethodNotAllowed)
-	case !IsUpgrade(r):
+	case !wsframe.IsUpgrade(r):
 		http.Error(w, "want Connection: Upgrade and Upgrade: websocket", http.StatusBadRequest)
 	case r.Header.Get("Sec-WebSocket-Version") != "13":
 		w.Header().Set("Sec-WebSocket-Version", "13")
@@ -93,14 +94,3 @@ func checkHandshake(w http.ResponseWriter, r *http.Request) (string, error) {
 	}
 	return "", errHandshake
 }
-
-func headerHasToken(v, token string) bool {
-	for t := range strings.SplitSeq(v, ",") {
-		if strings.EqualFold(strings.TrimSpace(t), token) {
-			return true
-		}
-	}
-	return false
-}
-
-func equalFold(a, b string) bool { return strings.EqualFold(strings.TrimSpace(a), b) }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"tether/internal/artifact"
+	"tether/internal/httpjson"
 )
 
 // Access is how the hub decides who may use the API, and records what
@@ -86,7 +87,7 @@ func (a api) check(w http.ResponseWriter, r *http.Request, ids []string, action 
 	}
 	if err := a.acc.Check(r, ids); err != nil {
 		a.audit(r, ids, action, err.Error(), false)
-		writeError(w, http.StatusForbidden, err.Error())
+		httpjson.Error(w, http.StatusForbidden, err.Error())
 		return false
 	}
 	return true
@@ -108,16 +109,16 @@ func (a api) upload(w http.ResponseWriter, r *http.Request) {
 		} else if !errors.Is(err, artifact.ErrCorrupt) {
 			code = http.StatusInternalServerError
 		}
-		writeError(w, code, "upload artifact: "+err.Error())
+		httpjson.Error(w, code, "upload artifact: "+err.Error())
 		return
 	}
 	a.audit(r, nil, "artifact upload", fmt.Sprintf("%s sha256 %s (%d bytes)", art.Manifest, art.SHA256, art.Size), true)
 	a.m.log.Info("artifact stored", "artifact", art.Manifest.String(), "sha256", art.SHA256, "size", art.Size, "by", a.who(r))
-	writeJSON(w, http.StatusCreated, art)
+	httpjson.Write(w, http.StatusCreated, art)
 }
 
 func (a api) artifacts(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, a.m.store.List())
+	httpjson.Write(w, http.StatusOK, a.m.store.List())
 }
 
 func (a api) start(w http.ResponseWriter, r *http.Request) {
@@ -125,11 +126,11 @@ func (a api) start(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&spec); err != nil {
-		writeError(w, http.StatusBadRequest, `start rollout: want {"artifact": "<sha256>", "devices": [...] or "select": [labels], "canary": n, "wave": n, "max_failures": n}: `+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, `start rollout: want {"artifact": "<sha256>", "devices": [...] or "select": [labels], "canary": n, "wave": n, "max_failures": n}: `+err.Error())
 		return
 	}
 	if spec.Canary < 0 || spec.Wave < 0 || spec.MaxFailures < 0 {
-		writeError(w, http.StatusBadRequest, "start rollout: canary, wave and max_failures: want 0 (the default) or more")
+		httpjson.Error(w, http.StatusBadRequest, "start rollout: canary, wave and max_failures: want 0 (the default) or more")
 		return
 	}
 	ids, _, err := a.m.choose(spec)
@@ -147,7 +148,7 @@ func (a api) start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.audit(r, ro.Devices, "rollout start", fmt.Sprintf("%s: %s sha256 %s (%s)", ro.ID, ro.Artifact.Manifest, ro.Artifact.SHA256, ro.Selected), true)
-	writeJSON(w, http.StatusCreated, view(ro))
+	httpjson.Write(w, http.StatusCreated, view(ro))
 }
 
 func (a api) list(w http.ResponseWriter, r *http.Request) {
@@ -156,7 +157,7 @@ func (a api) list(w http.ResponseWriter, r *http.Request) {
 	for i, ro := range rs {
 		out[i] = view(ro)
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 }
 
 func (a api) get(w http.ResponseWriter, r *http.Request) {
@@ -165,7 +166,7 @@ func (a api) get(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, view(ro))
+	httpjson.Write(w, http.StatusOK, view(ro))
 }
 
 func (a api) act(w http.ResponseWriter, r *http.Request) {
@@ -184,7 +185,7 @@ func (a api) act(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.audit(r, nil, "rollout "+action, ro.ID, true)
-	writeJSON(w, http.StatusOK, view(ro))
+	httpjson.Write(w, http.StatusOK, view(ro))
 }
 
 func writeErr(w http.ResponseWriter, err error) {
@@ -197,18 +198,5 @@ func writeErr(w http.ResponseWriter, err error) {
 	case errors.Is(err, ErrBad):
 		code = http.StatusBadRequest
 	}
-	writeError(w, code, err.Error())
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
-}
-
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
+	httpjson.Error(w, code, err.Error())
 }
