@@ -86,6 +86,8 @@ type Options struct {
 	// UpdateWindow is how long an update stays on trial before it is
 	// committed (see package update); zero means update.DefaultWindow.
 	UpdateWindow time.Duration
+	// UpdateHold is update.Options.Hold, for tests of power cuts.
+	UpdateHold string
 	// BinaryTrial, when set, runs the trial of a tether binary an update
 	// staged: Run returns ErrBinaryTrial, and the caller (tether device)
 	// runs it. Nil refuses binary updates.
@@ -176,7 +178,7 @@ func New(opts Options) *Device {
 		Window: opts.ConfirmWindow, Logger: d.root,
 	})
 	d.upd = update.New(update.Options{Root: opts.Root, Ops: d.ops, Version: apps.VersionText(opts.Version),
-		Window: opts.UpdateWindow, Binary: opts.BinaryTrial, Logger: d.root})
+		Window: opts.UpdateWindow, Binary: opts.BinaryTrial, Hold: opts.UpdateHold, Logger: d.root})
 	return d
 }
 

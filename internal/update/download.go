@@ -144,6 +144,14 @@ func (s *Service) get(ctx context.Context, client *http.Client, u string, header
 	stall := time.AfterFunc(stallTimeout, func() { cancel(errors.New("nothing received for " + stallTimeout.String())) })
 	defer stall.Stop()
 	body := &watchdog{r: io.LimitReader(resp.Body, size-have+1), t: stall}
+	if s.opts.Hold == "download" {
+		n, _ := io.CopyN(f, body, (size-have)/2)
+		f.Sync()
+		s.log.Info("update: downloaded part", "bytes", have+n)
+		if s.hold("download") {
+			return errors.New("held")
+		}
+	}
 	n, err := io.Copy(f, body)
 	switch {
 	case have+n > size:

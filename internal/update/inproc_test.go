@@ -1,12 +1,9 @@
 package update_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -207,7 +204,7 @@ func (r *rig) mode() string {
 func TestUpdatesInProcess(t *testing.T) {
 	r := newRig(t, 3*time.Second)
 	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, ed25519.SeedSize))
-	tampered := tamper(t, r.pack("6", "ok", r.key))
+	tampered := tethertest.TamperArtifact(t, r.pack("6", "ok", r.key))
 	steps := []struct {
 		name   string
 		art    []byte
@@ -242,35 +239,3 @@ func TestUpdatesInProcess(t *testing.T) {
 	}
 }
 
-// tamper changes a byte of art's payload and writes the manifest's
-// sha256 to match, keeping the signature: what an attacker who cannot
-// sign would send.
-func tamper(t testing.TB, art []byte) []byte {
-	t.Helper()
-	tr := tar.NewReader(bytes.NewReader(art))
-	var names []string
-	var bodies [][]byte
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(tr)
-		names, bodies = append(names, hdr.Name), append(bodies, b)
-	}
-	old := sha256.Sum256(bodies[2])
-	bodies[2][len(bodies[2])/2] ^= 0x20
-	sum := sha256.Sum256(bodies[2])
-	bodies[0] = bytes.Replace(bodies[0], []byte(hex.EncodeToString(old[:])), []byte(hex.EncodeToString(sum[:])), 1)
-	var out bytes.Buffer
-	tw := tar.NewWriter(&out)
-	for i, name := range names {
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: int64(len(bodies[i])), Mode: 0o644})
-		tw.Write(bodies[i])
-	}
-	tw.Close()
-	return out.Bytes()
-}

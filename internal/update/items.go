@@ -84,6 +84,7 @@ func decodeUpdate(req wire.Request) (*job, error) {
 // reconnection), an update in progress or committed is not started again,
 // nor one rolled back in the same rollout.
 func (s *Service) start(j *job) (string, error) {
+	onHub := s.home().Up // then it must be back on it after the switch
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cur := s.rec.Job; cur != nil {
@@ -101,6 +102,7 @@ func (s *Service) start(j *job) (string, error) {
 				l.Name, l.Version, l.At.Format(time.DateTime), l.Reason)
 		}
 	}
+	j.HomeBefore = onHub
 	s.rec.Job = j
 	if err := s.saveLocked(); err != nil {
 		s.rec.Job = nil

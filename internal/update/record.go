@@ -56,7 +56,8 @@ type job struct {
 	PrevVersion string `json:"prev_version,omitempty"`
 	Adopted     string `json:"adopted,omitempty"`
 	// The trial: when it started and ends, whether the device was on its
-	// hub when it started, why it is being undone.
+	// hub when the update was asked or the trial started (then it must be
+	// back on it), why it is being undone.
 	Started    time.Time `json:"started,omitzero"`
 	Deadline   time.Time `json:"deadline,omitzero"`
 	Window     float64   `json:"window_s,omitempty"`

@@ -114,6 +114,7 @@ func (s *Service) stage(j *job, m *artifact.Manifest) error {
 	}
 	s.log.Info("update staged", "update", m.String(), "dir", dir)
 	s.announce("update " + m.String() + ": verified and staged")
+	s.hold("staged")
 	return nil
 }
 
@@ -144,6 +145,9 @@ func (s *Service) unpack(j *job, m *artifact.Manifest, abs string) error {
 	if err != nil {
 		os.RemoveAll(tmp)
 		return err
+	}
+	if s.hold("staging") {
+		return errors.New("held")
 	}
 	if err := os.Rename(tmp, abs); err != nil {
 		os.RemoveAll(tmp)

@@ -37,7 +37,7 @@ func (s *Service) switchTo(j *job) {
 	s.mu.Lock()
 	j.Phase, j.Prev, j.PrevVersion = Trial, prev, s.rec.Installed[j.Manifest.Name].Version
 	j.Started, j.Deadline, j.Window = now, now.Add(s.opts.Window), s.opts.Window.Seconds()
-	j.HomeBefore = onHub
+	j.HomeBefore = j.HomeBefore || onHub
 	s.rec.Job = j
 	s.base = failures
 	s.probe = probeNote{}
@@ -45,6 +45,9 @@ func (s *Service) switchTo(j *job) {
 	s.mu.Unlock()
 	if err != nil {
 		s.refuse(j, "switch: "+err.Error())
+		return
+	}
+	if s.hold("switch") {
 		return
 	}
 	if err := s.applySwitch(j); err != nil {
@@ -212,6 +215,9 @@ func (s *Service) rollback(j *job, why string) {
 // finishRollback links the previous version back, restarts the app and
 // records the outcome.
 func (s *Service) finishRollback(j *job) {
+	if s.hold("rollback") {
+		return
+	}
 	if j.Manifest != nil && j.Manifest.Kind == artifact.KindApp {
 		if err := s.linkBack(j); err != nil {
 			s.log.Error("update: the previous version could not be linked back", "err", err)

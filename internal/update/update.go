@@ -69,6 +69,12 @@ type Options struct {
 	Binary func(t BinaryTrial)
 	// Logger receives what updates do; nil discards it.
 	Logger *slog.Logger
+	// Hold, for tests of power cuts, makes an update stop at one step and
+	// wait there (for a SIGKILL): "download" (half the artifact written),
+	// "staging" (unpacked under its temporary name), "staged", "switch"
+	// (the trial recorded, the link not yet switched), "rollback" (the
+	// rollback recorded, the link not yet put back). "" never holds.
+	Hold string
 }
 
 // DefaultWindow is a trial's length when Options.Window is zero.
@@ -82,6 +88,7 @@ type Service struct {
 	wake chan struct{} // 1-buffered: the job moved
 	// retry spaces failed downloads; only Run uses it.
 	retry backoff.Backoff
+	done  <-chan struct{} // Run's ctx.Done(), for hold
 
 	mu    sync.Mutex
 	rec   record
@@ -137,6 +144,7 @@ func (s *Service) Run(ctx context.Context) {
 		return
 	}
 	s.sayKeys()
+	s.done = ctx.Done()
 	for {
 		wait := s.step(ctx)
 		if ctx.Err() != nil {
@@ -197,4 +205,14 @@ func (s *Service) step(ctx context.Context) time.Duration {
 		s.finishRollback(j)
 	}
 	return 0
+}
+
+// hold waits at step until Run ends, when Options.Hold names it.
+func (s *Service) hold(step string) bool {
+	if s.opts.Hold != step {
+		return false
+	}
+	s.log.Warn("update: holding at "+step+" (TETHER_TEST_UPDATE_HOLD)", "step", step)
+	<-s.done
+	return true
 }
