@@ -233,11 +233,11 @@ func TestAppUpdatesRealBinaries(t *testing.T) {
 	r.run("keys", "init", "--dir", otherKeys)
 
 	steps := []struct {
-		name, file   string
-		state        string
-		reason       string
-		runs         string // the version running after it
-		unpacked     string // a version refused before staging: never unpacked
+		name, file string
+		state      string
+		reason     string
+		runs       string // the version running after it
+		unpacked   string // a version refused before staging: never unpacked
 	}{
 		{"v2 works", r.pack("2", "ok"), "committed", "committed after 4s on trial", "2", ""},
 		{"v3 crashes at start", r.pack("3", "crash"), "rolled_back", "weather 3: cannot read the sensor", "2", ""},

@@ -118,7 +118,7 @@ func runDevice(ctx context.Context, stdio Stdio, f deviceFlags) error {
 	dev := device.New(device.Options{
 		Root: f.root, Net: f.net, RecoveryAddr: f.recoveryAddr, Version: Version, ConfirmWindow: f.confirmWindow, UpdateWindow: f.updateWindow,
 		UpdateHold: os.Getenv("TETHER_TEST_UPDATE_HOLD"),
-		Logger: logger, Log: logring.New(300), Console: stdio.Console(),
+		Logger:     logger, Log: logring.New(300), Console: stdio.Console(),
 		Ready: func(string, map[string]string) { sdnotify.Notify(sdnotify.Ready) },
 	})
 

@@ -238,4 +238,3 @@ func TestUpdatesInProcess(t *testing.T) {
 		}
 	}
 }
-
