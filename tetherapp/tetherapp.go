@@ -1,17 +1,8 @@
 // Package tetherapp writes a tether process app in Go with the standard
 // library alone: declare items and state keys, handle requests, publish
-// values, over JSON lines on standard input and output (docs/APPS.md).
-//
-//	app := tetherapp.New()
-//	app.Key("counter/value", "the count")
-//	app.Cmd("inc", "adds one", func(r *tetherapp.Request) (tetherapp.Msg, error) {
-//		n++
-//		return tetherapp.Msg{"info": fmt.Sprint("now ", n)}, app.State(tetherapp.Msg{"counter/value": n})
-//	})
-//	log.Fatal(app.Run())
-//
-// It is outside internal/ so that programs of other modules can import it
-// (docs/APPS.md says how); it is one file, to copy as well.
+// values, over JSON lines on standard input and output. It is outside
+// internal/ so that programs of other modules can import it, and one file,
+// to copy as well: docs/APPS.md says how; examples/apps/goapp uses it.
 package tetherapp
 
 import (
@@ -61,7 +52,7 @@ func (r *Request) Arg(i int, v any) error {
 
 // Reply sends m to the client that asked, now or later.
 func (r *Request) Reply(m Msg) error {
-	return r.app.send(line{Type: "reply", To: r.From, Msg: m})
+	return r.app.send(Msg{"type": "reply", "to": r.From, "msg": m})
 }
 
 // Hello is tether's first line: the app, the device, its root, its entry.
@@ -73,27 +64,18 @@ type Hello struct {
 	Config json.RawMessage `json:"config"`
 }
 
-type item struct {
-	Kind string `json:"kind"`
-	Name string `json:"name"`
-	Args []Arg  `json:"args"`
-	Doc  string `json:"doc,omitempty"`
-}
-
-type key struct {
-	Key string `json:"key"`
-	Doc string `json:"doc,omitempty"`
-}
-
-// line is a line the app writes.
-type line struct {
-	Type  string `json:"type"`
-	Items []item `json:"items,omitempty"`
-	Keys  []key  `json:"keys,omitempty"`
-	To    string `json:"to,omitempty"`
-	Msg   Msg    `json:"msg,omitempty"`
-	State Msg    `json:"state,omitempty"`
-}
+type (
+	item struct {
+		Kind string `json:"kind"`
+		Name string `json:"name"`
+		Args []Arg  `json:"args"`
+		Doc  string `json:"doc,omitempty"`
+	}
+	key struct {
+		Key string `json:"key"`
+		Doc string `json:"doc,omitempty"`
+	}
+)
 
 // App is a process app. Declare its items and keys, then Run it.
 type App struct {
@@ -101,6 +83,12 @@ type App struct {
 	Hello Hello
 	// Gone, when set, is called with the id of a client that has gone.
 	Gone func(client string)
+	// Hears are drivers the entry declares ("uart") whose messages Heard
+	// gets ({"uart/line": "HELLO"}). Set it before Run.
+	Hears []string
+	// Heard, when set, is called with each message of the drivers Hears
+	// names, and the outcome of Driver ({"info": ...} or {"error": ...}).
+	Heard func(m Msg)
 
 	in       io.Reader
 	mu       sync.Mutex // one line at a time on out
@@ -135,15 +123,22 @@ func (a *App) Key(k, doc string) { a.keys = append(a.keys, key{Key: k, Doc: doc}
 
 // State merges values (nil removes a key) into the state object every
 // client gets, locally and through the hub. Safe from any goroutine.
-func (a *App) State(values Msg) error { return a.send(line{Type: "state", State: values}) }
+func (a *App) State(values Msg) error { return a.send(Msg{"type": "state", "state": values}) }
 
 // Broadcast sends m to every client, once: an event.
-func (a *App) Broadcast(m Msg) error { return a.send(line{Type: "broadcast", Msg: m}) }
+func (a *App) Broadcast(m Msg) error { return a.send(Msg{"type": "broadcast", "msg": m}) }
 
-func (a *App) send(l line) error {
-	b, err := json.Marshal(l)
+// Driver has tether do op ("start", "stop", or "send" text) to the
+// driver called name; Heard gets the outcome.
+func (a *App) Driver(name, op, text string) error {
+	return a.send(Msg{"type": "driver", "driver": name, "op": op, "text": text})
+}
+
+// send writes one protocol line, m (its keys in any order).
+func (a *App) send(m Msg) error {
+	b, err := json.Marshal(m)
 	if err != nil {
-		return fmt.Errorf("tetherapp: encode %s: %w", l.Type, err)
+		return fmt.Errorf("tetherapp: encode %s: %w", m["type"], err)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -154,7 +149,7 @@ func (a *App) send(l line) error {
 // Run announces the app, then handles requests one at a time until its
 // input ends (tether stops it).
 func (a *App) Run() error {
-	if err := a.send(line{Type: "announce", Items: a.items, Keys: a.keys}); err != nil {
+	if err := a.send(Msg{"type": "announce", "items": a.items, "keys": a.keys, "drivers": a.Hears}); err != nil {
 		return err
 	}
 	sc := bufio.NewScanner(a.in)
@@ -163,6 +158,7 @@ func (a *App) Run() error {
 		var in struct {
 			Type   string `json:"type"`
 			Client string `json:"client"`
+			Msg    Msg    `json:"msg"`
 			Request
 			Hello
 		}
@@ -175,6 +171,10 @@ func (a *App) Run() error {
 		case "gone":
 			if a.Gone != nil {
 				a.Gone(in.Client)
+			}
+		case "driver":
+			if a.Heard != nil {
+				a.Heard(in.Msg)
 			}
 		case "request":
 			r := in.Request

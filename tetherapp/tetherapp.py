@@ -60,9 +60,10 @@ class App:
         self._in = stdin or sys.stdin
         self._out = stdout or sys.stdout
         self._lock = threading.Lock()
-        self._items, self._keys, self._handlers = [], [], {}
+        self._items, self._keys, self._handlers, self._hears = [], [], {}, []
         self.hello = {}  # tether's first line: app, device, root, tether, config
         self.on_gone = None  # called with a client's id when it has gone
+        self.on_driver = None  # called with each driver message (a dict)
 
     def item(self, kind, name, *args, doc=""):
         """Declares an item; decorates its handler, called with a Request.
@@ -88,6 +89,19 @@ class App:
         """Declares a state key: the generated page shows it live."""
         self._keys.append({"key": key, "doc": doc, "type": type})
 
+    def hear(self, *drivers):
+        """Asks for the messages of these drivers (declared under the
+        entry's "drivers"): on_driver gets each, {"uart/line": "HELLO"}."""
+        self._hears.extend(drivers)
+
+    def driver(self, name, op, text=None):
+        """Has tether start, stop or send text to the driver name; the
+        outcome comes to on_driver: {"info": ...} or {"error": ...}."""
+        line = {"type": "driver", "driver": name, "op": op}
+        if text is not None:
+            line["text"] = text
+        self.send(line)
+
     def send(self, msg):
         """Writes one protocol line; safe from any thread."""
         line = json.dumps(msg, separators=(",", ":"), allow_nan=False)
@@ -106,7 +120,7 @@ class App:
 
     def announce(self):
         """Tells tether the items and state keys; run() does it first."""
-        self.send({"type": "announce", "items": self._items, "keys": self._keys})
+        self.send({"type": "announce", "items": self._items, "keys": self._keys, "drivers": self._hears})
 
     def run(self):
         """Announces, then handles requests until tether closes standard
@@ -125,6 +139,8 @@ class App:
                 self.on_gone(line.get("client"))
             elif kind == "request":
                 self._handle(Request(self, line))
+            elif kind == "driver" and self.on_driver:
+                self.on_driver(line.get("msg") or {})
 
     def _handle(self, req):
         fn = self._handlers.get((req.kind, req.item))

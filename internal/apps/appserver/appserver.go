@@ -58,6 +58,10 @@ type Options struct {
 	State func(m wire.Message)
 	// StateKeys describe the app's state keys for GET help; nil: none.
 	StateKeys func() []cmdapi.Key
+	// DriverTap, when set, is also handed every message the drivers
+	// produce (after every client has it): a process app's program hears
+	// them. It must not block.
+	DriverTap func(m wire.Message)
 	// Page is a folder under the device root whose files are the page,
 	// replacing the embedded one; "" means Settings.Routes, else the
 	// embedded page.
@@ -178,7 +182,7 @@ func (s *Server) run(ctx context.Context, lns []net.Listener, addrs map[string]s
 	wg.Go(func() { s.callHome(ctx) })
 	wg.Go(func() { s.ops.Run(ctx, s.api) })
 	if s.drv != nil {
-		if err := s.drv.StartDeclared(ctx, s.api.Broadcast); err != nil {
+		if err := s.drv.StartDeclared(ctx, s.driverOut); err != nil {
 			s.log.Warn("drivers not started", "err", err)
 		}
 	}

@@ -177,27 +177,29 @@ func (s *Server) driver(req wire.Request, extra ...string) (drivers.Driver, stri
 
 // startInterface starts a driver; what it produces goes to every client.
 func (s *Server) startInterface(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
-	drv, name, err := s.driver(req)
+	_, name, err := s.driver(req)
 	if err != nil {
 		return err
 	}
-	if err := drv.Start(context.WithoutCancel(ctx), s.api.Broadcast); err != nil {
-		return fmt.Errorf("start %s: %w", name, err)
+	info, err := s.startDriver(ctx, name)
+	if err != nil {
+		return err
 	}
-	reply(wire.Info(name + " started"))
+	reply(wire.Info(info))
 	return nil
 }
 
 // stopInterface stops a driver.
 func (s *Server) stopInterface(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
-	drv, name, err := s.driver(req)
+	_, name, err := s.driver(req)
 	if err != nil {
 		return err
 	}
-	if err := drv.Stop(ctx); err != nil {
-		return fmt.Errorf("stop %s: %w", name, err)
+	info, err := s.stopDriver(ctx, name)
+	if err != nil {
+		return err
 	}
-	reply(wire.Info(name + " stopped"))
+	reply(wire.Info(info))
 	return nil
 }
 
@@ -211,9 +213,9 @@ func (s *Server) sendMessage(ctx context.Context, req wire.Request, reply cmdapi
 	if err != nil {
 		return err
 	}
-	drv, _, err := s.driver(req, "text")
+	_, name, err := s.driver(req, "text")
 	if err != nil {
 		return err
 	}
-	return drv.Send(ctx, text)
+	return s.sendDriver(ctx, name, text)
 }

@@ -40,6 +40,13 @@ type (
 		Type   string `json:"type"` // "gone"
 		Client string `json:"client"`
 	}
+	// driverMsg is a message one of the entry's drivers produced
+	// ({"uart/line": "HELLO"}), or the outcome of the program's own
+	// driver line ({"info": "uart started"}, {"error": ...}).
+	driverMsg struct {
+		Type string       `json:"type"` // "driver"
+		Msg  wire.Message `json:"msg"`
+	}
 )
 
 // encodeLine returns v as one line of compact JSON.
@@ -55,12 +62,18 @@ func encodeLine(v any) []byte {
 
 // message is one line a program writes, of any type.
 type message struct {
-	Type  string                     `json:"type"`
-	Items []cmdapi.Item              `json:"items"` // announce
-	Keys  []cmdapi.Key               `json:"keys"`  // announce
-	To    string                     `json:"to"`    // reply
-	Msg   map[string]json.RawMessage `json:"msg"`   // reply, broadcast
-	State map[string]json.RawMessage `json:"state"` // state
+	Type  string        `json:"type"`
+	Items []cmdapi.Item `json:"items"` // announce
+	Keys  []cmdapi.Key  `json:"keys"`  // announce
+	// Drivers (announce) are the entry's drivers whose messages the
+	// program hears as driver lines.
+	Drivers []string                   `json:"drivers"`
+	To      string                     `json:"to"`     // reply
+	Msg     map[string]json.RawMessage `json:"msg"`    // reply, broadcast
+	State   map[string]json.RawMessage `json:"state"`  // state
+	Driver  string                     `json:"driver"` // driver: its name
+	Op      string                     `json:"op"`     // driver: start, stop or send
+	Text    *string                    `json:"text"`   // driver: what send writes
 }
 
 // Limits of an announcement, so one cannot make help or the page huge.
@@ -106,10 +119,26 @@ func decode(line []byte) (message, error) {
 			return m, errors.New(`state: want "state", an object of state keys`)
 		}
 		return m, checkKeys(m.State)
+	case "driver":
+		return m, checkDriver(m)
 	case "":
-		return m, errors.New(`want a "type": announce, reply, broadcast or state`)
+		return m, errors.New(`want a "type": announce, reply, broadcast, state or driver`)
 	}
-	return m, fmt.Errorf("unknown type %q: want announce, reply, broadcast or state", clip(m.Type))
+	return m, fmt.Errorf("unknown type %q: want announce, reply, broadcast, state or driver", clip(m.Type))
+}
+
+// checkDriver checks a driver line: a driver's name and an op, with the
+// text a send writes.
+func checkDriver(m message) error {
+	switch {
+	case m.Driver == "":
+		return errors.New(`driver: want "driver", the name of a driver the entry declares ("uart")`)
+	case m.Op != "start" && m.Op != "stop" && m.Op != "send":
+		return fmt.Errorf(`driver: want "op" start, stop or send, got %q`, clip(m.Op))
+	case m.Op == "send" && m.Text == nil:
+		return errors.New(`driver: send: want "text", the line to write`)
+	}
+	return nil
 }
 
 // checkMsg checks a reply's or broadcast's message: an object of keys.
@@ -133,8 +162,9 @@ func checkKeys(m map[string]json.RawMessage) error {
 // checkAnnounce checks an announcement's items and keys, and marks the
 // items as the app's.
 func checkAnnounce(m *message) error {
-	if len(m.Items) > maxItems || len(m.Keys) > maxKeys {
-		return fmt.Errorf("announce: %d items and %d keys: want at most %d and %d", len(m.Items), len(m.Keys), maxItems, maxKeys)
+	if len(m.Items) > maxItems || len(m.Keys) > maxKeys || len(m.Drivers) > maxItems {
+		return fmt.Errorf("announce: %d items, %d keys and %d drivers: want at most %d, %d and %d",
+			len(m.Items), len(m.Keys), len(m.Drivers), maxItems, maxKeys, maxItems)
 	}
 	seen := map[string]bool{}
 	for i := range m.Items {

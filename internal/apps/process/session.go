@@ -58,6 +58,7 @@ type run struct {
 	mu         sync.Mutex
 	items      map[string]cmdapi.Item // kind + " " + name
 	keys       []cmdapi.Key
+	hears      []string // the drivers whose messages the program hears
 	state      map[string]json.RawMessage
 	stateBytes int
 	clients    map[any]*client
@@ -93,7 +94,7 @@ func newRun(a *App, env *apps.Env, cfg *config.Config, p *config.Process) (*run,
 		clients: map[any]*client{}, byID: map[string]*client{}}
 	srv, err := appserver.New(env, appserver.Options{
 		Name: p.Name, Section: p.Name, Settings: p.Served, DriverItems: len(p.Drivers) > 0,
-		State: r.addState, StateKeys: r.stateKeys, Page: p.Page,
+		State: r.addState, StateKeys: r.stateKeys, Page: p.Page, DriverTap: r.heard,
 	})
 	if err != nil {
 		return nil, err
@@ -187,6 +188,52 @@ func (r *run) handle(line []byte) {
 		r.setState(m.State)
 	case "reply", "broadcast":
 		r.send(m)
+	case "driver":
+		r.driver(m)
+	}
+}
+
+// driverWait bounds a driver line the program writes (a send to a port
+// that stopped reading gives up after 2 s).
+const driverWait = 5 * time.Second
+
+// driver does the program's driver line (start, stop or send to one of
+// the entry's drivers) and tells the program how it went.
+func (r *run) driver(m message) {
+	ctx, cancel := context.WithTimeout(context.Background(), driverWait)
+	defer cancel()
+	text := ""
+	if m.Text != nil {
+		text = *m.Text
+	}
+	info, err := r.srv.Driver(ctx, m.Op, m.Driver, text)
+	switch {
+	case err != nil:
+		r.tellDriver(wire.Error(err.Error()))
+	case info != "":
+		r.tellDriver(wire.Info(info))
+	}
+}
+
+// heard passes what a driver produced to the program when its
+// announcement asks for that driver's messages (keys "<name>/...").
+func (r *run) heard(m wire.Message) {
+	r.mu.Lock()
+	hears := r.hears
+	r.mu.Unlock()
+	for k := range m {
+		if slices.ContainsFunc(hears, func(name string) bool { return strings.HasPrefix(k, name+"/") }) {
+			r.tellDriver(m)
+			return
+		}
+	}
+}
+
+// tellDriver writes m to the program as a driver line; when its input is
+// full, the line is dropped and counted as a refused request.
+func (r *run) tellDriver(m wire.Message) {
+	if !r.in.push(encodeLine(driverMsg{Type: "driver", Msg: m})) {
+		r.refused(&r.drops.Requests, "driver message dropped: the program is not reading its input")
 	}
 }
 
@@ -233,6 +280,7 @@ func (r *run) announce(m message) {
 	old := r.items
 	r.items = map[string]cmdapi.Item{}
 	r.keys = m.Keys
+	r.hears = m.Drivers
 	r.mu.Unlock()
 	for _, it := range old {
 		r.api.Remove(it.Kind, it.Name)
