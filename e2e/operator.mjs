@@ -21,7 +21,8 @@
 //             back by itself with the change reported reverted.
 //   livelog   URL through a hub: follows the device's log, asks for a WiFi
 //             test; the line the device logs shows within a second of the
-//             test's own reply.
+//             test's own reply. A second page following too shows the
+//             recent lines, and its level filters them.
 //   wsguard   URL with ?ws= naming another host: the page refuses it and
 //             connects nowhere.
 import { launchChromium } from './browser.mjs';
@@ -162,6 +163,19 @@ const modes = {
     say('the line showed ' + Math.round(after) + ' ms after the reply it precedes, ' + (Date.now() - logged) + ' ms after it was logged and read back');
     if (after > 1000) throw new Error('the log line came ' + Math.round(after) + ' ms after the reply');
     await page.screenshot({ path: shot, fullPage: false });
+
+    // A second page (or this one reloaded) finds the hub's connection
+    // following the log already: it still shows the recent lines, and its
+    // level applies to what it shows, old lines too.
+    const other = await browser.newPage();
+    other.on('pageerror', (e) => errors.push('second page error: ' + String(e)));
+    await other.goto(url);
+    await other.waitForFunction(() => !document.getElementById('dlog-follow').disabled, null, t);
+    await other.getByRole('button', { name: 'Follow log' }).click();
+    await other.locator('#dlog div').filter({ hasText: 'station test succeeded' }).first().waitFor(t);
+    await other.getByLabel('Level').selectOption('warn');
+    await other.waitForFunction(() => [...document.querySelectorAll('#dlog div')].every((d) => !/level=INFO/.test(d.textContent)), null, t);
+    await other.close();
   },
 
   async wsguard() {

@@ -133,6 +133,13 @@
     return w.startsWith('err') ? 2 : w.startsWith('warn') ? 1 : 0;
   };
   let following = false, paused = false, held = [], renew = null, dropped = 0;
+  // fresh: the page wants the recent lines in place of what it shows (it
+  // just began to follow, changed its level, or the device came back).
+  // A first subscription answers them; through a hub a page may find the
+  // hub's one connection following already, whose answer has none: then
+  // GET log brings them. Recent lines the page did not want (another
+  // page's answer, through the hub) are not added twice.
+  let fresh = false;
 
   function addLines(lines) {
     if (paused) {
@@ -159,8 +166,20 @@
     if (dropped) parts.push(dropped + ' lines dropped by the device to stay within its bounds');
     set('dlog-note', parts.join(' · '));
   }
-  function subscribe() {
+  function subscribe(again = false) {
+    if (!again) fresh = true;
     t.send('CMD', 'log_subscribe', [$('dlog-level').value], 'dlog-follow');
+  }
+  function recent(lines) {
+    if (!fresh) return;
+    fresh = false;
+    $('dlog').replaceChildren();
+    held = [];
+    const was = paused;
+    paused = false;
+    addLines(lines);
+    paused = was;
+    note();
   }
   function follow(on) {
     following = on;
@@ -169,13 +188,15 @@
     clearInterval(renew);
     if (on) {
       subscribe();
-      renew = setInterval(subscribe, 60000); // the subscription lapses after 5 min unless renewed
+      renew = setInterval(() => subscribe(true), 60000); // the subscription lapses after 5 min unless renewed
     } else {
       t.send('CMD', 'log_unsubscribe', [], 'dlog-follow');
     }
     note();
   }
-  t.on((k) => k === 'log/recent' || k === 'log/lines', (k, v) => { if (following && Array.isArray(v)) addLines(v.map(String)); });
+  t.on((k) => k === 'log/lines', (k, v) => { if (following && Array.isArray(v)) addLines(v.map(String)); });
+  t.on((k) => k === 'log/recent', (k, v) => { if (following && Array.isArray(v)) recent(v.map(String)); });
+  t.on((k) => k === 'log/subscribed', (k, v, m) => { if (following && fresh && v && !('log/recent' in m)) t.send('GET', 'log', [100]); });
   t.on((k) => k === 'log/dropped', (k, v) => { if (following) { dropped += Number(v) || 0; note(); } });
   $('dlog-follow').onclick = () => follow(!following);
   $('dlog-level').onchange = () => { if (following) subscribe(); };
