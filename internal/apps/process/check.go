@@ -111,8 +111,10 @@ func executable(path, name string) error {
 	return nil
 }
 
-// checkInterpreter checks a script's "#!" line: the interpreter it names
-// must exist ("#!/usr/bin/env python3": env, and python3 on PATH).
+// checkInterpreter checks that the kernel can run path: a binary (ELF),
+// or a script whose "#!" line names an interpreter that exists
+// ("#!/usr/bin/env python3": env, and python3 on PATH), without a
+// carriage return after it.
 func checkInterpreter(path string, p *config.Process) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -122,10 +124,18 @@ func checkInterpreter(path string, p *config.Process) error {
 	head := make([]byte, 256)
 	n, _ := f.Read(head)
 	head = head[:n]
+	if bytes.HasPrefix(head, []byte("\x7fELF")) {
+		return nil // a binary, whose loader the kernel finds
+	}
 	if !bytes.HasPrefix(head, []byte("#!")) {
-		return nil
+		return fmt.Errorf("program %s is neither a binary nor a script starting with a #! line (the kernel cannot run it): "+
+			"add one (#!/bin/sh), or give its interpreter first ([\"sh\", %q])", p.Exec[0], p.Exec[0])
 	}
 	line, _, _ := bytes.Cut(head[2:], []byte("\n"))
+	if bytes.HasSuffix(line, []byte("\r")) {
+		return fmt.Errorf("program %s: its #! line ends in a carriage return (\\r), so the kernel looks for an interpreter named with it: "+
+			"the file has Windows line endings; convert it (dos2unix %s, or sed -i 's/\\r$//' %s)", p.Exec[0], p.Exec[0], p.Exec[0])
+	}
 	fields := strings.Fields(string(line))
 	if len(fields) == 0 {
 		return fmt.Errorf("program %s: its #! line names no interpreter", p.Exec[0])

@@ -145,6 +145,8 @@ func TestProgramChecks(t *testing.T) {
 		{"not on PATH", `["no-such-program-x"]`, nil, `t.exec[0]: program "no-such-program-x" not found on PATH`},
 		{"script missing", `["` + tethertest.Python + `", "app/main.py"]`, nil, `t.exec[1]: no script app/main.py in the device root`},
 		{"interpreter flag", `["` + tethertest.Python + `", "-u", "app/main.py"]`, nil, ""},
+		{"no #! line", `["app/run.sh"]`, map[string]string{"app/run.sh": "echo hi\n"}, `t.exec[0]: program app/run.sh is neither a binary nor a script starting with a #! line`},
+		{"Windows line endings", `["app/run.sh"]`, map[string]string{"app/run.sh": "#!/bin/sh\r\necho hi\r\n"}, `its #! line ends in a carriage return`},
 		{"fine", `["app/run.sh"]`, map[string]string{"app/run.sh": "#!/bin/sh\n"}, ""},
 		{"absolute", `["/bin/sh", "-c", "true"]`, nil, ""},
 	} {
@@ -163,6 +165,13 @@ func TestProgramChecks(t *testing.T) {
 			}
 			if p := config.Validate(config.AppFile, []byte(`{"app": "t", "t": {"exec": `+tt.exec+`}}`)); config.HasErrors(p) {
 				t.Errorf("the file alone, without the machine: %v", p)
+			}
+			// tether config check, the real binary, says the same and fails.
+			cc := tethertest.Start(t, "config", "check", "--root", root)
+			code := cc.Wait(30 * time.Second)
+			said := strings.ReplaceAll(cc.Output(), ": error: ", ": ") // it marks each problem's level
+			if code != 1 || !strings.Contains(said, tt.want) {
+				t.Errorf("tether config check: exit %d, want 1 and %q:\n%s", code, tt.want, cc.Output())
 			}
 		})
 	}
