@@ -114,3 +114,31 @@ func TestEnrollCodesAreForOperators(t *testing.T) {
 		t.Fatalf("enrolling an id in the auth file: exit %d\n%s", code, out)
 	}
 }
+
+// TestHubAccessInBrowser: in Chromium, a user sees only her devices and no
+// enrollment link; an operator makes an enrollment code on the dashboard
+// and is shown it as text, as the command and as a QR code.
+func TestHubAccessInBrowser(t *testing.T) {
+	caDir := wsCerts(t)
+	auth := filepath.Join(t.TempDir(), "auth.json")
+	tethertest.WriteFile(t, auth, `{"devices": {"Device_1": {"token": "d1"}, "Device_2": {"token": "d2"}}, "pages": [],
+		"users": {"alice": {"password": "$2a$10$UoH7GZGacCrkzFr8oZeHqubuRAd6Y.nQ5c53Il1k9rfj8J4qXkFqG", "grants": [{"devices": ["Device_1"], "verbs": ["view"]}]},
+		          "ops":   {"password": "$2a$10$OSwg1YPCBN8apJuI9nDoNu0wefBcF33T1WuM1cOMSk3By2QBj35V6", "grants": [{"devices": ["*"], "verbs": ["admin"]}]}}}`)
+	h := startHubProc(t, "--auth", auth, "--tls-cert", filepath.Join(caDir, "server.crt"), "--tls-key", filepath.Join(caDir, "server.key"),
+		"--enroll-ca", caDir)
+	for _, d := range []struct{ id, token string }{{"Device_1", "d1"}, {"Device_2", "d2"}} {
+		tethertest.DialWS(t, fmt.Sprintf("wss://127.0.0.1:%d/%s", h.devPort, d.id), tethertest.WSOptions{
+			TLS: trusting(t, filepath.Join(caDir, "ca.crt")), Header: http.Header{"Authorization": {"Bearer " + d.token}}})
+	}
+	shots := filepath.Join(t.TempDir(), "access")
+	out := tethertest.Browser(t, "hub-access.mjs", fmt.Sprintf("https://127.0.0.1:%d/", h.pagePort), shots)
+	if !strings.Contains(out, "hub access flow ok") {
+		t.Fatalf("browser: %s", out)
+	}
+	for _, s := range []string{"-alice.png", "-enroll.png"} {
+		if _, err := os.Stat(shots + s); err != nil {
+			t.Errorf("screenshot %s: %v", s, err)
+		}
+	}
+	tethertest.KeepScreenshot(t, shots+"-enroll.png", "hub-enroll.png")
+}

@@ -259,6 +259,7 @@ func (h *Hub) Name() string { return h.opts.Name }
 // closes every connection with 1001 and returns within Options.ShutdownTimeout
 // plus a second. It returns nil after a shutdown asked for by ctx.
 func (h *Hub) Serve(ctx context.Context, deviceLn, pageLn net.Listener) error {
+	watch := h.watchList()
 	if h.opts.AuthFile != "" && h.auth() == nil {
 		a, err := LoadAuth(h.opts.AuthFile)
 		if err != nil {
@@ -305,7 +306,7 @@ func (h *Hub) Serve(ctx context.Context, deviceLn, pageLn net.Listener) error {
 	watchDone := make(chan struct{})
 	go func() {
 		defer close(watchDone)
-		h.watchFiles(keepCtx)
+		h.watchFiles(keepCtx, watch)
 	}()
 	rollDone := make(chan struct{})
 	go func() {

@@ -83,23 +83,29 @@ func (w *watched) changed(fi os.FileInfo) bool {
 	return old == nil || !os.SameFile(old, fi) || !old.ModTime().Equal(fi.ModTime()) || old.Size() != fi.Size()
 }
 
-// watchFiles reloads the auth file and the enrolled devices' file
-// whenever one changes (another size, time or file), until ctx ends.
-// Polling works on every file system and a change is seen within
-// authPoll.
-func (h *Hub) watchFiles(ctx context.Context) {
+// watchList is the files the hub reads again when they change, as they
+// are now: taken before the hub serves, so that no change after it goes
+// unseen.
+func (h *Hub) watchList() []*watched {
 	var ws []*watched
 	if h.opts.AuthFile != "" {
 		ws = append(ws, &watched{path: h.opts.AuthFile, reload: h.ReloadAuth})
 	}
-	if h.enrolled != nil {
+	if h.opts.EnrollCA != nil && h.opts.EnrollFile != "" {
 		ws = append(ws, &watched{path: h.opts.EnrollFile, reload: h.reloadEnrolled})
-	}
-	if len(ws) == 0 {
-		return
 	}
 	for _, w := range ws {
 		w.stat, _ = os.Stat(w.path)
+	}
+	return ws
+}
+
+// watchFiles reloads the files of ws whenever one changes (another size,
+// time or file), until ctx ends. Polling works on every file system and a
+// change is seen within authPoll.
+func (h *Hub) watchFiles(ctx context.Context, ws []*watched) {
+	if len(ws) == 0 {
+		return
 	}
 	t := time.NewTicker(authPoll)
 	defer t.Stop()
