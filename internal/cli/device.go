@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,6 +12,7 @@ import (
 	"tether/internal/device"
 	"tether/internal/logring"
 	"tether/internal/sdnotify"
+	"tether/internal/update"
 )
 
 func init() { subcommands = append(subcommands, newDeviceCmd) }
@@ -115,16 +117,33 @@ func runDevice(ctx context.Context, stdio Stdio, f deviceFlags) error {
 	if err != nil {
 		return err
 	}
+	stopping := func() { sdnotify.Notify(sdnotify.Stopping) }
+	binTrial := update.RunOptions{Root: f.root, Args: os.Args[1:], Stdout: stdio.Out, Stderr: stdio.Err, Logger: logger}
+	trialOf := os.Getenv(update.TrialEnv)
+	if f.root != "" && trialOf == "" && update.BinaryTrialPending(f.root) {
+		logger.Warn("a new tether binary's trial was under way: starting it again")
+		return runUntilSignal(ctx, logger, stopping, func(ctx context.Context) error {
+			go sdnotify.Heartbeat(ctx, nil)
+			return update.RunBinaryTrial(ctx, binTrial)
+		})
+	}
+	var handedOver atomic.Bool
+	devCtx, stopDev := context.WithCancel(context.Background())
 	dev := device.New(device.Options{
 		Root: f.root, Net: f.net, RecoveryAddr: f.recoveryAddr, Version: Version, ConfirmWindow: f.confirmWindow, UpdateWindow: f.updateWindow,
 		UpdateHold: os.Getenv("TETHER_TEST_UPDATE_HOLD"),
 		Logger:     logger, Log: logring.New(300), Console: stdio.Console(),
-		Ready: func(string, map[string]string) { sdnotify.Notify(sdnotify.Ready) },
+		Ready:       func(string, map[string]string) { sdnotify.Notify(sdnotify.Ready) },
+		BinaryTrial: func(update.BinaryTrial) { handedOver.Store(true); stopDev() },
+		TrialOf:     trialOf, TrialOver: stopDev,
 	})
-
-	stopping := func() { sdnotify.Notify(sdnotify.Stopping) }
 	return runUntilSignal(ctx, logger, stopping, func(ctx context.Context) error {
 		go sdnotify.Heartbeat(ctx, nil)
-		return dev.Run(ctx)
+		stop := context.AfterFunc(ctx, stopDev)
+		defer stop()
+		if err := dev.Run(devCtx); err != nil || ctx.Err() != nil || !handedOver.Load() {
+			return err
+		}
+		return update.RunBinaryTrial(ctx, binTrial)
 	})
 }

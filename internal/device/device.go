@@ -88,10 +88,16 @@ type Options struct {
 	UpdateWindow time.Duration
 	// UpdateHold is update.Options.Hold, for tests of power cuts.
 	UpdateHold string
-	// BinaryTrial, when set, runs the trial of a tether binary an update
-	// staged: Run returns ErrBinaryTrial, and the caller (tether device)
-	// runs it. Nil refuses binary updates.
+	// BinaryTrial, when set, is called when an update has staged a tether
+	// binary and recorded its trial: the caller stops the device (ends
+	// Run's context) and runs the trial (update.RunBinaryTrial). Nil
+	// refuses binary updates.
 	BinaryTrial func(update.BinaryTrial)
+	// TrialOf and TrialOver are update.Options' for a device run by a
+	// binary on trial: the SHA-256 of its artifact (update.TrialEnv), and
+	// what ends the device once its verdict is recorded.
+	TrialOf   string
+	TrialOver func()
 	// MaxFailures is how many failures within FailureWindow send the device
 	// to recovery; zero means 3.
 	MaxFailures int
@@ -178,7 +184,8 @@ func New(opts Options) *Device {
 		Window: opts.ConfirmWindow, Logger: d.root,
 	})
 	d.upd = update.New(update.Options{Root: opts.Root, Ops: d.ops, Version: apps.VersionText(opts.Version),
-		Window: opts.UpdateWindow, Binary: opts.BinaryTrial, Hold: opts.UpdateHold, Logger: d.root})
+		Window: opts.UpdateWindow, Binary: opts.BinaryTrial, Hold: opts.UpdateHold, Logger: d.root,
+		TrialOf: opts.TrialOf, TrialOver: opts.TrialOver})
 	return d
 }
 

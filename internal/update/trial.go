@@ -1,6 +1,7 @@
 package update
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -96,6 +97,10 @@ func (s *Service) judge(ctx context.Context, j *job) time.Duration {
 		s.rollback(j, why)
 		return time.Millisecond
 	}
+	if j.Manifest.Kind == artifact.KindBinary {
+		s.commitBinary(j)
+		return 0
+	}
 	s.commit(j)
 	return 0
 }
@@ -148,7 +153,11 @@ func (s *Service) commit(j *job) {
 	if s.rec.Installed == nil {
 		s.rec.Installed = map[string]installed{}
 	}
-	s.rec.Installed[m.Name] = installed{Version: m.Version, Dir: j.Dir, PrevVersion: j.PrevVersion, PrevDir: s.prevDir(j)}
+	prev := s.prevDir(j)
+	if m.Kind == artifact.KindBinary {
+		prev = cmp.Or(s.rec.Installed[m.Name].Dir, j.Adopted)
+	}
+	s.rec.Installed[m.Name] = installed{Version: m.Version, Dir: j.Dir, PrevVersion: j.PrevVersion, PrevDir: prev}
 	result := fmt.Sprintf("committed after %s on trial", roundWindow(time.Duration(j.Window*float64(time.Second))))
 	s.rec.Last = &outcome{State: Committed, Name: m.Name, Kind: m.Kind, Version: m.Version, SHA256: j.SHA256, Rollout: j.Rollout, Reason: result, At: time.Now()}
 	s.rec.Job = nil
@@ -159,7 +168,7 @@ func (s *Service) commit(j *job) {
 		s.log.Error("update record not written", "err", err)
 	}
 	s.log.Info("update committed", "update", j.name())
-	s.prune(m.Name, keep)
+	s.prune(m, keep)
 	s.removeDownload(j.SHA256)
 	s.announce("update " + j.name() + ": " + result)
 }
@@ -181,13 +190,17 @@ func (s *Service) prevDir(j *job) string {
 	return rel
 }
 
-// prune removes an app's versions other than the committed one and the
-// one before it.
-func (s *Service) prune(name string, keep installed) {
-	dir := filepath.Join(s.opts.Root, VersionsDir, name)
+// prune removes an app's (or the binary's) versions other than the
+// committed one and the one before it.
+func (s *Service) prune(m *artifact.Manifest, keep installed) {
+	base := filepath.Join(VersionsDir, m.Name)
+	if m.Kind == artifact.KindBinary {
+		base = BinariesDir
+	}
+	dir := filepath.Join(s.opts.Root, base)
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		rel := filepath.Join(VersionsDir, name, e.Name())
+		rel := filepath.Join(base, e.Name())
 		if rel == keep.Dir || rel == keep.PrevDir {
 			continue
 		}
@@ -230,6 +243,9 @@ func (s *Service) finishRollback(j *job) {
 		os.RemoveAll(filepath.Join(s.opts.Root, j.Dir))
 	}
 	s.announce("update " + j.name() + ": rolled back: " + j.Reason)
+	if s.judgingBinary(j) {
+		s.trialOver()
+	}
 }
 
 func (s *Service) installedDir(name string) string {
@@ -280,11 +296,16 @@ func (s *Service) resume() {
 	s.rec = r
 	s.removeStaging()
 	j := r.Job
-	if j == nil || j.Phase != Trial || j.Manifest == nil || j.Manifest.Kind != artifact.KindApp {
+	if j == nil || j.Phase != Trial || j.Manifest == nil {
 		return
 	}
-	if err := s.applySwitch(j); err != nil {
-		s.log.Error("update: the version on trial could not be linked", "err", err)
+	switch {
+	case j.Manifest.Kind == artifact.KindApp:
+		if err := s.applySwitch(j); err != nil {
+			s.log.Error("update: the version on trial could not be linked", "err", err)
+		}
+	case !s.judgingBinary(j):
+		return // not this process's trial: Run ends it
 	}
 	window := time.Duration(j.Window * float64(time.Second))
 	left := ops.ResumeLeft(j.Deadline, window, s.opts.MinResume)
@@ -312,6 +333,27 @@ func (s *Service) sayKeys() {
 		s.log.Warn("no update keys in " + filepath.Join(s.opts.Root, KeysDir) + ": every update from the hub will be refused (tether keys init, then copy the .pub file there)")
 	default:
 		s.log.Info("updates signed by these keys are taken", "keys", strings.Join(keys.IDs(), ", "))
+	}
+	s.sayBinary()
+}
+
+// sayBinary warns when a tether binary was committed as bin/tether but
+// this process runs another: the unit starts the wrong file.
+func (s *Service) sayBinary() {
+	s.mu.Lock()
+	inst, ok := s.rec.Installed[artifact.BinaryName]
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	exe, err1 := os.Executable()
+	want, err2 := filepath.EvalSymlinks(filepath.Join(s.opts.Root, BinaryLink))
+	if err1 != nil || err2 != nil {
+		return
+	}
+	if got, err := filepath.EvalSymlinks(exe); err == nil && got != want {
+		s.log.Warn("tether "+inst.Version+" was committed as "+BinaryLink+" in the root, but this is another binary: start tether device from "+BinaryLink+" (docs/UPDATES.md)",
+			"running", got, "committed", want)
 	}
 }
 

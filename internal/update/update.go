@@ -36,6 +36,7 @@ import (
 	"sync"
 	"time"
 
+	"tether/internal/artifact"
 	"tether/internal/backoff"
 	"tether/internal/ops"
 )
@@ -69,6 +70,13 @@ type Options struct {
 	Binary func(t BinaryTrial)
 	// Logger receives what updates do; nil discards it.
 	Logger *slog.Logger
+	// TrialOf is the SHA-256 of the binary artifact this process is on
+	// trial for (TrialEnv, set by RunBinaryTrial): it judges that trial.
+	// "" for a process not on trial.
+	TrialOf string
+	// TrialOver, for a binary on trial, ends the process's device once
+	// the verdict is recorded: the old binary takes over from there.
+	TrialOver func()
 	// Hold, for tests of power cuts, makes an update stop at one step and
 	// wait there (for a SIGKILL): "download" (half the artifact written),
 	// "staging" (unpacked under its temporary name), "staged", "switch"
@@ -89,6 +97,9 @@ type Service struct {
 	// retry spaces failed downloads; only Run uses it.
 	retry backoff.Backoff
 	done  <-chan struct{} // Run's ctx.Done(), for hold
+	// handedOver is set once a binary's trial is handed over: this
+	// process's device is stopping, and does nothing more.
+	handedOver bool
 
 	mu    sync.Mutex
 	rec   record
@@ -193,6 +204,9 @@ func (s *Service) step(ctx context.Context) time.Duration {
 	if j == nil {
 		return 0
 	}
+	if s.handedOver {
+		return 0
+	}
 	switch j.Phase {
 	case Downloading:
 		return s.fetch(ctx, j)
@@ -200,6 +214,10 @@ func (s *Service) step(ctx context.Context) time.Duration {
 		s.switchTo(j)
 		return time.Millisecond
 	case Trial:
+		if j.Manifest.Kind == artifact.KindBinary && !s.judgingBinary(j) {
+			s.rollback(j, "the binary's trial was cut short: this tether was started outside it")
+			return time.Millisecond
+		}
 		return s.judge(ctx, j)
 	case rollingBack:
 		s.finishRollback(j)

@@ -1,0 +1,111 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"tether/internal/tethertest"
+)
+
+// TestBinaryUpdate updates tether's own binary on a device run as under
+// systemd (from bin/tether in its root): a binary that exits at start is
+// replaced by the old one, which tells the hub why; a real newer tether
+// is committed, linked as bin/tether and runs in the same process (the
+// old one execs it), reporting its version to the hub.
+func TestBinaryUpdate(t *testing.T) {
+	r := newUpdRig(t, "4s")
+	tethertest.WriteFile(t, filepath.Join(r.root, "app.json"), fmt.Sprintf(`{"app": "demo",
+  "demo": {"http": {"ip": "127.0.0.1", "port": 0}, "home": {"ip": "127.0.0.1", "port": %d}}}`, r.devPort))
+	bin := filepath.Join(r.root, "bin", "tether")
+	os.MkdirAll(filepath.Dir(bin), 0o755)
+	copyFile(t, tethertest.Binary(t), bin, 0o755)
+
+	newer := filepath.Join(t.TempDir(), "tether")
+	build := exec.Command("go", "build", "-o", newer, "-ldflags=-X tether/internal/cli.Version=v0.0.2-newer", "./cmd/tether")
+	build.Dir = tethertest.ProjectRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	broken := filepath.Join(t.TempDir(), "tether-broken")
+	tethertest.WriteFile(t, broken, "#!/bin/sh\necho 'tether-broken: cannot map the flash' >&2\nexit 3\n")
+	os.Chmod(broken, 0o755)
+
+	cmd := exec.Command(bin, "device", "--root", r.root, "--net", "sim", "--update-window", r.window, "--recovery-addr", "127.0.0.1:0")
+	r.dev = tethertest.StartCmd(t, cmd)
+	r.dev.WaitOutput("connected to home", 30*time.Second)
+	r.version(tethertest.Version)
+
+	t.Run("exits at start", func(t *testing.T) {
+		r.t = t
+		art := filepath.Join(t.TempDir(), "broken.tether")
+		r.run("pack", "--binary", broken, "--os", runtime.GOOS, "--arch", runtime.GOARCH, "--version", "v0.0.3-broken",
+			"--key", filepath.Join(r.keys, "update.key"), "-o", art)
+		state, reason := r.result(r.push(art), 2*time.Minute)
+		t.Logf("%s: %s", state, reason)
+		if state != "rolled_back" || !strings.Contains(reason, "exit status 3 before its trial ended") || !strings.Contains(reason, "cannot map the flash") {
+			t.Fatalf("Device_1 %s: %q; want rolled_back with the binary's exit and standard error", state, reason)
+		}
+		r.version(tethertest.Version)
+		if fi, err := os.Lstat(bin); err != nil || !fi.Mode().IsRegular() {
+			t.Fatalf("bin/tether after a rollback: %v %v, want the old binary where it was", fi, err)
+		}
+	})
+	t.Run("committed", func(t *testing.T) {
+		r.t = t
+		art := filepath.Join(t.TempDir(), "newer.tether")
+		r.run("pack", "--binary", newer, "--version", "v0.0.2-newer", "--key", filepath.Join(r.keys, "update.key"), "-o", art)
+		state, reason := r.result(r.push(art), 2*time.Minute)
+		t.Logf("%s: %s", state, reason)
+		if state != "committed" {
+			t.Fatalf("Device_1 %s: %q; want committed", state, reason)
+		}
+		r.version("v0.0.2-newer")
+		target, err := os.Readlink(bin)
+		if err != nil || !strings.Contains(target, "v0.0.2-newer") {
+			t.Fatalf("bin/tether: %q, %v; want a link to the new binary", target, err)
+		}
+		if r.dev.Exited() {
+			t.Fatal("the device's process ended: want the old binary to have exec'd the new one in its place")
+		}
+		if got, _ := filepath.Glob(filepath.Join(r.root, "updates", "tether", "adopted-*", "tether")); len(got) != 1 {
+			t.Fatalf("the binary installed by hand is not kept: %v", got)
+		}
+	})
+}
+
+// version waits for the hub's view of Device_1 to say tether's version.
+func (r *updRig) version(want string) {
+	r.t.Helper()
+	end := time.Now().Add(60 * time.Second)
+	var last any
+	for time.Now().Before(end) {
+		var d struct {
+			Online  bool   `json:"online"`
+			Version string `json:"version"`
+		}
+		r.api("/api/devices/Device_1", &d)
+		last = d
+		if d.Online && d.Version == want {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	r.t.Fatalf("the hub does not see Device_1 running tether %s: %+v", want, last)
+}
+
+func copyFile(t *testing.T, from, to string, mode os.FileMode) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, mode); err != nil {
+		t.Fatal(err)
+	}
+}
