@@ -2,13 +2,9 @@ package hub
 
 import (
 	"crypto/x509"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"math/big"
-	"os"
 	"sync"
 	"time"
 
@@ -38,15 +34,8 @@ type enrolledSet struct {
 // loadEnrolled reads the enrolled file; a missing file is an empty set.
 func loadEnrolled(path string) (*enrolledSet, error) {
 	e := &enrolledSet{path: path, m: map[string]Enrolled{}}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return e, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read enrolled devices: %w", err)
-	}
-	if err := json.Unmarshal(b, &e.m); err != nil {
-		return nil, fmt.Errorf("%s: %w (want {\"<device id>\": {\"serial\": \"...\", ...}})", path, err)
+	if _, err := atomicfile.ReadJSON(path, &e.m); err != nil {
+		return nil, fmt.Errorf("read enrolled devices: %w (want {\"<device id>\": {\"serial\": \"...\", ...}})", err)
 	}
 	for id := range e.m {
 		if err := ValidID(id); err != nil {
@@ -79,11 +68,7 @@ func (e *enrolledSet) add(id string, cert *x509.Certificate, by string) error {
 	m := maps.Clone(e.m)
 	m[id] = Enrolled{Serial: cert.SerialNumber.Text(16), Fingerprint: certs.Fingerprint(cert),
 		Issued: cert.NotBefore.UTC(), Expires: cert.NotAfter.UTC(), By: by}
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return fmt.Errorf("record enrolled device: %w", err)
-	}
-	if err := atomicfile.Replace(e.path, append(b, '\n'), 0o600); err != nil {
+	if err := atomicfile.WriteJSON(e.path, m, 0o600); err != nil {
 		return fmt.Errorf("record enrolled device: %w", err)
 	}
 	e.m = m

@@ -1,11 +1,7 @@
 package netif
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -57,15 +53,8 @@ type CredStore struct {
 // network.json holds n. A missing file is an empty store.
 func OpenCredStore(root string, n config.Network) (*CredStore, error) {
 	c := &CredStore{root: root, net: n, save: config.SaveNetwork}
-	data, err := os.ReadFile(c.path())
-	if errors.Is(err, fs.ErrNotExist) {
-		return c, nil
-	}
-	if err != nil {
+	if _, err := atomicfile.ReadJSON(c.path(), &c.st); err != nil {
 		return nil, fmt.Errorf("open credential store: %w", err)
-	}
-	if err := json.Unmarshal(data, &c.st); err != nil {
-		return nil, fmt.Errorf("open credential store: %s: %w", c.path(), err)
 	}
 	return c, nil
 }
@@ -171,11 +160,7 @@ func (c *CredStore) change(f func(s *credState)) error {
 }
 
 func (c *CredStore) writeLocked(next credState) error {
-	data, err := json.MarshalIndent(next, "", "  ")
-	if err != nil {
-		return fmt.Errorf("write credential store: %w", err)
-	}
-	if err := atomicfile.Replace(c.path(), append(data, '\n'), 0o600); err != nil {
+	if err := atomicfile.WriteJSON(c.path(), next, 0o600); err != nil {
 		return fmt.Errorf("write credential store: %w", err)
 	}
 	c.st = next

@@ -1,11 +1,7 @@
 package ops
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -50,14 +46,7 @@ func (s *Service) loadRecord() (record, error) {
 	if s.opts.Root == "" {
 		return r, nil
 	}
-	b, err := os.ReadFile(s.recordPath())
-	if errors.Is(err, fs.ErrNotExist) {
-		return r, nil
-	}
-	if err != nil {
-		return r, fmt.Errorf("read %s: %w", ApplyFile, err)
-	}
-	if err := json.Unmarshal(b, &r); err != nil {
+	if _, err := atomicfile.ReadJSON(s.recordPath(), &r); err != nil {
 		return record{}, fmt.Errorf("read %s: %w", ApplyFile, err)
 	}
 	return r, nil
@@ -65,11 +54,7 @@ func (s *Service) loadRecord() (record, error) {
 
 // saveRecordLocked writes s.rec to ApplyFile; the caller holds s.mu.
 func (s *Service) saveRecordLocked() error {
-	b, err := json.MarshalIndent(s.rec, "", "  ")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", ApplyFile, err)
-	}
-	if err := atomicfile.Replace(s.recordPath(), append(b, '\n'), 0o600); err != nil {
+	if err := atomicfile.WriteJSON(s.recordPath(), s.rec, 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", ApplyFile, err)
 	}
 	return nil

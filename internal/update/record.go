@@ -1,11 +1,7 @@
 package update
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -94,14 +90,7 @@ func (s *Service) recordPath() string { return filepath.Join(s.opts.Root, StateF
 // loadRecord reads StateFile; a missing one is an empty record.
 func (s *Service) loadRecord() (record, error) {
 	var r record
-	b, err := os.ReadFile(s.recordPath())
-	if errors.Is(err, fs.ErrNotExist) {
-		return r, nil
-	}
-	if err != nil {
-		return r, fmt.Errorf("read %s: %w", StateFile, err)
-	}
-	if err := json.Unmarshal(b, &r); err != nil {
+	if _, err := atomicfile.ReadJSON(s.recordPath(), &r); err != nil {
 		return record{}, fmt.Errorf("read %s: %w", StateFile, err)
 	}
 	return r, nil
@@ -109,11 +98,7 @@ func (s *Service) loadRecord() (record, error) {
 
 // saveLocked writes s.rec; the caller holds s.mu.
 func (s *Service) saveLocked() error {
-	b, err := json.MarshalIndent(s.rec, "", "  ")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", StateFile, err)
-	}
-	if err := atomicfile.Replace(s.recordPath(), append(b, '\n'), 0o644); err != nil {
+	if err := atomicfile.WriteJSON(s.recordPath(), s.rec, 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", StateFile, err)
 	}
 	return nil

@@ -117,9 +117,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Server; ServeHTTP alone may be used with another http.Server.
 func (s *Server) Serve(ctx context.Context, lns ...net.Listener) error {
 	hs := s.httpServer()
-	errc := make(chan error, len(lns))
 	for _, ln := range lns {
 		s.log.Debug("serving", "addr", ln.Addr().String()) // the app logs its URLs
+	}
+	if err := RunHTTP(ctx, hs, func() { s.shutdown(hs) }, lns...); err != nil {
+		return fmt.Errorf("serve http: %w", err)
+	}
+	return nil
+}
+
+// RunHTTP serves hs on every listener until ctx ends or one fails, then
+// calls stop, which must shut hs down (and end what it hijacked, such as
+// WebSocket clients) within a bound of its own, and waits for every
+// listener's Serve to return. It returns a listener's failure, nil once
+// ctx ended. The device's servers (web, echoserver, recovery) run this way.
+func RunHTTP(ctx context.Context, hs *http.Server, stop func(), lns ...net.Listener) error {
+	errc := make(chan error, len(lns))
+	for _, ln := range lns {
 		go func() { errc <- hs.Serve(ln) }()
 	}
 	var err error
@@ -127,14 +141,14 @@ func (s *Server) Serve(ctx context.Context, lns ...net.Listener) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
-	s.shutdown(hs)
+	stop()
 	for range len(lns) - boolInt(err != nil) {
 		<-errc // every Serve goroutine has returned
 	}
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve http: %w", err)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
 	}
-	return nil
+	return err
 }
 
 func boolInt(b bool) int {

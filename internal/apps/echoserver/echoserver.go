@@ -14,7 +14,6 @@ package echoserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -26,6 +25,7 @@ import (
 	"tether/internal/apps"
 	"tether/internal/config"
 	"tether/internal/devtls"
+	"tether/internal/web"
 )
 
 func init() {
@@ -135,21 +135,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
-	}
-	s.closeAll()
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	hs.Shutdown(sctx) // upgraded connections are hijacked: ours to close
+	err := web.RunHTTP(ctx, hs, func() {
+		s.closeAll() // upgraded connections are hijacked: ours to close
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		hs.Shutdown(sctx)
+	}, ln)
 	s.wg.Wait()
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
 	if err != nil {
 		return fmt.Errorf("serve echo: %w", err)
 	}

@@ -80,18 +80,13 @@ func (s *server) serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
-	}
-	s.shutdown()
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	hs.Shutdown(sctx)
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err := web.RunHTTP(ctx, hs, func() {
+		s.shutdown()
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		hs.Shutdown(sctx)
+	}, ln)
+	if err != nil {
 		return fmt.Errorf("serve recovery page: %w", err)
 	}
 	return nil

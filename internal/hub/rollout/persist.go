@@ -1,11 +1,7 @@
 package rollout
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -24,16 +20,9 @@ func (m *Manager) path() string { return filepath.Join(m.opts.Dir, File) }
 
 // load reads File; a missing one is no rollouts.
 func (m *Manager) load() error {
-	b, err := os.ReadFile(m.path())
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read rollouts: %w", err)
-	}
 	var s saved
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("read rollouts: %s: %w", m.path(), err)
+	if _, err := atomicfile.ReadJSON(m.path(), &s); err != nil {
+		return fmt.Errorf("read rollouts: %w", err)
 	}
 	for _, r := range s.Rollouts {
 		if r == nil || r.ID == "" || r.Results == nil {
@@ -67,11 +56,7 @@ func (m *Manager) saveLocked() {
 		kept = append(kept, r)
 	}
 	m.rollouts = kept
-	b, err := json.MarshalIndent(saved{Rollouts: m.rollouts}, "", "  ")
-	if err == nil {
-		err = atomicfile.Replace(m.path(), append(b, '\n'), 0o644)
-	}
-	if err != nil {
+	if err := atomicfile.WriteJSON(m.path(), saved{Rollouts: m.rollouts}, 0o644); err != nil {
 		m.log.Error("rollouts not written: a hub restart would lose what changed", "err", err)
 	}
 }
