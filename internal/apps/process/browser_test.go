@@ -33,14 +33,28 @@ func TestGeneratedPage(t *testing.T) {
 
 // The seed's fake interface as a Python process app (examples/apps/
 // fake-interface) under the very browser test of the built-in demo's
-// page (e2e/page.mjs): the page drives it unchanged.
+// page (e2e/page.mjs), locally and through a real hub as the demo's
+// (each on a device of its own: the test stores a network, which takes
+// the access point down): the page drives it unchanged.
 func TestFakeInterfaceAppInChromium(t *testing.T) {
 	t.Parallel()
 	tethertest.NeedPython(t)
-	_, addr := device(t, exampleRoot(t, "fake-interface", 0))
-	shot := filepath.Join(t.TempDir(), "fake-interface.png")
-	out := tethertest.Browser(t, "page.mjs", "http://"+addr+"/", shot, "Device_1")
-	if !strings.Contains(out, "browser flow ok") {
-		t.Fatalf("browser said:\n%s", out)
+	devPort, pages := hub(t)
+	for _, via := range []string{"local", "hub"} {
+		home := 0
+		if via == "hub" {
+			home = atoi(t, devPort)
+		}
+		dev, addr := device(t, exampleRoot(t, "fake-interface", home))
+		url := "http://" + addr + "/"
+		if via == "hub" {
+			dev.WaitOutput("connected to home", 30*time.Second)
+			url = "http://" + pages + "/d/Device_1/"
+		}
+		shot := filepath.Join(t.TempDir(), "fake-interface.png")
+		out := tethertest.Browser(t, "page.mjs", url, shot, "Device_1")
+		if !strings.Contains(out, "browser flow ok") {
+			t.Fatalf("%s: browser said:\n%s", url, out)
+		}
 	}
 }
