@@ -50,10 +50,10 @@ The ports are fixed (8080, 7770, 7771) when they are free, and free ones
 otherwise. The device's config lives in --root when given (created with
 defaults when empty), else in a temporary folder that is named in the log
 and removed on exit. A --root that already holds app.json keeps its own
-settings: the device listens where demo.http says and calls home where
-demo.home says (the hub listens there when it is a port of this machine),
-so --device-port, --hub-device-port and --id are refused with it. Ctrl-C
-stops everything cleanly.`,
+settings: the device listens where its app's "http" says and calls home
+where its "home" says (the hub listens there when it is a port of this
+machine), so --device-port, --hub-device-port and --id are refused with
+it. Ctrl-C stops everything cleanly.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.checkRoot(cmd); err != nil {
@@ -83,7 +83,7 @@ func (o *demoOptions) checkRoot(cmd *cobra.Command) error {
 	for _, name := range []string{"device-port", "hub-device-port", "id"} {
 		if cmd.Flags().Changed(name) {
 			return &UsageError{
-				Err:  fmt.Errorf("--%s: %s already holds app.json, whose settings apply (demo.http, demo.home, and network.json's device.iam); edit them there, or give an empty --root", name, o.root),
+				Err:  fmt.Errorf("--%s: %s already holds app.json, whose settings apply (the app's http and home, and network.json's device.iam); edit them there, or give an empty --root", name, o.root),
 				Hint: "tether demo --help",
 			}
 		}
@@ -129,7 +129,7 @@ func (o *demoOptions) listenHome() (demoHome, error) {
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:"+u.Port())
 	if err != nil {
-		return demoHome{}, fmt.Errorf("demo: the device calls home to %s (demo.home in %s), but the hub cannot listen there: %w", home.URL, o.root, err)
+		return demoHome{}, fmt.Errorf("demo: the device calls home to %s (the app's home in %s), but the hub cannot listen there: %w", home.URL, o.root, err)
 	}
 	return demoHome{ln: ln}, nil
 }
