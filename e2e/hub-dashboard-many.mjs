@@ -1,5 +1,7 @@
 // The hub's dashboard with hundreds of devices, in a real Chromium: it
-// lists them all in natural order (idle-2 before idle-10); it updates in
+// lists them all in natural order (idle-2 before idle-10); disk, WiFi
+// signal and restarts have columns, a last failure shows under the
+// status; it updates in
 // place (a focused link keeps focus, a text selection stays, rows are the
 // same elements a few polls later); search, the status filters and column
 // sort work; an offline device is forgotten with its button (online ones
@@ -35,6 +37,20 @@ try {
   const wide1280 = await page.evaluate(() => document.documentElement.scrollWidth);
   check(wide1280 <= 1280, 'horizontal scroll at 1280 px: scrollWidth ' + wide1280);
   await page.screenshot({ path: shot + '-wide.png' });
+
+  // system information in columns: disk, WiFi signal, restarts, and the
+  // last failure under the status of a device that had one
+  const api = await page.evaluate(async () => (await (await fetch('/api/devices')).json()));
+  const failed = api.find((d) => d.online && !d.recovery && d.sys && d.sys['app/last_failure']);
+  check(failed, 'no device online with a last failure in /api/devices');
+  const cell = (id, col) => page.locator(`tr[data-device="${id}"] td[data-col="${col}"]`).innerText();
+  const sysOf = failed.sys;
+  check(await cell(failed.id, 'restarts') === String(sysOf['app/restarts']), failed.id + ' restarts: ' + await cell(failed.id, 'restarts'));
+  check(await cell(failed.id, 'signal') === sysOf['wifi/signal'] + ' %', failed.id + ' WiFi: ' + await cell(failed.id, 'signal'));
+  const disk = Math.round((1 - sysOf['disk/free'] / sysOf['disk/total']) * 100) + ' %';
+  check(await cell(failed.id, 'disk') === disk, failed.id + ' disk: ' + await cell(failed.id, 'disk') + ', want ' + disk);
+  const status = await cell(failed.id, 'status');
+  check(/last failure .*ago: /.test(status) && status.includes(sysOf['app/last_failure']), failed.id + ' status: ' + status);
 
   // updated in place: focus, selection and the row elements survive polls
   const link = page.getByRole('link', { name: 'idle-5', exact: true });

@@ -39,9 +39,19 @@ function bytes(n) {
 
 const statusOf = (d) => !d.online ? 'offline' : d.recovery ? 'recovery' : 'online';
 const sys = (d, k) => (d.sys || {})[k];
-function memUsed(d) {
-  const total = sys(d, 'mem/total'), avail = sys(d, 'mem/available');
-  return typeof total === 'number' && total > 0 && typeof avail === 'number' ? (total - avail) / total : undefined;
+// used is the part of mem or disk in use, from its total and what is free.
+function used(d, what, free) {
+  const total = sys(d, what + '/total'), left = sys(d, what + '/' + free);
+  return typeof total === 'number' && total > 0 && typeof left === 'number' ? (total - left) / total : undefined;
+}
+const memUsed = (d) => used(d, 'mem', 'available'), diskUsed = (d) => used(d, 'disk', 'free');
+const percent = (u) => (u === undefined ? '–' : Math.round(u * 100) + ' %');
+const num = (v) => (typeof v === 'number' ? v : undefined);
+
+// lastFailure says the app's last failure and how long ago, '' after none.
+function lastFailure(d) {
+  const what = sys(d, 'app/last_failure'), at = sys(d, 'app/last_failure/time');
+  return what ? 'last failure ' + (at ? ago(at * 1000) : '') + ': ' + what : '';
 }
 
 // columns: what each cell sorts by (key) and shows (text, and a title).
@@ -59,10 +69,21 @@ const columns = {
   },
   mem: {
     key: memUsed,
-    text: (d) => { const u = memUsed(d); return u === undefined ? '–' : Math.round(u * 100) + ' %'; },
+    text: (d) => percent(memUsed(d)),
     title: (d) => memUsed(d) === undefined ? '' : bytes(sys(d, 'mem/total') - sys(d, 'mem/available')) + ' of ' + bytes(sys(d, 'mem/total')) + ' used',
   },
+  disk: {
+    key: diskUsed,
+    text: (d) => percent(diskUsed(d)),
+    title: (d) => diskUsed(d) === undefined ? '' : bytes(sys(d, 'disk/free')) + ' free of ' + bytes(sys(d, 'disk/total')),
+  },
   temp: { key: (d) => sys(d, 'temp'), text: (d) => typeof sys(d, 'temp') === 'number' ? sys(d, 'temp').toFixed(1) + ' °C' : '–' },
+  signal: { key: (d) => num(sys(d, 'wifi/signal')), text: (d) => (num(sys(d, 'wifi/signal')) === undefined ? '–' : sys(d, 'wifi/signal') + ' %') },
+  restarts: {
+    key: (d) => num(sys(d, 'app/restarts')),
+    text: (d) => (num(sys(d, 'app/restarts')) === undefined ? '–' : String(sys(d, 'app/restarts'))),
+    title: (d) => 'times the app failed and was restarted since tether started',
+  },
   msgs: { key: (d) => d.messages_in, text: (d) => (d.messages_in ?? '–') + ' / ' + (d.messages_out ?? '–') },
   pages: { key: (d) => d.pages, text: (d) => String(d.pages ?? 0) },
   hub: { key: (d) => d.hub, text: (d) => d.hub || '' },
@@ -124,7 +145,7 @@ function updateRow(tr, d) {
   setAttr(badge, 'class', 'status ' + status);
   setText(badge, status);
   setAttr(badge, 'title', (d.online ? 'connected since ' : 'offline since ') + d.since);
-  setText(why, (d.online ? d.recovery_reason : d.reason) || '');
+  setText(why, (!d.online ? d.reason : d.recovery ? d.recovery_reason : lastFailure(d)) || '');
   for (const [name, c] of Object.entries(columns)) {
     if (!c.text) continue;
     const td = byCol[name];
@@ -139,7 +160,7 @@ function updateRow(tr, d) {
 function matches(d, filter, words) {
   if (filter && statusOf(d) !== filter) return false;
   if (!words.length) return true;
-  const hay = [d.id, d.app, d.version, d.hub, d.reason, d.recovery_reason, statusOf(d)].join(' ').toLowerCase();
+  const hay = [d.id, d.app, d.version, d.hub, d.reason, d.recovery_reason, sys(d, 'app/last_failure'), statusOf(d)].join(' ').toLowerCase();
   return words.every((w) => hay.includes(w));
 }
 
