@@ -124,7 +124,7 @@ func TestBenchInProcess(t *testing.T) {
 		}},
 		{"relay hub rate table", append([]string{"relay", "--rate", "200", "--duration", "300ms", "--header", "X-Bench: 1", "--pid", strconv.Itoa(os.Getpid())}, hubArgs...), func(t *testing.T, out string) {
 			for _, want := range []string{"relay via hub: 1 devices × 1 pages, 64 B, rate 200/s per device", "device→page", "page→device", "LOST", "cpu: bench ",
-				"cpu seconds in 0.3", "µs per delivered message"} {
+				"cpu seconds in ", "µs per delivered message"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("got %q, want it to contain %q", out, want)
 				}
