@@ -38,7 +38,15 @@ func reachApp(httpIP string, httpPort, homePort int) string {
 // device's state saying it is in recovery, and returns that state.
 func waitRecoveryAtHub(t *testing.T, h *hub, d time.Duration) map[string]any {
 	t.Helper()
-	p := dialRaw(t, h.page, "/Device_1")
+	return waitIDRecoveryAtHub(t, h, "Device_1", d)
+}
+
+// waitIDRecoveryAtHub is waitRecoveryAtHub for the device id. On a hub
+// that saw the id before, its shadow may say so already: give each
+// device a fresh id.
+func waitIDRecoveryAtHub(t *testing.T, h *hub, id string, d time.Duration) map[string]any {
+	t.Helper()
+	p := dialRaw(t, h.page, "/"+id)
 	defer p.c.Close()
 	end := time.Now().Add(d)
 	for time.Now().Before(end) {
@@ -55,7 +63,7 @@ func waitRecoveryAtHub(t *testing.T, h *hub, d time.Duration) map[string]any {
 			return m
 		}
 	}
-	t.Fatalf("Device_1 did not show up at the hub in recovery within %v", d)
+	t.Fatalf("%s did not show up at the hub in recovery within %v", id, d)
 	return nil
 }
 
@@ -121,26 +129,38 @@ func TestRecoveryCallsHomeWithoutListening(t *testing.T) {
 
 // TestRecoveryHubFromBrokenAppJSON: a JSON typo in app.json no longer
 // sends recovery to the built-in hub 127.0.0.1:7770 on 0.0.0.0:8080: it
-// takes demo.http and demo.home from the broken file where they read
-// whole, else from the last good app.json.bak, and says which in its log.
+// takes demo.http and demo.home (a process app's own entry's http and
+// home) from the broken file where they read whole, else from the last
+// good app.json.bak, and says which in its log.
 func TestRecoveryHubFromBrokenAppJSON(t *testing.T) {
 	h := startHub(t, 0)
 	port := tethertest.FreePort(t)
 	good := reachApp("127.0.0.1", port, h.devicePort)
+	// a process app (docs/APPS.md) has its page address and hub in its own entry
+	proc := strings.Replace(strings.Replace(good, `"demo"`, `"sensor"`, 2), `"sensor": {`, `"sensor": {
+        "exec": ["sh", "-c", "sleep 60"],`, 1)
 	tests := []struct {
 		name, app, bak, from string
 	}{
 		{"trailing comma", strings.Replace(good, "}\n    }\n}", "},\n    },\n}", 1), "", "home_from=app.json"},
 		{"cut short in home", good[:strings.Index(good, `"port": `+port2s(h.devicePort))], good, "home_from=app.json.bak"},
+		{"process app, trailing comma", strings.Replace(proc, "}\n    }\n}", "},\n    },\n}", 1), "", "home_from=app.json"},
+		{"process app cut short in home", proc[:strings.Index(proc, `"port": `+port2s(h.devicePort))], proc, "home_from=app.json.bak"},
+		{"process app cut short before exec", proc[:strings.Index(proc, `"exec"`)], proc, "home_from=app.json.bak"},
+		// switched from a process app calling another hub to the demo, with a typo
+		{"demo after a process app", strings.Replace(good, "}\n    }\n}", "},\n    },\n}", 1),
+			strings.Replace(proc, port2s(h.devicePort), port2s(tethertest.FreePort(t)), 1), "home_from=app.json"},
 	}
-	for _, tt := range tests {
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root := tethertest.SeedRootApp(t, tt.app)
 			if tt.bak != "" {
 				write(t, filepath.Join(root, "app.json.bak"), tt.bak)
 			}
+			id := fmt.Sprintf("reach-%d", i) // each its own: the hub keeps the shadow of the one before
+			write(t, filepath.Join(root, "network.json"), strings.Replace(tethertest.SeedNetwork, "Device_1", id, 1))
 			d := tethertest.Start(t, "device", "--root", root, "--net", "sim")
-			waitRecoveryAtHub(t, h, 30*time.Second)
+			waitIDRecoveryAtHub(t, h, id, 30*time.Second)
 			tethertest.WaitPort(t, addr(port), 10*time.Second)
 			d.WaitOutput(tt.from, 5*time.Second)
 			d.WaitOutput("recovery settings from", 5*time.Second)

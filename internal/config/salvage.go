@@ -63,7 +63,11 @@ func Salvage(root string, cfg *Config, problems []Problem) {
 // salvageServed salvages the served section's keys of app.json.
 func salvageServed(root string, cfg *Config) {
 	file, bak, def := readSalvage(root, AppFile), readSalvage(root, AppFile+".bak"), rootDefaults(root)
-	name := cmp.Or(file.processName(), bak.processName(), "demo")
+	name := file.processName()
+	if name == "" && !file.namesApp() { // else the file says which app runs
+		name = bak.processName()
+	}
+	name = cmp.Or(name, "demo")
 	dst := &cfg.App.Demo // what recovery serves by when no process app loaded
 	if p := cfg.App.Process(); p != nil {
 		dst = &p.Served
@@ -173,6 +177,17 @@ func (f salvageFile) usable(path string) bool {
 		n = child
 	}
 	return !n.broken
+}
+
+// namesApp reports whether the file says which app runs beyond doubt: its
+// "app" reads whole, and the entry it names (unless a built-in app's) is
+// not cut short by the fault. Then a .bak naming another app is not asked:
+// a file switched from a process app to the demo keeps the demo's hub.
+func (f salvageFile) namesApp() bool {
+	if f.top == nil || f.top.member("app") == nil || !f.usable("app") {
+		return false
+	}
+	return isBuiltin(f.cfg.App.Name) || f.usable(f.cfg.App.Name)
 }
 
 // processName is the app the file names when its section is a process

@@ -78,6 +78,11 @@ func TestSalvageProcess(t *testing.T) {
 			Addr{"0.0.0.0", 9103}, "old.example.com:7002", map[string]string{"weather.http": "app.json", "weather.home": "app.json.bak"}},
 		{"broken before the app's name, with a bak", `{,"app": "weather", "weather": {}}`, bak,
 			Addr{"127.0.0.1", 9102}, "old.example.com:7002", map[string]string{"weather.http": "app.json.bak", "weather.home": "app.json.bak"}},
+		{"entry cut before exec, with a bak", `{"app": "weather", "weather": {`, bak,
+			Addr{"127.0.0.1", 9102}, "old.example.com:7002", map[string]string{"weather.http": "app.json.bak", "weather.home": "app.json.bak"}},
+		// a file switched from the process app to the demo keeps the demo's hub
+		{"the file names the demo, its bak a process app", `{"app": "demo", "demo": {"http": {"port": 9104}, "home": {"host": "new.example.com", "port": 7004}},}`, bak,
+			Addr{"0.0.0.0", 9104}, "new.example.com:7004", map[string]string{"demo.http": "app.json", "demo.home": "app.json"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
