@@ -23,6 +23,12 @@
 //             test; the line the device logs shows within a second of the
 //             test's own reply. A second page following too shows the
 //             recent lines, and its level filters them.
+//   maint     URL through a hub: the System card (uptime, load, memory,
+//             disk, version, restarts, last failure, WiFi signal once a
+//             network is joined), the scan list in the network form
+//             (picking one fills the SSID), an invalid config edit refused
+//             next to Apply with its place ("refused"), Restart app (the
+//             device goes and comes back).
 //   wsguard   URL with ?ws= naming another host: the page refuses it and
 //             connects nowhere.
 import { launchChromium } from './browser.mjs';
@@ -176,6 +182,51 @@ const modes = {
     await other.getByLabel('Level').selectOption('warn');
     await other.waitForFunction(() => [...document.querySelectorAll('#dlog div')].every((d) => !/level=INFO/.test(d.textContent)), null, t);
     await other.close();
+  },
+
+  async maint() {
+    await up();
+    // system information, asked for when the device came
+    await page.waitForFunction(() => document.getElementById('sys-uptime').textContent !== '–', null, t);
+    const text = async (id) => (await page.locator('#' + id).innerText()).trim();
+    const want = { 'sys-load': /^\d+\.\d\d \d+\.\d\d \d+\.\d\d$/, 'sys-mem': /free of \d/, 'sys-disk': /free of \d/,
+      'sys-version': /^v0\.0\.0-tethertest$/, 'sys-restarts': /^0 \(demo\)$/, 'sys-failure': /^none$/, 'sys-signal': /^not known$/ };
+    for (const [id, re] of Object.entries(want)) if (!re.test(await text(id))) throw new Error('#' + id + ' says "' + await text(id) + '"');
+
+    // the scan list in the network form: a network picked fills the SSID
+    await page.getByRole('button', { name: 'Scan networks' }).click();
+    const net = page.locator('#scan-list button').filter({ hasText: /^tether-lab · 78 % · secured$/ });
+    await net.waitFor(t);
+    if (await page.locator('#scan-list button').count() !== 3) throw new Error('scan list: ' + await page.locator('#scan-list').innerText());
+    await net.click();
+    if ((await page.getByLabel(/SSID/).inputValue()) !== 'tether-lab') throw new Error('picking a network does not fill the SSID');
+    await page.getByLabel(/password/i).fill('tether123');
+    await page.getByRole('button', { name: /save on device/i }).click();
+    await page.locator('[data-key="wifi/store/result"]').filter({ hasText: 'Success' }).waitFor({ timeout: 30000 });
+    await page.getByRole('button', { name: 'Refresh', exact: true }).click();
+    await page.locator('#sys-signal').filter({ hasText: /^78 %$/ }).waitFor(t);
+
+    // the config: an invalid edit is refused next to Apply, with its place
+    await page.getByRole('button', { name: 'Load config' }).click();
+    await page.waitForFunction(() => document.getElementById('cfg-app.json').value.includes('"http"'), null, t);
+    const app = page.getByLabel('app.json', { exact: true });
+    const cfg = await app.inputValue();
+    const bad = cfg.replace(/("http"[^}]*"port":\s*)\d+/, '$1"eighty"');
+    if (bad === cfg) throw new Error('no http port in app.json: ' + cfg);
+    await app.fill(bad);
+    await page.getByRole('button', { name: 'Apply changes' }).click();
+    await page.locator('[data-err-for="cfg-apply"]').filter({ hasText: /app\.json:\d+:\d+: demo\.http\.port: .*"eighty"/ }).waitFor(t);
+    if (await page.locator('#apply-bar').isVisible()) throw new Error('a refused change asks to be kept');
+    say('refused');
+
+    // restart: the device goes and comes back by itself (often within a
+    // few milliseconds: the banner may come and go unseen)
+    await page.getByRole('button', { name: 'Restart app' }).click();
+    await page.waitForFunction(() => /hub\/device\/connected":false/.test(document.getElementById('log').textContent), null, t);
+    await page.waitForFunction(() => /hub\/device\/connected": ?true[^]*"iam"/.test(document.getElementById('log').textContent.split('"hub/device/connected":false').pop()), null, { timeout: 60000 });
+    await page.locator('#presence').waitFor({ state: 'hidden', ...t });
+    await enabled('restart');
+    await page.screenshot({ path: shot, fullPage: true });
   },
 
   async wsguard() {

@@ -87,6 +87,28 @@ func TestOperatorPageLiveLog(t *testing.T) {
 	t.Log(strings.TrimSpace(out))
 }
 
+// The maintenance cards of a healthy device through a real hub, in
+// Chromium: system information, the scan list in the network form, a
+// config edit refused before anything is written, and Restart app.
+func TestOperatorPageMaintenance(t *testing.T) {
+	t.Parallel()
+	h := startHub(t, 0)
+	d := startDevice(t, h.devicePort)
+	before, _ := os.ReadFile(filepath.Join(d.root, "app.json"))
+	lines, wait := tethertest.BrowserLines(t, "operator.mjs", "maint", "http://"+h.page+"/d/Device_1/", filepath.Join(t.TempDir(), "maint.png"))
+	tethertest.Expect(t, lines, "refused")
+	if after, _ := os.ReadFile(filepath.Join(d.root, "app.json")); string(after) != string(before) {
+		t.Errorf("app.json after a refused change:\n%s\nwant:\n%s", after, before)
+	}
+	tethertest.Expect(t, lines, "maint ok")
+	if err := wait(); err != nil {
+		t.Fatalf("node: %v", err)
+	}
+	if !strings.Contains(d.proc.Output(), "restart asked: booting again") {
+		t.Errorf("the device did not restart")
+	}
+}
+
 // ?ws= naming another host is refused, on the device's own page and on the
 // page a hub serves: a server there would get what is typed in the page,
 // the WiFi password too. Nothing connects to it.
