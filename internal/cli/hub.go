@@ -48,6 +48,7 @@ type hubFlags struct {
 	offlineBytes         int
 	name                 string
 	updateDir            string
+	artifactDir          string
 	maxArtifact          int64
 	nats                 natsFlags
 }
@@ -137,6 +138,7 @@ once.`,
 	fl.IntVar(&f.offlineBytes, "offline-bytes", 64<<20, "bytes of shadows the hub keeps of offline devices in all; past it, those gone longest are forgotten")
 	fl.StringVar(&f.name, "name", "", "this hub's name in /api/devices (default host-pid)")
 	fl.StringVar(&f.updateDir, "update-dir", "", "keep updates in this folder (artifacts by SHA-256, rollouts.json) and serve the rollout API; off when empty")
+	fl.StringVar(&f.artifactDir, "artifact-dir", "", "keep artifacts in this folder instead of --update-dir's artifacts/: hubs of a NATS cluster may share it, each with its own --update-dir")
 	fl.Int64Var(&f.maxArtifact, "max-artifact", 512<<20, "largest artifact accepted, in bytes")
 	addNATSFlags(fl, &f.nats)
 	return cmd
@@ -153,12 +155,15 @@ func runHub(cmd *cobra.Command, stdio Stdio, f hubFlags) error {
 	opts := hub.Options{Name: f.name, MaxMessage: f.maxMessage, Ping: f.ping, Queue: f.queue, QueueBytes: f.queueBytes, ReadBuffer: f.readBuffer,
 		ShadowKeys: f.shadowKeys, ShadowBytes: f.shadowBytes, OfflineDevices: f.offlineDevices, OfflineBytes: f.offlineBytes,
 		OriginPatterns: f.origins, Logger: logger, DeviceConnsPerAddr: f.devConns, PageConnsPerAddr: f.pageConns,
-		UpdateDir: f.updateDir, MaxArtifact: f.maxArtifact}
+		UpdateDir: f.updateDir, ArtifactDir: f.artifactDir, MaxArtifact: f.maxArtifact}
 	if f.maxMessage < 125 {
 		return usage("--max-message: got %d, want at least 125 bytes", f.maxMessage)
 	}
 	if f.shadowKeys <= 0 || f.shadowBytes <= 0 || f.offlineDevices <= 0 || f.offlineBytes <= 0 {
 		return usage("--shadow-keys, --shadow-bytes, --offline-devices and --offline-bytes: want positive values")
+	}
+	if f.artifactDir != "" && f.updateDir == "" {
+		return usage("--artifact-dir: needs --update-dir")
 	}
 	if f.maxArtifact <= 0 {
 		return usage("--max-artifact: got %d, want a positive number of bytes", f.maxArtifact)

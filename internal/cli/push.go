@@ -93,7 +93,7 @@ func runPush(ctx context.Context, stdio Stdio, f pushFlags, file string) error {
 	if err := c.do(ctx, http.MethodPost, "/api/rollouts", bytes.NewReader(spec), &r); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdio.Out, "rollout %s: %d devices (%s), canary %d, then waves of %d; pauses at %d failures\n  follow it: tether rollout show --hub %s %s, or %s/rollouts\n",
+	fmt.Fprintf(stdio.Out, "rollout %s: %d devices (%s), canary %d, then waves of %d; paused by %d failed devices\n  follow it: tether rollout show --hub %s %s, or %s/rollouts\n",
 		r.ID, len(r.Devices), r.Selected, r.Canary, r.Wave, r.MaxFailures, f.hub, r.ID, c.base)
 	if !f.wait {
 		return nil
@@ -114,7 +114,7 @@ func follow(ctx context.Context, out io.Writer, c *hubClient, id string, limit t
 		}
 		for _, dev := range r.Devices {
 			res := r.Results[dev]
-			if now := res.State + " " + res.Reason; now != last[dev] {
+			if now := res.State + " " + res.Reason; now != last[dev] && (last[dev] != "" || res.State != "pending") {
 				last[dev] = now
 				fmt.Fprintf(out, "  %-20s %s %s\n", dev, res.State, res.Reason)
 			}

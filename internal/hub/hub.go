@@ -131,6 +131,9 @@ type Options struct {
 	// (package rollout): the rollout API, the dashboard's rollouts and
 	// devices' downloads are served. "" keeps no updates.
 	UpdateDir string
+	// ArtifactDir is where artifacts are kept; "" means UpdateDir/artifacts
+	// (rollout.Options.ArtifactDir: hubs of a cluster may share it).
+	ArtifactDir string
 	// MaxArtifact bounds an uploaded artifact; zero means 512 MiB.
 	MaxArtifact int64
 	// RolloutInterval is how often running rollouts are looked at; zero

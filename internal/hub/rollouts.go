@@ -53,7 +53,7 @@ func (h *Hub) openRollouts() error {
 	if h.opts.UpdateDir == "" {
 		return nil
 	}
-	m, err := rollout.New(rollout.Options{Dir: h.opts.UpdateDir, Devices: hubDevices{h}, MaxArtifact: h.opts.MaxArtifact,
+	m, err := rollout.New(rollout.Options{Dir: h.opts.UpdateDir, ArtifactDir: h.opts.ArtifactDir, Devices: hubDevices{h}, MaxArtifact: h.opts.MaxArtifact,
 		Interval: h.opts.RolloutInterval, Logger: h.opts.Logger})
 	if err != nil {
 		return err

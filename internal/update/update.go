@@ -61,8 +61,7 @@ type Options struct {
 	// ProbeEvery is how often the app's health probe is asked during a
 	// trial; zero means a tenth of the window, within 1-15 s.
 	ProbeEvery time.Duration
-	// ProbeTimeout bounds one probe; zero means 5 s, or ProbeEvery when
-	// shorter.
+	// ProbeTimeout bounds one probe; zero means 5 s.
 	ProbeTimeout time.Duration
 	// Binary, when set, runs a staged binary's trial: the device stops
 	// and the command line runs it (BinaryHandover). Nil refuses binary
@@ -131,7 +130,7 @@ func New(opts Options) *Service {
 		opts.ProbeEvery = min(max(opts.Window/10, time.Second), 15*time.Second)
 	}
 	if opts.ProbeTimeout <= 0 {
-		opts.ProbeTimeout = min(5*time.Second, opts.ProbeEvery)
+		opts.ProbeTimeout = 5 * time.Second
 	}
 	log := opts.Logger
 	if log == nil {

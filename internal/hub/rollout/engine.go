@@ -59,6 +59,10 @@ func (m *Manager) tick() {
 	m.mu.Lock()
 	now := time.Now().UTC()
 	for _, r := range m.rollouts {
+		if r.State == Aborted {
+			changed = m.observe(r, seenBy, now) || changed
+			continue
+		}
 		if r.State != Running && r.State != Paused {
 			continue
 		}
@@ -78,17 +82,18 @@ func (m *Manager) tick() {
 }
 
 // watched lists the devices of running and paused rollouts that have not
-// ended.
+// ended, and those of aborted ones the update had reached (their end is
+// still recorded).
 func (m *Manager) watched() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var ids []string
 	for _, r := range m.rollouts {
-		if r.State != Running && r.State != Paused {
+		if r.State != Running && r.State != Paused && r.State != Aborted {
 			continue
 		}
 		for _, id := range r.Devices {
-			if !Final(r.Results[id].State) {
+			if st := r.Results[id].State; !Final(st) && (r.State != Aborted || st != Pending) {
 				ids = append(ids, id)
 			}
 		}
@@ -100,15 +105,7 @@ func (m *Manager) watched() []string {
 // advance moves r on with what its devices say; the caller holds m.mu.
 // It returns whether r changed and what to send.
 func (m *Manager) advance(r *Rollout, seenBy map[string]seen, now time.Time) (bool, []send) {
-	changed := false
-	for _, id := range r.Devices {
-		res, s := r.Results[id], seenBy[id]
-		if Final(res.State) || !s.about(r) || s.state == res.State && s.reason == res.Reason {
-			continue
-		}
-		res.State, res.Reason, res.Updated, changed = s.state, s.reason, now, true
-		m.log.Info("rollout: device "+s.state, "rollout", r.ID, "device", id, "reason", s.reason)
-	}
+	changed := m.observe(r, seenBy, now)
 	if r.State == Running {
 		if why := r.pauseReason(); why != "" {
 			r.State, r.Reason, changed = Paused, why, true
@@ -128,6 +125,24 @@ func (m *Manager) advance(r *Rollout, seenBy map[string]seen, now time.Time) (bo
 		r.Updated = now
 	}
 	return changed, sends
+}
+
+// observe records what r's devices say of its update; the caller holds
+// m.mu. It reports whether anything changed.
+func (m *Manager) observe(r *Rollout, seenBy map[string]seen, now time.Time) bool {
+	changed := false
+	for _, id := range r.Devices {
+		res, s := r.Results[id], seenBy[id]
+		if Final(res.State) || !s.about(r) || s.state == res.State && s.reason == res.Reason {
+			continue
+		}
+		res.State, res.Reason, res.Updated, changed = s.state, s.reason, now, true
+		m.log.Info("rollout: device "+s.state, "rollout", r.ID, "device", id, "reason", s.reason)
+	}
+	if changed {
+		r.Updated = now
+	}
+	return changed
 }
 
 // pauseReason says why r must pause now, "" when it may go on.

@@ -186,7 +186,7 @@ func (r *Rollout) Waves() int {
 // open is the last wave devices may be sent the update in: a wave opens
 // once every device of the waves before it has ended, or is offline and
 // not sent yet (it gets the update when it comes back). The canary must
-// have ended well for wave 1 to open, whatever the threshold.
+// have ended, and well, for wave 1 to open, whatever the threshold.
 func (r *Rollout) open(online func(string) bool) int {
 	for w := 0; w < r.Waves(); w++ {
 		for _, id := range r.Devices {
@@ -197,7 +197,7 @@ func (r *Rollout) open(online func(string) bool) int {
 			if w == 0 && failed(res.State) && !r.CanaryForgiven {
 				return 0
 			}
-			if !Final(res.State) && !(res.State == Pending && !online(id)) {
+			if !Final(res.State) && !(w > 0 && res.State == Pending && !online(id)) {
 				return w
 			}
 		}

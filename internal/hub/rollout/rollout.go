@@ -40,9 +40,14 @@ type Device struct {
 
 // Options configure a Manager. Dir and Devices are required.
 type Options struct {
-	// Dir holds rollouts.json and the artifact store (artifacts/).
-	Dir     string
-	Devices Devices
+	// Dir holds rollouts.json and, unless ArtifactDir says otherwise, the
+	// artifact store (Dir/artifacts).
+	Dir string
+	// ArtifactDir is the artifact store's folder; "" means Dir/artifacts.
+	// Hubs of a cluster may share it (each with a Dir of its own), so that
+	// a device downloads from its own hub what was pushed to another.
+	ArtifactDir string
+	Devices     Devices
 	// Interval is how often running rollouts are looked at; zero means 1 s.
 	Interval time.Duration
 	// Resend is how long a device sent an update may stay silent about it
@@ -89,7 +94,10 @@ func New(opts Options) (*Manager, error) {
 	if opts.Dir == "" || opts.Devices == nil {
 		return nil, errors.New("rollouts: want a folder and the hub's devices")
 	}
-	store, err := OpenStore(filepath.Join(opts.Dir, "artifacts"))
+	if opts.ArtifactDir == "" {
+		opts.ArtifactDir = filepath.Join(opts.Dir, "artifacts")
+	}
+	store, err := OpenStore(opts.ArtifactDir)
 	if err != nil {
 		return nil, err
 	}

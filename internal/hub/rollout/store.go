@@ -51,17 +51,10 @@ func OpenStore(dir string) (*Store, error) {
 		return nil, fmt.Errorf("open artifact store: %w", err)
 	}
 	for _, e := range entries {
-		sha, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok || !validSHA(sha) {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		var a Artifact
-		if err != nil || json.Unmarshal(b, &a) != nil || a.SHA256 != sha {
-			continue // a half-written entry: its upload never finished
-		}
-		if _, err := os.Stat(filepath.Join(dir, sha)); err == nil {
-			s.index[sha] = a
+		if sha, ok := strings.CutSuffix(e.Name(), ".json"); ok && validSHA(sha) {
+			if a, ok := s.read(sha); ok {
+				s.index[sha] = a
+			}
 		}
 	}
 	atomicfile.RemoveTemps(filepath.Join(dir, "upload"))
@@ -111,11 +104,34 @@ func (s *Store) Put(r io.Reader, max int64) (Artifact, error) {
 	return a, nil
 }
 
-// Get returns the artifact stored as sha.
+// read reads what the store knows of the artifact sha from its folder:
+// another hub sharing the folder may have stored it.
+func (s *Store) read(sha string) (Artifact, bool) {
+	b, err := os.ReadFile(filepath.Join(s.dir, sha+".json"))
+	var a Artifact
+	if err != nil || json.Unmarshal(b, &a) != nil || a.SHA256 != sha {
+		return Artifact{}, false // none, or a half-written entry: its upload never finished
+	}
+	if _, err := os.Stat(filepath.Join(s.dir, sha)); err != nil {
+		return Artifact{}, false
+	}
+	return a, true
+}
+
+// Get returns the artifact stored as sha, looking in the folder for one
+// another hub sharing it stored.
 func (s *Store) Get(sha string) (Artifact, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	a, ok := s.index[sha]
+	s.mu.Unlock()
+	if ok || !validSHA(sha) {
+		return a, ok
+	}
+	if a, ok = s.read(sha); ok {
+		s.mu.Lock()
+		s.index[sha] = a
+		s.mu.Unlock()
+	}
 	return a, ok
 }
 

@@ -39,7 +39,7 @@ function rollout(r) {
   const m = (r.artifact && r.artifact.manifest) || {};
   const head = el('div', { class: 'toolbar' },
     el('strong', {}, r.id), badge(r.state),
-    el('span', {}, `${m.kind} ${m.name} ${m.version} to ${r.devices.length} devices (${r.selected}), canary ${r.canary}, waves of ${r.wave}, pauses at ${r.max_failures} failures`),
+    el('span', {}, `${m.kind} ${m.name} ${m.version} to ${r.devices.length} devices (${r.selected}), canary ${r.canary}, waves of ${r.wave}, paused by ${r.max_failures} failed`),
     el('span', { class: 'muted' }, counts(r)));
   for (const [action, when] of [['pause', 'running'], ['resume', 'paused'], ['abort', 'running paused']]) {
     if (!when.split(' ').includes(r.state)) continue;
@@ -60,7 +60,7 @@ function rollout(r) {
         el('td', {}, el('a', { href: '/d/' + encodeURIComponent(id) + '/' }, id)),
         el('td', {}, res.wave === 0 ? 'canary' : 'wave ' + res.wave),
         el('td', {}, badge(res.state)),
-        el('td', { class: 'reason' }, res.reason || '')));
+        el('td', {}, el('span', { class: 'reason' }, res.reason || ''))));
     }
     box.append(el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'Device'), el('th', {}, 'Wave'), el('th', {}, 'State'), el('th', {}, 'Reason'))), tbody));
   }
