@@ -2,7 +2,10 @@ package integration
 
 import (
 	"bufio"
+	"errors"
+	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,8 +37,8 @@ func (h *hub) aliveAuth(t *testing.T) {
 
 // slowBody sends head, a request (announcing an 8,000-byte body when it
 // says "Content-Length: 8000"), then one byte every period, until the
-// server ends the connection or limit passes. It returns how long the server took to end it and the status
-// line and headers of its response ("" when there was none).
+// server ends the connection or limit passes. It returns how long the server took to end it and its
+// response, status line, headers and body ("" when there was none).
 func slowBody(t *testing.T, addr, head string, period, limit time.Duration) (time.Duration, string) {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
@@ -49,17 +52,8 @@ func slowBody(t *testing.T, addr, head string, period, limit time.Duration) (tim
 	}
 	ended := make(chan string, 1)
 	go func() {
-		var resp strings.Builder
-		br := bufio.NewReader(c)
-		for {
-			line, err := br.ReadString('\n')
-			if strings.TrimSpace(line) == "" || err != nil {
-				break
-			}
-			resp.WriteString(line)
-		}
-		br.WriteTo(discard{}) // the body, then EOF when the server closes
-		ended <- resp.String()
+		b, _ := io.ReadAll(io.LimitReader(c, 1<<20)) // to EOF, when the server closes
+		ended <- string(b)
 	}()
 	tick := time.NewTicker(period)
 	defer tick.Stop()
@@ -76,10 +70,6 @@ func slowBody(t *testing.T, addr, head string, period, limit time.Duration) (tim
 		}
 	}
 }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // TestHubSlowBodiesAndRefusals: a request body dribbled a byte every 5 s
 // never holds a connection of either port, and an upgrade the hub refuses
@@ -107,6 +97,8 @@ func TestHubSlowBodiesAndRefusals(t *testing.T) {
 		{"plain request on the device port", h.dev, "POST /Device_1 HTTP/1.1\r\nHost: " + h.dev + "\r\n" + body, "HTTP/1.1 400", 3 * time.Second},
 		{"page without a token", h.page, upgrade(h.page, "/Device_1", body), "HTTP/1.1 401", 3 * time.Second},
 		{"page from another origin", h.page, upgrade(h.page, "/Device_1", "Origin: http://evil.example\r\n", "Authorization: Bearer page-secret\r\n", body), "HTTP/1.1 403", 3 * time.Second},
+		{"device of another WebSocket version", h.dev, strings.Replace(upgrade(h.dev, "/Device_1", "Authorization: Bearer dev-secret\r\n"), "Version: 13", "Version: 99", 1), "HTTP/1.1 426", 3 * time.Second},
+		{"page upgrade without a key", h.page, strings.Replace(upgrade(h.page, "/Device_1", "Authorization: Bearer page-secret\r\n"), "Sec-WebSocket-Key", "X-Key", 1), "HTTP/1.1 400", 3 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,6 +112,17 @@ func TestHubSlowBodiesAndRefusals(t *testing.T) {
 			}
 			if !strings.Contains(strings.ToLower(resp), "\nconnection: close") {
 				t.Errorf("refusal without Connection: close:\n%s", resp)
+			}
+			// the whole response, its body saying why, arrives before the end
+			res, err := http.ReadResponse(bufio.NewReader(strings.NewReader(resp)), nil)
+			if err == nil {
+				var b []byte
+				if b, err = io.ReadAll(res.Body); err == nil && len(b) == 0 {
+					err = errors.New("no body")
+				}
+			}
+			if err != nil {
+				t.Errorf("refusal cut short: %v:\n%s", err, resp)
 			}
 			t.Logf("ended after %v: %q", took.Round(time.Millisecond), firstLine(resp))
 		})

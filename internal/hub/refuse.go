@@ -3,6 +3,7 @@ package hub
 import (
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -21,18 +22,27 @@ const (
 // device whose token is refused retries on a fresh connection; holding the
 // old one open only leaks sockets on both sides.
 func refuseUpgrade(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Connection", "close")
-	http.Error(w, msg, code)
+	body := msg + "\n"
+	h := w.Header()
+	h.Set("Connection", "close")
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(len(body))) // whole without the end of a chunked body
+	w.WriteHeader(code)
+	io.WriteString(w, body)
 	closeNow(w)
 }
 
-// closeNow ends the connection of a request whose response is written: the
+// closeNow ends the connection of a request whose response is written
+// (with its length: a chunked body would end without its last chunk): the
 // response is flushed, the hub's side closed, and the connection closed
 // once the client closes its side or after half a second (so that the
 // client reads the response before it sees the connection go, rather than
 // a reset that could discard it).
 func closeNow(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
+	rc := http.NewResponseController(w)
+	rc.Flush() // a hijack takes the connection as it is: what is buffered would be lost
+	conn, _, err := rc.Hijack()
 	if err != nil {
 		return
 	}

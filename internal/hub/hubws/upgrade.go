@@ -74,8 +74,9 @@ func (u *upgrader) Upgrade(w http.ResponseWriter, r *http.Request, h Handler) (C
 
 // checkHandshake checks an upgrade request (RFC 6455 section 4.2.1) and
 // returns the Sec-WebSocket-Accept value, or answers the client with the
-// HTTP error and returns errHandshake.
+// HTTP error, closing the connection after it, and returns errHandshake.
 func checkHandshake(w http.ResponseWriter, r *http.Request) (string, error) {
+	w.Header().Set("Connection", "close") // for a refusal: the client retries on a new connection
 	key := r.Header.Get("Sec-WebSocket-Key")
 	nonce, kerr := base64.StdEncoding.DecodeString(key)
 	switch {
