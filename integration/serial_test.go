@@ -211,3 +211,37 @@ func TestSerialPageInChromium(t *testing.T) {
 		}
 	}
 }
+
+// A port flooding a driver whose max_rate is high (1000 lines a second)
+// passes lines on in bursts the clients' send queues (256 messages) take:
+// neither a local client nor the hub link (a client of the device too) is
+// closed as too slow, and both still get what the port says afterwards.
+func TestSerialFastFloodKeepsClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the tether binary")
+	}
+	peer := tethertest.NewSerialPeer(t)
+	h := startHub(t, 0)
+	dev := startDeviceDemo(t, h.devicePort, fmt.Sprintf(`"drivers": {
+    "uart": {"kind": "serial", "port": %q, "baud": 115200, "max_rate": 1000, "start": true}}`, peer.Path))
+	local := dialRaw(t, dev.ws, "/")
+	local.waitText(`"uart/status":"open: `, 15*time.Second)
+	page := dialRaw(t, h.page, "/Device_1")
+	page.waitText(`"iam":"Device_1"`, 20*time.Second)
+	var b strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&b, "flood %d\n", i)
+	}
+	peer.Write([]byte(b.String()))
+	dropped := regexp.MustCompile(`"uart/dropped":[1-9]`)
+	for m := ""; !dropped.MatchString(m); {
+		m = local.waitText(`"uart/dropped":`, 15*time.Second)
+	}
+	page.sendText(`["CMD", "send_message", ["after the flood", "uart"]]`)
+	for _, c := range []*rawConn{local, page} {
+		c.waitText(`{"uart/line":"AFTER THE FLOOD"}`, 15*time.Second)
+	}
+	if strings.Contains(dev.proc.Output(), "lost home connection") {
+		t.Errorf("the device lost its hub link in the flood:\n%s", dev.proc.Output())
+	}
+}

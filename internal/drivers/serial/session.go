@@ -116,7 +116,7 @@ func (s *session) serve(ctx context.Context, p *port) error {
 // read passes on what p sends, as lines or binary chunks, until p fails.
 func (s *session) read(p *port) error {
 	set := s.d.set
-	limit := rate.NewLimiter(rate.Limit(set.maxRate), set.maxRate)
+	limit := rate.NewLimiter(rate.Limit(set.maxRate), min(set.maxRate, MaxBurst))
 	key := s.d.name + "/line"
 	var pending []byte // a binary mode's chunk so far
 	pass := func(text string) {

@@ -16,6 +16,11 @@ const (
 	DefaultMaxRate = 100
 )
 
+// MaxBurst is the most lines (or chunks) passed on at once, whatever
+// max_rate says: well under a client's send queue (256 messages), so a
+// flood never closes the clients, nor the hub link, as too slow.
+const MaxBurst = 100
+
 // settings are a driver's app.json entry, checked and with defaults.
 type settings struct {
 	port     string
