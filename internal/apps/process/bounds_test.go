@@ -47,6 +47,17 @@ for line in ["not json", "{", "[1, 2]", '{"type": "nope"}', '{"type": "reply", "
 out({"type": "state", "state": {"bad/done": True}})
 time.sleep(3600)
 `,
+	// dflood: on CMD go, 50000 sends to the fake driver "f2" (each
+	// answered to every client as f2/msg), then dflood/done.
+	"dflood": pyOut + `out({"type": "announce", "items": [{"kind": "CMD", "name": "go", "args": []}], "keys": []})
+for line in sys.stdin:
+    m = json.loads(line)
+    if m["type"] == "request":
+        out({"type": "driver", "driver": "f2", "op": "start"})
+        for i in range(50000):
+            sys.stdout.write('{"type":"driver","driver":"f2","op":"send","text":"m%d"}\n' % i)
+        out({"type": "state", "state": {"dflood/done": True}})
+`,
 	// deaf: never reads its input.
 	"deaf": pyOut + `out({"type": "announce", "items": [{"kind": "CMD", "name": "poke", "args": [{"name": "n", "type": "integer"}]}], "keys": []})
 time.sleep(3600)
@@ -108,6 +119,19 @@ async def main(url, case):
             st = await asyncio.wait_for(count(), 60)
             print("broadcasts through", n, "dropped", st["app/dropped"]["over_rate"])
             assert 0 < n < 50000 and st["app/dropped"]["over_rate"] > 0, (n, st["app/dropped"])
+        elif case == "dflood":
+            await ws.send(req("CMD", "go"))
+            n = 0
+            async def count():
+                nonlocal n
+                while True:
+                    m = json.loads(await ws.recv())
+                    n += "f2/msg" in m
+                    if m.get("dflood/done"):
+                        return m
+            st = await asyncio.wait_for(count(), 60)
+            print("driver answers through", n, "dropped", st["app/dropped"]["over_rate"])
+            assert 0 < n < 50000 and st["app/dropped"]["over_rate"] > 0, (n, st["app/dropped"])
         elif case == "huge":
             st = await state_until(ws, st, lambda m: m.get("huge/after") == 1, timeout=60)
             assert st["app/dropped"]["long_lines"] == 1, st["app/dropped"]
@@ -139,10 +163,14 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 // is counted in app/dropped and logged, and the program is not restarted.
 func TestBoundedBothWays(t *testing.T) {
 	tethertest.NeedPython(t)
-	for _, name := range []string{"flood", "huge", "bad", "deaf"} {
+	for _, name := range []string{"flood", "dflood", "huge", "bad", "deaf"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			root := writeRoot(t, `{"exec": ["`+tethertest.Python+`", "app/`+name+`.py"], `+page+`}`,
+			drivers := ""
+			if name == "dflood" {
+				drivers = `, "drivers": {"f2": {"kind": "fake"}}`
+			}
+			root := writeRoot(t, `{"exec": ["`+tethertest.Python+`", "app/`+name+`.py"], `+page+drivers+`}`,
 				map[string]string{"app/" + name + ".py": misbehaving[name]})
 			dev, addr := device(t, root)
 			base := rss(t, dev.Cmd.Process.Pid, "VmRSS")
@@ -155,7 +183,7 @@ func TestBoundedBothWays(t *testing.T) {
 			if name == "huge" && peak-base > 50<<20 {
 				t.Errorf("peak RSS %d MiB, %d MiB over the start: the 100 MB line was held", peak>>20, (peak-base)>>20)
 			}
-			want := map[string]string{"flood": "messages over the rate dropped", "huge": "a line over the limit was dropped",
+			want := map[string]string{"flood": "messages over the rate dropped", "dflood": "messages over the rate dropped", "huge": "a line over the limit was dropped",
 				"bad": "line refused", "deaf": "request refused: the program is not reading its input"}[name]
 			dev.WaitOutput(want, 5*time.Second)
 		})

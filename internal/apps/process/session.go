@@ -28,7 +28,7 @@ import (
 const (
 	maxLine     = 1 << 20 // bytes of one line from the program; longer lines are dropped
 	outRate     = 200     // replies and broadcasts a second, with bursts of outBurst
-	outBurst    = 400
+	outBurst    = 100
 	maxStateKey = 500 // keys of the app's state
 	inLines     = 256 // lines queued for the program's input
 	inBytes     = 1 << 20
@@ -200,6 +200,10 @@ const driverWait = 5 * time.Second
 // driver does the program's driver line (start, stop or send to one of
 // the entry's drivers) and tells the program how it went.
 func (r *run) driver(m message) {
+	if !r.out.Allow() { // what a driver answers reaches every client, as a broadcast does
+		r.refused(&r.drops.OverRate, "messages over the rate dropped", "rate", outRate)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), driverWait)
 	defer cancel()
 	text := ""
