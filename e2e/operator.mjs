@@ -5,7 +5,8 @@
 //
 // Usage: node operator.mjs MODE URL SCREENSHOT.png [ARGS...]
 //   presence  URL through a hub. Send is off until the interface runs; a
-//             long reply wraps; an error shows next to the control that
+//             long reply wraps, and a page opened after it shows the
+//             interface running but not the reply; an error shows next to the control that
 //             caused it and stays across other actions; the password field
 //             is cleared after a save. Prints "ready"; the test stops the
 //             device: a banner says it is offline, why and when it was last
@@ -62,6 +63,12 @@ const modes = {
     const reply = page.locator('#received li').filter({ hasText: 'X'.repeat(400) });
     await reply.waitFor(t);
     if (await reply.evaluate((li) => li.scrollWidth > li.clientWidth + 1)) throw new Error('a long reply does not wrap');
+    const later = await browser.newPage(); // a page opened after the send: the state, not the reply
+    await later.goto(url);
+    await later.locator('#fake-state').filter({ hasText: /^running$/ }).waitFor(t);
+    await later.waitForTimeout(500);
+    if (await later.locator('#received li').count()) throw new Error('a page opened later shows the reply as new: ' + await later.locator('#received').innerText());
+    await later.close();
 
     await page.getByLabel(/SSID/).fill('nowhere');
     await page.getByRole('button', { name: 'Test', exact: true }).click();
