@@ -259,6 +259,13 @@ func TestAppUpdatesRealBinaries(t *testing.T) {
 			if shadow["update/state"] != st.state || !strings.Contains(fmt.Sprint(shadow["update/reason"]), st.reason) {
 				t.Fatalf("the hub's view of Device_1: update/state %v, update/reason %v", shadow["update/state"], shadow["update/reason"])
 			}
+			var d struct {
+				Update struct{ State, Version, Reason string } `json:"update"`
+			}
+			r.api("/api/devices/Device_1", &d)
+			if d.Update.State != st.state {
+				t.Fatalf("/api/devices/Device_1 update: %+v, want state %s", d.Update, st.state)
+			}
 			r.linked()
 			if st.unpacked != "" {
 				if got, _ := filepath.Glob(filepath.Join(r.root, "updates", "apps", "weather", st.unpacked+"-*")); len(got) > 0 {

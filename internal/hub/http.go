@@ -244,7 +244,7 @@ func (di *DeviceInfo) addLabels(file []string) {
 func (di *DeviceInfo) setState(shadow []byte, now time.Time) {
 	s := summarize(shadow)
 	di.App, di.Version, di.Recovery, di.RecoveryReason, di.Sys = s.App, s.Version, s.Recovery, s.RecoveryReason, s.Sys
-	di.Labels = s.Labels
+	di.Labels, di.Update = s.Labels, s.Update
 	if di.ShadowUpdated != nil {
 		age := now.Sub(*di.ShadowUpdated).Round(time.Millisecond).Seconds()
 		di.ShadowAge = &age

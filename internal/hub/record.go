@@ -71,6 +71,9 @@ type DeviceInfo struct {
 	// Sys is the device's system information: its sys/... state keys
 	// without the prefix (uptime, load, mem/total, ...).
 	Sys map[string]json.RawMessage `json:"sys,omitempty"`
+	// Update is the device's update in progress or its last one, from
+	// its update/ state keys; absent before any.
+	Update *UpdateInfo `json:"update,omitempty"`
 	// ShadowUpdated is when the shadow last changed and ShadowAge how
 	// many seconds ago that was; absent without a shadow.
 	ShadowUpdated *time.Time `json:"shadow_updated,omitempty"`

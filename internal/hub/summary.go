@@ -23,6 +23,19 @@ type summary struct {
 	// Network is the device's network mode and whether its access point is up.
 	NetMode string
 	AP      bool
+	// Update is what its update/ keys say; nil without them.
+	Update *UpdateInfo
+}
+
+// UpdateInfo is a device's update as its update/ state keys say it
+// (docs/UPDATES.md): its state (downloading, staged, trial, committed,
+// rolled_back, refused), what it is and why it ended so.
+type UpdateInfo struct {
+	State   string `json:"state"`
+	Name    string `json:"name,omitempty"`
+	Kind    string `json:"kind,omitempty"`
+	Version string `json:"version,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // summarize reads a shadow (a JSON object, or nil). A device is in
@@ -52,6 +65,10 @@ func summarize(shadow []byte) summary {
 		s.RecoveryReason = str("recovery/reason")
 	}
 	s.Labels = reportedLabels(m["labels"])
+	if st := str("update/state"); st != "" {
+		s.Update = &UpdateInfo{State: st, Name: str("update/name"), Kind: str("update/kind"),
+			Version: str("update/version"), Reason: str("update/reason")}
+	}
 	s.NetMode = cmp.Or(str("wifi/mode"), str("net/mode"))
 	json.Unmarshal(m["wifi/ap/active"], &s.AP)
 	for k, v := range m {

@@ -39,3 +39,15 @@ func TestSummarize(t *testing.T) {
 		})
 	}
 }
+
+func TestSummarizeUpdate(t *testing.T) {
+	s := summarize([]byte(`{"update/state": "rolled_back", "update/name": "weather", "update/kind": "app",
+		"update/version": "3", "update/reason": "the app failed: exit status 3"}`))
+	want := UpdateInfo{State: "rolled_back", Name: "weather", Kind: "app", Version: "3", Reason: "the app failed: exit status 3"}
+	if s.Update == nil || *s.Update != want {
+		t.Fatalf("Update = %+v, want %+v", s.Update, want)
+	}
+	if s := summarize([]byte(`{"update/state": ""}`)); s.Update != nil {
+		t.Fatalf("no update yet: Update = %+v, want nil", s.Update)
+	}
+}

@@ -59,7 +59,12 @@ const columns = {
   id: { key: (d) => d.id },
   status: { key: statusOf },
   app: { key: (d) => d.app, text: (d) => d.app || '–' },
-  version: { key: (d) => d.version, text: (d) => d.version || '–' },
+  version: {
+    key: (d) => d.version,
+    // an update in progress, or one that did not commit, is said beside it
+    text: (d) => (d.version || '–') + (d.update && d.update.state !== 'committed' ? ' · update ' + d.update.state.replace('_', ' ') : ''),
+    title: (d) => d.update ? ['update', d.update.state, d.update.name, d.update.version, d.update.reason].filter(Boolean).join(' ') : '',
+  },
   seen: { key: (d) => d.last_seen && Date.parse(d.last_seen), text: (d) => ago(d.last_seen), title: (d) => d.last_seen || '' },
   uptime: { key: (d) => sys(d, 'uptime'), text: (d) => duration(sys(d, 'uptime')) },
   load: {
