@@ -4,10 +4,12 @@
 // argument typed in is sent, a GET's reply shows under the card; the driver
 // cards are hidden for an app without CMD hal; fail on any page or console
 // error. Made for the shell counter example (CMD inc [by?], GET count,
-// counter/value). Usage: node app-page.mjs URL SCREENSHOT.png
+// counter/value). With OWN_PAGE (the app's page folder), the card must say
+// the app has a page of its own, which the hub does not serve; without, it
+// must not. Usage: node app-page.mjs URL SCREENSHOT.png [OWN_PAGE]
 import { launchChromium } from './browser.mjs';
 
-const [url, shot] = process.argv.slice(2);
+const [url, shot, ownPage] = process.argv.slice(2);
 const browser = await launchChromium();
 const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
 const errors = [];
@@ -17,6 +19,12 @@ try {
   await page.goto(url);
   await page.getByRole('status').filter({ hasText: /^connected$/ }).waitFor({ timeout: 10000 });
   await page.getByRole('heading', { name: 'App counter' }).waitFor({ timeout: 10000 });
+  const note = page.getByText('This app has a page of its own');
+  if (ownPage) {
+    await page.getByText('This app has a page of its own (' + ownPage + ')').waitFor({ timeout: 10000 });
+  } else if (await note.isVisible()) {
+    throw new Error('the card says the app has a page of its own');
+  }
   const value = page.locator('dt', { hasText: /^counter\/value$/ }).locator('xpath=following-sibling::dd[1]');
   await page.waitForFunction((el) => /^\d+$/.test(el.textContent), await value.elementHandle(), { timeout: 10000 });
   const before = Number(await value.textContent());

@@ -1,6 +1,9 @@
 package process_test
 
 import (
+	"io"
+	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,6 +31,37 @@ func TestGeneratedPage(t *testing.T) {
 		if strings.Contains(url, "/d/") {
 			tethertest.KeepScreenshot(t, shot, "app-page.png")
 		}
+	}
+}
+
+// An app with a page folder of its own: the hub serves tether's page with
+// the generated card (it serves no page a device supplies), and the card
+// says the app has a page of its own on the device's port.
+func TestOwnPageThroughHub(t *testing.T) {
+	t.Parallel()
+	devPort, pages := hub(t)
+	root := exampleRoot(t, "shell", atoi(t, devPort))
+	if err := os.Mkdir(filepath.Join(root, "www"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tethertest.WriteFile(t, filepath.Join(root, "www", "index.html"), "<!doctype html><title>counter</title><p>my own page</p>")
+	b, _ := os.ReadFile(filepath.Join(root, "app.json"))
+	tethertest.WriteFile(t, filepath.Join(root, "app.json"), strings.Replace(string(b), `"exec":`, `"page": "www", "exec":`, 1))
+	dev, addr := device(t, root)
+	res, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(body), "my own page") {
+		t.Fatalf("the device's port serves %q, want the app's own page", body)
+	}
+	dev.WaitOutput("connected to home", 30*time.Second)
+	shot := filepath.Join(t.TempDir(), "own-page.png")
+	out := tethertest.Browser(t, "app-page.mjs", "http://"+pages+"/d/Device_1/", shot, "www")
+	if !strings.Contains(out, "app page ok") {
+		t.Fatalf("browser said:\n%s", out)
 	}
 }
 

@@ -70,6 +70,9 @@ func (r *run) addState(m wire.Message) {
 	defer r.mu.Unlock()
 	m["app/pid"] = r.pid
 	m["app/dropped"] = r.drops
+	if r.p.Page != "" {
+		m["app/page"] = r.p.Page // served on the device's port only: the hub's page says so
+	}
 	for k, v := range r.state {
 		if _, taken := m[k]; !taken {
 			m[k] = v

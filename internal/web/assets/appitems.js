@@ -109,6 +109,15 @@
   }
 
   t.on((k) => k === 'help', (k, v) => { if (v && typeof v === 'object') help(v); });
+  // An app with a page folder of its own is served with it on the device's
+  // port only; anywhere else (through a hub) this page stands in, and says so.
+  t.on((k) => k === 'app/page', (k, v) => {
+    const note = $('app-own-page');
+    note.hidden = !v;
+    note.textContent = v ? 'This app has a page of its own (' + v + '), served on the device\'s own port; ' +
+      'here, through the hub, tether\'s page stands in for it, with this card made from the app\'s items.' : '';
+    if (v) $('app-card').hidden = false;
+  });
   t.on((k) => k === 'iam', (k, v, m) => { last = m; });
   // An older device, without GET help, has the demo's items.
   t.on((k) => k === 'error', (k, v) => { if (String(v).includes('unknown item "help"')) t.send('CMD', 'hal'); });
