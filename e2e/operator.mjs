@@ -44,6 +44,12 @@ const t = { timeout: 15000 };
 const say = (s) => console.log(s);
 const enabled = (id, on = true) => page.waitForFunction(([id, on]) => document.getElementById(id).disabled === !on, [id, on], t);
 
+// inView reports whether the element with id is on screen, scrolled where the page is.
+const inView = (id) => page.evaluate((id) => {
+  const r = document.getElementById(id).getBoundingClientRect();
+  return r.height > 0 && r.top >= 0 && r.bottom <= innerHeight;
+}, id);
+
 // up waits until the page has its device: connected, no banner, controls on.
 async function up() {
   await page.getByRole('status').filter({ hasText: /^connected$/ }).waitFor(t);
@@ -87,9 +93,12 @@ const modes = {
     await page.locator('[data-key="wifi/store/result"]').filter({ hasText: 'Success' }).waitFor({ timeout: 30000 });
     if ((await page.getByLabel(/password/i).inputValue()) !== '') throw new Error('the password stays in its field after the save');
     await page.locator('[data-key="wifi/net/stored"]').filter({ hasText: 'tether-lab' }).waitFor(t);
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight)); // reading the log, far down
     say('ready');
 
     await page.getByText(/device offline/i).waitFor({ state: 'visible', ...t });
+    if (!(await inView('presence'))) throw new Error('the offline banner is off screen for a page scrolled down');
+    await page.evaluate(() => window.scrollTo(0, 0));
     const banner = await page.locator('#presence').innerText();
     if (!/closed by the device|connection lost|not connected/.test(banner) || !/last seen \d/.test(banner)) {
       throw new Error('the banner lacks the reason or the time: ' + banner);
@@ -138,6 +147,7 @@ const modes = {
     await app.fill(moved);
     await page.getByRole('button', { name: 'Apply changes' }).click();
     await page.getByText(/keep these settings\?/i).waitFor(t);
+    if (!(await inView('apply-bar'))) throw new Error('"Keep these settings?" is off screen where Apply was clicked');
     const ask = await page.locator('#apply-bar').innerText();
     if (!/app\.json is checked in \d+ s/.test(ask)) throw new Error('the bar does not count down: ' + ask);
     say('asked');
