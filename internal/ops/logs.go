@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -30,6 +31,7 @@ const (
 // subscriptions are an app run's live log subscriptions, one per client.
 type subscriptions struct {
 	log     *devlog.Log
+	logger  *slog.Logger // where a panicking subscription is told
 	mu      sync.Mutex
 	subs    map[any]*subscription // by cmdapi.ClientID
 	stop    chan struct{}         // closed when the run ends
@@ -46,8 +48,8 @@ type subscription struct {
 	once  sync.Once
 }
 
-func newSubscriptions(log *devlog.Log, dropped func(int)) *subscriptions {
-	return &subscriptions{log: log, subs: map[any]*subscription{}, stop: make(chan struct{}), dropped: dropped}
+func newSubscriptions(log *devlog.Log, logger *slog.Logger, dropped func(int)) *subscriptions {
+	return &subscriptions{log: log, logger: logger, subs: map[any]*subscription{}, stop: make(chan struct{}), dropped: dropped}
 }
 
 // wait ends every subscription and waits for their goroutines.
@@ -93,9 +95,18 @@ func (ss *subscriptions) subscribe(ctx context.Context, level slog.Level, reply 
 			ss.mu.Unlock()
 			sub.f.Close()
 		}()
+		defer ss.recoverPump() // one client's goroutine: a panic ends its subscription only
 		sub.pump(ctx, ss.stop, ss.dropped)
 	})
 	return true, nil
+}
+
+// recoverPump turns a panic in a subscription's goroutine into the end of
+// that subscription, logged with its stack, rather than of the device.
+func (ss *subscriptions) recoverPump() {
+	if v := recover(); v != nil {
+		ss.logger.Error("log subscription panicked; ending it", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	}
 }
 
 // unsubscribe ends the client's subscription, reporting whether it had one.

@@ -42,7 +42,7 @@ func (s *Service) Session(restart func(), net *netif.Manager, rev int64) *Sessio
 		restart()
 	}
 	return &Session{s: s, restart: restart, net: net, kick: make(chan struct{}, 1),
-		subs: newSubscriptions(s.opts.Log, func(n int) { s.dropped.Add(int64(n)) })}
+		subs: newSubscriptions(s.opts.Log, s.log, func(n int) { s.dropped.Add(int64(n)) })}
 }
 
 // Register adds the operator items to api, each described for GET help.
