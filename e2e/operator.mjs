@@ -22,8 +22,9 @@
 //             back by itself with the change reported reverted.
 //   livelog   URL through a hub: follows the device's log, asks for a WiFi
 //             test; the line the device logs shows within a second of the
-//             test's own reply. A second page following too shows the
-//             recent lines, and its level filters them.
+//             test's own reply; paused, the card holds the next lines
+//             until Resume. A second page following too shows the recent
+//             lines, and its level filters them.
 //   maint     URL through a hub: the System card (uptime, load, memory,
 //             disk, version, restarts, last failure, WiFi signal once a
 //             network is joined), the scan list in the network form
@@ -186,6 +187,17 @@ const modes = {
     say('the line showed ' + Math.round(after) + ' ms after the reply it precedes, ' + (Date.now() - logged) + ' ms after it was logged and read back');
     if (after > 1000) throw new Error('the log line came ' + Math.round(after) + ' ms after the reply');
     await page.screenshot({ path: shot, fullPage: false });
+
+    // Paused, the card holds what comes and shows it on Resume.
+    const tests = () => page.locator('#dlog div').filter({ hasText: 'station test succeeded' }).count();
+    const shownBefore = await tests();
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByRole('button', { name: 'Test', exact: true }).click();
+    await page.locator('#dlog-note').filter({ hasText: /paused, [1-9]\d* lines held/ }).waitFor(t);
+    await page.waitForTimeout(500);
+    if (await tests() !== shownBefore) throw new Error('a paused log shows new lines');
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.waitForFunction((n) => [...document.querySelectorAll('#dlog div')].filter((d) => d.textContent.includes('station test succeeded')).length > n, shownBefore, t);
 
     // A second page (or this one reloaded) finds the hub's connection
     // following the log already: it still shows the recent lines, and its
