@@ -19,7 +19,7 @@ import (
 // is committed, linked as bin/tether and runs in the same process (the
 // old one execs it), reporting its version to the hub.
 func TestBinaryUpdate(t *testing.T) {
-	r := newUpdRig(t, "4s")
+	r := newUpdRig(t, "6s")
 	tethertest.WriteFile(t, filepath.Join(r.root, "app.json"), fmt.Sprintf(`{"app": "demo",
   "demo": {"http": {"ip": "127.0.0.1", "port": 0}, "home": {"ip": "127.0.0.1", "port": %d}}}`, r.devPort))
 	bin := filepath.Join(r.root, "bin", "tether")

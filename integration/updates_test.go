@@ -226,7 +226,7 @@ func (r *updRig) linked() {
 // their reason at the hub; a tampered payload and a wrong key are refused
 // before anything is staged. Real hub, real device, real CLI.
 func TestAppUpdatesRealBinaries(t *testing.T) {
-	r := newUpdRig(t, "4s")
+	r := newUpdRig(t, "6s")
 	r.startDevice()
 	r.running("1")
 	otherKeys := t.TempDir()
@@ -239,7 +239,7 @@ func TestAppUpdatesRealBinaries(t *testing.T) {
 		runs       string // the version running after it
 		unpacked   string // a version refused before staging: never unpacked
 	}{
-		{"v2 works", r.pack("2", "ok"), "committed", "committed after 4s on trial", "2", ""},
+		{"v2 works", r.pack("2", "ok"), "committed", "committed after 6s on trial", "2", ""},
 		{"v3 crashes at start", r.pack("3", "crash"), "rolled_back", "weather 3: cannot read the sensor", "2", ""},
 		{"v4 never answers its probe", r.pack("4", "noprobe"), "rolled_back", "health probe never answered healthy: GET health: no answer", "2", ""},
 		{"v5 breaks the hub connection", r.pack("5", "bigstate"), "rolled_back", "not on its hub at the end of the window", "2", ""},
@@ -287,7 +287,7 @@ func TestAppUpdatesRealBinaries(t *testing.T) {
 // an update, checks the app's folder is whole at that instant, restarts
 // the device, and checks it ends on a working version by itself.
 func TestAppUpdateSurvivesSIGKILL(t *testing.T) {
-	r := newUpdRig(t, "4s")
+	r := newUpdRig(t, "6s")
 	steps := []struct {
 		hold  string // where the device is killed (TETHER_TEST_UPDATE_HOLD; "trial": in its window)
 		mode  string

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +23,7 @@ import (
 	"tether/internal/apps/appserver"
 	_ "tether/internal/apps/recovery"
 	"tether/internal/artifact"
+	"tether/internal/certs"
 	"tether/internal/cmdapi"
 	"tether/internal/device"
 	"tether/internal/hub"
@@ -73,11 +76,23 @@ type rig struct {
 	key     ed25519.PrivateKey
 	ring    *logring.Ring
 	hubLogs *tethertest.SyncBuffer
+	client  *http.Client // to the hub's page port
+	devAddr string       // the hub's device port
 }
 
-func newRig(t *testing.T, window time.Duration) *rig {
+// newRig starts a hub and a device. With secure, the hub serves TLS and
+// requires client certificates, and the device calls home (and so
+// downloads) over TLS with its own certificate.
+func newRig(t *testing.T, window time.Duration, secure bool) *rig {
 	t.Helper()
-	r := &rig{t: t, ring: logring.New(1000), hubLogs: &tethertest.SyncBuffer{}}
+	r := &rig{t: t, ring: logring.New(1000), hubLogs: &tethertest.SyncBuffer{}, client: http.DefaultClient}
+	r.root = tethertest.SeedRootApp(t, "{}")
+	home := ""
+	hubOpts := hub.Options{UpdateDir: t.TempDir(), RolloutInterval: 100 * time.Millisecond, MaxMessage: 16 << 10,
+		Logger: slog.New(slog.NewTextHandler(r.hubLogs, nil))}
+	if secure {
+		home = secureRig(t, r, &hubOpts)
+	}
 	dLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -86,12 +101,15 @@ func newRig(t *testing.T, window time.Duration) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := hub.New(hub.Options{UpdateDir: t.TempDir(), RolloutInterval: 100 * time.Millisecond, MaxMessage: 16 << 10,
-		Logger: slog.New(slog.NewTextHandler(r.hubLogs, nil))})
+	r.devAddr = dLn.Addr().String()
+	h := hub.New(hubOpts)
 	ctx, cancel := context.WithCancel(context.Background())
 	hubDone := make(chan error, 1)
 	go func() { hubDone <- h.Serve(ctx, dLn, pLn) }()
 	r.hubURL = "http://" + pLn.Addr().String()
+	if secure {
+		r.hubURL = "https://" + pLn.Addr().String()
+	}
 
 	keys := t.TempDir()
 	priv, pub, _, err := artifact.GenerateKeys(keys, "update")
@@ -102,8 +120,8 @@ func newRig(t *testing.T, window time.Duration) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.root = tethertest.SeedRootApp(t, fmt.Sprintf(`{"app": %q, "demo": {"http": {"ip": "127.0.0.1", "port": 0},
-		"home": {"ip": "127.0.0.1", "port": %d}}}`, testApp, dLn.Addr().(*net.TCPAddr).Port))
+	tethertest.WriteFile(t, filepath.Join(r.root, "app.json"), fmt.Sprintf(`{"app": %q, "demo": {"http": {"ip": "127.0.0.1", "port": 0},
+		"home": {"ip": "127.0.0.1", "port": %d %s}}}`, testApp, dLn.Addr().(*net.TCPAddr).Port, home))
 	os.MkdirAll(filepath.Join(r.root, "keys"), 0o755)
 	b, _ := os.ReadFile(pub)
 	tethertest.WriteFile(t, filepath.Join(r.root, "keys", "update.pub"), string(b))
@@ -154,7 +172,7 @@ func (r *rig) push(art []byte) string {
 
 func (r *rig) post(path string, body []byte, out any) {
 	r.t.Helper()
-	resp, err := http.Post(r.hubURL+path, "application/octet-stream", bytes.NewReader(body))
+	resp, err := r.client.Post(r.hubURL+path, "application/octet-stream", bytes.NewReader(body))
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -171,7 +189,7 @@ func (r *rig) result(id string) (state, reason string) {
 	r.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(r.hubURL + "/api/rollouts/" + id)
+		resp, err := r.client.Get(r.hubURL + "/api/rollouts/" + id)
 		if err != nil {
 			r.t.Fatal(err)
 		}
@@ -202,7 +220,7 @@ func (r *rig) mode() string {
 // comes back to the previous version by itself, with its reason at the
 // hub.
 func TestUpdatesInProcess(t *testing.T) {
-	r := newRig(t, 3*time.Second)
+	r := newRig(t, 3*time.Second, false)
 	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, ed25519.SeedSize))
 	tampered := tethertest.TamperArtifact(t, r.pack("6", "ok", r.key))
 	steps := []struct {
@@ -236,5 +254,65 @@ func TestUpdatesInProcess(t *testing.T) {
 		if !ok {
 			break
 		}
+	}
+}
+
+// secureRig makes a CA, the hub's certificate and Device_1's client
+// certificate (in the root's certs/), sets the hub to serve TLS and
+// require client certificates, and returns the home keys that make the
+// device use them.
+func secureRig(t *testing.T, r *rig, o *hub.Options) string {
+	t.Helper()
+	ca, err := certs.NewCA(certs.CAOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := certs.Server(ca, certs.ServerOptions{IPs: []net.IP{net.ParseIP("127.0.0.1")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := certs.Device(ca, certs.DeviceOptions{ID: "Device_1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(r.root, "certs")
+	for name, p := range map[string]*certs.Pair{"ca": ca, "server": srv, "Device_1": dev} {
+		if _, _, err := p.Write(dir, name, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o.TLS, err = certs.ServerTLS(filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.ClientCAs, err = certs.LoadPool(filepath.Join(dir, "ca.crt")); err != nil {
+		t.Fatal(err)
+	}
+	tlsCfg, err := certs.ClientTLS(filepath.Join(dir, "ca.crt"), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.client = &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+	return `, "host": "127.0.0.1", "tls": true, "ca": "certs/ca.crt", "cert": "certs/Device_1.crt", "key": "certs/Device_1.key"`
+}
+
+// TestUpdateOverTLSWithClientCert: on a hub that serves TLS and requires
+// client certificates, a device downloads an update over its own call-home
+// origin with its own certificate, and commits it; a download without a
+// certificate is refused.
+func TestUpdateOverTLSWithClientCert(t *testing.T) {
+	r := newRig(t, 2*time.Second, true)
+	art := r.pack("2", "ok", r.key)
+	id := r.push(art)
+	sum := sha256.Sum256(art)
+	if resp, err := r.client.Get("https://" + r.devAddr + "/Device_1/artifacts/" + hex.EncodeToString(sum[:])); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a download without a client certificate: %s, want the handshake refused", resp.Status)
+	}
+	if state, reason := r.result(id); state != "committed" {
+		t.Fatalf("over TLS: %s (%s), want committed", state, reason)
+	}
+	if r.mode() != "ok" || !strings.Contains(strings.Join(r.ring.Lines(), "\n"), "update downloaded") {
+		t.Fatal("the update was not downloaded and committed")
 	}
 }
