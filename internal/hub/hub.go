@@ -34,6 +34,7 @@ import (
 	"tether/internal/hub/hubws"
 	"tether/internal/hub/rollout"
 	"tether/internal/login"
+	"tether/internal/ratelog"
 	"tether/internal/relaylog"
 )
 
@@ -211,8 +212,8 @@ type Hub struct {
 	sessions            *login.Sessions[credRef]
 	throttle            *login.Throttle
 	devPort             atomic.Int32 // the device endpoint's port, once Serve has it
-	warnings            *rateLog     // refusals and slow consumers, rate-limited
-	panicLog            *rateLog     // recovered panics, rate-limited
+	warnings            *ratelog.Log // refusals and slow consumers, rate-limited
+	panicLog            *ratelog.Log // recovered panics, rate-limited
 	panics              atomic.Uint64
 
 	presenceMu sync.Mutex // orders device arrivals and departures
@@ -242,8 +243,8 @@ func New(opts Options) *Hub {
 		devLimit:  newConnLimit(o.DeviceConnsPerAddr, "--device-conns-per-addr"),
 		pageLimit: newConnLimit(o.PageConnsPerAddr, "--page-conns-per-addr"),
 		throttle:  newThrottle(),
-		warnings:  newRateLog(o.Logger.With("component", "hub")),
-		panicLog:  newRateLog(o.Logger.With("component", "hub")),
+		warnings:  ratelog.New(o.Logger.With("component", "hub")),
+		panicLog:  ratelog.New(o.Logger.With("component", "hub")),
 		devices:   map[string]*peer{},
 		pages:     map[string][]*peer{},
 		records:   map[string]*record{},

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -26,23 +25,6 @@ func TestOfflineRecordsAreBounded(t *testing.T) {
 	}
 	if _, ok := h.records[fmt.Sprint("d", max+4)]; !ok {
 		t.Error("the newest record was dropped")
-	}
-}
-
-func TestRateLogDropsAFlood(t *testing.T) {
-	var buf syncBuf
-	l := newRateLog(slog.New(slog.NewTextHandler(&buf, nil)))
-	l.period = time.Hour
-	for range 100 {
-		l.Warn("device refused")
-	}
-	if n := strings.Count(buf.String(), "device refused"); n != l.burst {
-		t.Errorf("%d lines logged, want %d", n, l.burst)
-	}
-	l.start = time.Time{} // a new period
-	l.Warn("device refused")
-	if !strings.Contains(buf.String(), "similar_lines_dropped=80") {
-		t.Errorf("the next line does not count the dropped ones:\n%s", buf.String())
 	}
 }
 
