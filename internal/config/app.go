@@ -80,6 +80,21 @@ func appFields(a *App) fields {
 			"tls":         tlsField(&es.TLS),
 		}),
 		"demo": obj(servedFields(demo)),
+		"auth": authField(&a.Auth),
+	}
+}
+
+// authField decodes app.json's "auth": "on" or true, "off" or false.
+func authField(p *string) field {
+	return func(d *decoder, n *node, path string) {
+		switch {
+		case n.kind == kindBool && n.b, n.kind == kindString && n.str == AuthOn:
+			*p = AuthOn
+		case n.kind == kindBool, n.kind == kindString && n.str == AuthOff:
+			*p = AuthOff
+		default:
+			d.errorf(n.start, path, `want "on" or "off" (or true or false): whether the device's page, command API and recovery ask for the device password; got %s`, describe(n))
+		}
 	}
 }
 

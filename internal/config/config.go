@@ -93,7 +93,11 @@ type WSServer struct {
 type App struct {
 	// Name is the application to run; it must name a key of this file
 	// holding that app's settings, or a registered app with no settings.
-	Name       string     `json:"app"`
+	Name string `json:"app"`
+	// Auth is whether the device's page, command API and recovery ask for
+	// the device password: AuthOn, or AuthOff ("auth": "off" or false).
+	// "" (no key, as in the seed's files) means on. (new key)
+	Auth       string     `json:"auth,omitempty"`
 	EchoServer EchoServer `json:"echoserver"`
 	Demo       Demo       `json:"demo"`
 	// Processes are the process apps: every section holding an "exec"
@@ -103,6 +107,15 @@ type App struct {
 	// echoserver and demo, so apps added by users can decode their own.
 	Sections map[string]json.RawMessage `json:"-"`
 }
+
+// The values of App.Auth.
+const (
+	AuthOn  = "on"
+	AuthOff = "off"
+)
+
+// AuthOff reports whether app.json turns the device password off.
+func (a App) AuthOff() bool { return a.Auth == AuthOff }
 
 // EchoServer is the echoserver app's settings.
 type EchoServer struct {

@@ -33,8 +33,9 @@ var servedParts = []struct {
 // settings recovery needs from a root that does not load, each from the
 // best place it can be read, and records where in cfg.Salvaged. For each
 // section (network.json's device and ap; app.json's http, home and tls of
-// the served section: the process app the file names, else demo) of a
-// file with errors:
+// the served section: the process app the file names, else demo; and its
+// top-level auth, whether the device password is asked for) of a file
+// with errors:
 //
 //  1. the file itself, when the section reads whole and without error
 //     (a syntax error after it does not matter) or the file, read whole,
@@ -78,6 +79,9 @@ func salvageServed(root string, cfg *Config) {
 		part.copy(dst, src.served(name))
 		cfg.salvaged(path, from)
 	}
+	from, src := pick("auth", AppFile, file, bak, def)
+	cfg.App.Auth = src.App.Auth
+	cfg.salvaged("auth", from)
 }
 
 // pick returns where the section at path is best read from (name, its

@@ -139,7 +139,8 @@ func writeTest(t *testing.T, root, name, text string) {
 }
 
 // FuzzSalvage: whatever a broken app.json and its .bak hold, Salvage never
-// panics and says where each section recovery needs came from.
+// panics and says where each section recovery needs came from (auth
+// included).
 func FuzzSalvage(f *testing.F) {
 	f.Add([]byte(`{"app": "demo", "demo": {"home": {"ip": "10.1.1.1", "port": 7000}},}`), []byte(`{"app": "demo"}`))
 	f.Add([]byte(`{"app": "demo", "demo": {"http": {"port": "x"}, "home": {"ip": `), []byte(`{"app": `))
@@ -160,12 +161,12 @@ func FuzzSalvage(f *testing.F) {
 			return
 		}
 		Salvage(root, cfg, problems)
-		if len(cfg.Salvaged) != 3 {
-			t.Fatalf("salvaged %v, want the served section's http, home and tls", cfg.Salvaged)
+		if len(cfg.Salvaged) != 4 || cfg.Salvaged["auth"] == "" {
+			t.Fatalf("salvaged %v, want the served section's http, home and tls, and auth", cfg.Salvaged)
 		}
 		for sec, from := range cfg.Salvaged {
 			name, part, _ := strings.Cut(sec, ".")
-			if name == "" || !slices.Contains([]string{"http", "home", "tls"}, part) {
+			if sec != "auth" && (name == "" || !slices.Contains([]string{"http", "home", "tls"}, part)) {
 				t.Fatalf("salvaged %q (all: %v)", sec, cfg.Salvaged)
 			}
 			switch from {
@@ -175,4 +176,32 @@ func FuzzSalvage(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSalvageAuth: a broken app.json keeps the auth setting it reads whole
+// before its fault, else its last good version's; with neither the device
+// password is asked for (on).
+func TestSalvageAuth(t *testing.T) {
+	for _, tt := range []struct{ name, app, bak, want string }{
+		{"off before the fault", `{"auth": "off", "app": "demo",, }`, "", AuthOff},
+		{"off in the bak", `{"app": "demo",, "auth": "off"}`, `{"app": "demo", "auth": false}`, AuthOff},
+		{"cut short, no bak", `{"app": "demo",, "auth": "off"}`, "", ""},
+		{"a bad value", `{"app": "demo", "auth": "maybe"}`, "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			writeTest(t, root, AppFile, tt.app)
+			if tt.bak != "" {
+				writeTest(t, root, AppFile+".bak", tt.bak)
+			}
+			cfg, problems, err := Load(root)
+			if err == nil {
+				t.Fatal("the root loads")
+			}
+			Salvage(root, cfg, problems)
+			if cfg.App.Auth != tt.want || cfg.App.AuthOff() != (tt.want == AuthOff) {
+				t.Errorf("auth %q, want %q", cfg.App.Auth, tt.want)
+			}
+		})
+	}
 }
