@@ -7,7 +7,7 @@
 // counter/value). With OWN_PAGE (the app's page folder), the card must say
 // the app has a page of its own, which the hub does not serve; without, it
 // must not. Usage: node app-page.mjs URL SCREENSHOT.png [OWN_PAGE]
-import { launchChromium } from './browser.mjs';
+import { gotoDevice, launchChromium } from './browser.mjs';
 
 const [url, shot, ownPage] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -16,7 +16,7 @@ const errors = [];
 page.on('pageerror', e => errors.push('page error: ' + String(e)));
 page.on('console', m => { if (m.type() === 'error') errors.push('console: ' + m.text()); });
 try {
-  await page.goto(url);
+  await gotoDevice(page, url);
   await page.getByRole('status').filter({ hasText: /^connected$/ }).waitFor({ timeout: 10000 });
   await page.getByRole('heading', { name: 'App counter' }).waitFor({ timeout: 10000 });
   const note = page.getByText('This app has a page of its own');

@@ -13,3 +13,30 @@ export function launchChromium() {
            '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1'],
   });
 }
+
+// Open url in page, logging in to the device first when it asks for its
+// password: with TETHER_DEVICE_PASSWORD (the password tests give every
+// device root), through its login form, as a person would. Whether it
+// asks is found out beforehand with a request outside the page, so the
+// page itself never loads a 401 (a console error). A page that asks for
+// none (a hub's) just opens. With shot, the login form is saved there
+// first, filled in.
+export async function gotoDevice(page, url, password = process.env.TETHER_DEVICE_PASSWORD, shot = '') {
+  // (The probe reads only the status: a certificate the page itself will
+  // check is not checked here.)
+  const probe = await page.request.get(url, { headers: { Accept: 'text/html' }, failOnStatusCode: false, ignoreHTTPSErrors: true });
+  if (probe.status() !== 401 || !password) return page.goto(url);
+  const u = new URL(url);
+  await page.goto(new URL('/tether/login?next=' + encodeURIComponent(u.pathname + u.search), u).href);
+  await logIn(page, password, shot);
+  return null;
+}
+
+// Log in on the device's login form the page shows, as a person would:
+// type the password, press Log in, wait for the page it returns to. With
+// shot, the form is saved there, filled in, before it is sent.
+export async function logIn(page, password = process.env.TETHER_DEVICE_PASSWORD, shot = '') {
+  await page.getByLabel('Device password').fill(password);
+  if (shot) await page.screenshot({ path: shot });
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Log in' }).click()]);
+}

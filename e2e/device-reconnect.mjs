@@ -4,7 +4,7 @@
 // off and without any alert box, then for the page to be connected again
 // and working (the fake interface answers).
 // Usage: node device-reconnect.mjs URL SCREENSHOT.png
-import { launchChromium } from './browser.mjs';
+import { gotoDevice, launchChromium } from './browser.mjs';
 
 const [url, shot] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -14,7 +14,7 @@ page.on('pageerror', e => errors.push('page error: ' + String(e)));
 page.on('dialog', d => { errors.push('dialog: ' + d.message()); d.dismiss(); });
 const status = page.getByRole('status');
 try {
-  await page.goto(url);
+  await gotoDevice(page, url);
   await status.filter({ hasText: /^connected$/ }).waitFor({ timeout: 10000 });
   console.log('connected');
   await status.filter({ hasText: /disconnected, retrying/ }).waitFor({ timeout: 20000 });

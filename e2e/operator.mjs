@@ -33,7 +33,7 @@
 //             device goes and comes back).
 //   wsguard   URL with ?ws= naming another host: the page refuses it and
 //             connects nowhere.
-import { launchChromium } from './browser.mjs';
+import { gotoDevice, launchChromium } from './browser.mjs';
 
 const [mode, url, shot, ...rest] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -115,7 +115,7 @@ const modes = {
     // said to be one, when it was last seen, and no old reply as if new.
     const fresh = await browser.newPage();
     fresh.on('pageerror', (e) => errors.push('fresh page error: ' + String(e)));
-    await fresh.goto(url);
+    await gotoDevice(fresh, url);
     await fresh.getByText(/device offline/i).waitFor({ state: 'visible', ...t });
     await fresh.locator('#presence').filter({ hasText: /hub's copy of its state, from \d/ }).waitFor(t);
     await fresh.locator('#presence').filter({ hasText: /last seen \d/ }).waitFor(t);
@@ -266,7 +266,7 @@ const modes = {
 };
 
 try {
-  await page.goto(url);
+  await gotoDevice(page, url);
   await modes[mode]();
   if (errors.length) throw new Error(errors.join('; '));
   say(mode + ' ok');

@@ -4,7 +4,7 @@
 // shows as text and never runs; fail on any page or console error.
 // Elements are found by what a person sees (text, roles), not by ids.
 // Usage: node page.mjs URL SCREENSHOT.png [DEVICE_ID]
-import { launchChromium } from './browser.mjs';
+import { gotoDevice, launchChromium } from './browser.mjs';
 
 const [url, shot, id] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -15,7 +15,7 @@ page.on('pageerror', e => errors.push('page error: ' + String(e)));
 page.on('console', m => { if (m.type() === 'error') errors.push('console: ' + m.text()); });
 page.on('dialog', d => { dialogs.push(d.type() + ': ' + d.message()); d.accept(); });
 try {
-  await page.goto(url);
+  await gotoDevice(page, url);
   if (id) await page.getByText(id).first().waitFor({ timeout: 10000 });
   await page.getByRole('status').filter({ hasText: /^connected$/ }).waitFor({ timeout: 10000 });
   await page.getByText('tether-Device_1').first().waitFor({ timeout: 10000 }); // GET wifi answered

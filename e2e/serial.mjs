@@ -5,7 +5,7 @@
 // they are not open; the drivers card lists each with its status; the
 // fake interface still works. Fails on any page or console error.
 // Usage: node serial.mjs URL SCREENSHOT.png
-import { launchChromium } from './browser.mjs';
+import { gotoDevice, launchChromium } from './browser.mjs';
 
 const [url, shot] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -16,7 +16,7 @@ page.on('console', m => { if (m.type() === 'error') errors.push('console: ' + m.
 const t = { timeout: 15000 };
 let step = 'load';
 try {
-  await page.goto(url);
+  await gotoDevice(page, url);
   await page.getByRole('status').filter({ hasText: /^connected$/ }).waitFor(t);
   const picker = page.getByRole('combobox', { name: 'Driver' });
   await picker.waitFor(t);

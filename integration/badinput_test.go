@@ -64,7 +64,7 @@ func commandCases() []wsCase {
 // runWSCase sends c's frames on a fresh connection to addr+path and checks
 // the answer; after a reply, the same connection must still serve check.
 func runWSCase(t *testing.T, addr, path string, c wsCase, skipFirst string, check func(*rawConn)) {
-	conn := dialRaw(t, addr, path)
+	conn := dialRaw(t, addr, path, deviceAuth) // an open hub takes no notice of it
 	defer conn.c.Close()
 	if skipFirst != "" {
 		conn.waitText(skipFirst, 10*time.Second)
@@ -124,7 +124,9 @@ type httpCase struct {
 
 func httpCases() []httpCase {
 	req := func(target string, hdrs ...string) string {
-		return "GET " + target + " HTTP/1.1\r\nHost: x\r\n" + strings.Join(append(hdrs, ""), "\r\n") + "Connection: close\r\n\r\n"
+		// With the device password, so a device answers what it would
+		// to someone allowed (an open hub takes no notice of it).
+		return "GET " + target + " HTTP/1.1\r\nHost: x\r\n" + deviceAuth + "\r\n" + strings.Join(append(hdrs, ""), "\r\n") + "Connection: close\r\n\r\n"
 	}
 	many := make([]string, 60000) // 1.4 MB: over the hub's 1 MB and the device's 32 KiB
 	for i := range many {
@@ -160,7 +162,7 @@ func checkHTTPCase(t *testing.T, addr string, c httpCase) {
 	// net/http's ServeMux answers a path with ".." by redirecting to the
 	// cleaned path: acceptable when that path is then not found.
 	if loc, ok := redirect(got); ok && slices.Contains(c.want, "404") {
-		if code, body := get(t, "http://"+addr+loc); code != 404 {
+		if code, body := get(t, "http://"+addr+loc, deviceAuthKV...); code != 404 {
 			t.Fatalf("redirected to %q, which answers %d %.80q; want 404", loc, code, body)
 		}
 		return

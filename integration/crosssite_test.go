@@ -50,7 +50,9 @@ func TestCrossSiteWebSocketHijacking(t *testing.T) {
 	for _, tg := range targets {
 		for _, o := range crossOrigins(tg.addr) {
 			t.Run(tg.name+"/"+o.origin, func(t *testing.T) {
-				code, c := rawHandshake(t, tg.addr, tg.path, "Origin: "+o.origin)
+				// With the device password: a credential does not let
+				// another origin in (an open hub takes no notice of it).
+				code, c := rawHandshake(t, tg.addr, tg.path, "Origin: "+o.origin, deviceAuth)
 				if o.allow {
 					if code != http.StatusSwitchingProtocols && tg.name != "device page port" {
 						t.Fatalf("same-host origin %q: status %d, want 101", o.origin, code)
@@ -76,7 +78,7 @@ func TestCrossSiteWebSocketHijacking(t *testing.T) {
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		io.WriteString(c, "GET / HTTP/1.1\r\nHost: evil.example:"+port(d.ws)+"\r\nOrigin: http://evil.example:"+port(d.http)+
-			"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+			"\r\n"+deviceAuth+"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
 		res, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -156,6 +158,7 @@ func post(t *testing.T, url, ctype, body string, hdr ...string) (int, string) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", ctype)
+	hdr = append(deviceAuthKV[:2:2], hdr...) // recovery's: the device password
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -186,8 +189,8 @@ func TestRecoveryDNSRebinding(t *testing.T) {
 		{"restart", "POST /api/restart HTTP/1.1\r\nHost: " + evil + "\r\nOrigin: http://" + evil + "\r\nSec-Fetch-Site: same-origin\r\nContent-Length: 0\r\n", "403"},
 		{"websocket", "GET / HTTP/1.1\r\nHost: " + evil + "\r\nOrigin: http://" + evil + "\r\n" + upgrade, "403"},
 		{"trailing dot", "GET /api/status HTTP/1.1\r\nHost: evil.example.\r\n", "403"},
-		{"by address", "GET /api/status HTTP/1.1\r\nHost: " + rec.recovery + "\r\n", "200"},
-		{"by local name", "GET /api/status HTTP/1.1\r\nHost: tether-1.local\r\n", "200"},
+		{"by address", "GET /api/status HTTP/1.1\r\nHost: " + rec.recovery + "\r\n" + deviceAuth + "\r\n", "200"},
+		{"by local name", "GET /api/status HTTP/1.1\r\nHost: tether-1.local\r\n" + deviceAuth + "\r\n", "200"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

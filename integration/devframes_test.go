@@ -50,7 +50,7 @@ func TestRecoveryBadFrames(t *testing.T) {
 			runWSCase(t, rec.recovery, "/", c, `"recovery"`, nil)
 		})
 	}
-	c := dialRaw(t, rec.recovery, "/")
+	c := dialRaw(t, rec.recovery, "/", deviceAuth)
 	c.waitText(`"recovery"`, 10*time.Second)
 	c.sendText(`["GET", "status", []]`)
 	c.waitText(`"recovery/reason"`, 10*time.Second)

@@ -67,9 +67,9 @@ func TestRecoveryKeepsSecrets(t *testing.T) {
 	if n := strings.Count(d.Output(), ap); n != 1 || !strings.Contains(d.Output(), "tether: the access point's password is "+ap) {
 		t.Errorf("the console shows the generated password %d times, want once on its own line:\n%s", n, d.Output())
 	}
-	_, page := get(t, "http://"+local+"/")
+	_, page := get(t, "http://"+local+"/", deviceAuthKV...)
 	clean("the recovery page", page)
-	_, status := get(t, "http://"+local+"/api/status")
+	_, status := get(t, "http://"+local+"/api/status", deviceAuthKV...)
 	clean("GET /api/status (files and recent log)", status)
 	if !strings.Contains(status, "access point up") || !strings.Contains(status, `********`) {
 		t.Errorf("GET /api/status lacks the recent log or the mask:\n%.800s", status)
@@ -96,8 +96,12 @@ func TestRecoveryKeepsSecrets(t *testing.T) {
 	_, shadow := get(t, "http://"+h.page+"/api/devices/Device_1")
 	clean("the hub's view of the device", shadow)
 
-	// The local page may show them, on request.
-	if code, body := get(t, "http://"+local+"/api/status?reveal=1", "Sec-Fetch-Site", "same-origin"); code != 200 || !strings.Contains(body, "wifi-secret-1") {
+	// The local page may show them, on request, to someone who proved
+	// access (the device password); to no one else.
+	if code, body := get(t, "http://"+local+"/api/status?reveal=1", "Sec-Fetch-Site", "same-origin"); code != 401 || strings.Contains(body, "wifi-secret-1") {
+		t.Errorf("reveal without the device password: %d %.300s, want 401", code, body)
+	}
+	if code, body := get(t, "http://"+local+"/api/status?reveal=1", append(deviceAuthKV, "Sec-Fetch-Site", "same-origin")...); code != 200 || !strings.Contains(body, "wifi-secret-1") {
 		t.Errorf("reveal on the local page: %d %.300s", code, body)
 	}
 

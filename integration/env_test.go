@@ -81,7 +81,7 @@ func (d *device) alive(t testing.TB) {
 	if d.proc.Exited() {
 		t.Fatalf("device exited:\n%s", d.proc.Output())
 	}
-	c := dialRaw(t, d.ws, "/")
+	c := dialRaw(t, d.ws, "/", deviceAuth)
 	defer c.c.Close()
 	c.waitText(`"iam"`, 10*time.Second)
 	c.sendText(`["GET", "wifi", []]`)
@@ -156,6 +156,14 @@ func get(t testing.TB, url string, hdr ...string) (int, string) {
 	b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	return res.StatusCode, string(b)
 }
+
+// deviceAuth is the header line that proves access to a device of a
+// tethertest root (its device password), for rawHandshake and dialRaw;
+// deviceAuthKV is the same as a key and a value, for get and post.
+var (
+	deviceAuth   = "Authorization: Bearer " + tethertest.DevicePassword
+	deviceAuthKV = []string{"Authorization", "Bearer " + tethertest.DevicePassword}
+)
 
 // noRedirects is an HTTP client that shows redirects rather than following them.
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

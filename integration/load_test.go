@@ -153,7 +153,7 @@ func TestDeviceHundredPages(t *testing.T) {
 	const n = 100
 	conns := make([]*rawConn, n)
 	for i := range conns {
-		conns[i] = dialRaw(t, d.ws, "/")
+		conns[i] = dialRaw(t, d.ws, "/", deviceAuth)
 		conns[i].waitText(`"iam"`, 10*time.Second)
 	}
 	for round, cmd := range []string{"start_interface", "stop_interface"} {

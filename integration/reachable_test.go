@@ -86,7 +86,7 @@ func TestRecoveryFallsBackToEveryInterface(t *testing.T) {
 	waitRecoveryAtHub(t, h, 60*time.Second)
 	local := addr(port)
 	tethertest.WaitPort(t, local, 10*time.Second)
-	if code, body := get(t, "http://"+local+"/api/status"); code != 200 || !strings.Contains(body, "192.0.2.1") {
+	if code, body := get(t, "http://"+local+"/api/status", deviceAuthKV...); code != 200 || !strings.Contains(body, "192.0.2.1") {
 		t.Fatalf("recovery on every interface, port %d: %d %.300s", port, code, body)
 	}
 	d.WaitOutput("recovery listens on a fallback address", 5*time.Second)
@@ -122,7 +122,7 @@ func TestRecoveryCallsHomeWithoutListening(t *testing.T) {
 
 	held.Close()
 	tethertest.WaitPort(t, addr(port), 30*time.Second)
-	if code, body := get(t, "http://"+addr(port)+"/api/status"); code != 200 || !strings.Contains(body, `"recovery": true`) {
+	if code, body := get(t, "http://"+addr(port)+"/api/status", deviceAuthKV...); code != 200 || !strings.Contains(body, `"recovery": true`) {
 		t.Fatalf("recovery once its port is free: %d %.300s", code, body)
 	}
 }

@@ -61,7 +61,7 @@ func TestSerialDeviceLocallyAndThroughHub(t *testing.T) {
 		t.Skip("starts the tether binary")
 	}
 	r := startSerialRig(t)
-	local := dialRaw(t, r.dev.ws, "/")
+	local := dialRaw(t, r.dev.ws, "/", deviceAuth)
 	local.waitText(`"iam":"Device_1"`, 10*time.Second)
 	local.sendText(`["CMD", "hal", []]`)
 	local.waitText(`{"name":"uart","kind":"serial","running":false,"status":"stopped"}`, 10*time.Second)
@@ -183,7 +183,7 @@ func TestSerialBadBaud(t *testing.T) {
 		}
 	}
 	rec := startDeviceRoot(t, d)
-	c := dialRaw(t, rec.recovery, "/")
+	c := dialRaw(t, rec.recovery, "/", deviceAuth)
 	c.waitText(`demo.drivers.uart.baud: want a baud rate`, 10*time.Second)
 	if rec.proc.Exited() {
 		t.Fatalf("device exited:\n%s", rec.proc.Output())

@@ -17,6 +17,7 @@ import (
 	"sync"
 
 	"tether/internal/config"
+	"tether/internal/devauth"
 	"tether/internal/logring"
 	"tether/internal/netif"
 	"tether/internal/ops"
@@ -69,6 +70,10 @@ type Env struct {
 	// HomeReport as its call-home Report. Nil outside a device; its
 	// methods then do nothing.
 	Ops *ops.Session
+	// Auth guards the app's page, command API and recovery with the
+	// device password (package devauth): an app wraps its HTTP handler
+	// with Auth.Handler. Nil outside a device: nothing is guarded.
+	Auth *devauth.Guard
 }
 
 // NoRestart marks err as a failure a restart cannot fix (settings that do

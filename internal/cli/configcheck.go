@@ -4,11 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"tether/internal/apps"
 	"tether/internal/config"
+	"tether/internal/devauth"
 	"tether/internal/drivers"
 )
 
@@ -40,6 +43,9 @@ with its file, line, column and key path:
 
   app.json:7:14: error: demo.http.port: want a port number 1-65535, got "eighty"
   network.json:7:18: warning: ap.essid: placeholder "<device AP ssid>", unset
+
+A note says whether the device asks for its password ("auth" in app.json)
+and whether the root holds one yet (device.passwd).
 
 It also checks what the device could never use, as the device's boot and
 recovery's save do: an app this tether does not have (listing those it
@@ -100,11 +106,30 @@ func runConfigCheck(w io.Writer, root string, strict bool) error {
 	for _, name := range cfg.Missing {
 		fmt.Fprintf(w, "%s: note: missing, the embedded defaults apply\n", name)
 	}
+	if st, err := os.Stat(root); err == nil && st.IsDir() {
+		fmt.Fprintln(w, authNote(root, cfg.App.AuthOff()))
+	}
 	fmt.Fprintf(w, "%s: %s\n", root, summary(errs, warns))
 	if errs > 0 {
 		return &ExitError{Code: 1}
 	}
 	return nil
+}
+
+// authNote says whether the device will ask for its password, and whether
+// it has one yet.
+func authNote(root string, off bool) string {
+	if off {
+		return config.AppFile + `: note: "auth": "off": the device's page, command API and recovery ask for no password; anyone on its network may use them`
+	}
+	file := filepath.Join(root, devauth.File)
+	switch has, err := devauth.Stored(root); {
+	case err != nil:
+		return file + ": note: " + err.Error() + ": nobody can log in to the device until it is set again (tether device passwd --root " + root + ")"
+	case !has:
+		return file + ": note: no device password yet: the device makes one at its next start and shows it once on its console (or set one: tether device passwd --root " + root + ")"
+	}
+	return file + ": note: the device's page, command API and recovery ask for the device password kept here"
 }
 
 // formatProblem puts the level after the position, as compilers do, so

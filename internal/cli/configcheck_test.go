@@ -40,7 +40,11 @@ func configCases() []configCase {
 	unknown := strings.Replace(configSeedApp, `"port": 8081`, `"port": 8081, "prot": 1`, 1)
 	return []configCase{
 		{name: "seed", network: tethertest.SeedNetwork, app: configSeedApp, code: 0,
-			want: append(placeholders, ": ok, 4 warnings"), wantNot: []string{"error"}},
+			want: append(placeholders, "device.passwd: note: no device password yet: the device makes one at its next start", ": ok, 4 warnings"), wantNot: []string{"error"}},
+		{name: "auth off", network: tethertest.SeedNetwork, app: strings.Replace(configSeedApp, `"app": "demo",`, `"app": "demo", "auth": "off",`, 1), code: 0,
+			want: []string{`app.json: note: "auth": "off": the device's page, command API and recovery ask for no password`}, wantNot: []string{"device.passwd"}},
+		{name: "auth maybe", network: tethertest.SeedNetwork, app: strings.Replace(configSeedApp, `"app": "demo",`, `"app": "demo", "auth": "maybe",`, 1), code: 1,
+			want: []string{`app.json:2:28: error: auth: want "on" or "off" (or true or false)`}},
 		{name: "string port", network: tethertest.SeedNetwork, app: stringPort, code: 1,
 			want: []string{`app.json:10:21: error: demo.http.port: want a port number 1-65535, or 0 for any free port, got "eighty"`, ": 1 error, 4 warnings"}},
 		{name: "stray comma", network: tethertest.SeedNetwork, app: "{\"app\": \"demo\",\n  \"demo\": {,}\n}\n", code: 1,
@@ -217,6 +221,7 @@ func ExampleRun_configCheck() {
 	// Output:
 	// app.json:2:46: error: demo.http.port: want a port number 1-65535, or 0 for any free port, got "eighty"
 	// network.json: note: missing, the embedded defaults apply
+	// ROOT/device.passwd: note: no device password yet: the device makes one at its next start and shows it once on its console (or set one: tether device passwd --root ROOT)
 	// ROOT: 1 error, 0 warnings
 	// exit status 1
 }

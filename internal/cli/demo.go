@@ -53,7 +53,11 @@ and removed on exit. A --root that already holds app.json keeps its own
 settings: the device listens where its app's "http" says and calls home
 where its "home" says (the hub listens there when it is a port of this
 machine), so --device-port, --hub-device-port and --id are refused with
-it. Ctrl-C stops everything cleanly.`,
+it. Ctrl-C stops everything cleanly.
+
+The config the demo writes has "auth": "off": its device, like its hub,
+asks for no password (both listen on 127.0.0.1 only), and says so when it
+starts. A kept --root keeps its own setting.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.checkRoot(cmd); err != nil {
@@ -165,6 +169,7 @@ func runDemo(ctx context.Context, stdio Stdio, o *demoOptions) error {
 		Net:     "sim",
 		Version: Version,
 		Logger:  log,
+		Console: stdio.Console(), // a kept root's new device password
 		Ready: func(app string, addrs map[string]string) {
 			printOnce.Do(func() { urls.print(stdio.Out, addrs) })
 		},
@@ -219,6 +224,9 @@ func demoRoot(dir, id string, devicePort, homePort int) (string, func(), error) 
 	cfg.App.Demo.HTTP = config.Addr{IP: "127.0.0.1", Port: devicePort}
 	cfg.App.Demo.WebSocket = cfg.App.Demo.HTTP
 	cfg.App.Demo.Home = config.Home{IP: "127.0.0.1", Port: homePort}
+	// A playground on 127.0.0.1, like the demo's open hub: no device
+	// password to find before the page opens. Warned about at start.
+	cfg.App.Auth = config.AuthOff
 	if err := config.SaveNetwork(dir, cfg.Network); err != nil {
 		cleanup()
 		return "", nil, fmt.Errorf("demo: write network.json: %w", err)

@@ -36,6 +36,9 @@ func TestDemo(t *testing.T) {
 	}
 	dashboard := urls[1][2]
 	waitOnline(t, dashboard+"api/devices", "Device_1")
+	if !strings.Contains(p.Output(), "AUTH OFF") {
+		t.Errorf("the demo's device, asking for no password, does not say so:\n%s", p.Output())
+	}
 
 	// Drive the device through the hub's page endpoint, as a page there would.
 	ws := tethertest.DialWS(t, "ws"+strings.TrimPrefix(dashboard, "http")+"Device_1", tethertest.WSOptions{})
@@ -52,9 +55,11 @@ func TestDemo(t *testing.T) {
 	}
 }
 
+// get fetches url, with the device password of tethertest's roots (an
+// open hub takes no notice of it).
 func get(t *testing.T, url string) string {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := tethertest.DeviceClient.Get(url)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}

@@ -72,6 +72,15 @@ trial for --update-window and rolled back by themselves when the app fails,
 stops answering its health probe or the device loses its hub
 (docs/UPDATES.md).
 
+The device's page, command API and recovery ask for the device password:
+made at first start (also the first start of a tether that has them) and
+shown once on standard error, never in the device's log; stored as a bcrypt
+hash in DIR/device.passwd. Log in on the device's page, or send
+"Authorization: Bearer <password>" (tether ws --token). "auth": "off" in
+app.json turns it off, warned about at every start. tether device passwd
+sets a new one; in recovery, someone on the device's own access point can
+too. Calling home is not affected: the hub's grants govern its pages.
+
 Ctrl-C (SIGINT) stops the device and exits with status 130. SIGTERM shuts it
 down gracefully: WebSocket clients are closed with 1001 and the process exits
 with status 0 within 5 s.`,
@@ -86,6 +95,7 @@ with status 0 within 5 s.`,
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDevice(cmd.Context(), stdio, f) },
 	}
+	cmd.AddCommand(newPasswdCmd(stdio))
 	fl := cmd.Flags()
 	fl.StringVar(&f.root, "root", "", "device root folder holding network.json and app.json (www/ and certs/ optional); empty uses the embedded defaults")
 	fl.StringVar(&f.net, "net", "", `network backend: host (the host's network, already up), sim (a simulated radio) or nm (NetworkManager through nmcli); empty uses network.json's "net", else host`)

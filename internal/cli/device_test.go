@@ -44,7 +44,7 @@ func httpDo(t *testing.T, method, url, body string) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header = tethertest.DeviceAuth("Content-Type", "application/json")
 	res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
@@ -170,7 +170,7 @@ func TestDeviceBinaryRepairOverWebSocket(t *testing.T) {
 	root := tethertest.SeedRoot(t, "nosuchapp", p.http, p.ws, p.home, p.echo)
 	startDevice(t, root, p)
 	tethertest.WaitPort(t, addr(p.recovery), 20*time.Second)
-	c := tethertest.DialWS(t, "ws://"+addr(p.recovery)+"/", tethertest.WSOptions{})
+	c := tethertest.DialWS(t, "ws://"+addr(p.recovery)+"/", tethertest.WSOptions{Header: tethertest.DeviceAuth()})
 	if st := c.ExpectKey("recovery", nil); !strings.Contains(fmt.Sprint(st["recovery/reason"]), `unknown app "nosuchapp"`) {
 		t.Errorf("state: got %v", st)
 	}

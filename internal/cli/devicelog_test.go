@@ -66,7 +66,7 @@ func TestDeviceJSONLogKeys(t *testing.T) {
 // firstMessage dials url and returns the first message, a state object.
 func firstMessage(t *testing.T, url string) map[string]any {
 	t.Helper()
-	c := tethertest.DialWS(t, url, tethertest.WSOptions{})
+	c := tethertest.DialWS(t, url, tethertest.WSOptions{Header: tethertest.DeviceAuth()})
 	defer c.Close()
 	_, msg := c.Read()
 	var state map[string]any

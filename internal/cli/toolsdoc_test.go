@@ -36,7 +36,7 @@ func TestToolsDocWifiReplies(t *testing.T) {
 	tethertest.WriteFile(t, filepath.Join(root, "network.json"), network)
 	startDevice(t, root, p)
 	tethertest.WaitPort(t, addr(p.http), 30*time.Second)
-	c := tethertest.DialWS(t, "ws://"+addr(p.http)+"/", tethertest.WSOptions{})
+	c := tethertest.DialWS(t, "ws://"+addr(p.http)+"/", tethertest.WSOptions{Header: tethertest.DeviceAuth()})
 	var got []string
 	for joined := false; !joined; time.Sleep(100 * time.Millisecond) { // until the station has joined: the doc's case
 		c.Send(`["GET", "wifi", []]`)

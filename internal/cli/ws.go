@@ -22,6 +22,7 @@ func init() { subcommands = append(subcommands, newWSCmd) }
 
 type wsFlags struct {
 	headers         []string
+	token           string
 	ca, cert, key   string
 	insecure        bool
 	verbose         bool
@@ -46,10 +47,14 @@ server closes with any other code (printed with its reason); 1 when there
 was no close handshake (refused, TLS or handshake failure, connection lost,
 no pong within --ping).
 
+--token (or the TETHER_TOKEN environment variable, which other users of
+the machine cannot read with ps) sends "Authorization: Bearer <token>": a
+hub's page token, or a device's password for its own command API.
+
 -v prints the handshake and every frame (pings and pongs with their
 payloads) on standard error, '>' for what is sent, '<' for what arrives.`,
 		Example: `  tether ws ws://127.0.0.1:7771/Device_1
-  echo '["GET", "wifi", []]' | tether ws ws://192.168.4.1:8080/ --wait 2s
+  echo '["GET", "wifi", []]' | TETHER_TOKEN=$DEVICE_PASSWORD tether ws ws://192.168.4.1:8080/ --wait 2s
   tether ws -v --header "Authorization: Bearer $TOKEN" wss://hub.example:7771/Device_1 --ca certs/ca.crt
   tether ws --ca certs/ca.crt --cert certs/Device_1.crt --key certs/Device_1.key wss://hub.example:7770/Device_1`,
 		Args: cobra.ExactArgs(1),
@@ -59,6 +64,7 @@ payloads) on standard error, '>' for what is sent, '<' for what arrives.`,
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&f.headers, "header", "H", nil, `extra handshake header "Key: Value" (repeatable)`)
+	fl.StringVar(&f.token, "token", "", `send "Authorization: Bearer TOKEN" (a hub page token, a device password); default $TETHER_TOKEN`)
 	fl.StringVar(&f.ca, "ca", "", "trust the CA certificates in this PEM file for wss:// (default: the system's)")
 	fl.StringVar(&f.cert, "cert", "", "client certificate to present for wss:// (with --key)")
 	fl.StringVar(&f.key, "key", "", "private key of --cert")
@@ -79,6 +85,9 @@ func runWS(cmd *cobra.Command, stdio Stdio, rawURL string, f wsFlags) error {
 	}
 	header, err := parseHeaders(f.headers)
 	if err != nil {
+		return usage(err)
+	}
+	if err := addToken(header, f.token); err != nil {
 		return usage(err)
 	}
 	if f.ping < 0 || f.maxMessage <= 0 {
@@ -135,6 +144,24 @@ func parseHeaders(list []string) (http.Header, error) {
 		h.Add(k, strings.TrimSpace(v))
 	}
 	return h, nil
+}
+
+// addToken adds "Authorization: Bearer <token>" for token, else for
+// $TETHER_TOKEN; an Authorization header given with --header as well is
+// an error.
+func addToken(h http.Header, token string) error {
+	flag := "--token"
+	if token == "" {
+		token, flag = os.Getenv("TETHER_TOKEN"), "TETHER_TOKEN"
+	}
+	if token == "" {
+		return nil
+	}
+	if h.Get("Authorization") != "" {
+		return fmt.Errorf("%s and --header \"Authorization: ...\": give one of them", flag)
+	}
+	h.Set("Authorization", "Bearer "+token)
+	return nil
 }
 
 // wsTLS builds the client TLS configuration from --ca, --cert, --key and

@@ -27,7 +27,10 @@
 // survives a restart or a power cut. The operator items (package ops) are
 // served by every app through apps.Env.Ops; their confirm windows run for
 // as long as the device does, and so do updates from the hub (package
-// update), whose items ride on the same sessions.
+// update), whose items ride on the same sessions. So is the device
+// password (package devauth, apps.Env.Auth): one guard for the device's
+// life, configured from app.json's "auth" at every boot, so a login
+// outlives an app's restart.
 package device
 
 import (
@@ -40,6 +43,7 @@ import (
 
 	"tether/internal/apps"
 	"tether/internal/config"
+	"tether/internal/devauth"
 	"tether/internal/devlog"
 	"tether/internal/logring"
 	"tether/internal/netif"
@@ -69,8 +73,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Console receives what only the person at the device may see, once:
 	// the access point password the network layer makes at first boot
-	// (netif.Options.Console). It never goes to Logger or the Ring, which
-	// the recovery page shows. Nil shows it nowhere.
+	// (netif.Options.Console) and the device password made at first boot
+	// (package devauth). They never go to the Ring or the log file, which
+	// pages and the hub show. Nil shows them nowhere.
 	Console io.Writer
 	// Log keeps the recent log lines for the pages; nil means a new ring
 	// of 300 lines.
@@ -125,8 +130,9 @@ type Device struct {
 	dlog *devlog.Log
 	ops  *ops.Service
 	upd  *update.Service
-	root *slog.Logger // every component's logger derives from it
-	log  *slog.Logger // component=device
+	auth *devauth.Guard // the device password, for every app's page and API
+	root *slog.Logger   // every component's logger derives from it
+	log  *slog.Logger   // component=device
 
 	net netState // the network manager, owned by Run
 
@@ -179,6 +185,7 @@ func New(opts Options) *Device {
 	if fileErr != nil {
 		d.log.Warn("log file unavailable: the log is kept in memory only", "err", fileErr)
 	}
+	d.auth = devauth.New(devauth.Options{Root: opts.Root, Console: opts.Console, Logger: d.root})
 	d.ops = ops.New(ops.Options{
 		Root: opts.Root, Log: d.dlog, Health: d.health, Version: apps.VersionText(opts.Version), Checks: apps.ConfigChecks(),
 		Window: opts.ConfirmWindow, Logger: d.root,
@@ -235,6 +242,7 @@ func (d *Device) cycle(ctx context.Context) error {
 	defer cancel(nil)
 	restart := func() { cancel(errRestart) }
 	p := d.boot(ctx)
+	d.auth.Configure(p.cfg.App.AuthOff())
 	if p.reason == nil {
 		err := d.supervise(ctx, p, d.env(p, restart), d.opts.MaxFailures)
 		if ctx.Err() != nil {

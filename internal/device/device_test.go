@@ -156,7 +156,7 @@ func (r *rig) logged(s string) bool {
 
 func get(t *testing.T, url string) string {
 	t.Helper()
-	res, err := http.Get(url)
+	res, err := tethertest.DeviceClient.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func get(t *testing.T, url string) string {
 
 func post(t *testing.T, url, body string) (int, string) {
 	t.Helper()
-	res, err := http.Post(url, "text/plain", strings.NewReader(body))
+	res, err := tethertest.DeviceClient.Post(url, "text/plain", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

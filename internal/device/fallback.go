@@ -38,6 +38,7 @@ func (d *Device) env(p plan, restart func()) *apps.Env {
 		Reason:       p.reason,
 		Restart:      restart,
 		RecoveryAddr: d.opts.RecoveryAddr,
+		Auth:         d.auth,
 		Version:      d.opts.Version,
 		Ready: func(addrs map[string]string) {
 			// Each app logs its own "serving" line with its URLs.

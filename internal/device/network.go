@@ -3,6 +3,7 @@ package device
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"sync"
 
 	"tether/internal/config"
@@ -115,8 +116,13 @@ func (d *Device) stopNetwork() {
 	}
 }
 
+// SimAPIPEnv names the environment variable that sets the sim backend's
+// access point address (sim.Options.APIP), for tests that must be its
+// clients (docs/DEVICE.md).
+const SimAPIPEnv = "TETHER_SIM_AP_IP"
+
 // openBackend opens the backends this binary has, the sim radio seeded
 // with the device id so its made-up addresses stay stable.
 func openBackend(name string, cfg *config.Config) (netif.Backend, error) {
-	return backends.Open(name, backends.Options{Sim: sim.Options{Seed: cfg.Network.Device.IAm}})
+	return backends.Open(name, backends.Options{Sim: sim.Options{Seed: cfg.Network.Device.IAm, APIP: os.Getenv(SimAPIPEnv)}})
 }

@@ -99,6 +99,8 @@ async def recv_until(ws, pred, timeout=10):
 def req(kind, item, *args):
     return json.dumps([kind, item, list(args)])
 
+DEVICE_AUTH = ` + tethertest.PythonAuth + `
+
 def trusting(cafile):
     ctx = ssl.create_default_context(cafile=cafile)
     assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
@@ -122,7 +124,7 @@ func TestDeviceWSS(t *testing.T) {
 	}
 	out := tethertest.RunPython(t, 40*time.Second, pyLib+`
 async def main(url, cafile, fp):
-    async with websockets.connect(url, ssl=trusting(cafile)) as ws:
+    async with websockets.connect(url, ssl=trusting(cafile), extra_headers=DEVICE_AUTH) as ws:
         state = await recv_until(ws, lambda m: "iam" in m)
         assert state["iam"] == "Device_1" and state["tls/fingerprint"] == fp, state
         await ws.send(req("GET", "wifi"))
@@ -161,7 +163,9 @@ func httpsGet(t *testing.T, root, url string) string {
 		t.Fatal(err)
 	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := client.Get(url)
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header = tethertest.DeviceAuth()
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +307,7 @@ func firstMessage(t *testing.T, conn net.Conn, port int) map[string]any {
 	t.Helper()
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", port)
+	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", port, tethertest.DevicePassword)
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil || resp.StatusCode != 101 {

@@ -96,7 +96,7 @@ func TestRecoveryHTTPS(t *testing.T) {
 
 func get(t *testing.T, url string) string {
 	t.Helper()
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: tethertest.DeviceClient.Transport}
 	resp, err := client.Get(url)
 	if err != nil {
 		t.Fatal(err)

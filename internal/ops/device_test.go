@@ -80,7 +80,7 @@ func TestOperatorItems(t *testing.T) {
 async def connect(url):
     for _ in range(100):
         try:
-            return await websockets.connect(url, max_size=1 << 20)
+            return await websockets.connect(url, max_size=1 << 20, extra_headers=DEVICE_AUTH)
         except Exception:  # refused, or cut by the old server stopping
             await asyncio.sleep(0.1)
     raise SystemExit("FAIL: the device did not come back")
@@ -177,7 +177,7 @@ func TestApplyRevertsWhenHubLost(t *testing.T) {
 	before := r.read("app.json")
 	out := tethertest.RunPython(t, 90*time.Second, tethertest.PyLib+`
 async def main(url, home, dead):
-    async with websockets.connect(url, max_size=1 << 20) as ws:
+    async with websockets.connect(url, max_size=1 << 20, extra_headers=DEVICE_AUTH) as ws:
         await recv_until(ws, lambda m: m.get("hub/device/connected") is True, 20)
         await ws.send(req("GET", "config"))
         app = (await recv_until(ws, lambda m: "config/file/app.json" in m))["config/file/app.json"]
@@ -218,7 +218,7 @@ func TestApplyRevertSurvivesKill(t *testing.T) {
 	defer ln.Close()
 	out := tethertest.RunPython(t, 60*time.Second, tethertest.PyLib+`
 async def main(url, http, taken):
-    async with websockets.connect(url, max_size=1 << 20) as ws:
+    async with websockets.connect(url, max_size=1 << 20, extra_headers=DEVICE_AUTH) as ws:
         await recv_until(ws, lambda m: "iam" in m)
         await ws.send(req("GET", "config"))
         app = (await recv_until(ws, lambda m: "config/file/app.json" in m))["config/file/app.json"]
@@ -241,7 +241,7 @@ asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))
 	tethertest.WaitPort(t, "127.0.0.1:"+itoa(r.http), 30*time.Second)
 	out = tethertest.RunPython(t, 30*time.Second, tethertest.PyLib+`
 async def main(url):
-    async with websockets.connect(url, max_size=1 << 20) as ws:
+    async with websockets.connect(url, max_size=1 << 20, extra_headers=DEVICE_AUTH) as ws:
         state = await recv_until(ws, lambda m: "iam" in m)
         res = state["config/apply/result"]
         assert state["config/apply/outcome"] == "reverted" and ("the app failed" in res or "in recovery" in res), state
@@ -283,7 +283,7 @@ func TestLiveLogThroughHub(t *testing.T) {
 	r.startDevice()
 	out := tethertest.RunPython(t, 60*time.Second, tethertest.PyLib+`
 async def main(url):
-    async with websockets.connect(url, max_size=1 << 20) as ws:
+    async with websockets.connect(url, max_size=1 << 20, extra_headers=DEVICE_AUTH) as ws:
         seen = {}
         def note(m):
             if m.get("hub/device/connected") is True: seen["on"] = 1

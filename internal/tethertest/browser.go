@@ -21,12 +21,19 @@ func Browser(t testing.TB, script string, args ...string) string {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", append([]string{filepath.Join(dir, script)}, args...)...)
 	cmd.Dir = dir
+	cmd.Env = browserEnv()
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node %s: %v\n%s", script, err, out)
 	}
 	return string(out)
+}
+
+// browserEnv is a browser script's environment: the test's, and the device
+// password it logs in to devices with (e2e/browser.mjs gotoDevice).
+func browserEnv() []string {
+	return append(os.Environ(), "TETHER_DEVICE_PASSWORD="+DevicePassword)
 }
 
 // e2eDir returns the e2e/ folder, skipping the test (failing it under CI)
@@ -58,6 +65,7 @@ func BrowserLines(t testing.TB, script string, args ...string) (<-chan string, f
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	cmd := exec.CommandContext(ctx, "node", append([]string{filepath.Join(dir, script)}, args...)...)
 	cmd.Dir = dir
+	cmd.Env = browserEnv()
 	cmd.WaitDelay = 5 * time.Second
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()

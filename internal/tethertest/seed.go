@@ -61,7 +61,8 @@ func SeedApp(app string, httpPort, wsPort, homePort, echoPort int) string {
 }
 
 // SeedRoot writes a device root in the seed's format (SeedNetwork and
-// SeedApp) into a new temporary folder and returns it.
+// SeedApp) into a new temporary folder and returns it. Its device
+// password is DevicePassword.
 func SeedRoot(t testing.TB, app string, httpPort, wsPort, homePort, echoPort int) string {
 	t.Helper()
 	return SeedRootApp(t, SeedApp(app, httpPort, wsPort, homePort, echoPort))
@@ -69,12 +70,13 @@ func SeedRoot(t testing.TB, app string, httpPort, wsPort, homePort, echoPort int
 
 // SeedRootApp writes a device root of SeedNetwork and the app.json text
 // appJSON into a new temporary folder and returns it, for a test that needs
-// keys SeedApp does not write.
+// keys SeedApp does not write. Its device password is DevicePassword.
 func SeedRootApp(t testing.TB, appJSON string) string {
 	t.Helper()
 	dir := t.TempDir()
 	WriteFile(t, filepath.Join(dir, "network.json"), SeedNetwork)
 	WriteFile(t, filepath.Join(dir, "app.json"), appJSON)
+	SetDevicePassword(t, dir)
 	return dir
 }
 

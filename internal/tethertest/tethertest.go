@@ -336,6 +336,10 @@ const PyLib = `
 import asyncio, json, sys, socket, time
 import websockets
 
+# The header that proves access to a device of a tethertest root
+# (DevicePassword): websockets.connect(url, extra_headers=DEVICE_AUTH).
+DEVICE_AUTH = ` + PythonAuth + `
+
 async def recv_until(ws, pred, timeout=10):
     seen, line = [], sys._getframe(1).f_lineno
     async def loop():

@@ -11,6 +11,9 @@
 // The server has header, read and idle timeouts and a header size limit,
 // so slow or huge requests cannot hold it.
 //
+// Options.Wrap puts a check before every request (the device password:
+// package devauth); the server itself authenticates no one.
+//
 // Serve may run on several listeners at once (the page port and the command
 // API port); every listener serves both the page and the API. When ctx ends
 // it stops accepting, closes WebSocket clients with 1001, and drops any
@@ -61,6 +64,10 @@ type Options struct {
 	// Logger receives request problems and connection events; nil
 	// discards them.
 	Logger *slog.Logger
+	// Wrap, when not nil, wraps the handler of every request, page and
+	// WebSocket upgrade alike: the device password's check (package
+	// devauth). Nil serves everyone.
+	Wrap func(http.Handler) http.Handler
 }
 
 // DefaultMaxMessage is the command API's message limit when Options sets none.
@@ -68,12 +75,13 @@ const DefaultMaxMessage = 64 << 10
 
 // Server is the device's HTTP and WebSocket server.
 type Server struct {
-	opts   Options
-	log    *slog.Logger
-	routes map[string]string // URL path → file name, in page or the root
-	page   *pageFS           // the embedded page; nil when Routes is used
-	ctx    context.Context   // handed to WebSocket clients; ends at shutdown
-	cancel context.CancelFunc
+	opts    Options
+	log     *slog.Logger
+	routes  map[string]string // URL path → file name, in page or the root
+	page    *pageFS           // the embedded page; nil when Routes is used
+	handler http.Handler      // serve, wrapped by Options.Wrap
+	ctx     context.Context   // handed to WebSocket clients; ends at shutdown
+	cancel  context.CancelFunc
 }
 
 // New returns a Server with opts applied. Problems with Routes (a file that
@@ -97,12 +105,21 @@ func New(opts Options) *Server {
 		s.routes = opts.Routes
 		s.checkRoutes()
 	}
+	s.handler = http.HandlerFunc(s.serve)
+	if opts.Wrap != nil {
+		s.handler = opts.Wrap(s.handler)
+	}
 	return s
 }
 
-// ServeHTTP serves one request: an upgrade goes to the command API, anything
-// else to the route table.
+// ServeHTTP serves one request through Options.Wrap: an upgrade goes to
+// the command API, anything else to the route table.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// serve serves one request that Options.Wrap let through.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if wsframe.IsUpgrade(r) {
 		s.serveWebSocket(w, r)
 		return

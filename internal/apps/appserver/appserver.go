@@ -12,6 +12,10 @@
 // The settings are app.json's served keys (config.Served: http,
 // websocket, home, routes, origins, max_message, tls, drivers) from the
 // app's section: "demo", or a process app's own entry.
+//
+// Every request to the page and the command API (both listeners) goes
+// through the device password's guard (package devauth, apps.Env.Auth);
+// calling home does not.
 package appserver
 
 import (
@@ -20,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -28,6 +33,7 @@ import (
 	"tether/internal/callhome"
 	"tether/internal/cmdapi"
 	"tether/internal/config"
+	"tether/internal/devauth"
 	"tether/internal/devtls"
 	"tether/internal/drivers"
 	_ "tether/internal/drivers/fake" // the fake_interface's kind
@@ -82,6 +88,7 @@ type Server struct {
 	call    bool           // home is set
 	tls     *devtls.Server // On: https:// and wss://
 	ops     *ops.Session   // tether's operator items; nil outside a device
+	auth    *devauth.Guard // the device password; nil outside a device
 	ready   func(map[string]string)
 }
 
@@ -100,7 +107,7 @@ func New(env *apps.Env, opts Options) (*Server, error) {
 	if n == nil {
 		n = netif.NewManager(netif.Options{Logger: log})
 	}
-	s := &Server{opts: opts, cfg: cfg, net: n, log: log, version: env.Version, ops: env.Ops, ready: env.Ready}
+	s := &Server{opts: opts, cfg: cfg, net: n, log: log, version: env.Version, ops: env.Ops, auth: env.Auth, ready: env.Ready}
 	tlsSrv, err := serverTLS(cfg, opts, log)
 	if err != nil {
 		return nil, err
@@ -176,6 +183,7 @@ func (s *Server) run(ctx context.Context, lns []net.Listener, addrs map[string]s
 		Origins:    s.opts.Settings.Origins,
 		WSPort:     wsPort(addrs),
 		Logger:     s.log,
+		Wrap:       s.guard,
 	})
 	var wg sync.WaitGroup
 	wg.Go(func() { s.watchNet(ctx) })
@@ -207,6 +215,12 @@ func (s *Server) run(ctx context.Context, lns []net.Listener, addrs map[string]s
 		s.drv.StopAll(stop)
 	}
 	return err
+}
+
+// guard wraps the web server's handler in the device password's check
+// (package devauth): the page, its routes and the command API alike.
+func (s *Server) guard(h http.Handler) http.Handler {
+	return s.auth.Handler(h, devauth.HandlerOptions{Device: s.cfg.Network.Device.IAm, TLS: s.tls.On()})
 }
 
 // callHome serves the command API to the hub until ctx ends (callhome runs

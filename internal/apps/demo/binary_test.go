@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"strings"
 	"syscall"
 	"testing"
@@ -49,7 +48,7 @@ asyncio.run(main(int(sys.argv[1])))
 	tethertest.WaitPort(t, "127.0.0.1:"+itoa(h), 30*time.Second)
 	tethertest.WaitPort(t, "127.0.0.1:"+itoa(w), 10*time.Second)
 
-	resp, err := http.Get(base + "/")
+	resp, err := tethertest.DeviceClient.Get(base + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,9 +72,9 @@ asyncio.run(main(int(sys.argv[1])))
 	}
 	out := tethertest.RunPython(t, 40*time.Second, pyLib+`
 async def main(url):
-    async with websockets.connect(url) as ws:
+    async with websockets.connect(url, extra_headers=`+tethertest.PythonAuth+`) as ws:
         print(await demo_flow(ws))
-    async with websockets.connect(url) as ws:
+    async with websockets.connect(url, extra_headers=`+tethertest.PythonAuth+`) as ws:
         await recv_until(ws, lambda m: "iam" in m)
         for bad in ["not json", "{}", "[1,2]", '["GET"]', '["CMD", "no_such_item", []]', '["GET", 5, "x"]', "\u00e9\u0000"]:
             await ws.send(bad)
@@ -92,7 +91,7 @@ asyncio.run(main(sys.argv[1]))
 	// SIGTERM: a connected client is closed with 1001 and the device exits.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, err := wsconn.Dial(ctx, "ws://127.0.0.1:"+itoa(w)+"/", wsconn.DialOptions{})
+	c, err := wsconn.Dial(ctx, "ws://127.0.0.1:"+itoa(w)+"/", wsconn.DialOptions{Header: tethertest.DeviceAuth()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +119,7 @@ func rawStatus(t *testing.T, addr, target string) string {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
-	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", target)
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nConnection: close\r\n\r\n", target, tethertest.DevicePassword)
 	line, err := bufio.NewReader(c).ReadString('\n')
 	if err != nil {
 		t.Fatalf("GET %s: %v", target, err)

@@ -103,7 +103,7 @@ async def state_until(ws, st, cond, timeout=10):
     return await recv_until(ws, lambda m: "app/pid" in m and cond(m), timeout)
 
 async def main(url, case):
-    async with websockets.connect(url, max_size=2**24) as ws:
+    async with websockets.connect(url, max_size=2**24, extra_headers=DEVICE_AUTH) as ws:
         st = await recv_until(ws, lambda m: "app/pid" in m)
         pid = st["app/pid"]
         if case == "flood":

@@ -2,7 +2,6 @@ package process_test
 
 import (
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,7 +47,7 @@ func TestOwnPageThroughHub(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(root, "app.json"))
 	tethertest.WriteFile(t, filepath.Join(root, "app.json"), strings.Replace(string(b), `"exec":`, `"page": "www", "exec":`, 1))
 	dev, addr := device(t, root)
-	res, err := http.Get("http://" + addr + "/")
+	res, err := tethertest.DeviceClient.Get("http://" + addr + "/")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func TestProgramUsesDriversThroughTether(t *testing.T) {
 	_, addr := device(t, root)
 	out := tethertest.RunPython(t, 60*time.Second, tethertest.PyLib+`
 async def main(url):
-    async with websockets.connect(url) as ws:
+    async with websockets.connect(url, extra_headers=DEVICE_AUTH) as ws:
         await recv_until(ws, lambda m: str(m.get("uart/status", "")).startswith("open"))
         await ws.send(req("CMD", "shout", "hello port"))
         await recv_until(ws, lambda m: m.get("uart/line") == "HELLO PORT")

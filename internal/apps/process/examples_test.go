@@ -118,7 +118,7 @@ async def flow_notes(a, b):
     assert e == "CMD add: want a note", e
 
 async def main(url, flow):
-    async with websockets.connect(url) as a, websockets.connect(url) as b:
+    async with websockets.connect(url, extra_headers=DEVICE_AUTH) as a, websockets.connect(url, extra_headers=DEVICE_AUTH) as b:  # an open hub takes no notice
         await globals()["flow_" + flow](a, b)
     print("flow ok", flow)
 HUB = sys.argv[3] == "hub"

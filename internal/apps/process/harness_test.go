@@ -33,6 +33,7 @@ func writeRoot(t *testing.T, entry string, files map[string]string) string {
 	root := t.TempDir()
 	tethertest.WriteFile(t, filepath.Join(root, "network.json"), tethertest.SeedNetwork)
 	tethertest.WriteFile(t, filepath.Join(root, "app.json"), `{"app": "t", "t": `+entry+`}`)
+	tethertest.SetDevicePassword(t, root)
 	for name, text := range files {
 		path := filepath.Join(root, name)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -96,6 +97,7 @@ func exampleRoot(t *testing.T, name string, homePort int) string {
 	b, _ = json.MarshalIndent(app, "", "    ")
 	tethertest.WriteFile(t, filepath.Join(root, "app.json"), string(b))
 	tethertest.WriteFile(t, filepath.Join(root, "network.json"), tethertest.SeedNetwork)
+	tethertest.SetDevicePassword(t, root)
 	return root
 }
 

@@ -2,7 +2,6 @@ package process_test
 
 import (
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,7 +32,7 @@ sys.exit(3)
 	dev := tethertest.Start(t, "device", "--root", root, "--net", "sim")
 	addr := waitMatch(t, dev, recoveryRE, 60*time.Second)
 	for _, path := range []string{"/api/status", "/"} {
-		res, err := http.Get("http://" + addr + path)
+		res, err := tethertest.DeviceClient.Get("http://" + addr + path)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,11 +21,14 @@
 //
 // The config files it shows (page, GET /api/status, GET status) have their
 // secrets masked; a save keeping a mask keeps the value, and only the
-// local page may ask to see them (secrets.go).
+// local page may ask to see them, with the device password (secrets.go).
 //
 // Only same-origin browser requests may change anything: cross-origin POSTs
 // are refused (http.CrossOriginProtection) and so are cross-origin
-// WebSocket upgrades (wsconn.Accept).
+// WebSocket upgrades (wsconn.Accept). Everything on its port asks for the
+// device password (package devauth); someone on the device's own access
+// point may set a new one without the old (reset.go). Calling home does
+// not ask.
 package recovery
 
 import (

@@ -14,6 +14,7 @@ import (
 	"tether/internal/apps"
 	"tether/internal/cmdapi"
 	"tether/internal/config"
+	"tether/internal/devauth"
 	"tether/internal/httpjson"
 	"tether/internal/web"
 	"tether/internal/wire"
@@ -105,7 +106,8 @@ func (s *server) shutdown() {
 
 // handler is the route table: a WebSocket upgrade on any path goes to the
 // command API; everything else to the page and its JSON endpoints, behind
-// cross-origin protection.
+// cross-origin protection. All of it asks for the device password
+// (package devauth), after the Host check.
 func (s *server) handler(ctx context.Context) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.page)
@@ -122,6 +124,13 @@ func (s *server) handler(ctx context.Context) http.Handler {
 		httpjson.Error(w, http.StatusForbidden, "cross-origin request refused: use the recovery page itself")
 	}))
 	page := cop.Handler(mux)
+	guarded := s.env.Auth.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if wsframe.IsUpgrade(r) {
+			s.websocket(ctx, w, r)
+			return
+		}
+		page.ServeHTTP(w, r)
+	}), devauth.HandlerOptions{Device: s.device(), Recovery: true, TLS: s.tls.On, Reset: s.onAP})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS == nil && !web.LocalName(r.Host) {
 			s.log.Info("refused request", "remote", r.RemoteAddr, "host", r.Host, "origin", r.Header.Get("Origin"))
@@ -129,12 +138,16 @@ func (s *server) handler(ctx context.Context) http.Handler {
 				"a page under another name could be a DNS-rebinding attack; open the device's address instead", r.Host))
 			return
 		}
-		if wsframe.IsUpgrade(r) {
-			s.websocket(ctx, w, r)
-			return
-		}
-		page.ServeHTTP(w, r)
+		guarded.ServeHTTP(w, r)
 	})
+}
+
+// device is the device id, "" when the config names none.
+func (s *server) device() string {
+	if s.env.Config == nil {
+		return ""
+	}
+	return s.env.Config.Network.Device.IAm
 }
 
 // websocket serves the command protocol on an upgraded connection.

@@ -11,6 +11,7 @@
 package sim
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -46,6 +47,12 @@ type Options struct {
 	// on NetworkManager: a Join takes the access point down and APUp
 	// leaves the network. False means both run at once, as on an ESP32.
 	SingleRadio bool
+	// APIP is the access point's address; "" means 192.168.4.1, an
+	// ESP32's. A test that must be a client of the access point (its
+	// address in the access point's subnet, as for recovery's password
+	// reset) sets a loopback one such as 127.0.4.1 and connects from
+	// 127.0.4.2.
+	APIP string
 }
 
 // ErrWrongPassword is Join's error for a wrong password.
@@ -70,6 +77,7 @@ type Radio struct {
 	delay  time.Duration
 	seed   string
 	single bool
+	apIP   string
 
 	mu     sync.Mutex
 	nets   []Network
@@ -84,7 +92,7 @@ var _ netif.Backend = (*Radio)(nil)
 
 // New returns a Radio with opts applied.
 func New(opts Options) *Radio {
-	r := &Radio{delay: opts.JoinDelay, seed: opts.Seed, single: opts.SingleRadio}
+	r := &Radio{delay: opts.JoinDelay, seed: opts.Seed, single: opts.SingleRadio, apIP: cmp.Or(opts.APIP, "192.168.4.1")}
 	if r.delay == 0 {
 		r.delay = 200 * time.Millisecond
 	}
@@ -227,13 +235,14 @@ func (r *Radio) APDown(ctx context.Context) error {
 	return nil
 }
 
-// APStatus reports the access point, at 192.168.4.1 like an ESP32's.
+// APStatus reports the access point, at Options.APIP (192.168.4.1 like an
+// ESP32's by default).
 func (r *Radio) APStatus(ctx context.Context) (netif.APStatus, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := netif.APStatus{MAC: r.mac(2)}
 	if r.ap != nil {
-		st.Active, st.SSID, st.IP = true, r.ap.SSID, "192.168.4.1"
+		st.Active, st.SSID, st.IP = true, r.ap.SSID, r.apIP
 	}
 	return st, nil
 }

@@ -11,6 +11,7 @@ import path from 'node:path';
 
 const require = createRequire(path.join(process.cwd(), 'package.json'));
 const { chromium } = require('playwright-core');
+const { gotoDevice } = await import(path.join(process.cwd(), 'browser.mjs'));
 
 const [url, shot, brokenFile, goodFile, secret] = process.argv.slice(2);
 const broken = readFileSync(brokenFile, 'utf8'), good = readFileSync(goodFile, 'utf8');
@@ -32,7 +33,7 @@ page.on('console', m => {
   }
 });
 try {
-  await page.goto(url);
+  await gotoDevice(page, url); // logs in with TETHER_DEVICE_PASSWORD
   await page.getByText('unknown app "nosuchapp"').waitFor({ timeout: 10000 });
   const net = page.getByLabel('network.json');
   if ((await page.content()).includes(secret) || !(await net.inputValue()).includes('"********"')) {

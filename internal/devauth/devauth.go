@@ -1,0 +1,234 @@
+// Package devauth guards the device's own page, command API and recovery
+// on its LAN with the device password (docs/SECURITY.md).
+//
+// The password is made at first boot (crypto/rand, four groups of five
+// letters and digits, 100 bits), shown once on the device's console (its
+// standard error: the journal under systemd), never in the device's log
+// that pages and the hub show, and stored only as a bcrypt hash in the
+// device root's device.passwd (written atomically, mode 0600). A device
+// without a root keeps one in memory for the run. A person logs in on
+// the device's page (a session cookie: random, HttpOnly, SameSite=Strict,
+// Secure over TLS, 12 hours, ended at logout and at a password change);
+// a program sends the password as "Authorization: Bearer <password>".
+// Wrong passwords are throttled per client address, and checked one at
+// a time, so guessing cannot take the device's CPU. app.json's
+// "auth": "off" turns the check off, with a warning at every start.
+//
+// Calling home is not guarded here: the hub's grants govern its pages.
+//
+// A Guard lives as long as the device process; each boot Configures it
+// from app.json. Guard.Handler wraps an app's HTTP handler; a nil *Guard
+// guards nothing (apps run outside a device, in tests).
+package devauth
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tether/internal/login"
+	"tether/internal/ratelog"
+)
+
+// CookieName is the device page's session cookie. It differs from the
+// hub's, whose dashboard may share the host.
+const CookieName = "tether_device"
+
+// SessionTTL is how long a login on the device's page lasts.
+const SessionTTL = 12 * time.Hour
+
+// maxSessions bounds the logins held; past it the oldest is dropped.
+const maxSessions = 1000
+
+// Wrong passwords from one address: throttleBurst at once, then one every
+// throttleEvery.
+const (
+	throttleBurst = 5
+	throttleEvery = 5 * time.Second
+)
+
+// Options configure a Guard. The zero value keeps the password in memory
+// and shows a new one nowhere.
+type Options struct {
+	// Root is the device root, whose File holds the password's hash; ""
+	// keeps a password in memory for as long as the process runs.
+	Root string
+	// Console is where a new password is shown, once: the device's
+	// console, never its log. Nil shows it nowhere.
+	Console io.Writer
+	// Logger gets what the guard does (never a password); nil discards it.
+	Logger *slog.Logger
+	// ThrottleEvery is how often an address that gave 5 wrong passwords
+	// may try another; zero means 5 s.
+	ThrottleEvery time.Duration
+	// HashCost is bcrypt's cost for the passwords the guard sets; zero
+	// means login.HashCost. (Tests use 4: -race makes cost 10 take
+	// seconds.)
+	HashCost int
+}
+
+// Guard checks the credentials of requests to the device. Make it with
+// New; it is safe for concurrent use.
+type Guard struct {
+	opts     Options
+	log      *slog.Logger
+	off      atomic.Bool
+	sessions *login.Sessions[uint64] // the password's generation at login
+	throttle *login.Throttle
+	warnings *ratelog.Log // wrong passwords, rate-limited
+	check    sync.Mutex   // one bcrypt comparison at a time
+
+	mu    sync.Mutex
+	pw    password // the current password's hash
+	okSum [sha256.Size]byte
+	okGen uint64 // the generation okSum (a bearer that matched) is of; 0: none
+}
+
+// New returns a Guard that asks for the password until Configure says
+// otherwise.
+func New(opts Options) *Guard {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "devauth")
+	return &Guard{
+		opts:     opts,
+		log:      log,
+		warnings: ratelog.New(log),
+		sessions: login.NewSessions[uint64](SessionTTL, maxSessions),
+		throttle: login.NewThrottle(throttleBurst, cmp.Or(opts.ThrottleEvery, throttleEvery)),
+	}
+}
+
+// Errors a refused request is answered with.
+var (
+	ErrNoCredentials = errors.New(`unauthorized: this device asks for its password: log in on its page, or send "Authorization: Bearer <device password>" (the password was shown once on the device's console at first boot; docs/SECURITY.md says how to reset it)`)
+	ErrWrongPassword = errors.New("unauthorized: wrong device password")
+	ErrThrottled     = errors.New("too many wrong passwords from this address: try again in a few seconds")
+	ErrNoPassword    = errors.New("unauthorized: the device has no usable password: reset it (docs/SECURITY.md)")
+	ErrAuthOff       = errors.New(`the device asks for no password ("auth": "off" in app.json), so no one can prove access`)
+)
+
+// Configure sets the guard for one boot: off when app.json says so
+// (warned about at every start), else on, making the password at first
+// boot (and showing it once on the console) when there is none.
+func (g *Guard) Configure(off bool) {
+	if g == nil {
+		return
+	}
+	g.off.Store(off)
+	if off {
+		g.log.Warn(`AUTH OFF: app.json has "auth": "off": anyone who can reach this device's network can open its page, drive it ` +
+			`and change its configuration, recovery and where it calls home included. Remove the key to ask for the device password.`)
+		return
+	}
+	if err := g.ensure(); err != nil {
+		g.log.Error("device password unusable: nobody can log in until it is reset (tether device passwd --root DIR, "+
+			"or from the device's access point in recovery)", "err", err)
+		return
+	}
+	g.log.Info("the device's page, command API and recovery ask for the device password")
+}
+
+// Off reports whether the guard lets every request through.
+func (g *Guard) Off() bool { return g == nil || g.off.Load() }
+
+// Check returns nil when r may use the device: the guard is off, r carries
+// a live session cookie, or the device password as a bearer token. Else
+// it returns why not (ErrNoCredentials, ErrWrongPassword, ErrThrottled,
+// ErrNoPassword).
+func (g *Guard) Check(r *http.Request) error {
+	if g.Off() {
+		return nil
+	}
+	return g.prove(r)
+}
+
+// Proven reports whether r proves access, whatever the mode: a live
+// session or the bearer password. Showing secrets asks it; with the guard
+// off it fails with ErrAuthOff. A nil Guard proves everything.
+func (g *Guard) Proven(r *http.Request) error {
+	if g == nil {
+		return nil
+	}
+	if g.off.Load() {
+		return ErrAuthOff
+	}
+	return g.prove(r)
+}
+
+// prove checks r's session cookie, else its bearer token.
+func (g *Guard) prove(r *http.Request) error {
+	gen, err := g.generation()
+	if err != nil {
+		return ErrNoPassword
+	}
+	if c, err := r.Cookie(CookieName); err == nil {
+		if v, ok := g.sessions.Get(c.Value, time.Now()); ok && v == gen {
+			return nil
+		}
+	}
+	tok := login.Bearer(r)
+	if tok == "" {
+		return ErrNoCredentials
+	}
+	_, err = g.password(r, tok)
+	return err
+}
+
+// password checks pw, presented by r, against the device password,
+// throttled per address, and returns the password's generation. A
+// password that matched before is known by its SHA-256, so a script's
+// every request does not cost a bcrypt.
+func (g *Guard) password(r *http.Request, pw string) (uint64, error) {
+	addr := login.ClientAddr(r.RemoteAddr)
+	if !g.throttle.Allow(addr, time.Now()) {
+		return 0, ErrThrottled
+	}
+	if _, err := g.generation(); err != nil {
+		return 0, ErrNoPassword
+	}
+	sum := sha256.Sum256([]byte(pw))
+	if pwd, known := g.known(sum); known || pwd.hash == "" {
+		return pwd.gen, errIf(pwd.hash == "", ErrNoPassword)
+	}
+	g.check.Lock()
+	pwd, known := g.known(sum) // another request may have checked it meanwhile
+	ok := known || login.CheckPassword(pwd.hash, pw)
+	g.check.Unlock()
+	if !ok {
+		g.throttle.Fail(addr, time.Now())
+		g.warnings.Warn("wrong device password", "remote", r.RemoteAddr)
+		return 0, ErrWrongPassword
+	}
+	g.mu.Lock()
+	if g.pw.gen == pwd.gen {
+		g.okSum, g.okGen = sum, pwd.gen
+	}
+	g.mu.Unlock()
+	return pwd.gen, nil
+}
+
+// known returns the current password, and whether sum is the SHA-256 of a
+// password that matched it before.
+func (g *Guard) known(sum [sha256.Size]byte) (password, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.pw, g.pw.hash != "" && g.okGen == g.pw.gen && subtle.ConstantTimeCompare(sum[:], g.okSum[:]) == 1
+}
+
+// errIf is err when cond holds, else nil.
+func errIf(cond bool, err error) error {
+	if cond {
+		return err
+	}
+	return nil
+}
