@@ -146,6 +146,11 @@ func tlsField(p **TLS) field {
 	}
 }
 
+// ReservedPrefix is where the device serves its own pages on every port
+// (package devauth: login, logout, password, reset); routes under it are
+// never reached.
+const ReservedPrefix = "/tether/"
+
 // routesField decodes {"/path": "file", ...}: paths start with "/", files
 // stay inside the device root.
 func routesField(p *map[string]string) field {
@@ -160,6 +165,9 @@ func routesField(p *map[string]string) field {
 			if !strings.HasPrefix(m.key, "/") {
 				d.errorf(m.keyOff, joinPath(path, m.key), "want a URL path starting with \"/\"")
 				continue
+			}
+			if strings.HasPrefix(m.key, ReservedPrefix) {
+				d.warnf(m.keyOff, joinPath(path, m.key), "never served: paths under %s are the device's own (its login and password pages)", ReservedPrefix)
 			}
 			fs[m.key] = func(d *decoder, v *node, path string) {
 				if file, ok := d.text(v, path, localFile); ok && file != "" {

@@ -6,13 +6,14 @@ import (
 	"strings"
 	"time"
 
+	"tether/internal/config"
 	"tether/internal/login"
 )
 
 // Prefix is where the guard serves its own pages, on every port it
 // guards: login, logout, password and reset. An app's routes under it are
-// not reachable.
-const Prefix = "/tether/"
+// not reachable (config check warns of them).
+const Prefix = config.ReservedPrefix
 
 // maxForm bounds a form the guard reads.
 const maxForm = 4096
