@@ -1,11 +1,12 @@
 // The hub's Rollouts page in a real Chromium: the dashboard links to it;
 // the paused rollout is listed with why (its canary failed); its devices
 // show their states and reasons; Resume sends the update on, and the
-// rollout ends done. Fails on any page or console error.
-// Usage: node rollouts.mjs DASHBOARD_URL SHOT_PREFIX ROLLOUT_ID
+// rollout ends done; a device that committed says so on its own page
+// (the System card's Update line). Fails on any page or console error.
+// Usage: node rollouts.mjs DASHBOARD_URL SHOT_PREFIX ROLLOUT_ID DEVICE
 import { launchChromium } from './browser.mjs';
 
-const [url, shot, id] = process.argv.slice(2);
+const [url, shot, id, device] = process.argv.slice(2);
 const browser = await launchChromium();
 const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
 const errors = [];
@@ -27,6 +28,12 @@ try {
   const states = await box.locator('tr[data-device] td:nth-child(3)').allTextContents();
   console.log('device states:', states.join(' '));
   await page.screenshot({ path: shot + '-done.png' });
+
+  // The device's own page, through the hub, says its update in its System card.
+  await box.getByRole('link', { name: device, exact: true }).click();
+  await page.waitForURL('**/d/' + device + '/');
+  await page.locator('#sys-update').filter({ hasText: /^committed demo 3/ }).waitFor({ timeout: 15000 });
+  console.log('device page:', await page.locator('#sys-update').textContent());
   if (errors.length) throw new Error(errors.join('\n'));
   console.log('ok');
 } finally {

@@ -197,7 +197,7 @@ func TestRolloutsPageChromium(t *testing.T) {
 	}
 	id := r.push2("--device", "c1", "--device", "c2", "--device", "c3", r.packDemo("3"))
 	shots := filepath.Join(t.TempDir(), "rollouts")
-	out = tethertest.Browser(t, "rollouts.mjs", "http://"+r.page+"/", shots, id)
+	out = tethertest.Browser(t, "rollouts.mjs", "http://"+r.page+"/", shots, id, "c2")
 	t.Log(out)
 	if ro := r.rollout(id); ro.State != "done" || ro.Results["c2"].State != "committed" || ro.Results["c1"].State != "refused" {
 		t.Fatalf("after Resume: %+v", ro)
