@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,7 +18,8 @@ import (
 // by label: the canary alone first, then waves of 5; two devices without
 // the signing key refuse it, and at the second failure the rollout
 // pauses with the waves after it never sent the update; a device given
-// the label meanwhile is not pulled in; resumed, the rest commit.
+// the label meanwhile is not pulled in; resumed, the rest commit, and the
+// one that was offline gets it when it comes back.
 func TestRolloutTwentyDevices(t *testing.T) {
 	if tethertest.Short() {
 		t.Skip("20 devices: not in -short")
@@ -25,8 +27,15 @@ func TestRolloutTwentyDevices(t *testing.T) {
 	r := newUpdRig(t, "3s")
 	bin := plainBinary(t)
 	pub, _ := os.ReadFile(filepath.Join(r.keys, "update.pub"))
+	roots := map[string]string{}
 	start := func(id string, withKey bool) *tethertest.Proc {
-		root := t.TempDir()
+		root := roots[id]
+		if root != "" { // started again: the same device
+			return tethertest.StartCmd(t, exec.Command(bin, "device", "--root", root, "--net", "sim", "--update-window", r.window,
+				"--recovery-addr", "127.0.0.1:0"))
+		}
+		root = t.TempDir()
+		roots[id] = root
 		tethertest.WriteFile(t, filepath.Join(root, "network.json"),
 			fmt.Sprintf(`{"device": {"iam": %q, "dev": "test", "labels": ["fleet=test"]}}`, id))
 		tethertest.WriteFile(t, filepath.Join(root, "app.json"), fmt.Sprintf(`{"app": "demo",
@@ -46,6 +55,9 @@ func TestRolloutTwentyDevices(t *testing.T) {
 		d.WaitOutput("connected to home", 60*time.Second)
 	}
 	r.waitLabelled(20)
+	devs[19].Signal(syscall.SIGTERM) // d20 goes offline: it gets the update when it comes back
+	devs[19].Wait(15 * time.Second)
+	r.waitOffline("d20")
 
 	art := r.packDemo("2")
 	out, code := r.try("push", "--hub", "http://"+r.page, "--select", "fleet=test", "--canary", "1", "--wave", "5",
@@ -86,6 +98,19 @@ func TestRolloutTwentyDevices(t *testing.T) {
 	out = r.run("rollout", "resume", "--hub", "http://"+r.page, ro.ID)
 	t.Logf("tether rollout resume:\n%s", out)
 	deadline := time.Now().Add(3 * time.Minute)
+	for ended := 0; ended < 19 && time.Now().Before(deadline); {
+		time.Sleep(500 * time.Millisecond)
+		ro, ended = r.rollout(ro.ID), 0
+		for _, res := range ro.Results {
+			if res.State == "committed" || res.State == "refused" {
+				ended++
+			}
+		}
+	}
+	if ro.State != "running" || ro.Results["d20"].State != "pending" {
+		t.Fatalf("with d20 offline: %s, d20 %+v; want running, d20 pending", ro.State, ro.Results["d20"])
+	}
+	start("d20", true).WaitOutput("connected to home", 60*time.Second)
 	for ro.State != "done" && time.Now().Before(deadline) {
 		time.Sleep(500 * time.Millisecond)
 		ro = r.rollout(ro.ID)
@@ -216,4 +241,21 @@ func (r *updRig) push2(args ...string) string {
 	}
 	r.t.Fatalf("tether push named no rollout:\n%s", out)
 	return ""
+}
+
+// waitOffline waits for the hub to see the device id gone.
+func (r *updRig) waitOffline(id string) {
+	r.t.Helper()
+	end := time.Now().Add(30 * time.Second)
+	for time.Now().Before(end) {
+		var d struct {
+			Online bool `json:"online"`
+		}
+		r.api("/api/devices/"+id, &d)
+		if !d.Online {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	r.t.Fatalf("the hub still sees %s online", id)
 }

@@ -81,8 +81,8 @@ type rig struct {
 }
 
 // newRig starts a hub and a device. With secure, the hub serves TLS and
-// requires client certificates, and the device calls home (and so
-// downloads) over TLS with its own certificate.
+// requires client certificates and tokens, and the device calls home (and
+// so downloads) over TLS with its own certificate and token.
 func newRig(t *testing.T, window time.Duration, secure bool) *rig {
 	t.Helper()
 	r := &rig{t: t, ring: logring.New(1000), hubLogs: &tethertest.SyncBuffer{}, client: http.DefaultClient}
@@ -292,14 +292,29 @@ func secureRig(t *testing.T, r *rig, o *hub.Options) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.client = &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}
-	return `, "host": "127.0.0.1", "tls": true, "ca": "certs/ca.crt", "cert": "certs/Device_1.crt", "key": "certs/Device_1.key"`
+	if o.Auth, err = hub.ParseAuth([]byte(`{"devices": {"Device_1": {"token": "device-token"}}, "pages": [{"token": "page-token"}]}`), "auth.json"); err != nil {
+		t.Fatal(err)
+	}
+	r.client = &http.Client{Transport: bearer{"page-token", &http.Transport{TLSClientConfig: tlsCfg}}}
+	return `, "host": "127.0.0.1", "tls": true, "ca": "certs/ca.crt", "cert": "certs/Device_1.crt", "key": "certs/Device_1.key", "token": "device-token"`
 }
 
-// TestUpdateOverTLSWithClientCert: on a hub that serves TLS and requires
-// client certificates, a device downloads an update over its own call-home
-// origin with its own certificate, and commits it; a download without a
-// certificate is refused.
+// bearer sends a page token with every request.
+type bearer struct {
+	token string
+	rt    http.RoundTripper
+}
+
+func (b bearer) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Set("Authorization", "Bearer "+b.token)
+	return b.rt.RoundTrip(req)
+}
+
+// TestUpdateOverTLSWithClientCert: on a hub that serves TLS, requires
+// client certificates and tokens (--auth), a device downloads an update
+// over its own call-home origin with its own certificate and token, and
+// commits it; a download without a certificate is refused.
 func TestUpdateOverTLSWithClientCert(t *testing.T) {
 	r := newRig(t, 2*time.Second, true)
 	art := r.pack("2", "ok", r.key)
