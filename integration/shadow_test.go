@@ -98,11 +98,14 @@ func TestHubShadowFromPython(t *testing.T) {
 // TestRecoverySecretsStayOffTheHub: a page asks a real device in recovery,
 // through a real hub, for its status (both config files, secrets in them):
 // neither the device's hub token nor its WiFi password reaches the hub's
-// shadow (a later page, /api/devices/<id>) or its message log.
+// shadow (a later page, /api/devices/<id>) or its message log. The device
+// masks them itself now, so a device that masks nothing (the seed's
+// firmware, an older tether) sends its files and secret keys in the clear
+// too: the hub must keep them off on its own.
 func TestRecoverySecretsStayOffTheHub(t *testing.T) {
 	logPath := filepath.Join(t.TempDir(), "messages.log")
 	auth := filepath.Join(t.TempDir(), "auth.json")
-	write(t, auth, `{"devices": {"Device_1": {"token": "hub-token-0123"}}, "pages": [{"token": "page-secret"}]}`)
+	write(t, auth, `{"devices": {"Device_1": {"token": "hub-token-0123"}, "Old_1": {"token": "old-token-89"}}, "pages": [{"token": "page-secret"}]}`)
 	h := startHub(t, 0, "--auth", auth, "--log-file", logPath)
 	root := tethertest.SeedRoot(t, "nosuchapp", tethertest.FreePort(t), tethertest.FreePort(t), h.devicePort, tethertest.FreePort(t))
 	net := strings.Replace(tethertest.SeedNetwork, `"pass": "<AP password>"`, `"pass": "wifi-pass-4567"`, 1)
@@ -121,18 +124,36 @@ func TestRecoverySecretsStayOffTheHub(t *testing.T) {
 	p.waitText(`network.json`, 10*time.Second)
 	p.sendText(`["CMD", "store_new_sta", ["home", "wifi-pass-4567"]]`)
 	p.readText(10 * time.Second)
+
+	// A device that masks nothing itself (the seed's firmware, an older
+	// tether): its recovery files, one of them broken, and secret keys in
+	// the clear. The hub masks and drops them on its own.
+	old := dialRaw(t, h.dev, "/Old_1", "Authorization: Bearer old-token-89")
+	oldState, _ := json.Marshal(map[string]any{"iam": "Old_1", "recovery": true,
+		"recovery/file/network.json": "{\"sta\": {\"ssid\": \"home\", \"pass\": \"old-wifi-7788\"}}",
+		"recovery/file/app.json":     "{\"demo\": {\"home\": {\"token\": \"old-token-89\",}},}",
+		"sta":                        map[string]any{"ssid": "home", "pass": "old-wifi-7788"}, "wifi/sta/pass": "old-wifi-7788"})
+	old.sendText(string(oldState))
+	oldPage := dialRaw(t, h.page, "/Old_1", "Authorization: Bearer page-secret")
+	oldPage.waitText(`"hub/device/connected": true`, 10*time.Second)
 	time.Sleep(1500 * time.Millisecond) // the message log flushes every second
 
-	secrets := []string{"hub-token-0123", "wifi-pass-4567"}
+	secrets := []string{"hub-token-0123", "wifi-pass-4567", "old-token-89", "old-wifi-7788"}
 	fresh := dialRaw(t, h.page, "/Device_1", "Authorization: Bearer page-secret")
 	first := fresh.readText(10 * time.Second)
+	oldFirst := dialRaw(t, h.page, "/Old_1", "Authorization: Bearer page-secret").readText(10 * time.Second)
 	_, api := get(t, "http://"+h.page+"/api/devices/Device_1", "Authorization", "Bearer page-secret")
+	_, oldAPI := get(t, "http://"+h.page+"/api/devices/Old_1", "Authorization", "Bearer page-secret")
 	logged, err := os.ReadFile(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(oldFirst, `"recovery":true`) || !strings.Contains(oldFirst, `"ssid":"home"`) {
+		t.Errorf("the old device's shadow %.300s, want its state without the secrets", oldFirst)
+	}
 	for _, s := range secrets {
-		for what, text := range map[string]string{"a new page's shadow": first, "/api/devices/Device_1": api, "the message log": string(logged)} {
+		for what, text := range map[string]string{"a new page's shadow": first, "/api/devices/Device_1": api, "the message log": string(logged),
+			"the old device's shadow": oldFirst, "/api/devices/Old_1": oldAPI} {
 			if strings.Contains(text, s) {
 				t.Errorf("the secret %q reached %s:\n%.600s", s, what, text)
 			}
