@@ -34,8 +34,10 @@ func openLogFile(root string, size int64) (*devlog.File, error) {
 func (d *Device) health() ops.Health {
 	st := d.Status()
 	return ops.Health{
-		App: st.App, Recovery: st.App == RecoveryApp, Reason: st.Reason,
+		// A boot clears the reason: until it enters recovery again, the
+		// device is not in recovery, whatever app it ran last.
+		App: st.App, Recovery: st.App == RecoveryApp && st.Reason != "", Reason: st.Reason,
 		Failures: st.Failures, Restarts: st.Restarts,
-		LastFailure: st.LastFailure, LastFailureAt: st.LastFailureAt,
+		LastFailure: st.LastFailure, LastFailureAt: st.LastFailureAt, Boots: st.Boots,
 	}
 }

@@ -78,6 +78,9 @@ type Health struct {
 	// LastFailure is the last of them, with its time; "" after none.
 	LastFailure   string
 	LastFailureAt time.Time
+	// Boots counts the device's boots (1 at start, +1 per restart), so a
+	// watcher tells what happened since a restart it asked for.
+	Boots int
 }
 
 // Service is the device-lifetime part of the operator items. Create it

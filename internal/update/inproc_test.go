@@ -84,6 +84,11 @@ type rig struct {
 // requires client certificates and tokens, and the device calls home (and
 // so downloads) over TLS with its own certificate and token.
 func newRig(t *testing.T, window time.Duration, secure bool) *rig {
+	return newRigMode(t, window, secure, "ok")
+}
+
+// newRigMode is newRig with the app installed by hand in mode.
+func newRigMode(t *testing.T, window time.Duration, secure bool, mode string) *rig {
 	t.Helper()
 	r := &rig{t: t, ring: logring.New(1000), hubLogs: &tethertest.SyncBuffer{}, client: http.DefaultClient}
 	r.root = tethertest.SeedRootApp(t, "{}")
@@ -126,7 +131,7 @@ func newRig(t *testing.T, window time.Duration, secure bool) *rig {
 	b, _ := os.ReadFile(pub)
 	tethertest.WriteFile(t, filepath.Join(r.root, "keys", "update.pub"), string(b))
 	os.MkdirAll(filepath.Join(r.root, "apps", testApp), 0o755)
-	tethertest.WriteFile(t, filepath.Join(r.root, "apps", testApp, "mode"), "ok") // v1, installed by hand
+	tethertest.WriteFile(t, filepath.Join(r.root, "apps", testApp, "mode"), mode) // v1, installed by hand
 
 	dev := device.New(device.Options{Root: r.root, Net: "sim", RecoveryAddr: "127.0.0.1:0", RestartDelay: 5 * time.Millisecond,
 		UpdateWindow: window, Log: r.ring})
@@ -329,5 +334,27 @@ func TestUpdateOverTLSWithClientCert(t *testing.T) {
 	}
 	if r.mode() != "ok" || !strings.Contains(strings.Join(r.ring.Lines(), "\n"), "update downloaded") {
 		t.Fatal("the update was not downloaded and committed")
+	}
+}
+
+// TestUpdateRepairsDeviceInRecovery: a device whose app crashes is in
+// recovery; an update that works, sent through the hub to recovery's
+// command API, is committed and the device runs its app again (being in
+// recovery before the switch is not the trial failing).
+func TestUpdateRepairsDeviceInRecovery(t *testing.T) {
+	r := newRigMode(t, 2*time.Second, false, "crash")
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(strings.Join(r.ring.Lines(), "\n"), "connected to home") || !strings.Contains(strings.Join(r.ring.Lines(), "\n"), "recovery") {
+		if time.Now().After(deadline) {
+			t.Fatal("the device did not fall into recovery and call home")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	id := r.push(r.pack("2", "ok", r.key))
+	if state, reason := r.result(id); state != "committed" {
+		t.Fatalf("an update sent to a device in recovery: %s (%s), want committed", state, reason)
+	}
+	if r.mode() != "ok" {
+		t.Fatalf("the app's folder says %q, want ok", r.mode())
 	}
 }

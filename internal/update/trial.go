@@ -34,13 +34,13 @@ func (s *Service) switchTo(j *job) {
 		j.Adopted = adoptedDir(j.Manifest.Name, now)
 		prev = linkTarget(j.Adopted)
 	}
-	onHub, failures := s.home().Up, s.health().Failures
+	onHub, h := s.home().Up, s.health()
 	s.mu.Lock()
 	j.Phase, j.Prev, j.PrevVersion = Trial, prev, s.rec.Installed[j.Manifest.Name].Version
 	j.Started, j.Deadline, j.Window = now, now.Add(s.opts.Window), s.opts.Window.Seconds()
 	j.HomeBefore = j.HomeBefore || onHub
 	s.rec.Job = j
-	s.base = failures
+	s.base, s.boots = h.Failures, h.Boots
 	s.probe = probeNote{}
 	err = s.saveLocked()
 	s.mu.Unlock()
@@ -73,9 +73,12 @@ func (s *Service) restartApp() {
 func (s *Service) judge(ctx context.Context, j *job) time.Duration {
 	h := s.health()
 	s.mu.Lock()
-	base := s.base
+	base, boots := s.base, s.boots
 	s.mu.Unlock()
-	if h.Recovery || h.Failures > base {
+	// Recovery counts once the device booted again after the switch: a
+	// device in recovery before it (an update that repairs it) is not
+	// failing the trial.
+	if h.Recovery && h.Boots > boots || h.Failures > base {
 		why := h.LastFailure
 		if h.Recovery && h.Reason != "" {
 			why = h.Reason

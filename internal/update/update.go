@@ -103,6 +103,7 @@ type Service struct {
 	mu    sync.Mutex
 	rec   record
 	base  int       // ops Health.Failures when the trial's app started
+	boots int       // ops Health.Boots then: recovery counts after a boot since
 	probe probeNote // the last probe of the trial
 }
 
