@@ -67,7 +67,8 @@ func (h *Hub) rolloutRoutes(mux *http.ServeMux) {
 	if h.rollouts == nil {
 		return
 	}
-	h.rollouts.Routes(mux, h.authed, rollout.Access{Check: h.mayUpdate, Who: h.who, Audit: h.auditUpdate})
+	h.rollouts.Routes(mux, h.authed, rollout.Access{Check: h.mayUpdate, Who: h.who, Audit: h.auditUpdate,
+		Sees: func(r *http.Request, id string) bool { return h.verbOn(requestPrincipal(r), id) >= access.View }})
 	mux.HandleFunc("GET /rollouts", h.authed(h.serveAsset("rollouts.html")))
 }
 

@@ -99,6 +99,15 @@ func TestUpdateAPINeedsAdmin(t *testing.T) {
 		t.Fatalf("audit:\n%s\nwant\n%s", strings.Join(actions, "\n"), strings.Join(wantAudit, "\n"))
 	}
 
+	// A credential sees a rollout with the devices it may view only.
+	code, body = send(t, "GET", h.httpURL+"/api/rollouts", bearerHeader("drive-d1"), nil)
+	if code != http.StatusOK || !strings.Contains(body, `"Device_1"`) || strings.Contains(body, "Device_2") {
+		t.Fatalf("GET /api/rollouts by Device_1's driver: %d %s; want the rollout with Device_1 only", code, body)
+	}
+	if _, body := send(t, "GET", h.httpURL+"/api/rollouts", bearerHeader("root"), nil); !strings.Contains(body, "Device_2") {
+		t.Fatalf("GET /api/rollouts by root: %s; want both devices", body)
+	}
+
 	url := strings.Replace(h.devURL, "ws://", "http://", 1) + "Device_1/artifacts/" + stored.SHA256
 	if code, _ := send(t, "GET", url, nil, nil); code != http.StatusUnauthorized {
 		t.Fatalf("download without the device's token: %d, want 401", code)

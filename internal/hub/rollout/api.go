@@ -21,6 +21,9 @@ type Access struct {
 	Check func(r *http.Request, ids []string) error
 	// Who names r's credential, for a rollout's "by" and the audit log.
 	Who func(r *http.Request) string
+	// Sees reports whether r may view the device id: a rollout is shown
+	// with the devices r may view only, and not at all without one.
+	Sees func(r *http.Request, id string) bool
 	// Audit records an action on the API ("rollout start") on devices
 	// (nil: none in particular), allowed or refused, with what it was.
 	Audit func(r *http.Request, devices []string, action, detail string, allowed bool)
@@ -152,21 +155,52 @@ func (a api) start(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a api) list(w http.ResponseWriter, r *http.Request) {
-	rs := a.m.List()
-	out := make([]View, len(rs))
-	for i, ro := range rs {
-		out[i] = view(ro)
+	out := []View{}
+	for _, ro := range a.m.List() {
+		if ro = a.visible(r, ro); ro != nil {
+			out = append(out, view(ro))
+		}
 	}
 	httpjson.Write(w, http.StatusOK, out)
 }
 
 func (a api) get(w http.ResponseWriter, r *http.Request) {
 	ro, err := a.m.Get(r.PathValue("id"))
+	if err == nil {
+		if ro = a.visible(r, ro); ro == nil {
+			err = fmt.Errorf("%w: rollout %q", ErrNotFound, r.PathValue("id"))
+		}
+	}
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
 	httpjson.Write(w, http.StatusOK, view(ro))
+}
+
+// visible is ro (a copy) with only the devices r may view, nil when it
+// may view none: a credential learns nothing of other devices, not even
+// their ids.
+func (a api) visible(r *http.Request, ro *Rollout) *Rollout {
+	if a.acc.Sees == nil {
+		return ro
+	}
+	ids := ro.Devices[:0:0]
+	for _, id := range ro.Devices {
+		if a.acc.Sees(r, id) {
+			ids = append(ids, id)
+		} else {
+			delete(ro.Results, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if len(ids) < len(ro.Devices) { // the details of a pause name devices
+		ro.Reason, _, _ = strings.Cut(ro.Reason, ": ")
+	}
+	ro.Devices = ids
+	return ro
 }
 
 func (a api) act(w http.ResponseWriter, r *http.Request) {
