@@ -84,10 +84,17 @@ func (h *Hub) mayUpdate(r *http.Request, ids []string) error {
 		return fmt.Errorf("refused: uploading an update needs admin on some device; %s has none", p.name)
 	}
 	var denied []string
+	hidden := 0 // devices it may not even view: not named
 	for _, id := range ids {
-		if h.verbOn(p, id) < access.Admin {
+		switch v := h.verbOn(p, id); {
+		case v < access.View:
+			hidden++
+		case v < access.Admin:
 			denied = append(denied, id)
 		}
+	}
+	if hidden > 0 {
+		denied = append(denied, fmt.Sprintf("%d devices it may not view", hidden))
 	}
 	if len(denied) > 0 {
 		return fmt.Errorf("refused: updating needs admin on every device; %s lacks it on %s", p.name, strings.Join(denied, ", "))

@@ -84,6 +84,10 @@ func TestUpdateAPINeedsAdmin(t *testing.T) {
 	if code, body := send(t, "POST", h.httpURL+"/api/rollouts", bearerHeader("drive-d1"), spec("Device_1")); code != http.StatusForbidden {
 		t.Fatalf("rollout by a driver: %d %s, want 403", code, body)
 	}
+	if code, body := send(t, "POST", h.httpURL+"/api/rollouts", bearerHeader("drive-d1"), spec("Device_1", "Device_2")); code != http.StatusForbidden ||
+		!strings.Contains(body, "lacks it on Device_1, 1 devices it may not view") || strings.Contains(body, "Device_2") {
+		t.Fatalf("rollout by a driver to a device it may not view: %d %s, want 403 not naming it", code, body)
+	}
 	if code, body := send(t, "POST", h.httpURL+"/api/rollouts", bearerHeader("root"), spec("Device_1", "Device_2")); code != http.StatusCreated {
 		t.Fatalf("rollout by root: %d %s", code, body)
 	}
@@ -94,7 +98,8 @@ func TestUpdateAPINeedsAdmin(t *testing.T) {
 	}
 	root := "token sha256:" + sha("root")[7:15]
 	wantAudit := []string{"d1-driver  artifact upload false", root + "  artifact upload true",
-		"d1-driver Device_1 rollout start false", root + " Device_1 rollout start true", root + " Device_2 rollout start true"}
+		"d1-driver Device_1 rollout start false", "d1-driver Device_1 rollout start false", "d1-driver Device_2 rollout start false",
+		root + " Device_1 rollout start true", root + " Device_2 rollout start true"}
 	if !slices.Equal(actions, wantAudit) {
 		t.Fatalf("audit:\n%s\nwant\n%s", strings.Join(actions, "\n"), strings.Join(wantAudit, "\n"))
 	}
