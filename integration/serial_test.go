@@ -224,7 +224,7 @@ func TestSerialFastFloodKeepsClients(t *testing.T) {
 	h := startHub(t, 0)
 	dev := startDeviceDemo(t, h.devicePort, fmt.Sprintf(`"drivers": {
     "uart": {"kind": "serial", "port": %q, "baud": 115200, "max_rate": 1000, "start": true}}`, peer.Path))
-	local := dialRaw(t, dev.ws, "/")
+	local := dialRaw(t, dev.ws, "/", deviceAuth)
 	local.waitText(`"uart/status":"open: `, 15*time.Second)
 	page := dialRaw(t, h.page, "/Device_1")
 	page.waitText(`"iam":"Device_1"`, 20*time.Second)
