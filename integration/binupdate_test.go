@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,10 +15,11 @@ import (
 )
 
 // TestBinaryUpdate updates tether's own binary on a device run as under
-// systemd (from bin/tether in its root): a binary that exits at start is
-// replaced by the old one, which tells the hub why; a real newer tether
-// is committed, linked as bin/tether and runs in the same process (the
-// old one execs it), reporting its version to the hub.
+// systemd (from bin/tether in its root): a binary that exits at start,
+// and one that comes up but cannot reach the hub (the hub is down for its
+// trial), are replaced by the old one, which tells the hub why; a real
+// newer tether is committed, linked as bin/tether and runs in the same
+// process (the old one execs it), reporting its version to the hub.
 func TestBinaryUpdate(t *testing.T) {
 	r := newUpdRig(t, "6s")
 	tethertest.WriteFile(t, filepath.Join(r.root, "app.json"), fmt.Sprintf(`{"app": "demo",
@@ -55,6 +57,27 @@ func TestBinaryUpdate(t *testing.T) {
 		if fi, err := os.Lstat(bin); err != nil || !fi.Mode().IsRegular() {
 			t.Fatalf("bin/tether after a rollback: %v %v, want the old binary where it was", fi, err)
 		}
+	})
+	outer := t
+	t.Run("cannot reach the hub", func(t *testing.T) {
+		r.t = t
+		art := filepath.Join(t.TempDir(), "newer.tether")
+		r.run("pack", "--binary", newer, "--version", "v0.0.2-newer", "--key", filepath.Join(r.keys, "update.key"), "-o", art)
+		trials, failed := strings.Count(r.dev.Output(), "starting the new binary on trial"), strings.Count(r.dev.Output(), "failed its trial")
+		id := r.push(art)
+		waitMore(t, r.dev, "starting the new binary on trial", trials, 60*time.Second)
+		r.hub.Signal(syscall.SIGTERM) // the hub goes away for the whole trial
+		r.hub.Wait(15 * time.Second)
+		waitMore(t, r.dev, "failed its trial", failed, 90*time.Second)
+		r.hub = tethertest.Start(outer, r.hubArgs...) // for the rest of the test, not this part's
+
+		r.hub.HubAddrs(15 * time.Second)
+		state, reason := r.result(id, 2*time.Minute)
+		t.Logf("%s: %s", state, reason)
+		if state != "rolled_back" || !strings.Contains(reason, "not on its hub at the end of the window") {
+			t.Fatalf("Device_1 %s: %q; want rolled_back, off its hub", state, reason)
+		}
+		r.version(tethertest.Version)
 	})
 	t.Run("committed", func(t *testing.T) {
 		r.t = t
@@ -107,5 +130,17 @@ func copyFile(t *testing.T, from, to string, mode os.FileMode) {
 	}
 	if err := os.WriteFile(to, b, mode); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// waitMore waits for p's output to hold text more than n times.
+func waitMore(t *testing.T, p *tethertest.Proc, text string, n int, d time.Duration) {
+	t.Helper()
+	end := time.Now().Add(d)
+	for strings.Count(p.Output(), text) <= n {
+		if time.Now().After(end) {
+			t.Fatalf("no new %q in the output after %v:\n%s", text, d, p.Output())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -56,6 +56,7 @@ type updRig struct {
 	dev      *tethertest.Proc
 	window   string
 	versions int
+	hubArgs  []string // how the hub was started, its ports fixed: to start it again
 }
 
 func newUpdRig(t *testing.T, window string) *updRig {
@@ -63,10 +64,12 @@ func newUpdRig(t *testing.T, window string) *updRig {
 	tethertest.Need(t, "python3")
 	r := &updRig{t: t, keys: t.TempDir(), window: window}
 	r.run("keys", "init", "--dir", r.keys)
+	updates := t.TempDir()
 	r.hub = tethertest.Start(t, "hub", "--device-addr", "127.0.0.1:0", "--page-addr", "127.0.0.1:0",
-		"--update-dir", t.TempDir(), "--max-message", "16384")
+		"--update-dir", updates, "--max-message", "16384")
 	dev, page := r.hub.HubAddrs(15 * time.Second)
 	r.page = page
+	r.hubArgs = []string{"hub", "--device-addr", dev, "--page-addr", page, "--update-dir", updates, "--max-message", "16384"}
 	fmt.Sscanf(dev[strings.LastIndexByte(dev, ':')+1:], "%d", &r.devPort)
 
 	r.root = tethertest.SeedRootApp(t, fmt.Sprintf(`{"app": "weather",
