@@ -2,7 +2,6 @@ package integration
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -97,9 +96,11 @@ func TestRecoveryFallsBackToEveryInterface(t *testing.T) {
 }
 
 // TestRecoveryCallsHomeWithoutListening: recovery can listen nowhere (its
-// port is taken on every interface, and so is the default port): it still
-// calls home, so the hub can repair the device, and takes the port as soon
-// as it is free.
+// port is taken on every interface, and so is its fallback address): it
+// still calls home, so the hub can repair the device, and takes the port
+// as soon as it is free. The fallback is a port this test holds
+// (--recovery-fallback), not the default 8080, which anything else on the
+// machine may take or give back meanwhile.
 func TestRecoveryCallsHomeWithoutListening(t *testing.T) {
 	h := startHub(t, 0)
 	held, err := net.Listen("tcp", "127.0.0.1:0")
@@ -107,18 +108,18 @@ func TestRecoveryCallsHomeWithoutListening(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := held.Addr().(*net.TCPAddr).Port
-	def, err := net.Listen("tcp", "0.0.0.0:8080") // the default port, for the few seconds of this test
-	switch {
-	case errors.Is(err, syscall.EADDRINUSE): // another program has it: recovery cannot have it either
-	case err != nil:
-		t.Skipf("cannot hold the default port 8080 to test this: %v", err)
-	default:
-		defer def.Close()
+	fallback, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer fallback.Close()
 	root := tethertest.SeedRootApp(t, reachApp("192.0.2.1", port, h.devicePort))
-	d := tethertest.Start(t, "device", "--root", root, "--net", "sim")
+	d := tethertest.Start(t, "device", "--root", root, "--net", "sim", "--recovery-fallback", fallback.Addr().String())
 	waitRecoveryAtHub(t, h, 60*time.Second)
 	d.WaitOutput("recovery cannot listen on any address; calling home anyway", 10*time.Second)
+	if !strings.Contains(d.Output(), fallback.Addr().String()) {
+		t.Errorf("the log does not name the fallback address it tried:\n%s", d.Output())
+	}
 
 	held.Close()
 	tethertest.WaitPort(t, addr(port), 30*time.Second)

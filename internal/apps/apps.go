@@ -60,6 +60,10 @@ type Env struct {
 	// RecoveryAddr is where the recovery app serves, from the command
 	// line; "" means its default (see recovery.Addr).
 	RecoveryAddr string
+	// RecoveryFallback is the last address the recovery app tries when it
+	// cannot listen on its own on any interface, from the command line;
+	// "" means recovery.DefaultAddr.
+	RecoveryFallback string
 	// Version is tether's release version, shown in an app's state; ""
 	// means the version in the binary's build information, else "dev".
 	Version string

@@ -22,6 +22,7 @@ type deviceFlags struct {
 	root          string
 	net           string
 	recoveryAddr  string
+	recoveryFall  string
 	confirmWindow time.Duration
 	updateWindow  time.Duration
 }
@@ -54,7 +55,7 @@ port (GET status, CMD save_config [file, text], CMD restart), and over the
 call-home connection when the hub's address can be read, so a hub can repair
 the device. Where the network backend can, recovery also brings up the access
 point. When it cannot listen on its address it falls back to every interface
-on that port, then on port 8080, and calls home either way; when app.json
+on that port, then to --recovery-fallback, and calls home either way; when app.json
 does not load it takes the hub from what of it reads whole, else from
 app.json.bak (the last good version), and logs which.
 
@@ -99,7 +100,8 @@ with status 0 within 5 s.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.root, "root", "", "device root folder holding network.json and app.json (www/ and certs/ optional); empty uses the embedded defaults")
 	fl.StringVar(&f.net, "net", "", `network backend: host (the host's network, already up), sim (a simulated radio) or nm (NetworkManager through nmcli); empty uses network.json's "net", else host`)
-	fl.StringVar(&f.recoveryAddr, "recovery-addr", "", "address the recovery page listens on; empty uses the demo app's HTTP address from app.json if it can be read, else 0.0.0.0:8080 (if it cannot listen there: every interface on that port, then on 8080)")
+	fl.StringVar(&f.recoveryAddr, "recovery-addr", "", "address the recovery page listens on; empty uses the demo app's HTTP address from app.json if it can be read, else 0.0.0.0:8080 (if it cannot listen there: every interface on that port, then --recovery-fallback)")
+	fl.StringVar(&f.recoveryFall, "recovery-fallback", "0.0.0.0:8080", "the last address recovery tries when it cannot listen on its own address on any interface (another program holds the port)")
 	fl.DurationVar(&f.updateWindow, "update-window", 3*time.Minute, "how long an update from the hub stays on trial: committed only if the app stays up, answers its health probe and the device is back on its hub for all of it; otherwise the previous version comes back")
 	fl.DurationVar(&f.confirmWindow, "confirm-window", 60*time.Second, "how long a config change applied from a page (CMD apply_config) waits to be confirmed; unconfirmed, it is rolled back if the device lost its hub or its app fails")
 	cmd.AddCommand(newDeviceEnrollCmd(stdio))
@@ -140,7 +142,7 @@ func runDevice(ctx context.Context, stdio Stdio, f deviceFlags) error {
 	var handedOver atomic.Bool
 	devCtx, stopDev := context.WithCancel(context.Background())
 	dev := device.New(device.Options{
-		Root: f.root, Net: f.net, RecoveryAddr: f.recoveryAddr, Version: Version, ConfirmWindow: f.confirmWindow, UpdateWindow: f.updateWindow,
+		Root: f.root, Net: f.net, RecoveryAddr: f.recoveryAddr, RecoveryFallback: f.recoveryFall, Version: Version, ConfirmWindow: f.confirmWindow, UpdateWindow: f.updateWindow,
 		UpdateHold: os.Getenv("TETHER_TEST_UPDATE_HOLD"),
 		Logger:     logger, Log: logring.New(300), Console: stdio.Console(),
 		Ready:       func(string, map[string]string) { sdnotify.Notify(sdnotify.Ready) },

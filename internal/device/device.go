@@ -65,6 +65,9 @@ type Options struct {
 	// means the recovery app's default (the demo app's HTTP address if it
 	// can be read, else 0.0.0.0:8080).
 	RecoveryAddr string
+	// RecoveryFallback is the last address recovery tries
+	// (apps.Env.RecoveryFallback); "" means 0.0.0.0:8080.
+	RecoveryFallback string
 	// Version is tether's release version, handed to every app in
 	// apps.Env.Version; "" leaves it to the app.
 	Version string

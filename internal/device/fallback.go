@@ -30,16 +30,17 @@ func (d *Device) env(p plan, restart func()) *apps.Env {
 	// component=..., so no key repeats in a line.
 	log := d.root.With("app", p.app)
 	return &apps.Env{
-		Config:       p.cfg,
-		Net:          d.net.manager(),
-		Logger:       log,
-		Log:          d.dlog.Ring(),
-		Ops:          d.ops.Session(restart, d.net.manager(), p.rev),
-		Reason:       p.reason,
-		Restart:      restart,
-		RecoveryAddr: d.opts.RecoveryAddr,
-		Auth:         d.auth,
-		Version:      d.opts.Version,
+		Config:           p.cfg,
+		Net:              d.net.manager(),
+		Logger:           log,
+		Log:              d.dlog.Ring(),
+		Ops:              d.ops.Session(restart, d.net.manager(), p.rev),
+		Reason:           p.reason,
+		Restart:          restart,
+		RecoveryAddr:     d.opts.RecoveryAddr,
+		RecoveryFallback: d.opts.RecoveryFallback,
+		Auth:             d.auth,
+		Version:          d.opts.Version,
 		Ready: func(addrs map[string]string) {
 			// Each app logs its own "serving" line with its URLs.
 			if d.opts.Ready != nil {

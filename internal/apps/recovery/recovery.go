@@ -17,7 +17,8 @@
 // person can reach the device, and calls home when the home address can be
 // read, so a hub can repair the device remotely. Both start before it
 // listens: an address it cannot listen on falls back to every interface
-// on that port, then on DefaultAddr's, retried until one works (listen.go).
+// on that port, then on env.RecoveryFallback (DefaultAddr unless the
+// command line says), retried until one works (listen.go).
 //
 // The config files it shows (page, GET /api/status, GET status) have their
 // secrets masked; a save keeping a mask keeps the value, and only the
@@ -62,7 +63,8 @@ var _ apps.App = (*App)(nil)
 // home and brings up the access point first, whether or not it can
 // listen: when the address it wants fails (an address the machine lacks,
 // a port another program holds) it falls back to every interface on that
-// port, then on DefaultAddr's, and keeps trying until one works.
+// port, then on env.RecoveryFallback (DefaultAddr when ""), and keeps
+// trying until one works.
 func (a *App) Run(ctx context.Context, env *apps.Env) error {
 	log := env.Logger
 	if log == nil {
@@ -79,7 +81,11 @@ func (a *App) Run(ctx context.Context, env *apps.Env) error {
 	wg.Go(func() { holdAP(ctx, env.Net, log) })
 	wg.Go(func() { s.callHome(ctx) })
 	wg.Go(func() { env.Ops.Run(ctx, s.cmd) })
-	ln := listen(ctx, candidates(addr, DefaultAddr), log)
+	fallback := env.RecoveryFallback
+	if fallback == "" {
+		fallback = DefaultAddr
+	}
+	ln := listen(ctx, candidates(addr, fallback), log)
 	if ln == nil { // ctx ended before any address worked
 		s.shutdown() // the hub's connection, if any
 		return nil
