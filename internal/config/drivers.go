@@ -47,7 +47,7 @@ type Driver struct {
 	// most; the rest are dropped and counted. Zero means 100.
 	MaxRate int `json:"max_rate,omitempty"`
 
-	at map[string]Problem // where each key was given; "" the entry itself
+	at keyPlaces // where each key was given
 }
 
 // Problem returns msg as a problem about the driver's key ("port"),
@@ -55,16 +55,7 @@ type Driver struct {
 // absent): for checks made after loading, such as config check's look at
 // the hardware.
 func (d Driver) Problem(key, msg string, warning bool) Problem {
-	p, ok := d.at[key]
-	if !ok {
-		p = d.at[""]
-		if p.File == "" {
-			p = Problem{File: AppFile, Path: d.Name}
-		}
-		p.Path = joinPath(p.Path, key)
-	}
-	p.Msg, p.Warning = msg, warning
-	return p
+	return d.at.problem(d.Name, key, msg, warning)
 }
 
 // Drivers is an app's "drivers" object: its drivers in file order.
@@ -180,7 +171,7 @@ func driversField(p *Drivers) field {
 
 // driver decodes one driver's settings; its kind picks the keys it takes.
 func (d *decoder) driver(n *node, path, name string) (Driver, bool) {
-	drv := Driver{Name: name, at: map[string]Problem{"": d.src.problem(n.start, path, "")}}
+	drv := Driver{Name: name, at: keyPlaces{"": d.src.problem(n.start, path, "")}}
 	if n.kind != kindObject {
 		d.errorf(n.start, path, "want an object of the driver's settings, got %s", describe(n))
 		return drv, false

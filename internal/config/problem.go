@@ -120,3 +120,24 @@ func Strict(problems []Problem) []Problem {
 	}
 	return out
 }
+
+// keyPlaces holds where an app.json entry gave each of its keys; the key
+// "" is the entry itself. Drivers and process entries keep one, so that
+// checks made after loading can point at the file.
+type keyPlaces map[string]Problem
+
+// problem returns msg as a problem about the key of the entry named name,
+// located where the file gives the key (at the entry when the key is
+// absent; at app.json's top when the entry was not read from a file).
+func (at keyPlaces) problem(name, key, msg string, warning bool) Problem {
+	p, ok := at[key]
+	if !ok {
+		p = at[""]
+		if p.File == "" {
+			p = Problem{File: AppFile, Path: name}
+		}
+		p.Path = joinPath(p.Path, key)
+	}
+	p.Msg, p.Warning = msg, warning
+	return p
+}

@@ -39,7 +39,7 @@ type Process struct {
 	// Raw is the entry as app.json holds it.
 	Raw json.RawMessage
 
-	at map[string]Problem // where each key was given; "" the entry itself
+	at keyPlaces // where each key was given
 }
 
 // DefaultStopGrace is a process app's StopGrace when app.json gives none.
@@ -49,16 +49,7 @@ const DefaultStopGrace = 3 * time.Second
 // located where the file gives it (at the entry when the key is absent):
 // for checks made after loading, such as whether the program exists.
 func (p *Process) Problem(key, msg string, warning bool) Problem {
-	pr, ok := p.at[key]
-	if !ok {
-		pr = p.at[""]
-		if pr.File == "" {
-			pr = Problem{File: AppFile, Path: p.Name}
-		}
-		pr.Path = joinPath(pr.Path, key)
-	}
-	pr.Msg, pr.Warning = msg, warning
-	return pr
+	return p.at.problem(p.Name, key, msg, warning)
 }
 
 // Process returns the process app app.json names, or nil when it names a
@@ -128,7 +119,7 @@ func isBuiltin(name string) bool {
 // process decodes one process entry.
 func (d *decoder) process(name string, n *node, defaults Served) *Process {
 	p := &Process{Name: name, Served: defaults, Raw: d.raw(n),
-		at: map[string]Problem{"": d.src.problem(n.start, name, "")}}
+		at: keyPlaces{"": d.src.problem(n.start, name, "")}}
 	var grace int
 	fs := servedFields(&p.Served)
 	fs["exec"] = execField(p)
