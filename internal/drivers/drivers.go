@@ -15,6 +15,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 
@@ -84,12 +85,7 @@ func Register(name string, k Kind) {
 func Kinds() []string {
 	mu.RLock()
 	defer mu.RUnlock()
-	out := make([]string, 0, len(kinds))
-	for k := range kinds {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(kinds))
 }
 
 func lookup(kind string) (Kind, bool) {
