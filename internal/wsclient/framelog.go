@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"tether/internal/wsframe"
 )
 
 // previewLen is how many payload bytes of a data frame -v prints; control
@@ -59,19 +61,10 @@ type frameLog struct {
 	upgraded  bool   // the handshake is over; frames follow
 	broken    bool   // the stream made no sense; stop logging
 	inPayload bool
-	hdr       frameHeader
+	hdr       wsframe.Header
 	remaining uint64 // payload bytes still to come
 	offset    uint64 // payload bytes seen, for unmasking
 	preview   []byte
-}
-
-type frameHeader struct {
-	fin    bool
-	rsv    byte
-	opcode byte
-	masked bool
-	mask   [4]byte
-	length uint64
 }
 
 func (l *frameLog) feed(p []byte) {
@@ -110,15 +103,20 @@ func (l *frameLog) feedHandshake(p []byte) []byte {
 
 func (l *frameLog) feedHeader(p []byte) []byte {
 	l.buf = append(l.buf, p...)
-	h, n, ok := parseHeader(l.buf)
-	if !ok {
+	h, n, err := wsframe.Parse(l.buf)
+	if err != nil {
+		l.print(l.dir + " (" + err.Error() + "; no more frame log)")
+		l.broken = true
+		return nil
+	}
+	if n == 0 {
 		return nil
 	}
 	rest := append([]byte(nil), l.buf[n:]...)
 	l.buf = l.buf[:0]
 	l.hdr, l.inPayload = h, true
-	l.remaining, l.offset, l.preview = h.length, 0, l.preview[:0]
-	if h.length == 0 {
+	l.remaining, l.offset, l.preview = uint64(h.Len), 0, l.preview[:0]
+	if h.Len == 0 {
 		l.emit()
 	}
 	return rest
@@ -130,13 +128,13 @@ func (l *frameLog) feedPayload(p []byte) []byte {
 		k = l.remaining
 	}
 	limit := uint64(previewLen)
-	if l.hdr.opcode >= 8 {
-		limit = 125
+	if l.hdr.IsControl() {
+		limit = wsframe.MaxControl
 	}
 	for i := uint64(0); i < k && uint64(len(l.preview)) < limit; i++ {
 		b := p[i]
-		if l.hdr.masked {
-			b ^= l.hdr.mask[(l.offset+i)%4]
+		if l.hdr.Masked {
+			b ^= l.hdr.Key[(l.offset+i)%4]
 		}
 		l.preview = append(l.preview, b)
 	}
@@ -146,43 +144,6 @@ func (l *frameLog) feedPayload(p []byte) []byte {
 		l.emit()
 	}
 	return p[k:]
-}
-
-// parseHeader decodes a frame header (RFC 6455 section 5.2) from the start
-// of b; ok is false while b holds too few bytes.
-func parseHeader(b []byte) (h frameHeader, n int, ok bool) {
-	if len(b) < 2 {
-		return h, 0, false
-	}
-	h.fin = b[0]&0x80 != 0
-	h.rsv = b[0] & 0x70 >> 4
-	h.opcode = b[0] & 0x0f
-	h.masked = b[1]&0x80 != 0
-	n = 2
-	switch l := b[1] & 0x7f; l {
-	case 126:
-		if len(b) < n+2 {
-			return h, 0, false
-		}
-		h.length = uint64(binary.BigEndian.Uint16(b[n:]))
-		n += 2
-	case 127:
-		if len(b) < n+8 {
-			return h, 0, false
-		}
-		h.length = binary.BigEndian.Uint64(b[n:])
-		n += 8
-	default:
-		h.length = uint64(l)
-	}
-	if h.masked {
-		if len(b) < n+4 {
-			return h, 0, false
-		}
-		copy(h.mask[:], b[n:n+4])
-		n += 4
-	}
-	return h, n, true
 }
 
 var opcodeNames = map[byte]string{0: "continuation", 1: "text", 2: "binary", 8: "close", 9: "ping", 10: "pong"}
@@ -195,23 +156,23 @@ var opcodeNames = map[byte]string{0: "continuation", 1: "text", 2: "binary", 8: 
 func (l *frameLog) emit() {
 	h := l.hdr
 	l.inPayload = false
-	name, ok := opcodeNames[h.opcode]
+	name, ok := opcodeNames[h.Op]
 	if !ok {
-		name = fmt.Sprintf("opcode-%d", h.opcode)
+		name = fmt.Sprintf("opcode-%d", h.Op)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s", l.dir, name)
-	if !h.fin {
+	if !h.Fin {
 		b.WriteString(" (not final)")
 	}
-	if h.rsv != 0 {
-		fmt.Fprintf(&b, " rsv=%d", h.rsv)
+	if h.RSV != 0 {
+		fmt.Fprintf(&b, " rsv=%d", h.RSV>>4)
 	}
-	if h.opcode == 8 && len(l.preview) >= 2 {
+	if h.Op == wsframe.OpClose && len(l.preview) >= 2 {
 		code := binary.BigEndian.Uint16(l.preview)
 		fmt.Fprintf(&b, " %d %q", code, l.preview[2:])
 	} else {
-		fmt.Fprintf(&b, " %d B %s", h.length, quote(l.preview, h.length))
+		fmt.Fprintf(&b, " %d B %s", h.Len, quote(l.preview, uint64(h.Len)))
 	}
 	l.print(b.String())
 }

@@ -2,44 +2,26 @@ package wsclient
 
 import (
 	"bytes"
-	"encoding/binary"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"tether/internal/wsframe"
 )
 
 // frame encodes one frame, masked with key when key is not nil.
 func frame(fin bool, opcode byte, payload []byte, key []byte) []byte {
-	var b bytes.Buffer
-	b0 := opcode
-	if fin {
-		b0 |= 0x80
-	}
-	b.WriteByte(b0)
-	var m byte
+	var k *[4]byte
 	if key != nil {
-		m = 0x80
+		k = (*[4]byte)(key)
 	}
-	switch n := len(payload); {
-	case n < 126:
-		b.WriteByte(m | byte(n))
-	case n < 1<<16:
-		b.WriteByte(m | 126)
-		binary.Write(&b, binary.BigEndian, uint16(n))
-	default:
-		b.WriteByte(m | 127)
-		binary.Write(&b, binary.BigEndian, uint64(n))
-	}
+	b := wsframe.AppendHeader(nil, fin, opcode, len(payload), k)
 	p := slices.Clone(payload)
-	if key != nil {
-		b.Write(key)
-		for i := range p {
-			p[i] ^= key[i%4]
-		}
+	if k != nil {
+		wsframe.Mask(*k, 0, p)
 	}
-	b.Write(p)
-	return b.Bytes()
+	return append(b, p...)
 }
 
 func TestFrameLog(t *testing.T) {
@@ -55,6 +37,7 @@ func TestFrameLog(t *testing.T) {
 	stream = append(stream, frame(true, 9, []byte{0xff, 0x00}, key)...)
 	stream = append(stream, frame(true, 10, nil, nil)...)
 	stream = append(stream, frame(true, 8, append([]byte{0x03, 0xe8}, "bye"...), key)...)
+	stream = append(stream, "\x82\x7f\x80\x00\x00\x00\x00\x00\x00\x01more"...) // a length no frame may have
 	want := []string{
 		"> GET /x HTTP/1.1",
 		"> Host: h",
@@ -67,6 +50,7 @@ func TestFrameLog(t *testing.T) {
 		"> ping 2 B 0xff00",
 		`> pong 0 B ""`,
 		`> close 1000 "bye"`,
+		"> (frame length has its most significant bit set; no more frame log)",
 	}
 	for _, chunk := range []int{1, 3, 7, 100, 1 << 20} {
 		var mu sync.Mutex

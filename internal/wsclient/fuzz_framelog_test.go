@@ -46,34 +46,3 @@ func logLines(stream []byte, n int) []string {
 	}
 	return out
 }
-
-// FuzzParseHeader checks parseHeader against the encoder: a frame header
-// built from any fields decodes to those fields and its exact length, and
-// any prefix of it is reported incomplete.
-func FuzzParseHeader(f *testing.F) {
-	f.Add(true, uint8(1), uint64(5), []byte{1, 2, 3, 4})
-	f.Add(false, uint8(2), uint64(126), []byte(nil))
-	f.Add(true, uint8(8), uint64(70000), []byte{0, 0, 0, 0})
-	f.Fuzz(func(t *testing.T, fin bool, opcode uint8, length uint64, key []byte) {
-		opcode &= 0x0f
-		length %= 1 << 17
-		if key != nil && len(key) != 4 {
-			key = nil
-		}
-		b := frame(fin, opcode, make([]byte, length), key)
-		hdrLen := len(b) - int(length)
-		for i := 0; i < hdrLen; i++ {
-			if _, _, ok := parseHeader(b[:i]); ok {
-				t.Fatalf("header complete after %d of %d bytes", i, hdrLen)
-			}
-		}
-		h, n, ok := parseHeader(b)
-		if !ok || n != hdrLen || h.fin != fin || h.opcode != opcode || h.length != length || h.masked != (key != nil) {
-			t.Fatalf("parseHeader = %+v, %d, %v; want fin %v opcode %d length %d masked %v header %d",
-				h, n, ok, fin, opcode, length, key != nil, hdrLen)
-		}
-		if key != nil && !slices.Equal(h.mask[:], key) {
-			t.Fatalf("mask %x, want %x", h.mask, key)
-		}
-	})
-}

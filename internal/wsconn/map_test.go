@@ -17,7 +17,7 @@ func TestPackageMap(t *testing.T) {
 		"tether/internal/hub/hubws":     {"internal/hub"},
 		"tether/internal/bench/benchws": {"internal/bench", "internal/bench/mqtt"},
 		"tether/internal/wsframe": {"internal/apps/recovery", "internal/bench/benchws", "internal/devtls",
-			"internal/hub", "internal/hub/hubws", "internal/web"},
+			"internal/hub", "internal/hub/hubws", "internal/web", "internal/wsclient"},
 	}
 	out, err := exec.Command("go", "list", "-json=ImportPath,Imports", "tether/...").Output()
 	if err != nil {

@@ -18,6 +18,8 @@
 //     behind an interface so the engine can change.
 //   - bench/benchws (wsframe too): tether bench's load-generating client,
 //     used by bench and bench/mqtt.
+//   - wsframe alone: wsclient's -v frame log reads the frames it prints
+//     with the same codec.
 //
 // Every server tells an upgrade from a plain request with wsframe.IsUpgrade
 // (hub, web, recovery, and devtls's answer to plain HTTP on a TLS port).

@@ -1,9 +1,10 @@
 // Package wsframe reads and writes the bytes of WebSocket frames (RFC 6455
 // section 5.2): parsing a header without trusting it, appending a header,
 // and masking. It does no I/O and keeps no state, so the hub's connection
-// layer (internal/hub/hubws) and the load generator (internal/bench) share
-// one codec; what a frame may be (which opcodes, masked or not, how long)
-// is their policy, checked on the Header it returns.
+// layer (internal/hub/hubws), the load generator (internal/bench) and
+// tether ws -v's frame log (internal/wsclient) share one codec; what a
+// frame may be (which opcodes, masked or not, how long) is their policy,
+// checked on the Header it returns.
 package wsframe
 
 import (

@@ -3,6 +3,7 @@ package wsframe
 import (
 	"bytes"
 	"errors"
+	"math"
 	"testing"
 )
 
@@ -104,6 +105,33 @@ func FuzzParse(f *testing.F) {
 		h2, n2, _ := Parse(again)
 		if n2 != len(again) || h2 != h {
 			t.Fatalf("Parse(%x) = %+v; written back and parsed: %+v", b, h, h2)
+		}
+	})
+}
+
+// FuzzHeaderFields: a frame header built from any fields decodes to those
+// fields and its exact length, and no prefix of it counts as complete.
+func FuzzHeaderFields(f *testing.F) {
+	f.Add(true, uint8(1), uint64(5), []byte{1, 2, 3, 4})
+	f.Add(false, uint8(2), uint64(126), []byte(nil))
+	f.Add(true, uint8(8), uint64(70000), []byte{0, 0, 0, 0})
+	f.Add(true, uint8(2), uint64(1<<63-1), []byte(nil))
+	f.Fuzz(func(t *testing.T, fin bool, op uint8, length uint64, key []byte) {
+		op &= 0x0f
+		length %= uint64(math.MaxInt) + 1
+		var k *[4]byte
+		if len(key) == 4 {
+			k = (*[4]byte)(key)
+		}
+		b := AppendHeader(nil, fin, op, int(length), k)
+		for i := range len(b) {
+			if _, n, err := Parse(b[:i]); n != 0 || err != nil {
+				t.Fatalf("header complete (or refused: %v) after %d of %d bytes", err, i, len(b))
+			}
+		}
+		h, n, err := Parse(b)
+		if err != nil || n != len(b) || h.Fin != fin || h.Op != op || h.Len != int64(length) || h.Masked != (k != nil) || (k != nil && h.Key != *k) {
+			t.Fatalf("Parse = %+v, %d, %v; want fin %v op %d length %d key %x in %d bytes", h, n, err, fin, op, length, key, len(b))
 		}
 	})
 }
