@@ -23,8 +23,8 @@ func (s *Server) routes() {
 	}
 	drv := cmdapi.Arg{Name: "driver", Type: "string", Optional: true, Doc: "the driver's name; fake_interface when left out"}
 	s.handle(wire.Cmd, "hal", s.hal, "lists the drivers and their state: hal/drivers")
-	s.handle(wire.Cmd, "start_interface", s.startInterface, "starts a driver", drv)
-	s.handle(wire.Cmd, "stop_interface", s.stopInterface, "stops a driver", drv)
+	s.handle(wire.Cmd, "start_interface", s.driverItem(s.startDriver), "starts a driver", drv)
+	s.handle(wire.Cmd, "stop_interface", s.driverItem(s.stopDriver), "stops a driver", drv)
 	s.handle(wire.Cmd, "send_message", s.sendMessage, "sends text to a driver; the fake interface answers fake_interface/msg upper-cased", strArg("text"), drv)
 }
 
@@ -175,32 +175,21 @@ func (s *Server) driver(req wire.Request, extra ...string) (drivers.Driver, stri
 	return drv, name, err
 }
 
-// startInterface starts a driver; what it produces goes to every client.
-func (s *Server) startInterface(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
-	_, name, err := s.driver(req)
-	if err != nil {
-		return err
+// driverItem is the handler of start_interface and stop_interface: op (start
+// or stop) on the driver the request names, its info line the reply.
+func (s *Server) driverItem(op func(ctx context.Context, name string) (string, error)) cmdapi.Handler {
+	return func(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
+		_, name, err := s.driver(req)
+		if err != nil {
+			return err
+		}
+		info, err := op(ctx, name)
+		if err != nil {
+			return err
+		}
+		reply(wire.Info(info))
+		return nil
 	}
-	info, err := s.startDriver(ctx, name)
-	if err != nil {
-		return err
-	}
-	reply(wire.Info(info))
-	return nil
-}
-
-// stopInterface stops a driver.
-func (s *Server) stopInterface(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
-	_, name, err := s.driver(req)
-	if err != nil {
-		return err
-	}
-	info, err := s.stopDriver(ctx, name)
-	if err != nil {
-		return err
-	}
-	reply(wire.Info(info))
-	return nil
 }
 
 // sendMessage sends [text] (or [text, driver]) to a driver; its answer is
