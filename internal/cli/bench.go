@@ -113,6 +113,22 @@ func (p *progressLine) done() {
 	}
 }
 
+// runBench is what every bench command does once its options are set: run
+// until done or Ctrl-C, showing progress on standard error (run sets its
+// options' Progress and Interval from p), then print the result as a table
+// or, with asJSON, as JSON.
+func runBench[R any](cmd *cobra.Command, stdio Stdio, asJSON bool, run func(ctx context.Context, p *progressLine) (R, error), table func(*tabwriter.Writer, R)) (R, error) {
+	ctx, stop := benchContext(cmd)
+	defer stop()
+	p := newProgressLine(stdio.Err)
+	res, err := run(ctx, p)
+	p.done()
+	if err != nil {
+		return res, err
+	}
+	return res, printResult(stdio.Out, asJSON, res, func(w *tabwriter.Writer) { table(w, res) })
+}
+
 // printResult writes res as indented JSON, or with table.
 func printResult(w io.Writer, asJSON bool, res any, table func(*tabwriter.Writer)) error {
 	if asJSON {

@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -42,16 +43,11 @@ frame codec, no library), so the figures are the server's.`,
 				return err
 			}
 			o.URL, o.Header = args[0], h
-			ctx, stop := benchContext(cmd)
-			defer stop()
-			p := newProgressLine(stdio.Err)
-			o.Progress, o.Interval = p.show, p.interval
-			res, err := bench.Echo(ctx, o)
-			p.done()
+			res, err := runBench(cmd, stdio, c.json, func(ctx context.Context, p *progressLine) (bench.EchoResult, error) {
+				o.Progress, o.Interval = p.show, p.interval
+				return bench.Echo(ctx, o)
+			}, echoTable)
 			if err != nil {
-				return err
-			}
-			if err := printResult(stdio.Out, c.json, res, func(w *tabwriter.Writer) { echoTable(w, res) }); err != nil {
 				return err
 			}
 			if res.Errors > 0 {

@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -57,16 +58,11 @@ keep-alive) and then stays silent, for a baseline.`,
 			if uint64(o.Devices)+64 > limit {
 				fmt.Fprintf(stdio.Err, "open-file limit is %d (the hard limit): %d connections will not all open; raise it (ulimit -Hn, LimitNOFILE=)\n", limit, o.Devices)
 			}
-			ctx, stop := benchContext(cmd)
-			defer stop()
-			p := newProgressLine(stdio.Err)
-			o.Progress, o.Interval = p.show, p.interval
-			res, err := bench.Idle(ctx, o)
-			p.done()
-			if err != nil {
-				return err
-			}
-			return printResult(stdio.Out, c.json, res, func(w *tabwriter.Writer) { idleTable(w, res) })
+			_, err = runBench(cmd, stdio, c.json, func(ctx context.Context, p *progressLine) (bench.IdleResult, error) {
+				o.Progress, o.Interval = p.show, p.interval
+				return bench.Idle(ctx, o)
+			}, idleTable)
+			return err
 		},
 	}
 	fl := cmd.Flags()

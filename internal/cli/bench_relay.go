@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -68,16 +69,11 @@ Exit status is 1 when a connection failed during the run.`,
 				return err
 			}
 			o.Header = h
-			ctx, stop := benchContext(cmd)
-			defer stop()
-			p := newProgressLine(stdio.Err)
-			o.Progress, o.Interval = p.show, p.interval
-			res, err := bench.Relay(ctx, o)
-			p.done()
+			res, err := runBench(cmd, stdio, c.json, func(ctx context.Context, p *progressLine) (bench.RelayResult, error) {
+				o.Progress, o.Interval = p.show, p.interval
+				return bench.Relay(ctx, o)
+			}, relayTable)
 			if err != nil {
-				return err
-			}
-			if err := printResult(stdio.Out, c.json, res, func(w *tabwriter.Writer) { relayTable(w, res) }); err != nil {
 				return err
 			}
 			if res.Errors > 0 {
