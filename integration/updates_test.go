@@ -245,7 +245,9 @@ func TestAppUpdatesRealBinaries(t *testing.T) {
 		{"v2 works", r.pack("2", "ok"), "committed", "committed after 6s on trial", "2", ""},
 		{"v3 crashes at start", r.pack("3", "crash"), "rolled_back", "weather 3: cannot read the sensor", "2", ""},
 		{"v4 never answers its probe", r.pack("4", "noprobe"), "rolled_back", "health probe never answered healthy: GET health: no answer", "2", ""},
-		{"v5 breaks the hub connection", r.pack("5", "bigstate"), "rolled_back", "not on its hub at the end of the window", "2", ""},
+		// Off its hub at the end, or back on it only for an instant: the
+		// hub closes its link each time it sends its state.
+		{"v5 breaks the hub connection", r.pack("5", "bigstate"), "rolled_back", "not on its hub at the end of the window|the hub connection keeps breaking", "2", ""},
 		{"tampered payload", tamperFile(t, r.pack("6", "ok")), "refused", "refused before staging: bad signature", "2", "6"},
 		{"wrong key", r.pack("7", "ok", filepath.Join(otherKeys, "update.key")), "refused", "refused before staging: signed with a key this device does not trust", "2", "7"},
 	}
@@ -255,11 +257,12 @@ func TestAppUpdatesRealBinaries(t *testing.T) {
 			id := r.push(st.file)
 			state, reason := r.result(id, 90*time.Second)
 			t.Logf("%s: %s", state, reason)
-			if state != st.state || !strings.Contains(reason, st.reason) {
+			want := regexp.MustCompile(st.reason)
+			if state != st.state || !want.MatchString(reason) {
 				t.Fatalf("Device_1 %s: %q; want %s with %q", state, reason, st.state, st.reason)
 			}
 			shadow := r.running(st.runs)
-			if shadow["update/state"] != st.state || !strings.Contains(fmt.Sprint(shadow["update/reason"]), st.reason) {
+			if shadow["update/state"] != st.state || !want.MatchString(fmt.Sprint(shadow["update/reason"])) {
 				t.Fatalf("the hub's view of Device_1: update/state %v, update/reason %v", shadow["update/state"], shadow["update/reason"])
 			}
 			var d struct {

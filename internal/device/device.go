@@ -153,6 +153,9 @@ type Status struct {
 	Reason string `json:"reason,omitempty"`
 	// Boots counts boots: 1 at power-on, +1 per restart.
 	Boots int `json:"boots"`
+	// ServedBoot is the boot in which an app other than recovery last
+	// came up serving; 0 before any.
+	ServedBoot int `json:"served_boot,omitempty"`
 	// Failures counts the failures that escaped an app since the device
 	// started; Restarts those the app was restarted after.
 	Failures int `json:"failures"`

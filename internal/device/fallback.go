@@ -42,6 +42,9 @@ func (d *Device) env(p plan, restart func()) *apps.Env {
 		Auth:             d.auth,
 		Version:          d.opts.Version,
 		Ready: func(addrs map[string]string) {
+			if p.app != RecoveryApp {
+				d.setStatus(func(s *Status) { s.ServedBoot = s.Boots })
+			}
 			// Each app logs its own "serving" line with its URLs.
 			if d.opts.Ready != nil {
 				d.opts.Ready(p.app, maps.Clone(addrs))

@@ -38,6 +38,6 @@ func (d *Device) health() ops.Health {
 		// device is not in recovery, whatever app it ran last.
 		App: st.App, Recovery: st.App == RecoveryApp && st.Reason != "", Reason: st.Reason,
 		Failures: st.Failures, Restarts: st.Restarts,
-		LastFailure: st.LastFailure, LastFailureAt: st.LastFailureAt, Boots: st.Boots,
+		LastFailure: st.LastFailure, LastFailureAt: st.LastFailureAt, Boots: st.Boots, ServedBoot: st.ServedBoot,
 	}
 }

@@ -81,6 +81,11 @@ type Health struct {
 	// Boots counts the device's boots (1 at start, +1 per restart), so a
 	// watcher tells what happened since a restart it asked for.
 	Boots int
+	// ServedBoot is the boot (Boots) in which an app other than recovery
+	// last came up serving (its apps.Env.Ready); 0 before any. A watcher
+	// that asked for a restart at Boots n knows the app it started is up
+	// once ServedBoot > n.
+	ServedBoot int
 }
 
 // Service is the device-lifetime part of the operator items. Create it

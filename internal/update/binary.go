@@ -63,7 +63,7 @@ func (s *Service) handOver(j *job) {
 	now := time.Now()
 	s.mu.Lock()
 	j.Phase, j.PrevVersion = Trial, s.rec.Installed[artifact.BinaryName].Version
-	j.Started, j.Deadline, j.Window = now, now.Add(s.opts.Window), s.opts.Window.Seconds()
+	j.Started, j.Deadline, j.Window = now, time.Time{}, s.opts.Window.Seconds() // the new binary starts its window when up
 	j.HomeBefore = j.HomeBefore || onHub
 	s.rec.Job = j
 	err := s.saveLocked()

@@ -104,6 +104,7 @@ func (t *binTrial) begin() error {
 		return nil
 	}
 	t.j.Starts++
+	t.j.Deadline = time.Time{} // a new child: its window starts when it is up
 	t.s.mu.Lock()
 	err = t.s.saveLocked()
 	t.s.mu.Unlock()
@@ -135,7 +136,10 @@ func (t *binTrial) watch(ctx context.Context) string {
 	if window <= 0 {
 		window = time.Duration(j.Window * float64(time.Second))
 	}
-	limit := time.NewTimer(window + min(window/5, 10*time.Second) + startupAllowance)
+	// The child's window starts when its app is up, at the latest one
+	// window after it starts; then the window, the settling of its hub
+	// link, and the allowance.
+	limit := time.NewTimer(2*window + min(window/5, 10*time.Second) + startupAllowance)
 	defer limit.Stop()
 	select {
 	case err := <-exited:
@@ -143,7 +147,7 @@ func (t *binTrial) watch(ctx context.Context) string {
 	case <-limit.C:
 		stop(cmd, exited)
 		return fmt.Sprintf("the new binary gave no verdict within %s of starting (it never came up, or never judged its trial)%s",
-			(window + startupAllowance).Round(time.Second), t.tail.said())
+			(2*window + startupAllowance).Round(time.Second), t.tail.said())
 	case <-ctx.Done():
 		t.log.Info("update: stopping the binary on trial; its trial starts again at the next start")
 		stop(cmd, exited)

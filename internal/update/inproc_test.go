@@ -35,8 +35,13 @@ import (
 // testApp is an app whose behaviour is the text of apps/updtest/mode,
 // the folder updates replace: "ok" serves and answers GET health;
 // "crash" fails at start; "noprobe" never answers GET health; "bigstate"
-// sends a state object too big for the hub, which then closes its link.
+// sends a state object too big for the hub, which then closes its link;
+// "slow" serves as "ok" does after slowStart (a slow board).
 const testApp = "updtest"
+
+// slowStart is how long a "slow" app takes to start: longer than the
+// window of the tests that try it.
+const slowStart = 4 * time.Second
 
 func init() {
 	apps.Register(testApp, func() apps.App { return apps.Func(runTestApp) })
@@ -47,6 +52,13 @@ func runTestApp(ctx context.Context, env *apps.Env) error {
 	mode := strings.TrimSpace(string(b))
 	if mode == "crash" {
 		return errors.New("crashed at start: boom")
+	}
+	if mode == "slow" {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(slowStart):
+		}
 	}
 	s, err := appserver.New(env, appserver.Options{Name: testApp, Section: "demo", Settings: env.Config.App.Demo,
 		State: func(m wire.Message) {
@@ -242,6 +254,9 @@ func TestUpdatesInProcess(t *testing.T) {
 		{"tampered payload", tampered, "refused", "refused before staging: bad signature", "ok"},
 		{"wrong key", r.pack("7", "ok", other), "refused", "refused before staging: signed with a key this device does not trust", "ok"},
 		{"v8 works", r.pack("8", "crash-never", r.key), "committed", "committed", "crash-never"},
+		// Its window starts when it serves: a start longer than the
+		// window is not the trial failing.
+		{"v9 starts slowly", r.pack("9", "slow", r.key), "committed", "committed", "slow"},
 	}
 	for _, st := range steps {
 		ok := t.Run(st.name, func(t *testing.T) {

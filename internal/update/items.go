@@ -152,7 +152,10 @@ func (s *Service) AddState(m wire.Message) {
 		if mf := j.Manifest; mf != nil {
 			m["update/name"], m["update/kind"], m["update/version"] = mf.Name, mf.Kind, mf.Version
 		}
-		if j.Phase == Trial {
+		switch {
+		case j.Phase == Trial && j.Deadline.IsZero(): // the window starts when the new version is up
+			m["update/left"] = int(math.Ceil(j.Window))
+		case j.Phase == Trial:
 			m["update/left"] = int(math.Ceil(max(time.Until(j.Deadline).Seconds(), 0)))
 		}
 		return

@@ -37,10 +37,10 @@ func (s *Service) switchTo(j *job) {
 	onHub, h := s.home().Up, s.health()
 	s.mu.Lock()
 	j.Phase, j.Prev, j.PrevVersion = Trial, prev, s.rec.Installed[j.Manifest.Name].Version
-	j.Started, j.Deadline, j.Window = now, now.Add(s.opts.Window), s.opts.Window.Seconds()
+	j.Started, j.Deadline, j.Window = now, time.Time{}, s.opts.Window.Seconds()
 	j.HomeBefore = j.HomeBefore || onHub
 	s.rec.Job = j
-	s.base, s.boots = h.Failures, h.Boots
+	s.base, s.boots, s.upBy = h.Failures, h.Boots, now.Add(s.opts.Window)
 	s.probe = probeNote{}
 	err = s.saveLocked()
 	s.mu.Unlock()
@@ -86,6 +86,9 @@ func (s *Service) judge(ctx context.Context, j *job) time.Duration {
 		s.rollback(j, "the app failed: "+clipReason(why))
 		return time.Millisecond
 	}
+	if j.Deadline.IsZero() && !s.windowStarts(j, h, boots) {
+		return tick
+	}
 	if s.probeDue() {
 		s.runProbe(ctx, j)
 	}
@@ -106,6 +109,31 @@ func (s *Service) judge(ctx context.Context, j *job) time.Duration {
 	}
 	s.commit(j)
 	return 0
+}
+
+// windowStarts starts j's window, recorded, once the new version is up:
+// the device booted since the switch and its app serves (h.ServedBoot),
+// or one window has passed since the switch without it saying so. It
+// reports whether the window runs.
+func (s *Service) windowStarts(j *job, h ops.Health, boots int) bool {
+	s.mu.Lock()
+	upBy := s.upBy
+	s.mu.Unlock()
+	up := h.ServedBoot > boots
+	if !up && time.Now().Before(upBy) {
+		return false
+	}
+	window := time.Duration(j.Window * float64(time.Second))
+	s.mu.Lock()
+	j.Deadline = time.Now().Add(window)
+	s.rec.Job = j
+	err := s.saveLocked()
+	s.mu.Unlock()
+	if err != nil {
+		s.log.Error("update record not written", "err", err)
+	}
+	s.log.Info("update trial: its window starts", "update", j.name(), "window", window.String(), "app_up", up)
+	return true
 }
 
 // settle is how long the hub link must have been up when a trial ends:
@@ -311,6 +339,11 @@ func (s *Service) resume() {
 		return // not this process's trial: Run ends it
 	}
 	window := time.Duration(j.Window * float64(time.Second))
+	s.upBy = time.Now().Add(window)
+	if j.Deadline.IsZero() { // its window had not started: it starts when the app is up
+		s.log.Warn("an update is still on trial: its window starts when the app is up", "update", j.name(), "window", window.String())
+		return
+	}
 	left := ops.ResumeLeft(j.Deadline, window, s.opts.MinResume)
 	j.Deadline = time.Now().Add(left)
 	s.log.Warn("an update is still on trial", "update", j.name(), "left", left.Round(time.Second).String())

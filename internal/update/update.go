@@ -17,11 +17,15 @@
 //     kept.
 //  4. The switch: the link apps/<name> is pointed at the new folder in one
 //     rename, and the app restarted.
-//  5. The trial: the new version is committed only when, for the whole
-//     window, the app does not fail, it answers its health probe (a
-//     process app's GET health, when it has one), and the device is back
-//     on its hub if it was on it before. Otherwise the previous version is
-//     linked back and started, and the reason is kept.
+//  5. The trial: its window starts when the new version is up (its app
+//     serves, so a slow start on a loaded board does not eat into it; at
+//     the latest one window after the switch). The new version is
+//     committed only when, for the whole window, the app does not fail,
+//     it answers its health probe (a process app's GET health, when it
+//     has one), and the device is back on its hub if it was on it before.
+//     A failure of the app ends the trial at once, up or not. Otherwise
+//     the previous version is linked back and started, and the reason is
+//     kept.
 //
 // A binary's trial is run by the binary that staged it (package update's
 // RunBinaryTrial, from the command line): see binary.go.
@@ -105,6 +109,10 @@ type Service struct {
 	base  int       // ops Health.Failures when the trial's app started
 	boots int       // ops Health.Boots then: recovery counts after a boot since
 	probe probeNote // the last probe of the trial
+	// upBy is when the trial's window starts even if the new version has
+	// not said it serves (an app that never calls Ready): a window after
+	// the switch, or after a start that found the trial waiting for it.
+	upBy time.Time
 }
 
 // probeNote is what the trial's probes found.
