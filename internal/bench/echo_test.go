@@ -11,7 +11,11 @@ import (
 )
 
 // startTCPEcho runs ServeTCPEcho on 127.0.0.1:0 until the test ends.
-func startTCPEcho(t *testing.T) string {
+func startTCPEcho(t *testing.T) string { return startTCPServer(t, ServeTCPEcho) }
+
+// startTCPServer runs serve (ServeTCPEcho, ServeTCPRelay) on 127.0.0.1:0
+// until the test ends and returns its tcp:// URL.
+func startTCPServer(t *testing.T, serve func(context.Context, net.Listener) error) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -19,11 +23,11 @@ func startTCPEcho(t *testing.T) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- ServeTCPEcho(ctx, ln) }()
+	go func() { done <- serve(ctx, ln) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("ServeTCPEcho: %v", err)
+			t.Errorf("serving on %s: %v", ln.Addr(), err)
 		}
 	})
 	return "tcp://" + ln.Addr().String()

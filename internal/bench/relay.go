@@ -11,14 +11,16 @@ import (
 // RelayOptions configure Relay. The zero value runs one device and one
 // page on a hub at 127.0.0.1 in a closed loop for 10 s.
 type RelayOptions struct {
-	// Broker is "hub" (default: tether hub's device and page endpoints) or
-	// "mqtt" (an MQTT 3.1.1 broker over WebSocket at URL).
+	// Broker is "hub" (default: tether hub's device and page endpoints),
+	// "mqtt" (an MQTT 3.1.1 broker over WebSocket at URL) or "tcp" (the raw
+	// TCP relay, ServeTCPRelay, at URL tcp://HOST:PORT: the ceiling).
 	Broker string
 	// DeviceURL and PageURL are the hub's endpoints, without the device id;
 	// defaults ws://127.0.0.1:7770 and ws://127.0.0.1:7771.
 	DeviceURL, PageURL string
-	// URL is the MQTT broker's WebSocket URL (Broker "mqtt"); default
-	// ws://127.0.0.1:8080.
+	// URL is the MQTT broker's WebSocket URL (Broker "mqtt"; default
+	// ws://127.0.0.1:8080) or the raw relay's (Broker "tcp"; default
+	// tcp://127.0.0.1:7000).
 	URL string
 	// Header is sent with every WebSocket handshake (e.g. a bearer token).
 	Header http.Header
@@ -101,6 +103,9 @@ func (o RelayOptions) withDefaults() (RelayOptions, error) {
 	o.Broker = cmp(o.Broker, "hub")
 	o.DeviceURL = strings.TrimSuffix(cmp(o.DeviceURL, "ws://127.0.0.1:7770"), "/")
 	o.PageURL = strings.TrimSuffix(cmp(o.PageURL, "ws://127.0.0.1:7771"), "/")
+	if o.Broker == "tcp" {
+		o.URL = cmp(o.URL, "tcp://127.0.0.1:7000")
+	}
 	o.URL = cmp(o.URL, "ws://127.0.0.1:8080")
 	o.IDPrefix = cmp(o.IDPrefix, "bench-")
 	o.Direction = cmp(o.Direction, "both")
@@ -120,8 +125,8 @@ func (o RelayOptions) withDefaults() (RelayOptions, error) {
 	if o.Drain <= 0 {
 		o.Drain = 2 * time.Second
 	}
-	if o.Broker != "hub" && o.Broker != "mqtt" {
-		return o, fmt.Errorf("relay broker: got %q, want hub or mqtt", o.Broker)
+	if o.Broker != "hub" && o.Broker != "mqtt" && o.Broker != "tcp" {
+		return o, fmt.Errorf("relay broker: got %q, want hub, mqtt or tcp", o.Broker)
 	}
 	if o.Direction != "both" && o.Direction != "down" && o.Direction != "up" {
 		return o, fmt.Errorf("relay direction: got %q, want both, down or up", o.Direction)
@@ -137,7 +142,7 @@ func cmp(s, def string) string {
 }
 
 // Relay connects Devices devices and Pages pages per device through a hub
-// (or an MQTT broker), has devices send numbered, timestamped messages to
+// (or an MQTT broker, or the raw TCP relay), has devices send numbered, timestamped messages to
 // their pages and pages to their device for Duration, waits up to Drain
 // for stragglers, and reports delivered messages per second each way,
 // latency percentiles, and every message lost or out of order.

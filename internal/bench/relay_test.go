@@ -94,7 +94,7 @@ func TestRelayErrors(t *testing.T) {
 		o    RelayOptions
 		want string
 	}{
-		{"bad broker", RelayOptions{Broker: "amqp"}, `got "amqp", want hub or mqtt`},
+		{"bad broker", RelayOptions{Broker: "amqp"}, `got "amqp", want hub, mqtt or tcp`},
 		{"bad direction", RelayOptions{Direction: "sideways"}, `got "sideways", want both, down or up`},
 		{"no hub", RelayOptions{DeviceURL: "ws://127.0.0.1:1"}, "connect devices: dial ws://127.0.0.1:1/bench-0"},
 		{"no page endpoint", RelayOptions{DeviceURL: devURL, PageURL: "ws://127.0.0.1:1"}, "connect pages: dial ws://127.0.0.1:1/bench-0"},

@@ -11,6 +11,12 @@ import (
 // until ctx ends: the raw TCP baseline that WebSocket echo is measured
 // against. It closes ln and every connection before it returns.
 func ServeTCPEcho(ctx context.Context, ln net.Listener) error {
+	return serveConns(ctx, ln, echoTCP)
+}
+
+// serveConns runs serve on every connection accepted on ln until ctx ends,
+// then closes ln and every connection and waits for serve to return.
+func serveConns(ctx context.Context, ln net.Listener, serve func(net.Conn)) error {
 	var (
 		wg     sync.WaitGroup
 		mu     sync.Mutex
@@ -45,7 +51,8 @@ func ServeTCPEcho(ctx context.Context, ln net.Listener) error {
 		conns[c] = struct{}{}
 		mu.Unlock()
 		wg.Go(func() {
-			echoTCP(c)
+			defer c.Close()
+			serve(c)
 			mu.Lock()
 			delete(conns, c)
 			mu.Unlock()

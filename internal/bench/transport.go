@@ -20,8 +20,11 @@ type transport interface {
 }
 
 func newTransport(o RelayOptions) transport {
-	if o.Broker == "mqtt" {
+	switch o.Broker {
+	case "mqtt":
 		return mqttTransport{o}
+	case "tcp":
+		return tcpTransport{o}
 	}
 	return hubTransport{o}
 }

@@ -37,13 +37,14 @@ or a device on your own machines:
                    message numbered, timed, and checked for loss and order
   idle             many idle device connections, and the memory they cost
   tcp-echo-server  the raw TCP echo the WebSocket figures are compared with
+  tcp-relay-server the raw TCP relay the hub's figures are compared with
 
 While it runs it shows progress on standard error (a live line on a
 terminal, a line every few seconds otherwise); at the end it prints a table,
 or JSON with --json. Ctrl-C ends a run early and still prints what it has.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newBenchEchoCmd(stdio), newBenchRelayCmd(stdio), newBenchIdleCmd(stdio), newBenchTCPEchoCmd(stdio))
+	cmd.AddCommand(newBenchEchoCmd(stdio), newBenchRelayCmd(stdio), newBenchIdleCmd(stdio), newBenchTCPEchoCmd(stdio), newBenchTCPRelayCmd(stdio))
 	return cmd
 }
 
@@ -175,17 +176,55 @@ func fmtBytes(n int64) string {
 }
 
 func newBenchTCPEchoCmd(stdio Stdio) *cobra.Command {
-	var addr string
-	cmd := &cobra.Command{
-		Use:   "tcp-echo-server",
-		Short: "Run a raw TCP echo server, the ceiling WebSocket echo is measured against",
-		Long: `tether bench tcp-echo-server writes back every byte it reads, on every
+	return newBenchTCPServerCmd(stdio, tcpServerCmd{
+		use:   "tcp-echo-server",
+		short: "Run a raw TCP echo server, the ceiling WebSocket echo is measured against",
+		long: `tether bench tcp-echo-server writes back every byte it reads, on every
 connection, until Ctrl-C or SIGTERM. Measure it with
 tether bench echo tcp://ADDR to see what the machine's loopback and
 kernel allow before any WebSocket framing.`,
-		Example: `  tether bench tcp-echo-server --addr 127.0.0.1:7000 &
+		example: `  tether bench tcp-echo-server --addr 127.0.0.1:7000 &
   tether bench echo tcp://127.0.0.1:7000 --clients 50 --size 64 --duration 10s`,
-		Args: cobra.NoArgs,
+		what:  "tcp echo",
+		serve: bench.ServeTCPEcho,
+	})
+}
+
+func newBenchTCPRelayCmd(stdio Stdio) *cobra.Command {
+	return newBenchTCPServerCmd(stdio, tcpServerCmd{
+		use:   "tcp-relay-server",
+		short: "Run a raw TCP relay, the ceiling the hub's relay is measured against",
+		long: `tether bench tcp-relay-server relays the messages of tether bench relay
+--broker tcp between devices and pages, until Ctrl-C or SIGTERM: what a
+device sends goes to every page of its id, what a page sends to its
+device, as bytes between sockets (a goroutine per connection, no WebSocket
+framing, no routing state, no checks). Measure it beside a hub to see what
+the machine's loopback and kernel allow a relay.
+
+Its protocol: a client's first line is "device ID" or "page ID", answered
+"ok" once registered; then every message, both ways, is a 4-byte
+big-endian length and that many bytes.`,
+		example: `  tether bench tcp-relay-server --addr 127.0.0.1:7000 &
+  tether bench relay --broker tcp --url tcp://127.0.0.1:7000 --devices 10 --pages 2 --closed-loop`,
+		what:  "tcp relay",
+		serve: bench.ServeTCPRelay,
+	})
+}
+
+// tcpServerCmd describes one of the raw TCP servers of tether bench.
+type tcpServerCmd struct {
+	use, short, long, example, what string
+	serve                           func(context.Context, net.Listener) error
+}
+
+func newBenchTCPServerCmd(stdio Stdio, d tcpServerCmd) *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:     d.use,
+		Short:   d.short,
+		Long:    d.long,
+		Example: d.example,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := benchContext(cmd)
 			defer stop()
@@ -194,8 +233,8 @@ kernel allow before any WebSocket framing.`,
 			if err != nil {
 				return fmt.Errorf("listen on --addr: %w", err)
 			}
-			fmt.Fprintf(stdio.Err, "tcp echo listening on tcp://%s\n", ln.Addr())
-			return bench.ServeTCPEcho(ctx, ln)
+			fmt.Fprintf(stdio.Err, "%s listening on tcp://%s\n", d.what, ln.Addr())
+			return d.serve(ctx, ln)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:7000", "address to listen on")

@@ -40,7 +40,9 @@ relay's queues.
 --page-url, and waits for each page to hear its device is connected.
 --broker mqtt does the same job over an MQTT 3.1.1 broker over WebSocket at
 --url (e.g. Mosquitto): devices publish to dev/<id>/up and subscribe to
-dev/<id>/down, pages the reverse, at QoS 0.
+dev/<id>/down, pages the reverse, at QoS 0. --broker tcp does it through
+tether bench tcp-relay-server at --url tcp://HOST:PORT: the same messages
+as bytes between sockets, the ceiling for any relay on the machine.
 
 CPU per message: with --pid, the target's processor time (user plus
 system, from /proc/PID/stat) while messages are sent is printed in cpu
@@ -53,6 +55,7 @@ Exit status is 1 when a connection failed during the run.`,
   tether bench relay --devices 1 --pages 1000 --direction down --closed-loop --duration 10s
   tether bench relay --devices 100 --pages 1 --rate 100 --device-url ws://hub:7770 --page-url ws://hub:7771
   tether bench relay --broker mqtt --url ws://127.0.0.1:8080 --devices 10 --pages 10 --closed-loop
+  tether bench relay --broker tcp --url tcp://127.0.0.1:7000 --devices 10 --pages 10 --closed-loop
   # CPU per relayed message at 20,000 deliveries/s each way, hub then Mosquitto:
   tether bench relay --devices 10 --pages 2 --rate 1000 --duration 8s --pid $(pidof tether)
   tether bench relay --broker mqtt --url ws://127.0.0.1:8080 --devices 10 --pages 2 --rate 1000 --duration 8s --pid $(pidof mosquitto)`,
@@ -69,6 +72,9 @@ Exit status is 1 when a connection failed during the run.`,
 				return err
 			}
 			o.Header = h
+			if o.Broker == "tcp" && !cmd.Flags().Changed("url") {
+				o.URL = "" // the raw relay's default, not the broker's
+			}
 			res, err := runBench(cmd, stdio, c.json, func(ctx context.Context, p *progressLine) (bench.RelayResult, error) {
 				o.Progress, o.Interval = p.show, p.interval
 				return bench.Relay(ctx, o)
@@ -83,10 +89,10 @@ Exit status is 1 when a connection failed during the run.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.Broker, "broker", "hub", "what relays: hub (tether hub) or mqtt (an MQTT broker over WebSocket at --url)")
+	fl.StringVar(&o.Broker, "broker", "hub", "what relays: hub (tether hub), mqtt (an MQTT broker over WebSocket at --url) or tcp (tether bench tcp-relay-server at --url tcp://HOST:PORT)")
 	fl.StringVar(&o.DeviceURL, "device-url", "ws://127.0.0.1:7770", "the hub's device endpoint, without the id")
 	fl.StringVar(&o.PageURL, "page-url", "ws://127.0.0.1:7771", "the hub's page endpoint, without the id")
-	fl.StringVar(&o.URL, "url", "ws://127.0.0.1:8080", "the MQTT broker's WebSocket URL (--broker mqtt)")
+	fl.StringVar(&o.URL, "url", "ws://127.0.0.1:8080", "the MQTT broker's WebSocket URL (--broker mqtt), or the raw relay's tcp://HOST:PORT (--broker tcp; default tcp://127.0.0.1:7000)")
 	fl.IntVar(&o.Devices, "devices", 1, "devices, ids bench-0 …")
 	fl.IntVar(&o.Pages, "pages", 1, "pages per device")
 	fl.IntVar(&o.PID, "pid", 0, "the hub's (or broker's) process id, to report its CPU use beside the benchmark's (0: none)")

@@ -164,7 +164,7 @@ func TestBenchUsage(t *testing.T) {
 		{"bad ramp", []string{"idle", "--ramp", "fast"}, true, "want a positive number of connections a second"},
 		{"echo without url", []string{"echo"}, false, "accepts 1 arg(s)"},
 		{"echo size too small", []string{"echo", "ws://127.0.0.1:1/", "--size", "4"}, true, "--size: got 4, want at least 8"},
-		{"bad broker", []string{"relay", "--broker", "amqp"}, false, `got "amqp", want hub or mqtt`},
+		{"bad broker", []string{"relay", "--broker", "amqp"}, false, `got "amqp", want hub, mqtt or tcp`},
 		{"echo refused", []string{"echo", "ws://127.0.0.1:1/", "--duration", "100ms"}, false, "dial ws://127.0.0.1:1/"},
 	}
 	for _, tt := range tests {
@@ -181,12 +181,14 @@ func TestBenchUsage(t *testing.T) {
 // TestBenchBinary runs the real binary against the real binary: tether
 // hub and tether bench tcp-echo-server, measured by tether bench.
 func TestBenchBinary(t *testing.T) {
-	devPort, pagePort, echoPort := tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t)
+	devPort, pagePort, echoPort, relayPort := tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t)
 	hubProc := tethertest.Start(t, "hub", "--device-addr", "127.0.0.1:"+strconv.Itoa(devPort), "--page-addr", "127.0.0.1:"+strconv.Itoa(pagePort))
 	echo := tethertest.Start(t, "bench", "tcp-echo-server", "--addr", "127.0.0.1:"+strconv.Itoa(echoPort))
 	tethertest.WaitPort(t, "127.0.0.1:"+strconv.Itoa(devPort), 20*time.Second)
 	tethertest.WaitPort(t, "127.0.0.1:"+strconv.Itoa(pagePort), 20*time.Second)
 	echo.WaitOutput("tcp echo listening on tcp://127.0.0.1:"+strconv.Itoa(echoPort), 20*time.Second)
+	relay := tethertest.Start(t, "bench", "tcp-relay-server", "--addr", "127.0.0.1:"+strconv.Itoa(relayPort))
+	relay.WaitOutput("tcp relay listening on tcp://127.0.0.1:"+strconv.Itoa(relayPort), 20*time.Second)
 	run := func(args ...string) string {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -202,6 +204,10 @@ func TestBenchBinary(t *testing.T) {
 	out := run("relay", "--device-url", "ws://127.0.0.1:"+strconv.Itoa(devPort), "--page-url", "ws://127.0.0.1:"+strconv.Itoa(pagePort),
 		"--devices", "2", "--pages", "2", "--duration", "300ms", "--json")
 	checkRelayJSON(t, out, 2)
+	out = run("relay", "--broker", "tcp", "--url", "tcp://127.0.0.1:"+strconv.Itoa(relayPort), "--devices", "2", "--pages", "2", "--duration", "300ms")
+	if !strings.Contains(out, "relay via tcp: 2 devices × 2 pages") || !strings.Contains(out, "other messages skipped: 0; connection errors: 0") {
+		t.Errorf("relay --broker tcp: got %q, want the table, nothing skipped, no errors", out)
+	}
 	out = run("echo", "tcp://127.0.0.1:"+strconv.Itoa(echoPort), "--clients", "2", "--duration", "300ms")
 	if !strings.Contains(out, "ROUND TRIPS") {
 		t.Errorf("echo: got %q, want the table", out)
@@ -211,9 +217,11 @@ func TestBenchBinary(t *testing.T) {
 	if !strings.Contains(out, "CONNECTED  FAILED  DROPPED") || !strings.Contains(out, "\n50         0       0 ") {
 		t.Errorf("idle: got %q, want 50 connected, none failed or dropped", out)
 	}
-	echo.Signal(os.Interrupt.(syscall.Signal))
-	if code := echo.Wait(10 * time.Second); code != 0 {
-		t.Errorf("tcp-echo-server after SIGINT: exit %d, want 0\n%s", code, echo.Output())
+	for name, p := range map[string]*tethertest.Proc{"tcp-echo-server": echo, "tcp-relay-server": relay} {
+		p.Signal(os.Interrupt.(syscall.Signal))
+		if code := p.Wait(10 * time.Second); code != 0 {
+			t.Errorf("%s after SIGINT: exit %d, want 0\n%s", name, code, p.Output())
+		}
 	}
 }
 
