@@ -114,11 +114,9 @@ const (
 )
 
 func (s *sock) start(c *conn) {
-	if len(s.early) > 0 {
-		over := c.feed(s.early)
+	if early := s.early; len(early) > 0 {
 		s.early = nil
-		c.h.OnReadWait()
-		if over {
+		if c.consume(early) {
 			c.end(s.closeFD, nil)
 			return
 		}
@@ -381,9 +379,7 @@ func (l *loop) read(s *sock) {
 			l.remove(s, err)
 			return
 		}
-		over := c.feed(l.buf[:n])
-		c.h.OnReadWait()
-		if over {
+		if c.consume(l.buf[:n]) {
 			l.remove(s, nil)
 			return
 		}

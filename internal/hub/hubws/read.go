@@ -18,6 +18,15 @@ import (
 // rbufKeep is the largest frame buffer kept (pooled) between frames.
 const rbufKeep = 4 << 10
 
+// consume feeds data, then tells the handler the batch is delivered
+// (OnReadWait): what a reader does with every read. It reports true when
+// the connection is over.
+func (c *conn) consume(data []byte) (over bool) {
+	over = c.feed(data)
+	c.h.OnReadWait()
+	return over
+}
+
 // feed delivers the frames in data (bytes just read, valid during the
 // call) and keeps an incomplete last one. It reports true when the
 // connection is over: the peer's close frame was answered.

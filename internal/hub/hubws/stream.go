@@ -42,11 +42,9 @@ func (s *stream) start(c *conn) {
 }
 
 func (s *stream) read(c *conn) {
-	if len(s.early) > 0 {
-		over := c.feed(s.early)
+	if early := s.early; len(early) > 0 {
 		s.early = nil
-		c.h.OnReadWait()
-		if over {
+		if c.consume(early) {
 			c.end(s.closeSocket, nil)
 			return
 		}
@@ -55,9 +53,7 @@ func (s *stream) read(c *conn) {
 	for {
 		n, err := s.nc.Read(buf)
 		if n > 0 {
-			over := c.feed(buf[:n])
-			c.h.OnReadWait()
-			if over {
+			if c.consume(buf[:n]) {
 				c.end(s.closeSocket, nil)
 				return
 			}
