@@ -12,7 +12,6 @@
 package devlog
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"strings"
@@ -56,7 +55,7 @@ type Log struct {
 	file *File
 
 	mu        sync.Mutex
-	part      []byte // an unfinished line
+	split     logring.Splitter // holds an unfinished line
 	followers map[*Follower]struct{}
 	dropped   atomic.Int64
 }
@@ -93,22 +92,7 @@ func (l *Log) Dropped() int64 { return l.dropped.Load() }
 func (l *Log) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	data := p
-	if len(l.part) > 0 {
-		data = append(l.part, p...)
-		l.part = nil
-	}
-	for {
-		i := bytes.IndexByte(data, '\n')
-		if i < 0 {
-			break
-		}
-		l.writeLineLocked(string(data[:i]))
-		data = data[i+1:]
-	}
-	if len(data) > 0 {
-		l.part = append([]byte(nil), data...)
-	}
+	l.split.Split(p, l.writeLineLocked)
 	return len(p), nil
 }
 

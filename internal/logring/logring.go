@@ -14,7 +14,7 @@ type Ring struct {
 	lines []string
 	next  int
 	full  bool
-	part  []byte
+	split Splitter
 }
 
 // New returns a Ring holding up to n lines; n < 1 means 200.
@@ -29,16 +29,7 @@ func New(n int) *Ring {
 func (r *Ring) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	data := append(r.part, p...)
-	for {
-		i := bytes.IndexByte(data, '\n')
-		if i < 0 {
-			break
-		}
-		r.add(string(data[:i]))
-		data = data[i+1:]
-	}
-	r.part = append(r.part[:0:0], data...)
+	r.split.Split(p, r.add)
 	return len(p), nil
 }
 
@@ -60,4 +51,29 @@ func (r *Ring) Lines() []string {
 	out := make([]string, 0, len(r.lines))
 	out = append(out, r.lines[r.next:]...)
 	return append(out, r.lines[:r.next]...)
+}
+
+// Splitter cuts bytes written in any pieces into lines: a line without its
+// newline waits for the rest. The zero value is ready; its owner's lock
+// guards it.
+type Splitter struct{ part []byte }
+
+// Split calls line with every line p completes, without its newline.
+func (s *Splitter) Split(p []byte, line func(string)) {
+	data := p
+	if len(s.part) > 0 {
+		data = append(s.part, p...)
+		s.part = nil
+	}
+	for {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			break
+		}
+		line(string(data[:i]))
+		data = data[i+1:]
+	}
+	if len(data) > 0 {
+		s.part = append([]byte(nil), data...)
+	}
 }

@@ -47,3 +47,18 @@ func TestSlogAndConcurrency(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitterAnyCuts(t *testing.T) {
+	stream := "one\n\ntwo words\nthree\nfour without its newline"
+	want := []string{"one", "", "two words", "three"}
+	for step := 1; step <= len(stream); step++ {
+		var s logring.Splitter
+		var got []string
+		for i := 0; i < len(stream); i += step {
+			s.Split([]byte(stream[i:min(i+step, len(stream))]), func(l string) { got = append(got, l) })
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("pieces of %d bytes: got %q, want %q", step, got, want)
+		}
+	}
+}
