@@ -155,9 +155,9 @@ func fmtDur(d time.Duration) string {
 
 // cpuLine says how many cores the benchmark and its target used.
 func cpuLine(w io.Writer, c bench.CPU) {
-	fmt.Fprintf(w, "cpu: bench %.2f cores", c.Bench)
+	fmt.Fprintf(w, "cpu: bench %.2f cores (%.0f %% system)", c.Bench, 100*c.BenchSystem)
 	if c.PID > 0 {
-		fmt.Fprintf(w, ", target (pid %d) %.2f cores: %.2f cpu seconds in %.2f s", c.PID, c.Target, c.TargetSeconds, c.Seconds)
+		fmt.Fprintf(w, ", target (pid %d) %.2f cores (%.0f %% system): %.2f cpu seconds in %.2f s", c.PID, c.Target, 100*c.TargetSystem, c.TargetSeconds, c.Seconds)
 	}
 	if c.PerMessage > 0 {
 		fmt.Fprintf(w, ", %.2f µs per delivered message", c.PerMessage*1e6)

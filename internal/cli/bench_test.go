@@ -85,6 +85,9 @@ func checkRelayJSON(t *testing.T, out string, pages uint64) {
 	if res.CPU.Bench <= 0 || (res.CPU.PID != 0 && (res.CPU.Target <= 0 || res.CPU.TargetSeconds <= 0 || res.CPU.PerMessage <= 0)) {
 		t.Errorf("cpu: got %+v, want the bench's use, and the target's (cpu seconds, per message) when asked", res.CPU)
 	}
+	if res.CPU.BenchSystem <= 0 || res.CPU.BenchSystem > 1 || res.CPU.TargetSystem < 0 || res.CPU.TargetSystem > 1 {
+		t.Errorf("cpu: got system shares %g (bench) and %g (target), want a share of 0 to 1 (above 0 for the bench, which makes system calls)", res.CPU.BenchSystem, res.CPU.TargetSystem)
+	}
 	if res.CPU.PID != 0 {
 		delivered := float64(res.Down.Delivered + res.Up.Delivered)
 		if got := res.CPU.PerMessage * delivered; got < res.CPU.TargetSeconds*0.999 || got > res.CPU.TargetSeconds*1.001 {
@@ -124,7 +127,7 @@ func TestBenchInProcess(t *testing.T) {
 		}},
 		{"relay hub rate table", append([]string{"relay", "--rate", "200", "--duration", "300ms", "--header", "X-Bench: 1", "--pid", strconv.Itoa(os.Getpid())}, hubArgs...), func(t *testing.T, out string) {
 			for _, want := range []string{"relay via hub: 1 devices × 1 pages, 64 B, rate 200/s per device", "device→page", "page→device", "LOST", "cpu: bench ",
-				"cpu seconds in ", "µs per delivered message"} {
+				"% system), target (pid ", "cpu seconds in ", "µs per delivered message"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("got %q, want it to contain %q", out, want)
 				}
