@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"tether/internal/fifo"
 	"tether/internal/wire"
 )
 
@@ -56,16 +57,7 @@ func (c *client) send(b []byte) {
 func (c *client) take() ([]byte, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.queue) == 0 {
-		return nil, false
-	}
-	b := c.queue[0]
-	c.queue[0] = nil
-	c.queue = c.queue[1:]
-	if len(c.queue) == 0 {
-		c.queue = nil // let a burst's backing array go
-	}
-	return b, true
+	return fifo.Pop(&c.queue) // a burst's backing array goes once drained
 }
 
 // kill ends the client with code and reason; the first call wins.

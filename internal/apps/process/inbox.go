@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"tether/internal/fifo"
 )
 
 // inbox is the queue of lines for a program's standard input, written by
@@ -46,14 +48,9 @@ func (q *inbox) push(line []byte) bool {
 func (q *inbox) take() ([]byte, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.queue) == 0 {
+	b, ok := fifo.Pop(&q.queue)
+	if !ok {
 		return nil, false
-	}
-	b := q.queue[0]
-	q.queue[0] = nil
-	q.queue = q.queue[1:]
-	if len(q.queue) == 0 {
-		q.queue = nil
 	}
 	q.bytes -= len(b)
 	q.writing = time.Now()
