@@ -13,6 +13,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"tether/internal/ticks"
 )
 
 // Progress receives a one-line snapshot of a running benchmark about every
@@ -29,15 +31,8 @@ func ticker(ctx context.Context, interval time.Duration, f func(time.Duration)) 
 	var wg sync.WaitGroup
 	start := time.Now()
 	wg.Go(func() {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				f(time.Since(start))
-			}
+		for range ticks.Every(ctx, interval) {
+			f(time.Since(start))
 		}
 	})
 	return func() { cancel(); wg.Wait() }

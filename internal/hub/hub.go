@@ -36,6 +36,7 @@ import (
 	"tether/internal/login"
 	"tether/internal/ratelog"
 	"tether/internal/relaylog"
+	"tether/internal/ticks"
 )
 
 // Options configure a Hub; the zero value works (an open hub with no
@@ -407,22 +408,15 @@ func (h *Hub) allPeers() []*peer {
 // keepalive pings every connection each interval and closes the ones not
 // heard from in three intervals.
 func (h *Hub) keepalive(ctx context.Context) {
-	t := time.NewTicker(h.opts.Ping)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			cutoff := now.Add(-3 * h.opts.Ping).UnixNano()
-			for _, p := range h.allPeers() {
-				if p.lastSeen.Load() < cutoff {
-					h.metrics.keepaliveCloses.Inc()
-					p.kill(hubws.CodeGoingAway, "keepalive timeout")
-					continue
-				}
-				p.send(item{kind: itemPing})
+	for now := range ticks.Every(ctx, h.opts.Ping) {
+		cutoff := now.Add(-3 * h.opts.Ping).UnixNano()
+		for _, p := range h.allPeers() {
+			if p.lastSeen.Load() < cutoff {
+				h.metrics.keepaliveCloses.Inc()
+				p.kill(hubws.CodeGoingAway, "keepalive timeout")
+				continue
 			}
+			p.send(item{kind: itemPing})
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"tether/internal/hub/access"
+	"tether/internal/ticks"
 )
 
 // codeRevoked closes a connection whose credential the auth file no longer
@@ -107,14 +108,7 @@ func (h *Hub) watchFiles(ctx context.Context, ws []*watched) {
 	if len(ws) == 0 {
 		return
 	}
-	t := time.NewTicker(authPoll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	for range ticks.Every(ctx, authPoll) {
 		for _, w := range ws {
 			fi, err := os.Stat(w.path)
 			if err != nil || !w.changed(fi) {

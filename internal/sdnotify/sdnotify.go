@@ -10,6 +10,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"tether/internal/ticks"
 )
 
 // States understood by systemd.
@@ -61,16 +63,9 @@ func Heartbeat(ctx context.Context, healthy func() bool) {
 	if iv == 0 {
 		return
 	}
-	t := time.NewTicker(iv)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if healthy == nil || healthy() {
-				Notify(Watchdog)
-			}
+	for range ticks.Every(ctx, iv) {
+		if healthy == nil || healthy() {
+			Notify(Watchdog)
 		}
 	}
 }

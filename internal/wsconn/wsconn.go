@@ -56,6 +56,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/coder/websocket"
+
+	"tether/internal/ticks"
 )
 
 // ErrInvalidUTF8 is returned by Read for a text message that is not UTF-8,
@@ -274,14 +276,7 @@ func (c *Conn) Keepalive(ctx context.Context, interval time.Duration) error {
 		<-ctx.Done()
 		return ctx.Err()
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
+	for range ticks.Every(ctx, interval) {
 		// A ping whose context ends drops the connection without a close
 		// frame; bound it by the interval only, so shutdown closes cleanly.
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), interval)
@@ -298,6 +293,7 @@ func (c *Conn) Keepalive(ctx context.Context, interval time.Duration) error {
 			return err
 		}
 	}
+	return ctx.Err()
 }
 
 // WithKeepalive runs serve with Keepalive pinging every interval beside it

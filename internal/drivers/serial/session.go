@@ -13,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"tether/internal/backoff"
+	"tether/internal/ticks"
 	"tether/internal/wire"
 )
 
@@ -180,15 +181,8 @@ func (s *session) count(c *int64) {
 // reportCounts sends the driver's state once a second while its counters
 // change, so a flood is seen without a message per dropped line.
 func (s *session) reportCounts(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
 	var last [2]int64
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	for range ticks.Every(ctx, time.Second) {
 		s.d.mu.Lock()
 		now := [2]int64{s.d.dropped, s.d.truncated}
 		state := s.d.stateLocked()
