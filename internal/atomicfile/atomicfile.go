@@ -41,22 +41,42 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 // Replace atomically replaces path with data, with permissions perm, and
 // leaves any .bak as it is.
 func Replace(path string, data []byte, perm os.FileMode) error {
-	dir, base := filepath.Split(path)
-	tmp, err := writeTemp(dir, base, perm, func(w io.Writer) error {
+	return ReplaceWith(path, perm, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
+}
+
+// ReplaceWith is Replace for contents written as they are made: what fill
+// writes replaces path. When fill (or anything else) fails, path is left
+// as it was and no temporary file stays; fill's error is returned as it is.
+func ReplaceWith(path string, perm os.FileMode, fill func(io.Writer) error) error {
+	dir, base := filepath.Split(path)
+	var fillErr error
+	tmp, err := writeTemp(dir, base, perm, func(w io.Writer) error {
+		fillErr = fill(w)
+		return fillErr
+	})
+	if fillErr != nil {
+		return fillErr
+	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := syncDir(dir); err != nil {
+	if err := renameSynced(tmp, path, dir); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// renameSynced renames tmp over path and fsyncs dir, their folder, so the
+// rename survives a power cut; tmp is removed when the rename fails.
+func renameSynced(tmp, path, dir string) error {
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(dir)
 }
 
 // Backup makes the current version of path its .bak, atomically: a hard
@@ -79,11 +99,7 @@ func Backup(path string) error {
 	if err != nil {
 		return fmt.Errorf("back up %s: %w", path, err)
 	}
-	if err := os.Rename(tmp, path+BackupSuffix); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("back up %s: %w", path, err)
-	}
-	if err := syncDir(dir); err != nil {
+	if err := renameSynced(tmp, path+BackupSuffix, dir); err != nil {
 		return fmt.Errorf("back up %s: %w", path, err)
 	}
 	return nil
@@ -205,17 +221,12 @@ func Symlink(target, path string) error {
 			os.Remove(tmp) // a stray one from a crash
 			continue
 		}
+		if err == nil {
+			err = renameSynced(tmp, path, dir)
+		}
 		if err != nil {
 			return fmt.Errorf("link %s: %w", path, err)
 		}
-		if err := os.Rename(tmp, path); err != nil {
-			os.Remove(tmp)
-			return fmt.Errorf("link %s: %w", path, err)
-		}
-		break
+		return nil
 	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("link %s: %w", path, err)
-	}
-	return nil
 }

@@ -1,6 +1,8 @@
 package atomicfile
 
 import (
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,6 +94,29 @@ func TestErrors(t *testing.T) {
 			assertNoTemps(t, dir)
 		})
 	}
+}
+
+func TestReplaceWith(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.tar.gz")
+	if err := Replace(path, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("payload unreadable")
+	err := ReplaceWith(path, 0o600, func(w io.Writer) error {
+		io.WriteString(w, "half a new")
+		return boom
+	})
+	if err != boom {
+		t.Errorf("got %v, want fill's error as it is", err)
+	}
+	assertFile(t, path, "old")
+	assertNoTemps(t, dir)
+	if err := ReplaceWith(path, 0o644, func(w io.Writer) error { _, err := io.WriteString(w, "new"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, path, "new")
+	assertNoTemps(t, dir)
 }
 
 func assertFile(t *testing.T, path, want string) {

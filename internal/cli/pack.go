@@ -3,8 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -80,30 +80,18 @@ func runPack(stdio Stdio, cmd *cobra.Command, f packFlags) error {
 			return err
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(f.out), "."+filepath.Base(f.out)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", f.out, err)
-	}
-	defer os.Remove(tmp.Name())
 	var m *artifact.Manifest
-	if f.app != "" {
-		m, err = artifact.PackApp(tmp, f.app, o)
-	} else {
-		m, err = artifact.PackBinary(tmp, f.binary, o)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	err = atomicfile.ReplaceWith(f.out, 0o600, func(w io.Writer) (err error) {
+		if f.app != "" {
+			m, err = artifact.PackApp(w, f.app, o)
+		} else {
+			m, err = artifact.PackBinary(w, f.binary, o)
+		}
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), f.out); err != nil {
-		return fmt.Errorf("write %s: %w", f.out, err)
-	}
-	_ = atomicfile.SyncDir(filepath.Dir(f.out))
 	fmt.Fprintf(stdio.Out, "wrote %s: %s, payload %d bytes, sha256 %s\n", f.out, m, m.Size, m.SHA256)
 	return nil
 }
