@@ -4,6 +4,9 @@
 // function (the command API), and when the link ends dials again with
 // jittered exponential backoff, reset after a stable connection.
 //
+// The device offers the hub page identity (RunAPI, package pagetag) and
+// needs nothing of it: a home that does not grant it gets the seed's wire.
+//
 // Keepalive pings run on every connection, so a dead link is noticed within
 // two ping intervals. Each change of state (connected, lost, unreachable) is
 // logged once; while home stays unreachable, a "still trying" line comes
@@ -17,10 +20,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
 	"tether/internal/backoff"
+	"tether/internal/cmdapi"
+	"tether/internal/pagetag"
 	"tether/internal/wsconn"
 )
 
@@ -34,6 +40,10 @@ type Options struct {
 	Header http.Header
 	// TLS is used for wss:// URLs; nil means the system's roots.
 	TLS *tls.Config
+	// Subprotocols are offered to home with every handshake; home may
+	// grant one (wsconn.Conn.Subprotocol) or none. RunAPI offers page
+	// identity (package pagetag).
+	Subprotocols []string
 	// ReadLimit is the largest message accepted from home; zero means
 	// 64 KiB, the command API's limit.
 	ReadLimit int64
@@ -99,6 +109,22 @@ func Run(ctx context.Context, opts Options, serve Serve) error {
 	return r.run(ctx)
 }
 
+// RunAPI calls home as Run does and serves api on each connection. It
+// offers page identity (pagetag.Subprotocol): when home grants it (a hub
+// that tags its pages), api serves the link with ServeLink, each of the
+// hub's pages a client of its own; otherwise (a hub of an older release,
+// a home of the seed's kind) with Serve, the link one client, the seed's
+// wire unchanged.
+func RunAPI(ctx context.Context, opts Options, api *cmdapi.Server) error {
+	opts.Subprotocols = append(slices.Clip(opts.Subprotocols), pagetag.Subprotocol)
+	return Run(ctx, opts, func(ctx context.Context, c *wsconn.Conn) error {
+		if c.Subprotocol() == pagetag.Subprotocol {
+			return api.ServeLink(ctx, c)
+		}
+		return api.Serve(ctx, c)
+	})
+}
+
 type runner struct {
 	opts  Options
 	serve Serve
@@ -132,9 +158,10 @@ func (r *runner) dial(ctx context.Context) (*wsconn.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, r.opts.DialTimeout)
 	defer cancel()
 	return wsconn.Dial(dctx, r.opts.URL, wsconn.DialOptions{
-		Options: wsconn.Options{ReadLimit: r.opts.ReadLimit},
-		Header:  r.opts.Header,
-		TLS:     r.opts.TLS,
+		Options:      wsconn.Options{ReadLimit: r.opts.ReadLimit},
+		Header:       r.opts.Header,
+		TLS:          r.opts.TLS,
+		Subprotocols: r.opts.Subprotocols,
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"tether/internal/fifo"
+	"tether/internal/pagetag"
 	"tether/internal/wire"
 )
 
@@ -20,7 +21,13 @@ import (
 // of a device's RSS per page, measured with 50 pages) while almost all of
 // them hold one or two messages at a time.
 type client struct {
-	conn   Conn
+	conn  Conn
+	pages *pages // a hub link's pages (ServeLink), nil for any other client
+	// A hub page's client (ServeLink): what it is sent goes over link,
+	// tagged with page, while life lasts; it has no conn of its own.
+	link   *client
+	page   string
+	life   context.Context
 	cancel context.CancelFunc // ends the client's context: flush, then 1001
 	max    int                // queue bound, in messages
 	mu     sync.Mutex         // guards queue
@@ -34,6 +41,12 @@ type client struct {
 
 // send queues b without blocking; a full queue closes the client.
 func (c *client) send(b []byte) {
+	if c.link != nil {
+		if c.life.Err() == nil {
+			c.link.send(pagetag.Tag(c.page, b))
+		}
+		return
+	}
 	select {
 	case <-c.done:
 		return
@@ -71,7 +84,13 @@ func (c *client) kill(code int, reason string) {
 // Serve runs one client until its connection ends, ctx ends (closing it with
 // 1001) or it is too slow. It returns why the client ended.
 func (s *Server) Serve(ctx context.Context, conn Conn) error {
-	c := &client{conn: conn, max: s.opts.Queue, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	return s.serve(ctx, &client{conn: conn})
+}
+
+// serve runs c (its conn and, for a link, its pages set).
+func (s *Server) serve(ctx context.Context, c *client) error {
+	conn := c.conn
+	c.max, c.wake, c.done = s.opts.Queue, make(chan struct{}, 1), make(chan struct{})
 	ctx, cancel := context.WithCancel(context.WithValue(ctx, clientKey{}, c))
 	defer cancel()
 	c.cancel = cancel
@@ -189,18 +208,30 @@ func (s *Server) readLoop(ctx context.Context, c *client) error {
 		if err != nil {
 			return err // Serve cancels ctx; the writer flushes and closes
 		}
-		if !text {
-			c.send(wire.Encode(wire.Error("want a text message holding a JSON array, got a binary message")))
-			continue
+		from, fctx := c, ctx
+		if c.pages != nil {
+			var ok bool
+			if from, fctx, data, ok = c.pages.route(ctx, data); !ok {
+				continue
+			}
 		}
-		req, err := wire.Decode(data)
-		if err != nil {
-			c.send(wire.Encode(wire.Error(err.Error())))
-			continue
-		}
-		s.dispatch(ctx, c, req)
-		s.BroadcastState()
+		s.handle(fctx, from, text, data)
 	}
+}
+
+// handle answers one message from client c.
+func (s *Server) handle(ctx context.Context, c *client, text bool, data []byte) {
+	if !text {
+		c.send(wire.Encode(wire.Error("want a text message holding a JSON array, got a binary message")))
+		return
+	}
+	req, err := wire.Decode(data)
+	if err != nil {
+		c.send(wire.Encode(wire.Error(err.Error())))
+		return
+	}
+	s.dispatch(ctx, c, req)
+	s.BroadcastState()
 }
 
 // dispatch runs the request's handler, turning an escaped panic into an

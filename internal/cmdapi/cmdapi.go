@@ -5,6 +5,8 @@
 // A Server routes each request to the handler registered for its kind and
 // item, sends the handler's replies to the client that asked, then sends the
 // whole state object to every client. A new client gets the state first.
+// Through a hub that tags its pages (package pagetag, ServeLink), each
+// page is a client of its own on the one call-home link.
 //
 // Ordering and concurrency: requests from one client are handled one at a
 // time, in order; clients are handled concurrently. Every client has one
@@ -75,6 +77,9 @@ type Options struct {
 	// Queue is each client's send queue length in messages; a client whose
 	// queue is full is closed. Zero means 256.
 	Queue int
+	// MaxPages bounds the hub pages of one link that are clients at once
+	// (ServeLink). Zero means DefaultMaxPages.
+	MaxPages int
 	// Logger receives connection events; nil discards them.
 	Logger *slog.Logger
 }

@@ -24,12 +24,19 @@ import (
 // newServer serves srv's command API on a real 127.0.0.1 listener.
 func newServer(t *testing.T, srv *cmdapi.Server) string {
 	t.Helper()
+	return listen(t, srv, srv.Serve)
+}
+
+// listen serves each WebSocket accepted on a real 127.0.0.1 listener with
+// serve (srv.Serve or srv.ServeLink) and returns its ws:// URL.
+func listen(t *testing.T, srv *cmdapi.Server, serve func(context.Context, cmdapi.Conn) error) string {
+	t.Helper()
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := wsconn.Accept(w, r, wsconn.AcceptOptions{})
 		if err != nil {
 			return
 		}
-		srv.Serve(r.Context(), c)
+		serve(r.Context(), c)
 	}))
 	t.Cleanup(func() { srv.Close(); hs.Close() })
 	return "ws" + strings.TrimPrefix(hs.URL, "http")

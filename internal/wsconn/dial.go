@@ -22,6 +22,9 @@ type DialOptions struct {
 	// Set it to dial connections of one's own (tether ws -v wraps them to
 	// print every frame); CloseNow then cannot cut a close handshake short.
 	HTTPClient *http.Client
+	// Subprotocols are offered in Sec-WebSocket-Protocol; the server may
+	// grant one (Conn.Subprotocol) or none.
+	Subprotocols []string
 }
 
 // HandshakeError is returned by Dial when the server answered without
@@ -40,7 +43,8 @@ func (e *HandshakeError) Unwrap() error { return e.Err }
 
 // Dial connects to a ws:// or wss:// URL.
 func Dial(ctx context.Context, url string, opts DialOptions) (*Conn, error) {
-	d := &websocket.DialOptions{HTTPHeader: opts.Header, HTTPClient: opts.HTTPClient, Host: opts.Header.Get("Host")}
+	d := &websocket.DialOptions{HTTPHeader: opts.Header, HTTPClient: opts.HTTPClient, Host: opts.Header.Get("Host"),
+		Subprotocols: opts.Subprotocols}
 	var raw net.Conn
 	if d.HTTPClient == nil {
 		var nd net.Dialer

@@ -13,7 +13,7 @@ import (
 func TestPackageMap(t *testing.T) {
 	want := map[string][]string{
 		"github.com/coder/websocket":    {"internal/tethertest", "internal/wsconn"},
-		"tether/internal/wsconn":        {"internal/apps/appserver", "internal/apps/echoserver", "internal/apps/recovery", "internal/callhome", "internal/web", "internal/wsclient"},
+		"tether/internal/wsconn":        {"internal/apps/echoserver", "internal/apps/recovery", "internal/callhome", "internal/web", "internal/wsclient"},
 		"tether/internal/hub/hubws":     {"internal/hub"},
 		"tether/internal/bench/benchws": {"internal/bench", "internal/bench/mqtt"},
 		"tether/internal/wsframe": {"internal/apps/recovery", "internal/bench/benchws", "internal/devtls",

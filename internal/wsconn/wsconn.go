@@ -8,8 +8,8 @@
 // against this map):
 //
 //   - wsconn (coder/websocket): the command API's transports, accepted by
-//     web (the demo's page port) and apps/recovery, dialled by callhome and
-//     handed on by apps/appserver (the demo and process apps); the
+//     web (the demo's page port) and apps/recovery, dialled by callhome
+//     (which serves the command API on it: RunAPI); the
 //     echoserver app (ReadInto, one buffer per connection); wsclient
 //     (tether ws, whose -v frame log wraps the connections it dials). No
 //     other package of the program imports coder/websocket.
@@ -151,6 +151,9 @@ func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	h.conn = c
 	return c, brw, err
 }
+
+// Subprotocol is the subprotocol the server granted, "" for none.
+func (c *Conn) Subprotocol() string { return c.ws.Subprotocol() }
 
 // Read returns the next message and whether it is text. A text message that
 // is not valid UTF-8 closes the connection with 1007 and returns an error.

@@ -41,7 +41,6 @@ import (
 	"tether/internal/ops"
 	"tether/internal/web"
 	"tether/internal/wire"
-	"tether/internal/wsconn"
 )
 
 // Options say which app a Server serves.
@@ -230,9 +229,7 @@ func (s *Server) callHome(ctx context.Context) {
 		s.log.Info("not calling home: " + s.opts.Section + ".home has no address, or is disabled")
 		return
 	}
-	callhome.Run(ctx, s.home, func(ctx context.Context, c *wsconn.Conn) error {
-		return s.api.Serve(ctx, c)
-	})
+	callhome.RunAPI(ctx, s.home, s.api)
 }
 
 // watchNet sends the state to every client when the network changes.

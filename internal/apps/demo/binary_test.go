@@ -16,7 +16,8 @@ import (
 )
 
 // The real binary on a seed-format root: the page, traversals refused, the
-// seed's flow and bad input from Python locally and through a Python home,
+// seed's flow and bad input from Python locally and through a Python home
+// (which ignores the device's offer of page identity: the seed's wire),
 // and SIGTERM closing clients with 1001.
 func TestBinary(t *testing.T) {
 	t.Parallel()
@@ -32,6 +33,12 @@ async def main(port):
     done = asyncio.get_event_loop().create_future()
     async def handler(ws, path):
         if path == "/Device_1" and not done.done():
+            # The device offers page identity; a home that does not know
+            # it grants nothing and gets the seed's wire.
+            offer = ws.request_headers.get("Sec-WebSocket-Protocol", "")
+            if "tether.pages.v1" not in offer or ws.subprotocol is not None:
+                done.set_result("offered %r, granted %r" % (offer, ws.subprotocol))
+                return
             done.set_result(await demo_flow(ws))
     async with websockets.serve(handler, "127.0.0.1", port):
         print("home:", await asyncio.wait_for(done, 50), "through call-home")

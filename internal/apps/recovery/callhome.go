@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"tether/internal/callhome"
-	"tether/internal/wsconn"
 )
 
 // callHome calls the hub when the home address can be read from the
@@ -34,7 +33,5 @@ func (s *server) callHome(ctx context.Context) {
 		}
 	}
 	s.log.Info("calling home so a hub can repair the device", args...)
-	callhome.Run(ctx, opts, func(ctx context.Context, c *wsconn.Conn) error {
-		return s.cmd.Serve(ctx, c) // callhome runs the keepalive
-	})
+	callhome.RunAPI(ctx, opts, s.cmd) // callhome runs the keepalive
 }
