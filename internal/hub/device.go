@@ -48,6 +48,7 @@ func (h *Hub) deviceHandler() http.Handler {
 		clearReadDeadline(w)
 		p := h.newPeer(roleDevice, id, r.RemoteAddr)
 		p.devCred = cred
+		p.tagged = grantPages(w, r)
 		held.giveTo(p)
 		ev := guarded{p, deviceEvents{p}}
 		c, err := h.opts.Upgrader.Upgrade(w, r, ev)
@@ -98,7 +99,7 @@ func (h *Hub) addDevice(p *peer) {
 	h.cameOnline(rec)
 	h.mu.Unlock()
 	rec.mu.Lock()
-	rec.online, rec.since, rec.reason, rec.remote = true, p.since, "", p.remote
+	rec.online, rec.since, rec.reason, rec.remote, rec.tagged = true, p.since, "", p.remote, p.tagged
 	rec.sh.restart()
 	rec.mu.Unlock()
 	h.metrics.connections.WithLabelValues("device").Inc()
@@ -147,7 +148,7 @@ func (h *Hub) presence(p *peer, online bool, reason string) broker.Presence {
 	if !online {
 		since = time.Now()
 	}
-	return broker.Presence{Device: p.id, Hub: h.opts.Name, Conn: p.connID, Online: online, Reason: reason, Since: since}
+	return broker.Presence{Device: p.id, Hub: h.opts.Name, Conn: p.connID, Online: online, Reason: reason, Since: since, Pages: p.tagged}
 }
 
 // deviceEvents handles a device connection's reads.
@@ -157,13 +158,16 @@ func (e deviceEvents) OnMessage(kind hubws.Kind, data []byte) {
 	p, h := e.p, e.p.h
 	p.touch()
 	msg := broker.Message{Device: p.id, Binary: kind == hubws.Binary, Data: append([]byte(nil), data...)}
+	if !h.untag(p, &msg) {
+		return
+	}
 	if a := p.devCred.alias; a != nil {
 		// A seed device calls home to /<its iam> and so says its alias
 		// as its id: it stays between the device and the hub.
 		msg.Data = bytes.ReplaceAll(msg.Data, a, []byte(p.id))
 	}
 	if rec := h.record(p.id); rec != nil {
-		if !msg.Binary {
+		if !msg.Binary && msg.Page == "" { // a reply to one page is an event
 			n, labels := rec.update(msg.Data, h.shadowLimits)
 			if n > 0 {
 				h.metrics.shadowDropped.Add(float64(n))
@@ -178,7 +182,11 @@ func (e deviceEvents) OnMessage(kind hubws.Kind, data []byte) {
 	}
 	h.relayed(relaylog.DeviceToPages, msg)
 	p.beginFan()
-	h.broker.ToPages(msg)
+	if h.pageHere(msg.Page) {
+		h.toPage(msg) // the cluster has no need of it
+	} else {
+		h.broker.ToPages(msg)
+	}
 	p.endFan()
 }
 
@@ -225,6 +233,6 @@ func goneReason(p *peer, who string, code int, reason string, err error) string 
 func (h *Hub) relayed(dir relaylog.Direction, m broker.Message) {
 	h.metrics.relayed(dir, len(m.Data))
 	if h.opts.RelayLog != nil {
-		h.opts.RelayLog.Write(relaylog.Entry{Time: time.Now(), Dir: dir, Device: m.Device, Binary: m.Binary, Data: m.Data})
+		h.opts.RelayLog.Write(relaylog.Entry{Time: time.Now(), Dir: dir, Device: m.Device, Page: m.Page, Binary: m.Binary, Data: m.Data})
 	}
 }

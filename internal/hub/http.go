@@ -219,9 +219,10 @@ func (h *Hub) Devices() []DeviceInfo {
 		i, ok := seen[p.Device]
 		switch {
 		case !ok:
-			out = append(out, DeviceInfo{ID: p.Device, Online: true, Since: p.Since, Hub: p.Hub, Pages: len(h.pagesOf(p.Device))})
+			out = append(out, DeviceInfo{ID: p.Device, Online: true, Since: p.Since, Hub: p.Hub, Pages: len(h.pagesOf(p.Device)), PageIdentity: p.Pages})
 		case !out[i].Online && p.Hub != h.opts.Name: // went from here to another hub
 			out[i].Online, out[i].Since, out[i].Hub, out[i].Reason, out[i].Remote = true, p.Since, p.Hub, "", ""
+			out[i].PageIdentity = p.Pages
 			out[i].LastSeen = nil
 		}
 	}

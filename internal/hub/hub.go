@@ -219,6 +219,7 @@ type Hub struct {
 
 	presenceMu sync.Mutex // orders device arrivals and departures
 
+	pagePrefix   string // page ids start with it (newPagePrefix)
 	shadowLimits shadowLimits
 	rollouts     *rollout.Manager // nil without Options.UpdateDir
 
@@ -251,6 +252,7 @@ func New(opts Options) *Hub {
 		records:   map[string]*record{},
 	}
 	h.shadowLimits = shadowLimits{keys: o.ShadowKeys, bytes: o.ShadowBytes}
+	h.pagePrefix = newPagePrefix(o.Name)
 	if o.Auth != nil {
 		h.authCfg.Store(newAuthConfig(o.Auth))
 	}

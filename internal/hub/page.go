@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"tether/internal/hub/access"
@@ -63,6 +64,7 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 	}
 	clearReadDeadline(w)
 	p := h.newPeer(rolePage, id, r.RemoteAddr)
+	p.pageID = h.pagePrefix + strconv.FormatUint(p.connID, 10)
 	p.who.Store(who)
 	p.verb.Store(uint32(verb))
 	held.giveTo(p)
@@ -126,6 +128,7 @@ func (h *Hub) removePage(p *peer, reason string) {
 	if len(ps) == 0 {
 		h.broker.Unwatch(p.id)
 	}
+	h.pageGone(p)
 	h.log.Debug("page disconnected", "device", p.id, "remote", p.remote, "reason", reason)
 }
 
@@ -143,6 +146,13 @@ func (h *Hub) toPages(id string, it item) {
 	h.mu.RLock()
 	pages, dev := h.pages[id], h.devices[id]
 	h.mu.RUnlock()
+	h.fan(dev, pages, it)
+}
+
+// fan queues it for pages, closing those whose queue is full; dev is
+// their device when it is held here (nil otherwise), whose read batch
+// wakes the pages' writers when it ends.
+func (h *Hub) fan(dev *peer, pages []*peer, it item) {
 	if len(pages) > 1 && it.kind <= itemBinary {
 		kind := hubws.Text
 		if it.kind == itemBinary {
@@ -222,7 +232,8 @@ func (e pageEvents) OnMessage(kind hubws.Kind, data []byte) {
 	if !ok {
 		return
 	}
-	msg := broker.Message{Device: p.id, Binary: kind == hubws.Binary, Data: append([]byte(nil), data...)}
+	msg := broker.Message{Device: p.id, Binary: kind == hubws.Binary, Data: append([]byte(nil), data...), Page: p.pageID}
+	p.spoke.Store(true)
 	err := h.broker.ToDevice(msg)
 	switch {
 	case errors.Is(err, broker.ErrOffline):

@@ -77,6 +77,14 @@ type peer struct {
 	// or the enrolled devices change.
 	devCred devCred
 
+	// Page identity (package pagetag): a device's tagged is true when its
+	// connection takes it; a page's pageID names it to the device, and
+	// spoke is set once it sent the device something (so the device is
+	// told when it goes).
+	tagged bool
+	pageID string
+	spoke  atomic.Bool
+
 	// A device's fan-out batch: while its reader delivers what one read
 	// brought (inMsg), the writers of the pages it queues for are woken
 	// once, at the end (OnReadWait), so that each writes the batch at once.

@@ -16,6 +16,7 @@ type record struct {
 	since   time.Time
 	reason  string // why it went offline
 	remote  string
+	tagged  bool   // its connection takes page identity (package pagetag)
 	msgsIn  uint64 // from the device
 	msgsOut uint64 // to the device
 	sh      shadow
@@ -53,6 +54,9 @@ type DeviceInfo struct {
 	MsgsIn  uint64 `json:"messages_in"`
 	MsgsOut uint64 `json:"messages_out"`
 	Pages   int    `json:"pages"`
+	// PageIdentity is true while the device's connection takes page
+	// identity (package pagetag): its replies to one page reach only it.
+	PageIdentity bool `json:"page_identity,omitempty"`
 	// LastSeen is when the hub last heard from the device (any frame,
 	// pongs included) while it is online here, when it went offline
 	// after; absent for a device online on another hub.
@@ -86,7 +90,7 @@ func (r *record) info(id, hub string) DeviceInfo {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	di := DeviceInfo{ID: id, Online: r.online, Since: r.since, Reason: r.reason, Hub: hub,
-		Remote: r.remote, MsgsIn: r.msgsIn, MsgsOut: r.msgsOut}
+		Remote: r.remote, MsgsIn: r.msgsIn, MsgsOut: r.msgsOut, PageIdentity: r.online && r.tagged}
 	if !r.online {
 		t := r.since
 		di.LastSeen = &t

@@ -41,10 +41,14 @@ func (b brokerHandler) ToDevice(m broker.Message) error {
 	if d == nil {
 		return broker.ErrOffline
 	}
+	data, ok := forDevice(d, m)
+	if !ok {
+		return nil
+	}
 	// Counted before the send, which may write to the socket at once: a
 	// device that has the message is never ahead of its count.
 	rec.countOut(1)
-	if !d.send(item{kind: kindOf(m), data: m.Data}) {
+	if !d.send(item{kind: kindOf(m), data: data}) {
 		rec.countOut(-1)
 		return errDeviceBusy
 	}
@@ -53,6 +57,10 @@ func (b brokerHandler) ToDevice(m broker.Message) error {
 
 // ToPages queues a device's message for its pages here.
 func (b brokerHandler) ToPages(m broker.Message) {
+	if m.Page != "" {
+		b.h.toPage(m)
+		return
+	}
 	b.h.toPages(m.Device, item{kind: kindOf(m), data: m.Data})
 }
 

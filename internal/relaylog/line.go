@@ -20,6 +20,7 @@ type line struct {
 	Time   string    `json:"time"`
 	Dir    Direction `json:"dir"`
 	Device string    `json:"device"`
+	Page   string    `json:"page,omitempty"`
 	Text   *string   `json:"text,omitempty"`
 	Text64 []byte    `json:"text_base64,omitempty"`
 	Binary []byte    `json:"binary,omitempty"`
@@ -28,7 +29,7 @@ type line struct {
 
 // encodeLine returns e as one line of JSON, newline included.
 func encodeLine(e Entry) ([]byte, error) {
-	ln := line{Time: e.Time.UTC().Format(time.RFC3339Nano), Dir: e.Dir, Device: e.Device}
+	ln := line{Time: e.Time.UTC().Format(time.RFC3339Nano), Dir: e.Dir, Device: e.Device, Page: e.Page}
 	data := e.Data
 	switch {
 	case e.Binary || !utf8.Valid(data):

@@ -39,6 +39,10 @@ type Entry struct {
 	Time   time.Time
 	Dir    Direction
 	Device string
+	// Page is the page a message came from or is for alone, when the
+	// device takes page identity (package pagetag); "" otherwise, and
+	// for a device's message to every page.
+	Page   string
 	Binary bool
 	Data   []byte
 }

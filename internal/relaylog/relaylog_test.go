@@ -50,6 +50,7 @@ func TestLinesHoldEveryField(t *testing.T) {
 		{Time: at, Dir: PageToDevice, Device: "dev1", Data: []byte(`["CMD", "send_message", ["hi"]]`)},
 		{Time: at, Dir: DeviceToPages, Device: "dev1", Binary: true, Data: []byte{0, 1, 2}},
 		{Time: at, Dir: DeviceToPages, Device: "dev1", Data: []byte("not utf-8 \xff")},
+		{Time: at, Dir: DeviceToPages, Device: "dev1", Page: "hub/1f/2", Data: []byte(`{"info":"to one page"}`)},
 	}
 	for _, e := range entries {
 		if err := l.Write(e); err != nil {
@@ -64,6 +65,7 @@ func TestLinesHoldEveryField(t *testing.T) {
 		{"time": "2026-11-24T10:00:00.000000005Z", "dir": "page>device", "device": "dev1", "text": `["CMD", "send_message", ["hi"]]`},
 		{"time": "2026-11-24T10:00:00.000000005Z", "dir": "device>pages", "device": "dev1", "binary": "AAEC"},
 		{"time": "2026-11-24T10:00:00.000000005Z", "dir": "device>pages", "device": "dev1", "binary": "bm90IHV0Zi04IP8="},
+		{"dir": "device>pages", "page": "hub/1f/2", "text": `{"info":"to one page"}`},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d lines, want %d", len(got), len(want))

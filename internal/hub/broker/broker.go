@@ -18,6 +18,13 @@ type Message struct {
 	Device string
 	Binary bool
 	Data   []byte
+	// Page names one page (package pagetag; "" for none). On a page's
+	// message for the device, the page that sent it; on a device's
+	// message, the only page it is for (every other page ignores it).
+	Page string
+	// PageGone, with Page, is no message (Data is empty) but the news,
+	// for the device, that the page went.
+	PageGone bool
 }
 
 // Presence says a device connection came (Online) or went.
@@ -33,6 +40,10 @@ type Presence struct {
 	Reason string
 	// Since is when it came or went.
 	Since time.Time
+	// Pages is true when the connection takes page identity (package
+	// pagetag): the device is told when a page that sent it something
+	// goes.
+	Pages bool
 }
 
 // Handler is the hub side of a Broker: where a Broker delivers.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,7 +28,9 @@ var _ Upgrader = (*upgrader)(nil)
 // NewUpgrader returns the hub's Upgrader. It checks UTF-8 in text messages
 // (closing with 1007), enforces opts.MaxMessage (closing with 1009), closes
 // with 1002 on any frame RFC 6455 forbids, and never negotiates
-// compression or a subprotocol.
+// compression. It grants the subprotocol the caller set in w's
+// Sec-WebSocket-Protocol header, which must be one the client offered
+// (Offered); none when it set none.
 func NewUpgrader(opts Options) Upgrader {
 	return &upgrader{o: opts.withDefaults()}
 }
@@ -45,8 +48,12 @@ func (u *upgrader) Upgrade(w http.ResponseWriter, r *http.Request, h Handler) (C
 	if err != nil {
 		return nil, fmt.Errorf("upgrade websocket: %w", err)
 	}
+	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept + "\r\n"
+	if sub := w.Header().Get("Sec-WebSocket-Protocol"); sub != "" {
+		resp += "Sec-WebSocket-Protocol: " + sub + "\r\n"
+	}
 	nc.SetDeadline(time.Now().Add(u.o.HandshakeTimeout))
-	_, err = nc.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept + "\r\n\r\n"))
+	_, err = nc.Write([]byte(resp + "\r\n"))
 	nc.SetDeadline(time.Time{})
 	if err != nil {
 		nc.Close()
@@ -70,6 +77,19 @@ func (u *upgrader) Upgrade(w http.ResponseWriter, r *http.Request, h Handler) (C
 	}
 	c.drv = drv
 	return c, nil
+}
+
+// Offered reports whether the client offered subprotocol sub in r's
+// Sec-WebSocket-Protocol headers (comma-separated tokens).
+func Offered(r *http.Request, sub string) bool {
+	for _, h := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for tok := range strings.SplitSeq(h, ",") {
+			if strings.TrimSpace(tok) == sub {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // checkHandshake checks an upgrade request (RFC 6455 section 4.2.1) and

@@ -31,6 +31,11 @@ func TestRelayAcrossHubs(t *testing.T) {
 		{Device: "dev.1", Data: []byte(`{"k": 1}`)},
 		{Device: "dev.1", Binary: true, Data: []byte{0, 1, 2, 0xff}},
 		{Device: "dev.1", Data: []byte{}},
+		// Page identity: the page's id crosses in a header, so does the
+		// news that it went.
+		{Device: "dev.1", Page: "hub-b/1f2e/7", Data: []byte(`["GET","sys",[]]`)},
+		{Device: "dev.1", Page: "hub-b/1f2e/7", Binary: true, Data: []byte{'@', 0}},
+		{Device: "dev.1", Page: "hub-b/1f2e/7", PageGone: true},
 	}
 	for _, m := range tests {
 		if err := b.ToDevice(m); err != nil {
@@ -56,6 +61,17 @@ func TestRelayAcrossHubs(t *testing.T) {
 
 	if got := b.Devices(); len(got) != 1 || got[0].Device != "dev.1" || got[0].Hub != "a" {
 		t.Fatalf("b.Devices() = %+v, want dev.1 on a", got)
+	}
+	tagged := presence("dev.2", "a", 2, time.Now())
+	tagged.Pages = true
+	if err := a.Hold(tagged); err != nil {
+		t.Fatal(err)
+	}
+	if p := rb.expectPresence(t, "dev.2 online on a, on b", online("dev.2", "a")); !p.Pages {
+		t.Fatalf("b sees dev.2 without page identity: %+v", p)
+	}
+	if p, _ := b.Lookup("dev.2"); !p.Pages {
+		t.Fatalf("b.Lookup(dev.2) = %+v, want it with page identity", p)
 	}
 	a.Release(broker.Presence{Device: "dev.1", Hub: "a", Conn: 1, Reason: "closed by the device"})
 	p := rb.expectPresence(t, "dev.1 offline on b", offline("dev.1"))

@@ -23,6 +23,7 @@ type presenceMsg struct {
 	Reason string    `json:"reason,omitempty"`
 	Since  time.Time `json:"since"`
 	Seq    uint64    `json:"seq,omitempty"`
+	Pages  bool      `json:"pages,omitempty"`
 }
 
 // hubMsg is a hub instance's heartbeat ("beat"), hello ("hello", with its
@@ -42,11 +43,11 @@ type hubMsg struct {
 }
 
 func toPresence(m presenceMsg) broker.Presence {
-	return broker.Presence{Device: m.Device, Hub: m.Hub, Conn: m.Conn, Online: m.Online, Reason: m.Reason, Since: m.Since}
+	return broker.Presence{Device: m.Device, Hub: m.Hub, Conn: m.Conn, Online: m.Online, Reason: m.Reason, Since: m.Since, Pages: m.Pages}
 }
 
 func (b *Broker) fromPresence(p broker.Presence, seq uint64) presenceMsg {
-	return presenceMsg{Device: p.Device, Hub: p.Hub, Inst: b.inst, Conn: p.Conn, Online: p.Online, Reason: p.Reason, Since: p.Since, Seq: seq}
+	return presenceMsg{Device: p.Device, Hub: p.Hub, Inst: b.inst, Conn: p.Conn, Online: p.Online, Reason: p.Reason, Since: p.Since, Seq: seq, Pages: p.Pages}
 }
 
 // publishPresence announces a change of this hub's holdings; called with

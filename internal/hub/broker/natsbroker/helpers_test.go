@@ -70,8 +70,10 @@ func (r *recorder) expectMessage(t *testing.T, ch chan broker.Message, want brok
 	t.Helper()
 	select {
 	case got := <-ch:
-		if got.Device != want.Device || got.Binary != want.Binary || string(got.Data) != string(want.Data) {
-			t.Fatalf("got message %q (device %s, binary %v), want %q (device %s, binary %v)", got.Data, got.Device, got.Binary, want.Data, want.Device, want.Binary)
+		if got.Device != want.Device || got.Binary != want.Binary || string(got.Data) != string(want.Data) ||
+			got.Page != want.Page || got.PageGone != want.PageGone {
+			t.Fatalf("got message %q (device %s, binary %v, page %q, gone %v), want %q (device %s, binary %v, page %q, gone %v)",
+				got.Data, got.Device, got.Binary, got.Page, got.PageGone, want.Data, want.Device, want.Binary, want.Page, want.PageGone)
 		}
 	case <-time.After(waitLimit):
 		t.Fatalf("no message %q for %s after %v", want.Data, want.Device, waitLimit)

@@ -128,7 +128,7 @@ func (b *Broker) ToDevice(m broker.Message) error {
 	case !ok:
 		return broker.ErrOffline
 	}
-	if err := b.nc.Publish(b.subj.in(m.Device, kindByte(m.Binary)), m.Data); err != nil {
+	if err := b.publish(b.subj.in(m.Device, kindByte(m.Binary)), m); err != nil {
 		return fmt.Errorf("device %s is on hub %s: publish: %w", m.Device, e.p.Hub, err)
 	}
 	return nil
@@ -144,7 +144,7 @@ func (b *Broker) ToPages(m broker.Message) error {
 	if !remote || !b.connected() {
 		return nil
 	}
-	err := b.nc.Publish(b.subj.out(m.Device, kindByte(m.Binary)), m.Data)
+	err := b.publish(b.subj.out(m.Device, kindByte(m.Binary)), m)
 	if err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		return fmt.Errorf("publish message of device %s: %w", m.Device, err)
 	}
@@ -206,6 +206,9 @@ func (b *Broker) dataLoop() {
 				continue
 			}
 			msg := broker.Message{Device: device, Binary: binary, Data: m.Data}
+			if m.Header != nil {
+				msg.Page, msg.PageGone = m.Header.Get(hdrPage), m.Header.Get(hdrPageGone) != ""
+			}
 			if in {
 				if err := b.h.ToDevice(msg); err != nil {
 					b.dropped(device, err)
@@ -215,6 +218,28 @@ func (b *Broker) dataLoop() {
 			}
 		}
 	}
+}
+
+// The headers of a message for or from one page (broker.Message.Page):
+// only such messages have headers, so the rest cost nothing more. A hub
+// of an older release ignores them: it gives a device the page's message
+// untagged and its pages a message for one of them, as it always did.
+const (
+	hdrPage     = "Tether-Page"
+	hdrPageGone = "Tether-Page-Gone"
+)
+
+// publish sends m's data on subject, with m's page in headers when it
+// names one.
+func (b *Broker) publish(subject string, m broker.Message) error {
+	if m.Page == "" {
+		return b.nc.Publish(subject, m.Data)
+	}
+	nm := &nats.Msg{Subject: subject, Data: m.Data, Header: nats.Header{hdrPage: {m.Page}}}
+	if m.PageGone {
+		nm.Header[hdrPageGone] = []string{"1"}
+	}
+	return b.nc.PublishMsg(nm)
 }
 
 // dropped counts a page's message from another hub that the device here
