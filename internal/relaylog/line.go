@@ -20,11 +20,11 @@ type line struct {
 	Time   string    `json:"time"`
 	Dir    Direction `json:"dir"`
 	Device string    `json:"device"`
-	Page   string    `json:"page,omitempty"`
 	Text   *string   `json:"text,omitempty"`
 	Text64 []byte    `json:"text_base64,omitempty"`
 	Binary []byte    `json:"binary,omitempty"`
 	Masked bool      `json:"masked,omitempty"`
+	Page   string    `json:"page,omitempty"` // last: lines without it read as before
 }
 
 // encodeLine returns e as one line of JSON, newline included.

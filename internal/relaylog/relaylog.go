@@ -39,9 +39,9 @@ type Entry struct {
 	Time   time.Time
 	Dir    Direction
 	Device string
-	// Page is the page a message came from or is for alone, when the
-	// device takes page identity (package pagetag); "" otherwise, and
-	// for a device's message to every page.
+	// Page is the page a message came from (PageToDevice), or the one
+	// page a device's message is for (DeviceToPages, a device with page
+	// identity: package pagetag); "" for a device's message to every page.
 	Page   string
 	Binary bool
 	Data   []byte
