@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -63,15 +62,9 @@ func runDeviceEnroll(ctx context.Context, stdio Stdio, f deviceEnrollFlags) erro
 	if f.root == "" || f.code == "" {
 		return usage("--root and --code are required")
 	}
-	t := enroll.Ticket{Hub: f.hub, Code: f.code, Pin: f.pin}
-	if strings.HasPrefix(f.code, "tether:") {
-		var err error
-		if t, err = enroll.ParseURI(f.code); err != nil {
-			return usage("--code: %v", err)
-		}
-	}
-	if t.Hub == "" {
-		return usage("--hub: want the hub's device endpoint (or an enrollment URI in --code)")
+	t, err := enroll.NewTicket(f.hub, f.code, f.pin)
+	if err != nil {
+		return usage("--code, --hub, --ca-pin: %v", err)
 	}
 	cfg, _, err := config.Load(f.root)
 	if err != nil {

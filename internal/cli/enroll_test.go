@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"tether/internal/enroll"
 	"tether/internal/tethertest"
 )
 
@@ -141,4 +143,62 @@ func TestHubAccessInBrowser(t *testing.T) {
 		}
 	}
 	tethertest.KeepScreenshot(t, shots+"-enroll.png", "hub-enroll.png")
+}
+
+// TestEnrollFromTheDevicePage: the field on the device's own page does
+// what tether device enroll does. In Chromium, logged in with the device
+// password, a code the hub does not know is refused next to Enroll with
+// app.json unchanged; the enrollment URI an operator made is taken, the
+// device restarts and calls the hub home over mTLS with the certificate it
+// got (no token), and a page drives it through the hub. The code never
+// reaches the device's log or the hub's.
+func TestEnrollFromTheDevicePage(t *testing.T) {
+	h, caDir, auditLog := enrollHub(t)
+	uri := makeCode(t, h, caDir, "--device", "Device_1")
+	ticket, err := enroll.ParseURI(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpPort := tethertest.FreePort(t)
+	root := tethertest.SeedRoot(t, "demo", httpPort, tethertest.FreePort(t), tethertest.FreePort(t), 0) // home: nobody there
+	before, _ := os.ReadFile(filepath.Join(root, "app.json"))
+	dev := tethertest.Start(t, "device", "--root", root, "--net", "sim")
+	dev.WaitOutput("demo serving", 30*time.Second)
+
+	bad := "AAAA-BBBB-CCCC-DDDD"
+	out := tethertest.Browser(t, "device-enroll.mjs", fmt.Sprintf("http://127.0.0.1:%d/", httpPort), uri, bad, ticket.Hub, ticket.Pin,
+		filepath.Join(t.TempDir(), "enroll"))
+	if !strings.Contains(out, "device enroll flow ok") || !strings.Contains(out, "refused: device says: enroll: the hub refused (403 Forbidden): enrollment refused: unknown code") {
+		t.Fatalf("browser:\n%s", out)
+	}
+	if !strings.Contains(out, "result: enrolled Device_1 with "+ticket.Hub) {
+		t.Errorf("the page showed no result naming the hub:\n%s", out)
+	}
+
+	h.WaitOutput("device connected", 30*time.Second)
+	app, _ := os.ReadFile(filepath.Join(root, "app.json"))
+	if bytes.Equal(app, before) || !strings.Contains(string(app), `"cert": "certs/hub-client.crt"`) || strings.Contains(string(app), `"token"`) {
+		t.Fatalf("app.json after enrolling from the page:\n%s", app)
+	}
+	ws := tethertest.DialWS(t, fmt.Sprintf("wss://127.0.0.1:%d/Device_1", h.pagePort), tethertest.WSOptions{
+		TLS: trusting(t, filepath.Join(caDir, "ca.crt")), Header: http.Header{"Authorization": {"Bearer root"}}})
+	ws.Send(`["CMD", "start_interface", []]`)
+	ws.ExpectKey("fake_interface/running", true)
+
+	b, _ := os.ReadFile(auditLog)
+	for _, want := range []string{`"who":"device Device_1"`, `"action":"enroll","allowed":true`, `"reason":"enrollment refused: unknown code"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("audit log lacks %s:\n%s", want, b)
+		}
+	}
+	code := strings.ReplaceAll(ticket.Code, "-", "")
+	devLog, _ := os.ReadFile(filepath.Join(root, "tether.log"))
+	for name, text := range map[string]string{"device log": dev.Output() + string(devLog), "hub log": h.Output(), "audit log": string(b)} {
+		if strings.Contains(strings.ReplaceAll(text, "-", ""), code) {
+			t.Errorf("the %s holds the code %s", name, ticket.Code)
+		}
+	}
+	if !strings.Contains(dev.Output(), "enrolled with a hub: calling home with the certificate it signed") {
+		t.Errorf("the device does not log its enrollment:\n%s", dev.Output())
+	}
 }

@@ -119,6 +119,29 @@ type Ticket struct {
 	Pin  string
 }
 
+// NewTicket is what a person gives a device to enroll it: code is the code
+// itself, with hub (the hub's device endpoint) and pin (the CA's pin, may
+// be ""), or the whole enrollment URI (tether://enroll?...), which holds
+// all three and wins over hub and pin. What a person typed is trimmed.
+func NewTicket(hub, code, pin string) (Ticket, error) {
+	hub, code, pin = strings.TrimSpace(hub), strings.TrimSpace(code), strings.TrimSpace(pin)
+	if code == "" {
+		return Ticket{}, errors.New("want a code, or an enrollment URI tether://enroll?...")
+	}
+	if strings.HasPrefix(code, "tether:") {
+		return ParseURI(code)
+	}
+	if hub == "" {
+		return Ticket{}, errors.New("want the hub's device endpoint (wss://HOST:PORT) beside a code, or the whole enrollment URI")
+	}
+	if pin != "" {
+		if err := checkPin(pin); err != nil {
+			return Ticket{}, fmt.Errorf("CA pin: %w", err)
+		}
+	}
+	return Ticket{Hub: hub, Code: code, Pin: pin}, nil
+}
+
 // ParseURI reads an enrollment URI.
 func ParseURI(s string) (Ticket, error) {
 	u, err := url.Parse(s)

@@ -19,38 +19,57 @@ const (
 
 // Install puts an enrollment's result in a device root: its key and
 // certificate as certs/hub-client.key and .crt, the hub's CA as
-// certs/hub-ca.crt, and, in app.json, the home of the section its app is
-// served by: the hub's host and port, tls on, that CA alone trusted (the
-// pin), that certificate presented. Other keys of app.json are kept (its
-// keys come out in sorted order); the file is checked and saved as every
-// config save is (config.Save: the previous version kept as app.json.bak).
-// It returns the section it changed.
+// certs/hub-ca.crt (WriteCerts), and, in app.json, the home of the
+// section its app is served by: the hub's host and port, tls on, that CA
+// alone trusted (the pin), that certificate presented, and no token: the
+// certificate is the device's credential from then on (AppJSON). The file
+// is checked and saved as every config save is (config.Save: the previous
+// version kept as app.json.bak). It returns the section it changed.
 func Install(root string, r *Result) (string, error) {
-	cfg, _, err := config.Load(root)
+	section, text, err := AppJSON(root, r)
 	if err != nil {
-		return "", fmt.Errorf("enroll: the device root: %w", err)
+		return "", err
 	}
-	if _, _, err := r.Pair.Write(filepath.Join(root, "certs"), CertName, true); err != nil {
+	if err := WriteCerts(root, r); err != nil {
+		return "", err
+	}
+	if err := config.Save(root, config.AppFile, text); err != nil {
 		return "", fmt.Errorf("enroll: %w", err)
+	}
+	return section, nil
+}
+
+// WriteCerts writes an enrollment's key (mode 0600), certificate and the
+// hub's CA in the root's certs/ folder, where AppJSON's home names them.
+func WriteCerts(root string, r *Result) error {
+	if _, _, err := r.Pair.Write(filepath.Join(root, "certs"), CertName, true); err != nil {
+		return fmt.Errorf("enroll: %w", err)
 	}
 	if err := atomicfile.Replace(filepath.Join(root, CAFile), r.CAPEM, 0o644); err != nil {
-		return "", fmt.Errorf("enroll: %w", err)
+		return fmt.Errorf("enroll: %w", err)
 	}
-	section, _ := cfg.App.ServedBy()
+	return nil
+}
+
+// AppJSON returns the root's app.json text with the home of the section
+// its app is served by calling the enrolled hub (r's Host and Port) over
+// TLS with the files WriteCerts writes, and that section. Other keys are
+// kept (its keys come out in sorted order); an absent app.json is the
+// embedded default's.
+func AppJSON(root string, r *Result) (section string, text []byte, err error) {
+	cfg, _, err := config.Load(root)
+	if err != nil {
+		return "", nil, fmt.Errorf("enroll: the device root: %w", err)
+	}
+	section, _ = cfg.App.ServedBy()
 	data, err := os.ReadFile(filepath.Join(root, config.AppFile))
 	if os.IsNotExist(err) {
 		data = config.DefaultFile(config.AppFile)
 	} else if err != nil {
-		return "", fmt.Errorf("enroll: %w", err)
+		return "", nil, fmt.Errorf("enroll: %w", err)
 	}
-	out, err := withHome(data, section, r)
-	if err != nil {
-		return "", err
-	}
-	if err := config.Save(root, config.AppFile, out); err != nil {
-		return "", fmt.Errorf("enroll: %w", err)
-	}
-	return section, nil
+	text, err = withHome(data, section, r)
+	return section, text, err
 }
 
 // withHome returns app.json's text with section.home calling the enrolled
@@ -74,6 +93,7 @@ func withHome(data []byte, section string, r *Result) ([]byte, error) {
 		json.Unmarshal(raw, &home)
 	}
 	delete(home, "disabled")
+	delete(home, "token") // the certificate is the credential: a token for another hub must not go to this one
 	home["host"], home["port"], home["tls"] = r.Host, r.Port, true
 	home["ca"], home["cert"], home["key"] = CAFile, "certs/"+CertName+".crt", "certs/"+CertName+".key"
 	var err error

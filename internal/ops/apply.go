@@ -87,9 +87,8 @@ func (s *Service) apply(c *change) (string, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if p := s.rec.Pending; p != nil {
-		return "", fmt.Errorf("a change of %s is still in its confirm window (%s left): CMD confirm_config or CMD revert_config first",
-			joinAnd(p.Files), seconds(max(time.Until(p.Deadline), 0)))
+	if err := s.pendingErrLocked(); err != nil {
+		return "", err
 	}
 	current, err := s.configTexts()
 	if err != nil {
@@ -126,6 +125,16 @@ func (s *Service) apply(c *change) (string, error) {
 		info += "\nwarning: " + w
 	}
 	return info, nil
+}
+
+// pendingErrLocked is an error while a change is in its confirm window,
+// since a second one would lose the first's way back.
+func (s *Service) pendingErrLocked() error {
+	if p := s.rec.Pending; p != nil {
+		return fmt.Errorf("a change of %s is still in its confirm window (%s left): CMD confirm_config or CMD revert_config first",
+			joinAnd(p.Files), seconds(max(time.Until(p.Deadline), 0)))
+	}
+	return nil
 }
 
 // writeLocked saves texts' files with the device's checks (valid files

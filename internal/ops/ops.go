@@ -3,7 +3,8 @@
 // and those of apps to come), locally and over the call-home connection:
 // restart; system information (sys/ keys, also sent every SysInterval);
 // the config files, masked, and applying a change to them with automatic
-// revert; the log, recent and live; and the WiFi scan list.
+// revert; the log, recent and live; the WiFi scan list; and enrollment
+// with a hub by a one-time code (applied as a config change).
 // docs/PROTOCOL.md ("Operator items") is the reference.
 //
 // A Service lives as long as the device: it holds the pending config

@@ -70,6 +70,7 @@ func (ss *Session) Register(api *cmdapi.Server) {
 			Args: []cmdapi.Arg{{Name: "level", Type: "string", Optional: true, Doc: "info (when left out), warn or error and above"}}}},
 		{ss.cmdUnsubscribe, cmdapi.Item{Kind: wire.Cmd, Name: "log_unsubscribe", Doc: "stops following the log"}},
 		{ss.getScan, cmdapi.Item{Kind: wire.Get, Name: "wifi_scan", Doc: "the WiFi networks in range with their signal, strongest first (wifi/scan)"}},
+		{ss.cmdEnroll, enrollItem},
 	} {
 		api.Handle(it.Kind, it.Name, it.h)
 		api.Describe(it.Item)

@@ -46,12 +46,14 @@ func SecretKey(key string) bool {
 	return false
 }
 
-// credentialItems are the requests whose second argument is a password.
-var credentialItems = []string{"test_new_sta", "store_new_sta"}
+// credentialArgs are the requests one of whose arguments is a secret,
+// and which: the password of test_new_sta and store_new_sta, the one-time
+// code (or the enrollment URI holding it) of enroll.
+var credentialArgs = map[string]int{"test_new_sta": 1, "store_new_sta": 1, "enroll": 0}
 
 // hints are the words, in lower case, one of which is in any text that
 // could hold a secret.
-var hints = []string{"pass", "psk", "token", "secret", "key", "auth", "_sta"}
+var hints = []string{"pass", "psk", "token", "secret", "key", "auth", "_sta", "enroll"} // mayHold looks for "enroll" by itself
 
 // mayHold is a quick test that lets most messages through untouched: it
 // reports whether b holds one of the hints, in any case.
@@ -63,6 +65,10 @@ func mayHold[T string | []byte](b T) bool {
 				if hasFold(b[i:], h) {
 					return true
 				}
+			}
+		case 'e': // the one hint of its letter, and a frequent letter
+			if hasFold(b[i:], "enroll") {
+				return true
 			}
 		}
 	}
@@ -89,7 +95,8 @@ func hasFold[T string | []byte](b T, w string) bool {
 // Message returns a message (JSON text) with every secret masked, and
 // whether it masked anything; otherwise, and for text that is not JSON, it
 // returns data itself. Masked are: the values of secret keys at any depth,
-// the password argument of CMD test_new_sta and store_new_sta, private keys
+// the password argument of CMD test_new_sta and store_new_sta, the code of
+// CMD enroll, private keys
 // in PEM form, and the secrets inside config file text held in a string
 // (recovery's and the operator items' files, a save_config argument).
 func Message(data []byte) ([]byte, bool) {
@@ -162,15 +169,16 @@ func (m *masker) text(s string) any {
 	return s
 }
 
-// credentials masks the password of ["CMD", "store_new_sta", [ssid, pass]].
+// credentials masks the password of ["CMD", "store_new_sta", [ssid, pass]]
+// and the code of ["CMD", "enroll", [code, ...]] (credentialArgs).
 func (m *masker) credentials(arr []any) []any {
 	if len(arr) != 3 {
 		return arr
 	}
 	item, _ := arr[1].(string)
 	args, _ := arr[2].([]any)
-	if slices.Contains(credentialItems, item) && len(args) >= 2 && !empty(args[1]) {
-		args[1] = Masked
+	if i, ok := credentialArgs[item]; ok && len(args) > i && !empty(args[i]) {
+		args[i] = Masked
 		m.changed = true
 	}
 	return arr

@@ -86,6 +86,7 @@ func TestNeeded(t *testing.T) {
 		{false, `["CMD", "store_new_sta", ["x", "y"]]`, Admin, "CMD store_new_sta"},
 		{false, `["CMD", "update_commit", []]`, Admin, "CMD update_commit"},
 		{false, `["CMD", "admin_wipe", []]`, Admin, "CMD admin_wipe"},
+		{false, `["CMD", "enroll", ["tether://enroll?code=X"]]`, Admin, "CMD enroll"},
 		{false, `{"restart": true}`, Admin, "a message that is not a command"},
 		{false, `not json`, Admin, "a message that is not a command"},
 		{true, `["GET", "wifi", []]`, Admin, "a binary message"},

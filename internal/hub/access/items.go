@@ -25,6 +25,7 @@ var (
 		"test_new_sta",  // joins another network
 		"store_new_sta", // stores another network
 		"update",
+		"enroll", // CMD enroll: calls another hub home with a certificate
 	}
 	adminPrefixes = []string{"update_", "admin_"}
 	adminSet      = func() map[string]bool {

@@ -48,6 +48,7 @@ let lastSeen = null; // when the device last sent something
 let replayedAt = null; // through a hub: when the state shown was the device's, if it is the hub's copy
 const listeners = []; // [pred(key), fn(key, value, message)] from ops.js
 const onlineHooks = []; // fn(online) from ops.js
+const replyHooks = []; // fn(from, message) from ops.js: a reply (info or error) to a control's request
 
 // setOnline turns the controls on or off as the device comes and goes;
 // coming back, it asks for the state afresh and clears the old errors.
@@ -233,6 +234,9 @@ function receive(data) {
     if (req) req.failed = true;
     showError(req ? req.from : null, 'device says: ' + show(m.error));
   }
+  if (('error' in m || 'info' in m) && pending[0] && pending[0].from) {
+    for (const f of replyHooks) f(pending[0].from, m);
+  }
   for (const [k, v] of Object.entries(m)) {
     for (const el of document.querySelectorAll('[data-key="' + CSS.escape(k) + '"]')) {
       el.textContent = show(v);
@@ -402,6 +406,7 @@ window.tether = {
   send, show, showError, clearError, log,
   on: (pred, fn) => listeners.push([pred, fn]),
   onOnline: (fn) => onlineHooks.push(fn),
+  onReply: (fn) => replyHooks.push(fn),
   online: () => online,
 };
 

@@ -1,8 +1,9 @@
 // tether device page, the maintenance cards: system information, the
 // config files with apply and its confirm window ("keep these settings?"),
-// the device's live log, the WiFi scan list and restart. They speak
-// tether's operator items (docs/PROTOCOL.md) through window.tether, which
-// app.js makes. Everything from the device is shown with textContent.
+// the device's live log, the WiFi scan list, restart and enrollment with a
+// hub. They speak tether's operator items (docs/PROTOCOL.md) through
+// window.tether, which app.js makes. Everything from the device is shown
+// with textContent.
 'use strict';
 
 (() => {
@@ -229,6 +230,32 @@
     list.hidden = false;
   });
   $('scan').onclick = () => t.send('GET', 'wifi_scan', [], 'scan');
+
+  // ---- enrollment with a hub (CMD enroll) ----
+
+  $('enroll-form').onsubmit = (ev) => {
+    ev.preventDefault();
+    const code = $('enroll-code').value.trim(), hub = $('enroll-hub').value.trim(), pin = $('enroll-pin').value.trim();
+    const uri = code.startsWith('tether:');
+    if (!code || (!uri && !hub)) {
+      t.showError('enroll', code ? 'enter the hub\'s address (wss://HOST:PORT) beside the code, or paste the whole enrollment URI'
+        : 'enter the code, or paste the whole enrollment URI');
+      return;
+    }
+    const args = uri ? [code] : pin ? [code, hub, pin] : [code, hub];
+    const where = uri ? 'the hub the code names' : hub;
+    if (!confirm('Enroll this device with ' + where + '? It gets a certificate from that hub and restarts to call it home with it.')) return;
+    if (t.send('CMD', 'enroll', args, 'enroll')) set('enroll-result', 'enrolling…');
+  };
+  t.onReply((from, m) => {
+    if (from !== 'enroll') return;
+    if ('info' in m) {
+      set('enroll-result', String(m.info));
+      $('enroll-code').value = ''; // spent
+    } else {
+      set('enroll-result', '');
+    }
+  });
 
   // ---- the device comes and goes ----
 
