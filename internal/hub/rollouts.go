@@ -106,8 +106,8 @@ func (h *Hub) mayUpdate(r *http.Request, ids []string) error {
 func (h *Hub) who(r *http.Request) string { return requestPrincipal(r).name }
 
 // auditUpdate records an action of the update API in the hub's log and
-// its audit log (--audit-log): one entry per device of a rollout started,
-// one for the rest.
+// its audit log (--audit-file): one entry per device of a rollout
+// started, paused, resumed or aborted, one for an upload.
 func (h *Hub) auditUpdate(r *http.Request, devices []string, action, detail string, allowed bool) {
 	if allowed {
 		h.log.Warn("admin: "+action, "detail", detail, "by", h.who(r), "remote", r.RemoteAddr, "devices", len(devices))

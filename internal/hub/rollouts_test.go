@@ -88,8 +88,18 @@ func TestUpdateAPINeedsAdmin(t *testing.T) {
 		!strings.Contains(body, "lacks it on Device_1, 1 devices it may not view") || strings.Contains(body, "Device_2") {
 		t.Fatalf("rollout by a driver to a device it may not view: %d %s, want 403 not naming it", code, body)
 	}
-	if code, body := send(t, "POST", h.httpURL+"/api/rollouts", bearerHeader("root"), spec("Device_1", "Device_2")); code != http.StatusCreated {
+	code, body = send(t, "POST", h.httpURL+"/api/rollouts", bearerHeader("root"), spec("Device_1", "Device_2"))
+	var ro struct{ ID string }
+	if json.Unmarshal([]byte(body), &ro); code != http.StatusCreated || ro.ID == "" {
 		t.Fatalf("rollout by root: %d %s", code, body)
+	}
+	if code, body := send(t, "POST", h.httpURL+"/api/rollouts/"+ro.ID+"/pause", bearerHeader("drive-d1"), nil); code != http.StatusForbidden {
+		t.Fatalf("pause by a driver: %d %s, want 403", code, body)
+	}
+	for _, action := range []string{"pause", "resume", "abort"} {
+		if code, body := send(t, "POST", h.httpURL+"/api/rollouts/"+ro.ID+"/"+action, bearerHeader("root"), nil); code != http.StatusOK {
+			t.Fatalf("%s by root: %d %s", action, code, body)
+		}
 	}
 
 	var actions []string
@@ -99,7 +109,11 @@ func TestUpdateAPINeedsAdmin(t *testing.T) {
 	root := "token sha256:" + sha("root")[7:15]
 	wantAudit := []string{"d1-driver  artifact upload false", root + "  artifact upload true",
 		"d1-driver Device_1 rollout start false", "d1-driver Device_1 rollout start false", "d1-driver Device_2 rollout start false",
-		root + " Device_1 rollout start true", root + " Device_2 rollout start true"}
+		root + " Device_1 rollout start true", root + " Device_2 rollout start true",
+		"d1-driver Device_1 rollout pause false", "d1-driver Device_2 rollout pause false"}
+	for _, action := range []string{"pause", "resume", "abort"} {
+		wantAudit = append(wantAudit, root+" Device_1 rollout "+action+" true", root+" Device_2 rollout "+action+" true")
+	}
 	if !slices.Equal(actions, wantAudit) {
 		t.Fatalf("audit:\n%s\nwant\n%s", strings.Join(actions, "\n"), strings.Join(wantAudit, "\n"))
 	}

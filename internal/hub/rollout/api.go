@@ -218,7 +218,7 @@ func (a api) act(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	a.audit(r, nil, "rollout "+action, ro.ID, true)
+	a.audit(r, ro.Devices, "rollout "+action, ro.ID, true) // each device's line, as its start has
 	httpjson.Write(w, http.StatusOK, view(ro))
 }
 
