@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,21 +17,14 @@ import (
 
 	"tether/internal/certs"
 	"tether/internal/enroll"
+	"tether/internal/tethertest"
 )
 
 // enrollTestHub serves a TLS hub whose certificate and enrolled devices
 // come from one CA (certs.NewCA, as tether certs init makes it).
 func enrollTestHub(t *testing.T) (h *testHub, ca *certs.Pair, file string) {
 	t.Helper()
-	ca, err := certs.NewCA(certs.CAOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := certs.Server(ca, certs.ServerOptions{IPs: []net.IP{net.ParseIP("127.0.0.1")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc, _ := tls.X509KeyPair(srv.CertPEM, srv.KeyPEM)
+	ca, tc := tethertest.LocalCA(t)
 	a, _ := ParseAuth([]byte(`{"devices": {}, "pages": [{"token": "root"}]}`), "auth.json")
 	file = filepath.Join(t.TempDir(), "enrolled.json")
 	h = startHub(t, Options{Auth: a, TLS: &tls.Config{Certificates: []tls.Certificate{tc}}, EnrollCA: ca, EnrollFile: file})

@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"tether/internal/certs"
 	"tether/internal/hub"
 	"tether/internal/ops"
 	"tether/internal/tethertest"
@@ -28,15 +27,7 @@ import (
 // for Device_1 as an operator does (POST /api/enroll).
 func enrollHub(t *testing.T) func() hub.CodeInfo {
 	t.Helper()
-	ca, err := certs.NewCA(certs.CAOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := certs.Server(ca, certs.ServerOptions{IPs: []net.IP{net.ParseIP("127.0.0.1")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc, _ := tls.X509KeyPair(srv.CertPEM, srv.KeyPEM)
+	ca, tc := tethertest.LocalCA(t)
 	auth, err := hub.ParseAuth([]byte(`{"devices": {}, "pages": [{"token": "root"}]}`), "auth.json")
 	if err != nil {
 		t.Fatal(err)
