@@ -25,11 +25,11 @@ func TestAPIAndMetrics(t *testing.T) {
 	h := startHub(t, Options{})
 	dev := dial(t, h.devURL+"dev1", nil)
 	p := dial(t, h.pageURL+"dev1", nil)
-	p.expect("online", hasKey("hub/device/connected", true))
-	dev.send(`{"k": "v"}`)
-	p.expectExact(`{"k": "v"}`)
-	p.send(`["GET", "wifi", []]`)
-	dev.expectExact(`["GET", "wifi", []]`)
+	p.Expect("online", hasKey("hub/device/connected", true))
+	dev.Send(`{"k": "v"}`)
+	p.ExpectExact(`{"k": "v"}`)
+	p.Send(`["GET", "wifi", []]`)
+	dev.ExpectExact(`["GET", "wifi", []]`)
 
 	code, body := get(t, h.httpURL+"/api/devices", nil)
 	var list []DeviceInfo

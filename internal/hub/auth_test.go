@@ -27,19 +27,6 @@ func authHub(t *testing.T) *testHub {
 	return h
 }
 
-func dialStatus(t *testing.T, url string, hdr http.Header) int {
-	t.Helper()
-	_, err := tryDial(t, url, hdr)
-	if err == nil {
-		return http.StatusSwitchingProtocols
-	}
-	if se, ok := err.(*statusError); ok {
-		return se.code
-	}
-	t.Fatalf("dial %s: %v", url, err)
-	return 0
-}
-
 func TestAuthDevicesAndPages(t *testing.T) {
 	h := authHub(t)
 	tests := []struct {

@@ -3,11 +3,13 @@ package hub
 import (
 	"net/http"
 	"testing"
+
+	"tether/internal/tethertest"
 )
 
 func TestPerAddressConnectionLimits(t *testing.T) {
 	h := startHub(t, Options{DeviceConnsPerAddr: 3, PageConnsPerAddr: 2})
-	var devs []*client
+	var devs []*tethertest.WS
 	for _, id := range []string{"d1", "d2", "d3"} {
 		devs = append(devs, dial(t, h.devURL+id, nil))
 	}
@@ -24,13 +26,13 @@ func TestPerAddressConnectionLimits(t *testing.T) {
 	}
 	// A connection that ends gives its place back, also a refused one
 	// (bad credentials) and one replaced by a newer connection of its id.
-	devs[0].ws.CloseNow()
+	devs[0].Conn.CloseNow()
 	waitFor(t, "d1 gone", func() bool { return len(h.broker.Devices()) == 2 })
 	dial(t, h.devURL+"d4", nil)
-	p1.ws.CloseNow()
+	p1.Conn.CloseNow()
 	waitFor(t, "the page gone", func() bool { return len(h.pagesOf("d1")) == 1 })
 	dial(t, h.pageURL+"d2", nil)
-	devs[1].ws.CloseNow()
+	devs[1].Conn.CloseNow()
 	waitFor(t, "d2 gone", func() bool { return counted(h.devLimit) == 2 })
 	dial(t, h.devURL+"d3", nil) // replaces d3: the old one gives back its place
 	waitFor(t, "the replaced d3 gone", func() bool { return counted(h.devLimit) == 2 })

@@ -43,9 +43,9 @@ func TestRecoveryThroughHub(t *testing.T) {
 	h := startHub(t, Options{})
 	dev := dial(t, h.devURL+"dev1", nil)
 	p := dial(t, h.pageURL+"dev1", nil)
-	p.expect("online", hasKey("hub/device/connected", true))
-	dev.send(`{"iam": "dev1", "recovery": true, "recovery/reason": "unknown app \"<b>x</b>\"", "app": "recovery", "version": "v1.2", "wifi/mode": "ap", "sys/uptime": 42, "sys/load": [0.5, 0.25, 0.1]}`)
-	p.expect("state", hasKey("recovery", true))
+	p.Expect("online", hasKey("hub/device/connected", true))
+	dev.Send(`{"iam": "dev1", "recovery": true, "recovery/reason": "unknown app \"<b>x</b>\"", "app": "recovery", "version": "v1.2", "wifi/mode": "ap", "sys/uptime": 42, "sys/load": [0.5, 0.25, 0.1]}`)
+	p.Expect("state", hasKey("recovery", true))
 
 	d := apiDevice(t, h, "dev1")
 	if d["recovery"] != true || d["recovery_reason"] != `unknown app "<b>x</b>"` || d["app"] != "recovery" || d["version"] != "v1.2" {
@@ -73,8 +73,8 @@ func TestRecoveryThroughHub(t *testing.T) {
 
 	// repaired: the state names the demo app (a stale "recovery" key
 	// beside it does not count)
-	dev.send(`{"iam": "dev1", "app": "demo", "version": "v1.2"}`)
-	p.expect("state", hasKey("app", "demo"))
+	dev.Send(`{"iam": "dev1", "app": "demo", "version": "v1.2"}`)
+	p.Expect("state", hasKey("app", "demo"))
 	d = apiDevice(t, h, "dev1")
 	if _, ok := d["recovery"]; ok || d["app"] != "demo" {
 		t.Errorf("after the repair: got %v", d)
@@ -109,7 +109,7 @@ func TestForget(t *testing.T) {
 	if code, body := do(t, "DELETE", url, nil); code != http.StatusConflict || !strings.Contains(body, "only an offline device") {
 		t.Errorf("forget an online device: got %d %s, want 409", code, body)
 	}
-	dev.ws.CloseNow()
+	dev.Conn.CloseNow()
 	waitFor(t, "dev1 offline", func() bool { return !h.Devices()[0].Online })
 	if code, body := do(t, "DELETE", url, http.Header{"Origin": {"http://evil.example"}}); code != http.StatusForbidden {
 		t.Errorf("forget from another origin: got %d %s, want 403", code, body)

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"tether/internal/certs"
 	"tether/internal/enroll"
 	"tether/internal/tethertest"
@@ -52,22 +50,12 @@ func enrollOne(t *testing.T, h *testHub, ca *certs.Pair, id string) tls.Certific
 }
 
 // certDial dials url as a device with cert, trusting ca.
-func certDial(t *testing.T, url string, ca *certs.Pair, cert tls.Certificate) (*client, error) {
+func certDial(t *testing.T, url string, ca *certs.Pair, cert tls.Certificate) (*tethertest.WS, error) {
 	t.Helper()
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.Cert)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}}}
-	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: hc})
-	if err != nil {
-		if resp != nil {
-			return nil, &statusError{code: resp.StatusCode, err: err}
-		}
-		return nil, err
-	}
-	t.Cleanup(func() { ws.CloseNow() })
-	return &client{t: t, ws: ws}, nil
+	c, _, err := tethertest.TryDialWS(t, url, tethertest.WSOptions{TLS: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}})
+	return c, err
 }
 
 func TestEnrolledCertificateIsACredentialUntilTakenOut(t *testing.T) {

@@ -62,18 +62,18 @@ func TestDrivePageRefusedAdminItems(t *testing.T) {
 	h := grantsHub(t)
 	dev := dial(t, h.devURL+"Device_1", bearerHeader("d1"))
 	p := dial(t, h.pageURL+"Device_1", bearerHeader("drive-d1"))
-	p.expect("online", hasKey("hub/device/connected", true))
-	p.send(`["CMD", "restart", []]`)
-	msg := p.expect("refusal", hasKey("error", nil))
+	p.Expect("online", hasKey("hub/device/connected", true))
+	p.Send(`["CMD", "restart", []]`)
+	msg := p.Expect("refusal", hasKey("error", nil))
 	if !strings.Contains(msg, "refused: CMD restart needs admin on Device_1; d1-driver may only drive it") {
 		t.Fatalf("refusal = %s", msg)
 	}
-	p.send(`["GET", "wifi", []]`)
-	if _, got := dev.read(); got != `["GET", "wifi", []]` {
+	p.Send(`["GET", "wifi", []]`)
+	if _, got := dev.Read(); got != `["GET", "wifi", []]` {
 		t.Fatalf("device got %q, want the GET wifi (and never the restart)", got)
 	}
-	p.sendBinary([]byte(`["CMD", "restart", []]`))
-	p.expect("binary refused", func(s string) bool { return strings.Contains(s, "refused: a binary message needs admin") })
+	p.SendBinary([]byte(`["CMD", "restart", []]`))
+	p.Expect("binary refused", func(s string) bool { return strings.Contains(s, "refused: a binary message needs admin") })
 	if n := counterValue(t, h, `tether_hub_refused_messages_total{needs="admin"}`); n != 2 {
 		t.Fatalf("refused admin messages counted %v, want 2", n)
 	}
@@ -83,14 +83,14 @@ func TestViewOnlyPageKeepsReceiving(t *testing.T) {
 	h := grantsHub(t)
 	dev := dial(t, h.devURL+"Device_2", bearerHeader("d2"))
 	p := dial(t, h.pageURL+"Device_2", bearerHeader("viewer"))
-	p.expect("online", hasKey("hub/device/connected", true))
-	p.send(`["GET", "wifi", []]`)
-	msg := p.expect("refusal", hasKey("error", nil))
+	p.Expect("online", hasKey("hub/device/connected", true))
+	p.Send(`["GET", "wifi", []]`)
+	msg := p.Expect("refusal", hasKey("error", nil))
 	if !strings.Contains(msg, "refused: GET wifi needs drive on Device_2; token sha256:") || !strings.Contains(msg, "may only view it") {
 		t.Fatalf("refusal = %s", msg)
 	}
-	dev.send(`{"temp": 21}`)
-	p.expectExact(`{"temp": 21}`)
+	dev.Send(`{"temp": 21}`)
+	p.ExpectExact(`{"temp": 21}`)
 	if n := counterValue(t, h, `tether_hub_refused_messages_total{needs="drive"}`); n != 1 {
 		t.Fatalf("refused drive messages counted %v, want 1", n)
 	}
@@ -196,10 +196,10 @@ func TestReportedLabelsCountForGrants(t *testing.T) {
 		t.Fatalf("page before the device said its labels: %d, want 403", code)
 	}
 	dev := dial(t, h.devURL+"Device_9", bearerHeader("d9"))
-	dev.send(`{"iam": "Device_9", "labels": ["floor2", "bad label"]}`)
+	dev.Send(`{"iam": "Device_9", "labels": ["floor2", "bad label"]}`)
 	waitFor(t, "the labels in the shadow", func() bool { return len(h.labelsOf("Device_9")) == 1 })
 	p := dial(t, h.pageURL+"Device_9", bearerHeader("floor2"))
-	p.expect("online", hasKey("hub/device/connected", true))
+	p.Expect("online", hasKey("hub/device/connected", true))
 	if _, body := get(t, h.httpURL+"/api/devices", bearerHeader("floor2")); !strings.Contains(body, `"labels": [
       "floor2"
     ]`) {

@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -11,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
+	"tether/internal/tethertest"
 )
 
 // testHub is a Hub serving on 127.0.0.1 for one test.
@@ -83,112 +82,33 @@ func startHub(t testing.TB, opts Options) *testHub {
 	return th
 }
 
-// client is a test WebSocket peer (coder/websocket).
-type client struct {
-	t  *testing.T
-	ws *websocket.Conn
-}
-
-func dial(t *testing.T, url string, hdr http.Header) *client {
+// dial connects to url with hdr as a test's WebSocket peer, or fails the
+// test.
+func dial(t *testing.T, url string, hdr http.Header) *tethertest.WS {
 	t.Helper()
-	c, err := tryDial(t, url, hdr)
-	if err != nil {
-		t.Fatalf("dial %s: %v", url, err)
-	}
-	return c
+	return tethertest.DialWS(t, url, tethertest.WSOptions{Header: hdr})
 }
 
-func tryDial(t *testing.T, url string, hdr http.Header) (*client, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: hdr})
-	if err != nil {
-		if resp != nil {
-			return nil, &statusError{code: resp.StatusCode, err: err}
-		}
-		return nil, err
-	}
-	ws.SetReadLimit(1 << 20)
-	t.Cleanup(func() { ws.CloseNow() })
-	return &client{t: t, ws: ws}, nil
+// dialStatus dials url with hdr and returns the handshake's HTTP status:
+// 101 when it upgraded (the connection is then dropped at the test's end).
+func dialStatus(t *testing.T, url string, hdr http.Header) int {
+	t.Helper()
+	_, resp, err := tethertest.TryDialWS(t, url, tethertest.WSOptions{Header: hdr})
+	return handshakeStatus(t, url, resp, err)
 }
 
-type statusError struct {
-	code int
-	err  error
-}
-
-func (e *statusError) Error() string { return e.err.Error() }
-
-func (c *client) send(s string) {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageText, []byte(s)); err != nil {
-		c.t.Fatalf("send %.100q: %v", s, err)
+// handshakeStatus is the HTTP status of a TryDialWS to url that returned
+// resp and err; it fails the test when the dial got no HTTP answer.
+func handshakeStatus(t *testing.T, url string, resp *http.Response, err error) int {
+	t.Helper()
+	switch {
+	case err == nil:
+		return http.StatusSwitchingProtocols
+	case resp != nil:
+		return resp.StatusCode
 	}
-}
-
-func (c *client) sendBinary(b []byte) {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageBinary, b); err != nil {
-		c.t.Fatalf("send binary: %v", err)
-	}
-}
-
-// read returns the next message, failing after 5 s.
-func (c *client) read() (websocket.MessageType, string) {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	typ, b, err := c.ws.Read(ctx)
-	if err != nil {
-		c.t.Fatalf("read: %v", err)
-	}
-	return typ, string(b)
-}
-
-// expect reads until a message satisfies ok, failing after 5 s.
-func (c *client) expect(what string, ok func(string) bool) string {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	var seen []string
-	for {
-		_, b, err := c.ws.Read(ctx)
-		if err != nil {
-			c.t.Fatalf("waiting for %.100s: %.300v; saw %.300q", what, err, seen)
-		}
-		if ok(string(b)) {
-			return string(b)
-		}
-		seen = append(seen, string(b))
-	}
-}
-
-func (c *client) expectExact(want string) { c.t.Helper(); c.expect(want, eq(want)) }
-
-// closeStatus reads until the connection ends and returns its close code and reason.
-func (c *client) closeStatus() (websocket.StatusCode, string) {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for {
-		_, _, err := c.ws.Read(ctx)
-		if err == nil {
-			continue
-		}
-		var ce websocket.CloseError
-		if errors.As(err, &ce) {
-			return ce.Code, ce.Reason
-		}
-		if ctx.Err() != nil {
-			c.t.Fatalf("connection still open after 5 s")
-		}
-		return -1, err.Error()
-	}
+	t.Fatalf("dial %s: %v", url, err)
+	return 0
 }
 
 func eq(want string) func(string) bool { return func(s string) bool { return s == want } }

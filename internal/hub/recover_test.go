@@ -63,7 +63,7 @@ func TestPanicClosesOnlyItsConnection(t *testing.T) {
 	})
 	other := dial(t, h.devURL+"other", nil)
 	otherPage := dial(t, h.pageURL+"other", nil)
-	otherPage.expect("online", hasKey("hub/device/connected", true))
+	otherPage.Expect("online", hasKey("hub/device/connected", true))
 	tests := []struct {
 		where      string
 		fromDevice bool
@@ -77,16 +77,16 @@ func TestPanicClosesOnlyItsConnection(t *testing.T) {
 		t.Run(tt.where, func(t *testing.T) {
 			dev := dial(t, h.devURL+"dev1", nil)
 			page := dial(t, h.pageURL+"dev1", nil)
-			page.expect("online", hasKey("hub/device/connected", true))
+			page.Expect("online", hasKey("hub/device/connected", true))
 			if tt.fromDevice {
-				dev.send(tt.msg)
+				dev.Send(tt.msg)
 			} else {
-				page.send(tt.msg)
+				page.Send(tt.msg)
 			}
-			if code, reason := dev.closeStatus(); code != hubws.CodeInternalError || reason != reasonInternal {
+			if code, reason := dev.CloseStatus(); code != hubws.CodeInternalError || reason != reasonInternal {
 				t.Errorf("device closed with %d %q, want 1011 %q", code, reason, reasonInternal)
 			}
-			got := page.expect("offline", hasKey("hub/device/connected", false))
+			got := page.Expect("offline", hasKey("hub/device/connected", false))
 			if !strings.Contains(got, reasonInternal) {
 				t.Errorf("page told %s, want the reason %q", got, reasonInternal)
 			}
@@ -97,10 +97,10 @@ func TestPanicClosesOnlyItsConnection(t *testing.T) {
 				t.Errorf("%d devices online after the panic, want 1 (other)", n)
 			}
 			msg := `{"n": ` + string(rune('0'+i)) + `}`
-			other.send(msg)
-			otherPage.expectExact(msg)
-			otherPage.send(msg)
-			other.expectExact(msg)
+			other.Send(msg)
+			otherPage.ExpectExact(msg)
+			otherPage.Send(msg)
+			other.ExpectExact(msg)
 		})
 	}
 }

@@ -13,17 +13,19 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"tether/internal/tethertest"
 )
 
 func TestRelayBothWaysAndFanOut(t *testing.T) {
 	h := startHub(t, Options{})
-	pages := []*client{dial(t, h.pageURL+"dev1", nil), dial(t, h.pageURL+"dev1", nil), dial(t, h.pageURL+"dev1", nil)}
+	pages := []*tethertest.WS{dial(t, h.pageURL+"dev1", nil), dial(t, h.pageURL+"dev1", nil), dial(t, h.pageURL+"dev1", nil)}
 	for _, p := range pages {
-		p.expect("offline notice", hasKey("hub/device/connected", false))
+		p.Expect("offline notice", hasKey("hub/device/connected", false))
 	}
 	dev := dial(t, h.devURL+"dev1", nil)
 	for _, p := range pages {
-		p.expect("online notice", hasKey("hub/device/connected", true))
+		p.Expect("online notice", hasKey("hub/device/connected", true))
 	}
 	tests := []struct {
 		name   string
@@ -37,24 +39,24 @@ func TestRelayBothWaysAndFanOut(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.binary {
-				dev.sendBinary([]byte(tt.data))
+				dev.SendBinary([]byte(tt.data))
 			} else {
-				dev.send(tt.data)
+				dev.Send(tt.data)
 			}
 			for i, p := range pages {
-				typ, got := p.read()
-				if got != tt.data || (typ == websocket.MessageBinary) != tt.binary {
-					t.Errorf("page %d got %v %q, want binary=%v %q", i, typ, got, tt.binary, tt.data)
+				text, got := p.Read()
+				if got != tt.data || text == tt.binary {
+					t.Errorf("page %d got text=%v %q, want binary=%v %q", i, text, got, tt.binary, tt.data)
 				}
 			}
 			if tt.binary {
-				pages[1].sendBinary([]byte(tt.data))
+				pages[1].SendBinary([]byte(tt.data))
 			} else {
-				pages[1].send(tt.data)
+				pages[1].Send(tt.data)
 			}
-			typ, got := dev.read()
-			if got != tt.data || (typ == websocket.MessageBinary) != tt.binary {
-				t.Errorf("device got %v %q, want binary=%v %q", typ, got, tt.binary, tt.data)
+			text, got := dev.Read()
+			if got != tt.data || text == tt.binary {
+				t.Errorf("device got text=%v %q, want binary=%v %q", text, got, tt.binary, tt.data)
 			}
 		})
 	}
@@ -63,8 +65,8 @@ func TestRelayBothWaysAndFanOut(t *testing.T) {
 func TestOfflineDeviceAnswersWithError(t *testing.T) {
 	h := startHub(t, Options{})
 	p := dial(t, h.pageURL+"ghost", nil)
-	p.send(`["GET", "wifi", []]`)
-	got := p.expect("error", hasKey("error", nil))
+	p.Send(`["GET", "wifi", []]`)
+	got := p.Expect("error", hasKey("error", nil))
 	if want := `{"error":"device ghost is not connected"}`; got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
@@ -73,29 +75,29 @@ func TestOfflineDeviceAnswersWithError(t *testing.T) {
 func TestPresenceReasons(t *testing.T) {
 	h := startHub(t, Options{})
 	p := dial(t, h.pageURL+"dev1", nil)
-	p.expect("offline notice", hasKey("hub/device/connected", false))
+	p.Expect("offline notice", hasKey("hub/device/connected", false))
 
 	dev := dial(t, h.devURL+"dev1", nil)
-	p.expect("online", hasKey("hub/device/connected", true))
-	dev.ws.Close(websocket.StatusNormalClosure, "bye")
-	got := p.expect("offline after close", hasKey("hub/device/connected", false))
+	p.Expect("online", hasKey("hub/device/connected", true))
+	dev.Conn.Close(websocket.StatusNormalClosure, "bye")
+	got := p.Expect("offline after close", hasKey("hub/device/connected", false))
 	if !strings.Contains(got, "closed by the device (1000 bye)") {
 		t.Errorf("close reason: got %s", got)
 	}
 
 	old := dial(t, h.devURL+"dev1", nil)
-	p.expect("online", hasKey("hub/device/connected", true))
+	p.Expect("online", hasKey("hub/device/connected", true))
 	newer := dial(t, h.devURL+"dev1", nil)
-	if code, reason := old.closeStatus(); code != 4000 || reason != "replaced by a newer connection" {
+	if code, reason := old.CloseStatus(); code != 4000 || reason != "replaced by a newer connection" {
 		t.Errorf("replaced device closed with %d %q, want 4000 %q", code, reason, "replaced by a newer connection")
 	}
-	got = p.expect("offline when replaced", hasKey("hub/device/connected", false))
+	got = p.Expect("offline when replaced", hasKey("hub/device/connected", false))
 	if !strings.Contains(got, "replaced by a newer connection") {
 		t.Errorf("replace reason: got %s", got)
 	}
-	p.expect("online again", hasKey("hub/device/connected", true))
-	p.send(`"after replace"`)
-	newer.expectExact(`"after replace"`)
+	p.Expect("online again", hasKey("hub/device/connected", true))
+	p.Send(`"after replace"`)
+	newer.ExpectExact(`"after replace"`)
 }
 
 func TestKeepaliveClosesSilentDevice(t *testing.T) {
@@ -103,8 +105,8 @@ func TestKeepaliveClosesSilentDevice(t *testing.T) {
 	p := dial(t, h.pageURL+"quiet", nil)
 	raw := rawConn(t, hostOf(h.devURL), "/quiet", 0) // never reads, never pongs
 	defer raw.Close()
-	p.expect("online", hasKey("hub/device/connected", true))
-	got := p.expect("offline", hasKey("hub/device/connected", false))
+	p.Expect("online", hasKey("hub/device/connected", true))
+	got := p.Expect("offline", hasKey("hub/device/connected", false))
 	if !strings.Contains(got, "keepalive timeout") {
 		t.Errorf("got %s, want reason keepalive timeout", got)
 	}
@@ -116,7 +118,7 @@ func TestKeepaliveSparesAnsweringPeers(t *testing.T) {
 	dev := dial(t, h.devURL+"alive", nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go dev.ws.Read(ctx) // answers pings while reading
+	go dev.Conn.Read(ctx) // answers pings while reading
 	time.Sleep(1500 * time.Millisecond)
 	if _, ok := h.broker.Lookup("alive"); !ok {
 		t.Fatal("a device answering pings was closed")
@@ -127,16 +129,16 @@ func TestShadowGoesToNewPages(t *testing.T) {
 	h := startHub(t, Options{})
 	dev := dial(t, h.devURL+"dev1", nil)
 	watcher := dial(t, h.pageURL+"dev1", nil)
-	watcher.expect("online", hasKey("hub/device/connected", true))
+	watcher.Expect("online", hasKey("hub/device/connected", true))
 	for _, m := range []string{`{"a": 1, "s": "x"}`, `{"b": [2]}`, `not json`, `{"a": 3}`} {
-		dev.send(m)
-		watcher.expectExact(m)
+		dev.Send(m)
+		watcher.ExpectExact(m)
 	}
 	p := dial(t, h.pageURL+"dev1", nil)
-	if _, got := p.read(); !regexp.MustCompile(`^\{"hub/shadow/replayed":true,"hub/shadow/age":[0-9.]+,"hub/shadow/updated":"[^"]+","a":3,"b":\[2\],"s":"x"\}$`).MatchString(got) {
+	if _, got := p.Read(); !regexp.MustCompile(`^\{"hub/shadow/replayed":true,"hub/shadow/age":[0-9.]+,"hub/shadow/updated":"[^"]+","a":3,"b":\[2\],"s":"x"\}$`).MatchString(got) {
 		t.Errorf("first message of a new page: got %s, want the shadow marked as replayed", got)
 	}
-	p.expect("online", hasKey("hub/device/connected", true))
+	p.Expect("online", hasKey("hub/device/connected", true))
 	code, body := get(t, h.httpURL+"/api/devices/dev1", nil)
 	if code != 200 || !strings.Contains(body, `"shadow": {`) || !strings.Contains(body, `"a": 3`) {
 		t.Errorf("/api/devices/dev1: %d %s", code, body)
@@ -147,7 +149,7 @@ func TestStalledPageIsClosedAndOthersGetEverything(t *testing.T) {
 	h := startHub(t, Options{Queue: 64, QueueBytes: 256 << 10})
 	live := dial(t, h.pageURL+"dev1", nil)
 	dev := dial(t, h.devURL+"dev1", nil)
-	live.expect("online", hasKey("hub/device/connected", true))
+	live.Expect("online", hasKey("hub/device/connected", true))
 	stalled := rawConn(t, hostOf(h.pageURL), "/dev1", 4096)
 	defer stalled.Close()
 	waitFor(t, "two pages", func() bool { return len(h.pagesOf("dev1")) == 2 })
@@ -162,11 +164,11 @@ func TestStalledPageIsClosedAndOthersGetEverything(t *testing.T) {
 		defer close(done)
 		for i := 0; i < n; i++ {
 			window <- struct{}{}
-			dev.send(blob)
+			dev.Send(blob)
 		}
 	}()
 	for i := 0; i < n; i++ {
-		live.expectExact(blob)
+		live.ExpectExact(blob)
 		<-window
 	}
 	<-done
@@ -194,16 +196,7 @@ func TestDeviceIDsAreChecked(t *testing.T) {
 	for _, tt := range tests {
 		for _, base := range []string{h.devURL, h.pageURL} {
 			t.Run(tt.id+"@"+base, func(t *testing.T) {
-				_, err := tryDial(t, base+tt.id, nil)
-				got := http.StatusSwitchingProtocols
-				if err != nil {
-					se, ok := err.(*statusError)
-					if !ok {
-						t.Fatalf("dial: %v", err)
-					}
-					got = se.code
-				}
-				if got != tt.want {
+				if got := dialStatus(t, base+tt.id, nil); got != tt.want {
 					t.Errorf("id %q: got %d, want %d", tt.id, got, tt.want)
 				}
 			})
@@ -215,39 +208,39 @@ func TestMessageLimits(t *testing.T) {
 	h := startHub(t, Options{MaxMessage: 1000})
 	tests := []struct {
 		name string
-		send func(c *client)
+		send func(c *tethertest.WS)
 		code websocket.StatusCode
 	}{
-		{"too big", func(c *client) { c.send(strings.Repeat("x", 1001)) }, websocket.StatusMessageTooBig},
-		{"invalid UTF-8", func(c *client) { c.send("bad \xff\xfe text") }, websocket.StatusInvalidFramePayloadData},
+		{"too big", func(c *tethertest.WS) { c.Send(strings.Repeat("x", 1001)) }, websocket.StatusMessageTooBig},
+		{"invalid UTF-8", func(c *tethertest.WS) { c.Send("bad \xff\xfe text") }, websocket.StatusInvalidFramePayloadData},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, base := range []string{h.devURL, h.pageURL} {
 				c := dial(t, base+"lim", nil)
 				tt.send(c)
-				if code, _ := c.closeStatus(); code != tt.code {
+				if code, _ := c.CloseStatus(); code != int(tt.code) {
 					t.Errorf("%s: closed with %d, want %d", base, code, tt.code)
 				}
 			}
 		})
 	}
 	c := dial(t, h.devURL+"lim", nil)
-	c.send(strings.Repeat("x", 1000)) // at the limit: fine
+	c.Send(strings.Repeat("x", 1000)) // at the limit: fine
 	p := dial(t, h.pageURL+"lim", nil)
-	p.expect("online", hasKey("hub/device/connected", true))
+	p.Expect("online", hasKey("hub/device/connected", true))
 }
 
 func TestShutdownClosesWith1001(t *testing.T) {
 	h := startHub(t, Options{})
 	dev := dial(t, h.devURL+"dev1", nil)
 	p := dial(t, h.pageURL+"dev1", nil)
-	p.expect("online", hasKey("hub/device/connected", true))
+	p.Expect("online", hasKey("hub/device/connected", true))
 	if err := h.stop(); err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
-	for name, c := range map[string]*client{"device": dev, "page": p} {
-		if code, reason := c.closeStatus(); code != websocket.StatusGoingAway || reason != "hub shutting down" {
+	for name, c := range map[string]*tethertest.WS{"device": dev, "page": p} {
+		if code, reason := c.CloseStatus(); code != int(websocket.StatusGoingAway) || reason != "hub shutting down" {
 			t.Errorf("%s closed with %d %q, want 1001 %q", name, code, reason, "hub shutting down")
 		}
 	}

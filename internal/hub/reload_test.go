@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
+	"tether/internal/tethertest"
 )
 
 // fileHub serves a hub whose auth file is a real file the test rewrites.
@@ -36,9 +36,9 @@ func writeAuth(t *testing.T, path, auth string) {
 
 // closedWithin reads c until it closes and checks code and reason, and
 // that it closed within d of since.
-func closedWithin(t *testing.T, c *client, since time.Time, d time.Duration, code websocket.StatusCode, reason string) {
+func closedWithin(t *testing.T, c *tethertest.WS, since time.Time, d time.Duration, code int, reason string) {
 	t.Helper()
-	got, why := c.closeStatus()
+	got, why := c.CloseStatus()
 	if took := time.Since(since); took > d {
 		t.Errorf("closed %v after the change, want within %v", took, d)
 	}
@@ -69,11 +69,11 @@ func TestAuthReloadRevokesAndNarrows(t *testing.T) {
 	pb := dial(t, h.pageURL+"d1", bearerHeader("b"))
 	pc := dial(t, h.pageURL+"d1", bearerHeader("c"))
 	cookie := sessionOf(t, postLogin(t, h, nil, url.Values{"user": {"alice"}, "password": {alicePassword}}, ""))
-	for _, p := range []*client{pa, pb, pc} {
-		p.expect("online", hasKey("hub/device/connected", true))
+	for _, p := range []*tethertest.WS{pa, pb, pc} {
+		p.Expect("online", hasKey("hub/device/connected", true))
 	}
-	pb.send(`["GET", "wifi", []]`)
-	if _, got := dev.read(); got != `["GET", "wifi", []]` {
+	pb.Send(`["GET", "wifi", []]`)
+	if _, got := dev.Read(); got != `["GET", "wifi", []]` {
 		t.Fatalf("device got %q", got)
 	}
 
@@ -81,12 +81,12 @@ func TestAuthReloadRevokesAndNarrows(t *testing.T) {
 	writeAuth(t, path, reloadAuthB)
 	closedWithin(t, pa, changed, time.Second, codeRevoked, "credentials revoked")
 	closedWithin(t, pc, changed, time.Second, codeRevoked, "access revoked: no view grant for this device")
-	pb.send(`["GET", "wifi", []]`)
-	if msg := pb.expect("refusal", hasKey("error", nil)); !strings.Contains(msg, "needs drive on d1; b may only view it") {
+	pb.Send(`["GET", "wifi", []]`)
+	if msg := pb.Expect("refusal", hasKey("error", nil)); !strings.Contains(msg, "needs drive on d1; b may only view it") {
 		t.Fatalf("narrowed page got %s", msg)
 	}
-	dev.send(`{"k": 1}`)
-	pb.expectExact(`{"k": 1}`)
+	dev.Send(`{"k": 1}`)
+	pb.ExpectExact(`{"k": 1}`)
 	if code, _ := get(t, h.httpURL+"/api/devices", http.Header{"Cookie": {cookie}}); code != http.StatusUnauthorized {
 		t.Errorf("removed user's session: /api/devices = %d, want 401", code)
 	}
@@ -104,14 +104,14 @@ func TestAuthReloadRevokesDevices(t *testing.T) {
 	d1 := dial(t, h.devURL+"d1", bearerHeader("old"))
 	d2 := dial(t, h.devURL+"d2", bearerHeader("d2"))
 	p := dial(t, h.pageURL+"d1", bearerHeader("root"))
-	p.expect("online", hasKey("hub/device/connected", true))
+	p.Expect("online", hasKey("hub/device/connected", true))
 	changed := time.Now()
 	writeAuth(t, path, `{"devices": {"d1": {"token": "`+sha("new")+`"}, "d2": {"token": "d2"}}, "pages": [{"token": "root"}]}`)
 	closedWithin(t, d1, changed, time.Second, codeRevoked, "credentials revoked")
-	p.expect("offline, revoked", hasKey("hub/device/reason", "credentials revoked"))
-	d2.send(`{"still": "here"}`)
+	p.Expect("offline, revoked", hasKey("hub/device/reason", "credentials revoked"))
+	d2.Send(`{"still": "here"}`)
 	dial(t, h.devURL+"d1", bearerHeader("new"))
-	p.expect("back with the new token", hasKey("hub/device/connected", true))
+	p.Expect("back with the new token", hasKey("hub/device/connected", true))
 }
 
 func TestAuthReloadKeepsFileInForceWhenBroken(t *testing.T) {
@@ -123,7 +123,7 @@ func TestAuthReloadKeepsFileInForceWhenBroken(t *testing.T) {
 		return counterValue(t, h, `tether_hub_auth_reloads_total{result="error"}`) == 1
 	})
 	dial(t, h.devURL+"d1", bearerHeader("d1"))
-	p.expect("the device still comes in", hasKey("hub/device/connected", true))
+	p.Expect("the device still comes in", hasKey("hub/device/connected", true))
 	if err := h.ReloadAuth(); err == nil || !strings.Contains(err.Error(), "pages[0].token: empty token") {
 		t.Fatalf("ReloadAuth = %v, want the file's error", err)
 	}
@@ -137,12 +137,12 @@ func TestDeviceDroppingALabelClosesItsPages(t *testing.T) {
 	}
 	h := startHub(t, Options{Auth: a})
 	dev := dial(t, h.devURL+"d9", bearerHeader("d9"))
-	dev.send(`{"iam": "d9", "labels": ["floor2"]}`)
+	dev.Send(`{"iam": "d9", "labels": ["floor2"]}`)
 	waitFor(t, "the labels in the shadow", func() bool { return len(h.labelsOf("d9")) == 1 })
 	p := dial(t, h.pageURL+"d9", bearerHeader("floor2"))
-	p.expect("online", hasKey("hub/device/connected", true))
-	dev.send(`{"iam": "d9", "labels": ["floor3"]}`)
-	got, why := p.closeStatus()
+	p.Expect("online", hasKey("hub/device/connected", true))
+	dev.Send(`{"iam": "d9", "labels": ["floor3"]}`)
+	got, why := p.CloseStatus()
 	if got != codeRevoked || why != reasonNoView {
 		t.Fatalf("closed with %d %q, want %d %q", got, why, codeRevoked, reasonNoView)
 	}

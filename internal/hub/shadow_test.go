@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tether/internal/tethertest"
 )
 
 // replayed connects a new page of id and returns the shadow it is sent
@@ -13,7 +15,7 @@ import (
 func replayed(t *testing.T, h *testHub, id string) map[string]any {
 	t.Helper()
 	p := dial(t, h.pageURL+id, h.authHeader())
-	_, first := p.read()
+	_, first := p.Read()
 	var m map[string]any
 	if err := json.Unmarshal([]byte(first), &m); err != nil {
 		t.Fatalf("first message of a new page: %q: %v", first, err)
@@ -31,11 +33,11 @@ func replayed(t *testing.T, h *testHub, id string) map[string]any {
 }
 
 // sendAll sends msgs from dev and waits until a watching page has them all.
-func sendAll(t *testing.T, dev, watcher *client, msgs ...string) {
+func sendAll(t *testing.T, dev, watcher *tethertest.WS, msgs ...string) {
 	t.Helper()
 	for _, m := range msgs {
-		dev.send(m)
-		watcher.expectExact(m)
+		dev.Send(m)
+		watcher.ExpectExact(m)
 	}
 }
 
@@ -43,7 +45,7 @@ func TestShadowKeepsStateNotEvents(t *testing.T) {
 	h := startHub(t, Options{})
 	dev := dial(t, h.devURL+"dev1", nil)
 	w := dial(t, h.pageURL+"dev1", nil)
-	w.expect("online", hasKey("hub/device/connected", true))
+	w.Expect("online", hasKey("hub/device/connected", true))
 	sendAll(t, dev, w,
 		`{"iam": "dev1", "app": "demo", "fake_interface/running": true}`,
 		`{"info": "wifi status follows"}`,
@@ -89,7 +91,7 @@ func TestShadowIsReplacedByStateAndReconnects(t *testing.T) {
 	h := startHub(t, Options{})
 	dev := dial(t, h.devURL+"dev1", nil)
 	w := dial(t, h.pageURL+"dev1", nil)
-	w.expect("online", hasKey("hub/device/connected", true))
+	w.Expect("online", hasKey("hub/device/connected", true))
 	sendAll(t, dev, w,
 		`{"iam": "dev1", "app": "recovery", "recovery": true, "recovery/reason": "unknown app"}`,
 		`{"recovery/root": "/data", "wifi/net/ip": "10.0.0.7"}`,
@@ -98,13 +100,13 @@ func TestShadowIsReplacedByStateAndReconnects(t *testing.T) {
 	if _, ok := m["recovery"]; ok || m["recovery/reason"] != "still" || m["wifi/net/ip"] != "10.0.0.7" {
 		t.Errorf("after a second state object: %v, want its keys and the data keys, without the first's \"recovery\"", m)
 	}
-	dev.ws.CloseNow()
-	w.expect("offline", hasKey("hub/device/connected", false))
+	dev.Conn.CloseNow()
+	w.Expect("offline", hasKey("hub/device/connected", false))
 	if m := replayed(t, h, "dev1"); m["recovery/reason"] != "still" {
 		t.Errorf("an offline device's shadow: %v, want the last state kept", m)
 	}
 	dev = dial(t, h.devURL+"dev1", nil)
-	w.expect("online", hasKey("hub/device/connected", true))
+	w.Expect("online", hasKey("hub/device/connected", true))
 	sendAll(t, dev, w, `{"iam": "dev1", "app": "demo", "fake_interface/running": false}`)
 	m = replayed(t, h, "dev1")
 	for k := range m {
@@ -122,7 +124,7 @@ func TestShadowDropsSecrets(t *testing.T) {
 	h := startHub(t, Options{})
 	dev := dial(t, h.devURL+"dev1", nil)
 	w := dial(t, h.pageURL+"dev1", nil)
-	w.expect("online", hasKey("hub/device/connected", true))
+	w.Expect("online", hasKey("hub/device/connected", true))
 	file, _ := json.Marshal(`{"sta": {"ssid": "home", "pass": "wifi-pass"}, "demo": {"home": {"token": "hub-token"}}}`)
 	sendAll(t, dev, w,
 		`{"iam": "dev1", "wifi/sta/pass": "wifi-pass", "home/token": "hub-token", "sta": {"ssid": "home", "pass": "wifi-pass"}}`,
@@ -150,13 +152,13 @@ func TestShadowIsBounded(t *testing.T) {
 		id := fmt.Sprint("big", d)
 		dev := dial(t, h.devURL+id, nil)
 		w := dial(t, h.pageURL+id, nil)
-		w.expect("online", hasKey("hub/device/connected", true))
+		w.Expect("online", hasKey("hub/device/connected", true))
 		for i := range 30 {
 			sendAll(t, dev, w, fmt.Sprintf(`{"k%02d": %q}`, i, strings.Repeat("v", 1000)))
 		}
 		sendAll(t, dev, w, fmt.Sprintf(`{"huge": %q}`, strings.Repeat("h", 7000)))
 		p := dial(t, h.pageURL+id, nil)
-		_, first := p.read()
+		_, first := p.Read()
 		var m map[string]any
 		json.Unmarshal([]byte(first), &m)
 		if len(first) > 8<<10 || len(m) == 0 || len(m) > 20+3 {
@@ -165,8 +167,8 @@ func TestShadowIsBounded(t *testing.T) {
 		if _, ok := m["huge"]; ok {
 			t.Errorf("%s: a value that does not fit beside the others was kept", id)
 		}
-		dev.ws.CloseNow()
-		w.expect("offline", hasKey("hub/device/connected", false))
+		dev.Conn.CloseNow()
+		w.Expect("offline", hasKey("hub/device/connected", false))
 	}
 	if n := counterValue(t, h, "tether_hub_shadow_keys_dropped_total"); n < 3*(30-7) {
 		t.Errorf("tether_hub_shadow_keys_dropped_total = %v, want the keys past the bound counted", n)

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -14,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
+	"tether/internal/tethertest"
 )
 
 // testCA makes a CA and issues certificates from it.
@@ -65,18 +64,15 @@ func (ca *testCA) issue(t *testing.T, cn string, server bool) tls.Certificate {
 
 func tlsDial(t *testing.T, url string, ca *testCA, certs ...tls.Certificate) (int, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.pool, Certificates: certs}}}
-	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: client})
-	if err != nil {
-		if resp != nil {
-			return resp.StatusCode, nil
-		}
-		return 0, err
+	c, resp, err := tethertest.TryDialWS(t, url, tethertest.WSOptions{TLS: &tls.Config{RootCAs: ca.pool, Certificates: certs}})
+	switch {
+	case err == nil:
+		c.Conn.CloseNow()
+		return http.StatusSwitchingProtocols, nil
+	case resp != nil:
+		return resp.StatusCode, nil
 	}
-	ws.CloseNow()
-	return http.StatusSwitchingProtocols, nil
+	return 0, err
 }
 
 func TestTLSWithClientCertificates(t *testing.T) {

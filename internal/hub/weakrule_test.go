@@ -48,11 +48,11 @@ func TestWeakerRulesForDevicesWithoutCredentials(t *testing.T) {
 		}
 	}
 	p := dial(t, h.pageURL+"esp-alias", bearerHeader("root"))
-	p.expect("the alias device is online under its id", hasKey("hub/device/connected", true))
+	p.Expect("the alias device is online under its id", hasKey("hub/device/connected", true))
 	seed := dial(t, h.devURL+seedAlias, nil) // replaces the first
-	p.expect("online again", hasKey("hub/device/connected", true))
-	seed.send(`{"iam": "` + seedAlias + `", "dev": "ESP32"}`)
-	p.expectExact(`{"iam": "esp-alias", "dev": "ESP32"}`)
+	p.Expect("online again", hasKey("hub/device/connected", true))
+	seed.Send(`{"iam": "` + seedAlias + `", "dev": "ESP32"}`)
+	p.ExpectExact(`{"iam": "esp-alias", "dev": "ESP32"}`)
 	if _, body := get(t, h.httpURL+"/api/devices", h.authHeader()); strings.Contains(body, seedAlias) {
 		t.Errorf("/api/devices shows the alias:\n%s", body)
 	}

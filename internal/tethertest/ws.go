@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -136,6 +137,12 @@ func (c *WS) ExpectMessage(what string, ok func(text bool, msg string) bool) str
 		}
 		seen = append(seen, string(b))
 	}
+}
+
+// ExpectExact reads until a message (text or binary) is exactly want.
+func (c *WS) ExpectExact(want string) {
+	c.t.Helper()
+	c.Expect(fmt.Sprintf("%.200q", want), func(msg string) bool { return msg == want })
 }
 
 // ExpectKey reads until a JSON object has key, with the value want (any
