@@ -207,17 +207,13 @@ func TestDeviceBinarySignals(t *testing.T) {
 		p := freeDevPorts(t)
 		proc := startDevice(t, tethertest.SeedRoot(t, "echoserver", p.http, p.ws, p.home, p.echo), p)
 		tethertest.WaitPort(t, addr(p.echo), 20*time.Second)
+		c := tethertest.DialWS(t, "ws://"+addr(p.echo)+"/", tethertest.WSOptions{})
+		c.Send("hi")
+		c.Read()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		c, _, err := websocket.Dial(ctx, "ws://"+addr(p.echo)+"/", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.CloseNow()
-		c.Write(ctx, websocket.MessageText, []byte("hi"))
-		c.Read(ctx)
 		closed := make(chan error, 1)
-		go func() { _, _, err := c.Read(ctx); closed <- err }()
+		go func() { _, _, err := c.Conn.Read(ctx); closed <- err }() // answers the close as it comes
 		proc.Signal(syscall.SIGTERM)
 		if code := proc.Wait(5 * time.Second); code != 0 {
 			t.Errorf("exit code after SIGTERM: got %d, want 0", code)

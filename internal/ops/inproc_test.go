@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"tether/internal/cmdapi"
 	"tether/internal/devlog"
 	"tether/internal/netif"
@@ -72,57 +70,9 @@ func serve(t *testing.T, opts ops.Options) *served {
 	return sv
 }
 
-type client struct {
-	t  *testing.T
-	ws *websocket.Conn
-}
-
-func dial(t *testing.T, url string) *client {
+func dial(t *testing.T, url string) *tethertest.WS {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws.SetReadLimit(1 << 20)
-	t.Cleanup(func() { ws.CloseNow() })
-	return &client{t: t, ws: ws}
-}
-
-func (c *client) send(kind, item string, args ...any) {
-	c.t.Helper()
-	if args == nil {
-		args = []any{}
-	}
-	b, _ := json.Marshal([]any{kind, item, args})
-	if err := c.ws.Write(context.Background(), websocket.MessageText, b); err != nil {
-		c.t.Fatal(err)
-	}
-}
-
-// until reads messages until one satisfies ok, within d.
-func (c *client) until(d time.Duration, ok func(m map[string]any) bool) map[string]any {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	var last []map[string]any
-	for {
-		_, b, err := c.ws.Read(ctx)
-		if err != nil {
-			c.t.Fatalf("read: %v; last messages %v", err, last)
-		}
-		var m map[string]any
-		json.Unmarshal(b, &m)
-		if ok(m) {
-			return m
-		}
-		last = append(last[max(0, len(last)-4):], m)
-	}
-}
-
-func has(key string) func(map[string]any) bool {
-	return func(m map[string]any) bool { _, ok := m[key]; return ok }
+	return tethertest.DialWS(t, url, tethertest.WSOptions{})
 }
 
 // A chatty app cannot flood a follower: what it is sent stays within the
@@ -132,9 +82,9 @@ func TestLiveLogIsBounded(t *testing.T) {
 	dlog := devlog.New(devlog.Options{})
 	sv := serve(t, ops.Options{Log: dlog})
 	c := dial(t, sv.url)
-	c.until(5*time.Second, has("iam"))
-	c.send("CMD", "log_subscribe", "info")
-	sub := c.until(5*time.Second, has("log/subscribed"))
+	c.ExpectKey("iam", nil)
+	c.Request("CMD", "log_subscribe", []any{"info"})
+	sub := c.ExpectKey("log/subscribed", nil)
 	if sub["log/subscribed"] != "info" || sub["log/lease"] != float64(300) {
 		t.Fatalf("subscribe reply %v", sub)
 	}
@@ -150,7 +100,7 @@ func TestLiveLogIsBounded(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	for got+dropped < n {
-		_, b, err := c.ws.Read(ctx)
+		_, b, err := c.Conn.Read(ctx)
 		if err != nil {
 			break
 		}
@@ -171,16 +121,16 @@ func TestLiveLogIsBounded(t *testing.T) {
 	if limit := int(100*elapsed) + 100; got > limit || dropped == 0 {
 		t.Errorf("%d lines sent in %.1f s (want at most %d), %d dropped", got, elapsed, limit, dropped)
 	}
-	c.send("GET", "sys")
-	s := c.until(5*time.Second, has("sys/log/dropped"))
+	c.Request("GET", "sys", []any{})
+	s := c.ExpectKey("sys/log/dropped", nil)
 	if s["sys/log/dropped"].(float64) < float64(dropped) {
 		t.Errorf("sys/log/dropped %v, want at least %d", s["sys/log/dropped"], dropped)
 	}
-	c.send("CMD", "log_unsubscribe")
-	c.until(5*time.Second, func(m map[string]any) bool { return m["log/subscribed"] == "" })
+	c.Request("CMD", "log_unsubscribe", []any{})
+	c.ExpectObject("log/subscribed \"\"", func(m map[string]any) bool { return m["log/subscribed"] == "" })
 	log.Info("after unsubscribe")
-	c.send("GET", "sys")
-	c.until(5*time.Second, func(m map[string]any) bool {
+	c.Request("GET", "sys", []any{})
+	c.ExpectObject("sys/app, no log/lines", func(m map[string]any) bool {
 		if lines, ok := m["log/lines"]; ok {
 			t.Errorf("a line after unsubscribe: %v", lines)
 		}
@@ -196,19 +146,19 @@ func TestLiveLogLevel(t *testing.T) {
 	log.Warn("old warning")
 	sv := serve(t, ops.Options{Log: dlog})
 	c := dial(t, sv.url)
-	c.send("CMD", "log_subscribe", "warn")
-	sub := c.until(5*time.Second, has("log/recent"))
+	c.Request("CMD", "log_subscribe", []any{"warn"})
+	sub := c.ExpectKey("log/recent", nil)
 	if recent := sub["log/recent"].([]any); len(recent) != 1 || !strings.Contains(recent[0].(string), "old warning") {
 		t.Errorf("backlog at warn: %v", recent)
 	}
 	log.Info("new info")
 	log.Error("new error")
-	m := c.until(5*time.Second, has("log/lines"))
+	m := c.ExpectKey("log/lines", nil)
 	if lines := m["log/lines"].([]any); len(lines) != 1 || !strings.Contains(lines[0].(string), "new error") {
 		t.Errorf("lines at warn: %v", lines)
 	}
-	c.send("CMD", "log_subscribe", "verbose")
-	if e := c.until(5*time.Second, has("error")); !strings.Contains(e["error"].(string), `want info, warn or error, got "verbose"`) {
+	c.Request("CMD", "log_subscribe", []any{"verbose"})
+	if e := c.ExpectKey("error", nil); !strings.Contains(e["error"].(string), `want info, warn or error, got "verbose"`) {
 		t.Errorf("bad level: %v", e)
 	}
 }
@@ -222,14 +172,14 @@ func TestWindowOutcomes(t *testing.T) {
 	original, _ := os.ReadFile(filepath.Join(root, "app.json"))
 	sv := serve(t, ops.Options{Root: root, Window: 1500 * time.Millisecond})
 	c := dial(t, sv.url)
-	c.until(5*time.Second, has("iam"))
+	c.ExpectKey("iam", nil)
 	changed := strings.Replace(string(original), `"port": 8080`, `"port": 8081`, 1)
 
-	c.send("CMD", "apply_config", "app.json", changed)
-	c.until(5*time.Second, func(m map[string]any) bool { return strings.HasPrefix(str(m["info"]), "applied app.json") })
-	c.send("CMD", "apply_config", "app.json", changed)
-	c.until(5*time.Second, func(m map[string]any) bool { return strings.Contains(str(m["error"]), "still in its confirm window") })
-	m := c.until(5*time.Second, func(m map[string]any) bool { return m["config/apply/outcome"] == "kept" })
+	c.Request("CMD", "apply_config", []any{"app.json", changed})
+	c.ExpectObject("applied app.json", func(m map[string]any) bool { return strings.HasPrefix(str(m["info"]), "applied app.json") })
+	c.Request("CMD", "apply_config", []any{"app.json", changed})
+	c.ExpectObject("still in its confirm window", func(m map[string]any) bool { return strings.Contains(str(m["error"]), "still in its confirm window") })
+	m := c.ExpectObject("outcome kept", func(m map[string]any) bool { return m["config/apply/outcome"] == "kept" })
 	if !strings.HasPrefix(str(m["config/apply/result"]), "kept app.json: on the hub and the app ran without failure") {
 		t.Errorf("kept: %v", m["config/apply/result"])
 	}
@@ -239,9 +189,9 @@ func TestWindowOutcomes(t *testing.T) {
 
 	again := strings.Replace(changed, `"port": 8081`, `"port": 8082`, 1)
 	sv.failing.Store(true) // the restart that applies it fails
-	c.send("CMD", "apply_config", "app.json", again)
-	c.until(5*time.Second, func(m map[string]any) bool { return strings.HasPrefix(str(m["info"]), "applied app.json") })
-	m = c.until(5*time.Second, func(m map[string]any) bool { return m["config/apply/outcome"] == "reverted" })
+	c.Request("CMD", "apply_config", []any{"app.json", again})
+	c.ExpectObject("applied app.json", func(m map[string]any) bool { return strings.HasPrefix(str(m["info"]), "applied app.json") })
+	m = c.ExpectObject("outcome reverted", func(m map[string]any) bool { return m["config/apply/outcome"] == "reverted" })
 	if res := str(m["config/apply/result"]); !strings.Contains(res, "the app has failed since the change (1 failures)") {
 		t.Errorf("reverted: %s", res)
 	}
@@ -254,8 +204,8 @@ func TestWindowOutcomes(t *testing.T) {
 	if sv.restarts.Load() != 3 {
 		t.Errorf("%d restarts, want 3 (two applies, one revert)", sv.restarts.Load())
 	}
-	c.send("CMD", "confirm_config")
-	c.until(5*time.Second, func(m map[string]any) bool {
+	c.Request("CMD", "confirm_config", []any{})
+	c.ExpectObject("no config change is in its confirm window", func(m map[string]any) bool {
 		return strings.Contains(str(m["error"]), "no config change is in its confirm window")
 	})
 }
@@ -274,18 +224,18 @@ func TestConfigRefusals(t *testing.T) {
 		{[]any{"app.json", "{}", 2}, "want a confirm window of 5 to 3600 in seconds, got 2"},
 		{[]any{"app.json", "{}", "app.json", "{}"}, "app.json given twice"},
 	} {
-		c.send("CMD", "apply_config", tt.args...)
-		e := c.until(5*time.Second, has("error"))
+		c.Request("CMD", "apply_config", tt.args)
+		e := c.ExpectKey("error", nil)
 		if !strings.Contains(str(e["error"]), tt.want) {
 			t.Errorf("apply_config %v: %v, want %q", tt.args, e["error"], tt.want)
 		}
 	}
-	c.send("GET", "config")
-	if e := c.until(5*time.Second, has("error")); !strings.Contains(str(e["error"]), "no device root") {
+	c.Request("GET", "config", []any{})
+	if e := c.ExpectKey("error", nil); !strings.Contains(str(e["error"]), "no device root") {
 		t.Errorf("GET config: %v", e)
 	}
-	c.send("GET", "wifi_scan")
-	if e := c.until(5*time.Second, has("error")); !strings.Contains(str(e["error"]), "wifi_scan: no network") {
+	c.Request("GET", "wifi_scan", []any{})
+	if e := c.ExpectKey("error", nil); !strings.Contains(str(e["error"]), "wifi_scan: no network") {
 		t.Errorf("GET wifi_scan: %v", e)
 	}
 }
@@ -304,12 +254,12 @@ func TestScanOnHost(t *testing.T) {
 	}))
 	t.Cleanup(func() { api.Close(); hs.Close() })
 	c := dial(t, "ws"+strings.TrimPrefix(hs.URL, "http"))
-	c.send("GET", "wifi_scan")
-	if e := c.until(5*time.Second, has("error")); str(e["error"]) != "wifi_scan: scan: not supported by the host backend" {
+	c.Request("GET", "wifi_scan", []any{})
+	if e := c.ExpectKey("error", nil); str(e["error"]) != "wifi_scan: scan: not supported by the host backend" {
 		t.Errorf("GET wifi_scan on host: %v", e)
 	}
-	c.send("CMD", "restart")
-	if e := c.until(5*time.Second, has("error")); !strings.Contains(str(e["error"]), "outside a device") {
+	c.Request("CMD", "restart", []any{})
+	if e := c.ExpectKey("error", nil); !strings.Contains(str(e["error"]), "outside a device") {
 		t.Errorf("CMD restart without a device: %v", e)
 	}
 }
@@ -331,8 +281,8 @@ func TestSysSaysTheLastFailure(t *testing.T) {
 		sv := serve(t, ops.Options{})
 		sv.failure.Store(tt.failure)
 		c := dial(t, sv.url)
-		c.send("GET", "sys")
-		m := c.until(5*time.Second, has("sys/app/last_failure"))
+		c.Request("GET", "sys", []any{})
+		m := c.ExpectKey("sys/app/last_failure", nil)
 		if got := str(m["sys/app/last_failure"]); got != tt.want {
 			t.Errorf("sys/app/last_failure of %q:\n got %q\nwant %q", tt.failure, got, tt.want)
 		}

@@ -149,17 +149,24 @@ func (c *WS) ExpectExact(want string) {
 // value when want is nil), and returns the object.
 func (c *WS) ExpectKey(key string, want any) map[string]any {
 	c.t.Helper()
+	return c.ExpectObject(key, func(m map[string]any) bool {
+		v, ok := m[key]
+		return ok && (want == nil || v == want)
+	})
+}
+
+// ExpectObject reads until a message is a JSON object that satisfies ok,
+// and returns the object.
+func (c *WS) ExpectObject(what string, ok func(map[string]any) bool) map[string]any {
+	c.t.Helper()
 	var obj map[string]any
-	c.Expect(key, func(msg string) bool {
+	c.Expect(what, func(msg string) bool {
 		var m map[string]any
-		if json.Unmarshal([]byte(msg), &m) != nil {
+		if json.Unmarshal([]byte(msg), &m) != nil || !ok(m) {
 			return false
 		}
-		if v, ok := m[key]; ok && (want == nil || v == want) {
-			obj = m
-			return true
-		}
-		return false
+		obj = m
+		return true
 	})
 	return obj
 }

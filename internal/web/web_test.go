@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"tether/internal/cmdapi"
+	"tether/internal/tethertest"
 	"tether/internal/web"
 	"tether/internal/wire"
 	"tether/internal/wsconn"
@@ -261,15 +262,13 @@ func TestWebSocket(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path+" "+tt.origin, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
 			h := http.Header{}
 			if tt.origin != "" {
 				h.Set("Origin", tt.origin)
 			}
-			c, err := wsconn.Dial(ctx, "ws://"+addr+tt.path, wsconn.DialOptions{Header: h})
+			c, resp, err := tethertest.TryDialWS(t, "ws://"+addr+tt.path, tethertest.WSOptions{Header: h})
 			if !tt.ok {
-				if err == nil || !strings.Contains(err.Error(), "403") {
+				if resp == nil || resp.StatusCode != http.StatusForbidden {
 					t.Fatalf("dial with Origin %s: %v, want 403", tt.origin, err)
 				}
 				return
@@ -277,25 +276,15 @@ func TestWebSocket(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer c.CloseNow()
-			if _, b, err := c.Read(ctx); err != nil || string(b) != `{"iam":"Device_1"}` {
-				t.Fatalf("first message %s, %v", b, err)
+			if _, msg := c.Read(); msg != `{"iam":"Device_1"}` {
+				t.Fatalf("first message %s, want the state", msg)
 			}
 		})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := wsconn.Dial(ctx, "ws://"+addr+"/", wsconn.DialOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Read(ctx)
-	c.Write(ctx, []byte(strings.Repeat("x", 1001)))
-	for err == nil {
-		_, _, err = c.Read(ctx)
-	}
-	if wsconn.CloseStatus(err) != wsconn.StatusTooBig {
-		t.Fatalf("oversized message: %v, want 1009", err)
+	c := tethertest.DialWS(t, "ws://"+addr+"/", tethertest.WSOptions{})
+	c.Send(strings.Repeat("x", 1001))
+	if code, reason := c.CloseStatus(); code != wsconn.StatusTooBig {
+		t.Fatalf("oversized message: closed with %d %q, want 1009", code, reason)
 	}
 }
 

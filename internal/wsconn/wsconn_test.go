@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-
+	"tether/internal/tethertest"
 	"tether/internal/wsconn"
 )
 
@@ -39,34 +38,30 @@ func TestReadInto(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
+	c := tethertest.DialWS(t, "ws"+strings.TrimPrefix(srv.URL, "http"), tethertest.WSOptions{})
 	big := strings.Repeat("x", 100<<10)
 	for _, m := range []struct {
-		typ   websocket.MessageType
+		text  bool
 		data  string
 		inBuf bool
 	}{
-		{websocket.MessageText, "short", true},
-		{websocket.MessageBinary, "\x00\x01", true},
-		{websocket.MessageText, big, false},
+		{true, "short", true},
+		{false, "\x00\x01", true},
+		{true, big, false},
 	} {
-		if err := c.Write(ctx, m.typ, []byte(m.data)); err != nil {
-			t.Fatal(err)
+		if m.text {
+			c.Send(m.data)
+		} else {
+			c.SendBinary([]byte(m.data))
 		}
 		r := <-results
-		if r.err != nil || r.data != m.data || r.text != (m.typ == websocket.MessageText) || r.inBuf != m.inBuf {
+		if r.err != nil || r.data != m.data || r.text != m.text || r.inBuf != m.inBuf {
 			t.Errorf("%d bytes: got %d bytes, text %v, in the buffer %v, %v", len(m.data), len(r.data), r.text, r.inBuf, r.err)
 		}
 	}
-	c.Write(ctx, websocket.MessageText, []byte{0xff, 0xfe})
-	if _, _, err := c.Read(ctx); websocket.CloseStatus(err) != wsconn.StatusInvalidData {
-		t.Errorf("close after invalid UTF-8: %v, want 1007", err)
+	c.Send("\xff\xfe")
+	if code, reason := c.CloseStatus(); code != wsconn.StatusInvalidData {
+		t.Errorf("close after invalid UTF-8: %d %q, want 1007", code, reason)
 	}
 	if r := <-results; !errors.Is(r.err, wsconn.ErrInvalidUTF8) {
 		t.Errorf("invalid UTF-8: %v, want ErrInvalidUTF8", r.err)
@@ -89,11 +84,7 @@ func TestKeepaliveNoPong(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow() // never reads: never answers a ping
+	tethertest.DialWS(t, "ws"+strings.TrimPrefix(srv.URL, "http"), tethertest.WSOptions{}) // never reads: never answers a ping
 	for _, ch := range []chan error{keepErr, readErr} {
 		select {
 		case err := <-ch:

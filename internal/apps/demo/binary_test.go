@@ -2,7 +2,6 @@ package demo_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -96,21 +95,13 @@ asyncio.run(main(sys.argv[1]))
 	}
 
 	// SIGTERM: a connected client is closed with 1001 and the device exits.
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c, err := wsconn.Dial(ctx, "ws://127.0.0.1:"+itoa(w)+"/", wsconn.DialOptions{Header: tethertest.DeviceAuth()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, b, err := c.Read(ctx); err != nil || !strings.Contains(string(b), `"iam":"Device_1"`) {
-		t.Fatalf("first message %s, %v", b, err)
+	c := tethertest.DialWS(t, "ws://127.0.0.1:"+itoa(w)+"/", tethertest.WSOptions{Header: tethertest.DeviceAuth()})
+	if _, msg := c.Read(); !strings.Contains(msg, `"iam":"Device_1"`) {
+		t.Fatalf("first message %s, want the state", msg)
 	}
 	p.Signal(syscall.SIGTERM)
-	for err == nil {
-		_, _, err = c.Read(ctx)
-	}
-	if code := wsconn.CloseStatus(err); code != wsconn.StatusGoingAway {
-		t.Errorf("client at SIGTERM: %v (code %d), want 1001", err, code)
+	if code, reason := c.CloseStatus(); code != wsconn.StatusGoingAway {
+		t.Errorf("client at SIGTERM: closed with %d %q, want 1001", code, reason)
 	}
 	if code := p.Wait(15 * time.Second); code != 0 {
 		t.Errorf("exit code after SIGTERM: %d, want 0", code)

@@ -67,25 +67,14 @@ func TestShutdownClosesClientsWithGoingAway(t *testing.T) {
 	p := tethertest.FreePort(t)
 	w := tethertest.FreePort(t)
 	r := start(t, seedApp(p, w, 0, ""))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := wsconn.Dial(ctx, r.wsURL(), wsconn.DialOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, b, err := c.Read(ctx); err != nil || !strings.Contains(string(b), `"iam":"Device_1"`) {
-		t.Fatalf("first message %s, %v; want the state", b, err)
+	c := tethertest.DialWS(t, r.wsURL(), tethertest.WSOptions{})
+	if _, msg := c.Read(); !strings.Contains(msg, `"iam":"Device_1"`) {
+		t.Fatalf("first message %s; want the state", msg)
 	}
 	stopped := make(chan error, 1)
 	go func() { stopped <- r.stop() }()
-	for {
-		_, _, err = c.Read(ctx)
-		if err != nil {
-			break
-		}
-	}
-	if code := wsconn.CloseStatus(err); code != wsconn.StatusGoingAway {
-		t.Fatalf("client read %v (code %d), want a close with 1001", err, code)
+	if code, reason := c.CloseStatus(); code != wsconn.StatusGoingAway {
+		t.Fatalf("client closed with %d %q, want 1001", code, reason)
 	}
 	if err := <-stopped; err != nil {
 		t.Fatalf("Run returned %v, want nil", err)
@@ -120,16 +109,10 @@ func TestTLS(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Fatalf("GET https://.../: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := wsconn.Dial(ctx, "wss://"+r.addrs["wss"]+"/", wsconn.DialOptions{TLS: tlsCfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
-	if _, b, err := c.Read(ctx); err != nil || !strings.Contains(string(b), `"iam":"Device_1"`) ||
-		!strings.Contains(string(b), `"tls/fingerprint":"`+pair.Fingerprint()+`"`) {
-		t.Fatalf("first message over wss: %s, %v; want the state object with tls/fingerprint %s", b, err, pair.Fingerprint())
+	c := tethertest.DialWS(t, "wss://"+r.addrs["wss"]+"/", tethertest.WSOptions{TLS: tlsCfg})
+	if _, msg := c.Read(); !strings.Contains(msg, `"iam":"Device_1"`) ||
+		!strings.Contains(msg, `"tls/fingerprint":"`+pair.Fingerprint()+`"`) {
+		t.Fatalf("first message over wss: %s; want the state object with tls/fingerprint %s", msg, pair.Fingerprint())
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"net"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	_ "tether/internal/apps/echoserver"
 	"tether/internal/certs"
 	"tether/internal/config"
+	"tether/internal/tethertest"
 )
 
 // runApp runs the registered echoserver app with cfg until the test ends and
@@ -87,15 +87,8 @@ func TestAppTLS(t *testing.T) {
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.Cert)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	c, _, err := websocket.Dial(ctx, "wss://"+addrs["wss"]+"/", &websocket.DialOptions{HTTPClient: client})
-	if err != nil {
-		t.Fatalf("dial wss: %v", err)
-	}
-	defer c.CloseNow()
-	roundTrip(t, c)
+	c := tethertest.DialWS(t, "wss://"+addrs["wss"]+"/", tethertest.WSOptions{TLS: &tls.Config{RootCAs: pool}})
+	roundTrip(t, c.Conn)
 }
 
 // Configured files that are missing are fatal. (At the default files, a

@@ -377,9 +377,7 @@ func TestCommandProtocol(t *testing.T) {
 
 func TestCrossOriginWebSocketRefused(t *testing.T) {
 	r := start(t, errors.New("why"))
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, res, err := websocket.Dial(ctx, r.wsURL(), &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"http://evil.example"}}})
+	_, res, err := tethertest.TryDialWS(t, r.wsURL(), tethertest.WSOptions{Header: http.Header{"Origin": {"http://evil.example"}}})
 	if err == nil || res == nil || res.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-origin upgrade: got %v (%v), want 403", res, err)
 	}

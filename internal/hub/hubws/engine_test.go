@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"runtime"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"tether/internal/tethertest"
 )
 
 // fill writes 64 KiB messages to c until the socket is full (Pending),
@@ -113,30 +116,23 @@ func TestTLSConnections(t *testing.T) {
 	h, _ := echoHandler(t, Options{MaxMessage: 1000})
 	srv := httptest.NewTLSServer(h)
 	t.Cleanup(srv.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	url := "wss" + strings.TrimPrefix(srv.URL, "https")
-	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: srv.Client()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
-	c.SetReadLimit(1 << 20)
+	c := tethertest.DialWS(t, url, tethertest.WSOptions{TLS: srv.Client().Transport.(*http.Transport).TLSClientConfig})
 	for i, size := range []int{1, 200, 1000} {
 		msg := strings.Repeat(fmt.Sprint(i), size)
-		if err := c.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
-			t.Fatal(err)
-		}
-		if _, got, err := c.Read(ctx); err != nil || string(got) != msg {
-			t.Fatalf("echo of %d bytes over TLS: %d bytes, %v", size, len(got), err)
+		c.Send(msg)
+		if _, got := c.Read(); got != msg {
+			t.Fatalf("echo of %d bytes over TLS: got %d bytes", size, len(got))
 		}
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	readErr := make(chan error, 1)
-	go func() { _, _, err := c.Read(ctx); readErr <- err }() // a ping's pong needs a reader
-	if err := c.Ping(ctx); err != nil {
+	go func() { _, _, err := c.Conn.Read(ctx); readErr <- err }() // a ping's pong needs a reader
+	if err := c.Conn.Ping(ctx); err != nil {
 		t.Errorf("ping over TLS: %v", err)
 	}
-	c.Write(ctx, websocket.MessageText, []byte(strings.Repeat("x", 1001)))
+	c.Send(strings.Repeat("x", 1001))
 	if err := <-readErr; websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
 		t.Errorf("over the limit over TLS: %v, want close 1009", err)
 	}
