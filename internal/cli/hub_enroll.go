@@ -38,7 +38,7 @@ It talks to the hub's page port (--hub) with a page token (--token, or the
 environment variable TETHER_HUB_TOKEN) whose grants give admin on every
 device. A code lasts --ttl (at most 168h) and enrolls one device: the one
 named by --device, or any id not already enrolled or in the auth file.`,
-		Example: `  TETHER_HUB_TOKEN=... tether hub enroll --hub https://hub.example.com:7771 --device Device_7
+		Example: `  TETHER_HUB_TOKEN=... tether hub enroll --hub https://hub.example.com:7771 --ca /etc/tether-hub/ca/ca.crt --device Device_7
   tether hub enroll --token "$TOKEN" --ttl 1h`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runHubEnroll(stdio, f) },
