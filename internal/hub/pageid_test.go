@@ -5,29 +5,23 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/coder/websocket"
 
 	"tether/internal/hub/broker"
 	"tether/internal/pagetag"
+	"tether/internal/tethertest"
 )
 
 // dialTagged connects a device that offers page identity and checks the
 // hub grants it.
-func dialTagged(t *testing.T, url string, hdr http.Header) *client {
+func dialTagged(t *testing.T, url string, hdr http.Header) *tethertest.WS {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: hdr, Subprotocols: []string{"other", pagetag.Subprotocol}})
-	if err != nil {
-		t.Fatalf("dial %s: %v", url, err)
-	}
-	t.Cleanup(func() { ws.CloseNow() })
-	if got := ws.Subprotocol(); got != pagetag.Subprotocol {
+	c := tethertest.DialWS(t, url, tethertest.WSOptions{Header: hdr, Subprotocols: []string{"other", pagetag.Subprotocol}})
+	if got := c.Conn.Subprotocol(); got != pagetag.Subprotocol {
 		t.Fatalf("hub granted subprotocol %q, want %q", got, pagetag.Subprotocol)
 	}
-	return &client{t: t, ws: ws}
+	return c
 }
 
 // tagOf returns the page id of a tagged message the device read.
@@ -50,26 +44,26 @@ func TestPageIdentity(t *testing.T) {
 	a := dial(t, h.pageURL+"dev1", nil)
 	b := dial(t, h.pageURL+"dev1", nil)
 	silent := dial(t, h.pageURL+"dev1", nil)
-	for _, p := range []*client{a, b, silent} {
-		p.expect("online", hasKey("hub/device/connected", true))
+	for _, p := range []*tethertest.WS{a, b, silent} {
+		p.Expect("online", hasKey("hub/device/connected", true))
 	}
-	a.send(`["GET","config",[]]`)
-	_, m := dev.read()
+	a.Send(`["GET","config",[]]`)
+	_, m := dev.Read()
 	idA, req := tagOf(t, m)
 	if req != `["GET","config",[]]` || !strings.HasPrefix(idA, "hub_a/") {
 		t.Fatalf("device got %q from %q, want a's request from a page id of hub_a", req, idA)
 	}
-	b.send(`["GET","sys",[]]`)
-	_, m = dev.read()
+	b.Send(`["GET","sys",[]]`)
+	_, m = dev.Read()
 	if idB, _ := tagOf(t, m); idB == idA {
 		t.Fatalf("a and b have the same page id %q", idA)
 	}
 
-	dev.send(string(pagetag.Tag(idA, []byte(`{"config/file/app.json":"text","wifi/net/ip":"10.0.0.9"}`))))
-	dev.send(`{"note":"for all"}`)
-	a.expectExact(`{"config/file/app.json":"text","wifi/net/ip":"10.0.0.9"}`)
-	for _, p := range []*client{a, b, silent} {
-		if _, m := p.read(); m != `{"note":"for all"}` {
+	dev.Send(string(pagetag.Tag(idA, []byte(`{"config/file/app.json":"text","wifi/net/ip":"10.0.0.9"}`))))
+	dev.Send(`{"note":"for all"}`)
+	a.ExpectExact(`{"config/file/app.json":"text","wifi/net/ip":"10.0.0.9"}`)
+	for _, p := range []*tethertest.WS{a, b, silent} {
+		if _, m := p.Read(); m != `{"note":"for all"}` {
 			t.Fatalf("page read %q, want the message for all (and never a's)", m)
 		}
 	}
@@ -81,18 +75,18 @@ func TestPageIdentity(t *testing.T) {
 		t.Fatalf("/api/devices/dev1 says page_identity %v, want true", d["page_identity"])
 	}
 
-	a.ws.Close(websocket.StatusNormalClosure, "")
-	if _, m := dev.read(); m != string(pagetag.Gone(idA)) {
+	a.Conn.Close(websocket.StatusNormalClosure, "")
+	if _, m := dev.Read(); m != string(pagetag.Gone(idA)) {
 		t.Fatalf("device read %q when a went, want %s", m, pagetag.Gone(idA))
 	}
 	// A reply crossing the news is answered with it again, and dropped.
-	dev.send(string(pagetag.Tag(idA, []byte(`{"late":1}`))))
-	if _, m := dev.read(); m != string(pagetag.Gone(idA)) {
+	dev.Send(string(pagetag.Tag(idA, []byte(`{"late":1}`))))
+	if _, m := dev.Read(); m != string(pagetag.Gone(idA)) {
 		t.Fatalf("device read %q after a reply to a gone page, want %s", m, pagetag.Gone(idA))
 	}
-	silent.ws.Close(websocket.StatusNormalClosure, "") // sent nothing: no news
-	b.ws.Close(websocket.StatusNormalClosure, "")
-	if _, m := dev.read(); !strings.Contains(m, "hub/page/gone") || strings.Contains(m, idA) {
+	silent.Conn.Close(websocket.StatusNormalClosure, "") // sent nothing: no news
+	b.Conn.Close(websocket.StatusNormalClosure, "")
+	if _, m := dev.Read(); !strings.Contains(m, "hub/page/gone") || strings.Contains(m, idA) {
 		t.Fatalf("device read %q, want the news that b went (and nothing for the page that never spoke)", m)
 	}
 	if v := counterValue(t, h, `tether_hub_dropped_messages_total{reason="page_gone"}`); v != 1 {
@@ -106,25 +100,25 @@ func TestPageIdentity(t *testing.T) {
 func TestNoPageIdentity(t *testing.T) {
 	h := startHub(t, Options{})
 	dev := dial(t, h.devURL+"dev1", nil)
-	if sub := dev.ws.Subprotocol(); sub != "" {
+	if sub := dev.Conn.Subprotocol(); sub != "" {
 		t.Fatalf("hub granted %q to a device that offered nothing", sub)
 	}
 	a := dial(t, h.pageURL+"dev1", nil)
 	b := dial(t, h.pageURL+"dev1", nil)
-	for _, p := range []*client{a, b} {
-		p.expect("online", hasKey("hub/device/connected", true))
+	for _, p := range []*tethertest.WS{a, b} {
+		p.Expect("online", hasKey("hub/device/connected", true))
 	}
-	a.send(`["GET","wifi",[]]`)
-	if _, m := dev.read(); m != `["GET","wifi",[]]` {
+	a.Send(`["GET","wifi",[]]`)
+	if _, m := dev.Read(); m != `["GET","wifi",[]]` {
 		t.Fatalf("device read %q, want the page's message as it was sent", m)
 	}
-	dev.send("@x\nnot an address here")
-	for _, p := range []*client{a, b} {
-		p.expectExact("@x\nnot an address here")
+	dev.Send("@x\nnot an address here")
+	for _, p := range []*tethertest.WS{a, b} {
+		p.ExpectExact("@x\nnot an address here")
 	}
-	a.ws.Close(websocket.StatusNormalClosure, "")
-	b.send("after")
-	if _, m := dev.read(); m != "after" {
+	a.Conn.Close(websocket.StatusNormalClosure, "")
+	b.Send("after")
+	if _, m := dev.Read(); m != "after" {
 		t.Fatalf("device read %q, want b's next message (no news of a)", m)
 	}
 	if d := apiDevice(t, h, "dev1"); d["page_identity"] != nil {
@@ -139,25 +133,25 @@ func TestPageIdentityBadTagAndBinary(t *testing.T) {
 	h := startHub(t, Options{})
 	dev := dialTagged(t, h.devURL+"dev1", nil)
 	a := dial(t, h.pageURL+"dev1", nil)
-	a.expect("online", hasKey("hub/device/connected", true))
-	a.sendBinary([]byte{1, 2})
-	typ, m := dev.read()
+	a.Expect("online", hasKey("hub/device/connected", true))
+	a.SendBinary([]byte{1, 2})
+	text, m := dev.Read()
 	id, rest := tagOf(t, m)
-	if typ != websocket.MessageBinary || rest != "" {
-		t.Fatalf("device read %v %q, want the page's binary message tagged", typ, m)
+	if text || rest != "" {
+		t.Fatalf("device read text=%v %q, want the page's binary message tagged", text, m)
 	}
 	for _, bad := range []string{"@no newline", "@\nno page", "@two words\nx"} {
-		dev.send(bad)
+		dev.Send(bad)
 	}
-	dev.ws.Write(context.Background(), websocket.MessageBinary, pagetag.Tag(id, []byte{3}))
-	if typ, m := a.read(); typ != websocket.MessageBinary || m != "" {
-		t.Fatalf("page read %v %q, want its binary reply without the tag (and none of the bad tags)", typ, m)
+	dev.Conn.Write(context.Background(), websocket.MessageBinary, pagetag.Tag(id, []byte{3}))
+	if text, m := a.Read(); text || m != "" {
+		t.Fatalf("page read text=%v %q, want its binary reply without the tag (and none of the bad tags)", text, m)
 	}
 	if v := counterValue(t, h, `tether_hub_dropped_messages_total{reason="bad_page_tag"}`); v != 3 {
 		t.Errorf("bad_page_tag drops = %v, want 3", v)
 	}
 	h.broker.ToDevice(broker.Message{Device: "dev1", Data: []byte(`["CMD","update",[]]`)})
-	if _, m := dev.read(); m != "@\n"+`["CMD","update",[]]` {
+	if _, m := dev.Read(); m != "@\n"+`["CMD","update",[]]` {
 		t.Fatalf("device read %q for the hub's own message, want it with an empty tag", m)
 	}
 }
@@ -172,32 +166,32 @@ func TestPageIdentityKeepsGrants(t *testing.T) {
 	dev := dialTagged(t, h.devURL+"Device_1", bearerHeader("d1"))
 	driver := dial(t, h.pageURL+"Device_1", bearerHeader("drive-d1"))
 	viewer := dial(t, h.pageURL+"Device_1", bearerHeader("viewer"))
-	for _, p := range []*client{driver, viewer} {
-		p.expect("online", hasKey("hub/device/connected", true))
+	for _, p := range []*tethertest.WS{driver, viewer} {
+		p.Expect("online", hasKey("hub/device/connected", true))
 	}
-	viewer.send(`["CMD","start_interface",[]]`)
-	if msg := viewer.expect("refusal", hasKey("error", nil)); !strings.Contains(msg, "needs drive on Device_1") {
+	viewer.Send(`["CMD","start_interface",[]]`)
+	if msg := viewer.Expect("refusal", hasKey("error", nil)); !strings.Contains(msg, "needs drive on Device_1") {
 		t.Fatalf("viewer's CMD: %s, want a refusal", msg)
 	}
-	driver.send(`["CMD","restart",[]]`)
-	if msg := driver.expect("refusal", hasKey("error", nil)); !strings.Contains(msg, "needs admin on Device_1") {
+	driver.Send(`["CMD","restart",[]]`)
+	if msg := driver.Expect("refusal", hasKey("error", nil)); !strings.Contains(msg, "needs admin on Device_1") {
 		t.Fatalf("driver's CMD restart: %s, want a refusal", msg)
 	}
-	driver.send(`["GET","wifi",[]]`)
-	_, m := dev.read()
+	driver.Send(`["GET","wifi",[]]`)
+	_, m := dev.Read()
 	id, req := tagOf(t, m)
 	if req != `["GET","wifi",[]]` {
 		t.Fatalf("device got %q, want the driver's GET wifi (and neither refused message)", m)
 	}
-	dev.send(string(pagetag.Tag(id, []byte(`{"wifi/net/ip":"10.0.0.9"}`))))
-	dev.send(`{"temp":21}`)
-	driver.expectExact(`{"wifi/net/ip":"10.0.0.9"}`)
-	if _, m := viewer.read(); m != `{"temp":21}` {
+	dev.Send(string(pagetag.Tag(id, []byte(`{"wifi/net/ip":"10.0.0.9"}`))))
+	dev.Send(`{"temp":21}`)
+	driver.ExpectExact(`{"wifi/net/ip":"10.0.0.9"}`)
+	if _, m := viewer.Read(); m != `{"temp":21}` {
 		t.Fatalf("viewer read %q, want the device's message to all (never the driver's answer)", m)
 	}
-	viewer.ws.Close(websocket.StatusNormalClosure, "")
-	driver.ws.Close(websocket.StatusNormalClosure, "")
-	if _, m := dev.read(); m != string(pagetag.Gone(id)) {
+	viewer.Conn.Close(websocket.StatusNormalClosure, "")
+	driver.Conn.Close(websocket.StatusNormalClosure, "")
+	if _, m := dev.Read(); m != string(pagetag.Gone(id)) {
 		t.Fatalf("device read %q, want the news that the driver went (and none of the viewer)", m)
 	}
 }

@@ -75,7 +75,7 @@ func TestEnrollItem(t *testing.T) {
 	root := tethertest.SeedRootApp(t, app)
 	sv := serve(t, ops.Options{Root: root, Window: time.Minute})
 	c := dial(t, sv.url)
-	c.until(5*time.Second, has("iam"))
+	c.ExpectKey("iam", nil)
 
 	for _, tt := range []struct {
 		args []any
@@ -87,28 +87,28 @@ func TestEnrollItem(t *testing.T) {
 		{[]any{"tether://enroll?code=X"}, "want both hub= and code="},
 		{[]any{code.Code, 7770}, "argument 2 (hub)"},
 	} {
-		c.send("CMD", "enroll", tt.args...)
-		if e := c.until(5*time.Second, has("error")); !strings.Contains(str(e["error"]), tt.want) {
+		c.Request("CMD", "enroll", append([]any{}, tt.args...))
+		if e := c.ExpectKey("error", nil); !strings.Contains(str(e["error"]), tt.want) {
 			t.Errorf("enroll %v: %v, want %q", tt.args, e["error"], tt.want)
 		}
 	}
 
 	network, _ := os.ReadFile(filepath.Join(root, "network.json"))
-	c.send("CMD", "apply_config", "network.json", strings.Replace(string(network), "ESP32", "ESP32-S3", 1))
-	c.until(5*time.Second, func(m map[string]any) bool { return strings.HasPrefix(str(m["info"]), "applied network.json") })
-	c.send("CMD", "enroll", code.URI)
-	if e := c.until(5*time.Second, has("error")); !strings.Contains(str(e["error"]), "enroll: a change of network.json is still in its confirm window") {
+	c.Request("CMD", "apply_config", []any{"network.json", strings.Replace(string(network), "ESP32", "ESP32-S3", 1)})
+	c.ExpectObject("applied network.json", func(m map[string]any) bool { return strings.HasPrefix(str(m["info"]), "applied network.json") })
+	c.Request("CMD", "enroll", []any{code.URI})
+	if e := c.ExpectKey("error", nil); !strings.Contains(str(e["error"]), "enroll: a change of network.json is still in its confirm window") {
 		t.Fatalf("enroll in a confirm window: %v", e)
 	}
-	c.send("CMD", "confirm_config")
-	c.until(5*time.Second, func(m map[string]any) bool { return m["config/apply/outcome"] == "confirmed" })
+	c.Request("CMD", "confirm_config", []any{})
+	c.ExpectObject("outcome confirmed", func(m map[string]any) bool { return m["config/apply/outcome"] == "confirmed" })
 
-	c.send("CMD", "enroll", code.Code, code.Hub, code.CA) // the same code: not spent above
-	info := str(c.until(10*time.Second, has("info"))["info"])
+	c.Request("CMD", "enroll", []any{code.Code, code.Hub, code.CA}) // the same code: not spent above
+	info := str(c.ExpectKey("info", nil)["info"])
 	if !strings.HasPrefix(info, "enrolled Device_1 with "+code.Hub+": its certificate lasts until ") || !strings.Contains(info, "CMD confirm_config within 60 s") {
 		t.Fatalf("enroll: %s", info)
 	}
-	m := c.until(5*time.Second, func(m map[string]any) bool { return m["config/apply"] == "pending" })
+	m := c.ExpectObject("config/apply pending", func(m map[string]any) bool { return m["config/apply"] == "pending" })
 	if files, _ := m["config/apply/files"].([]any); len(files) != 1 || files[0] != "app.json" {
 		t.Errorf("the pending change: %v, want app.json", m["config/apply/files"])
 	}
@@ -134,14 +134,14 @@ func TestEnrollItem(t *testing.T) {
 		t.Errorf("certs/hub-client.crt: %q", pem)
 	}
 
-	c.send("CMD", "confirm_config")
-	c.until(5*time.Second, func(m map[string]any) bool { return m["config/apply/outcome"] == "confirmed" })
-	c.send("CMD", "enroll", code.URI)
-	if e := c.until(10*time.Second, has("error")); !strings.Contains(str(e["error"]), "enrollment refused: code already used") {
+	c.Request("CMD", "confirm_config", []any{})
+	c.ExpectObject("outcome confirmed", func(m map[string]any) bool { return m["config/apply/outcome"] == "confirmed" })
+	c.Request("CMD", "enroll", []any{code.URI})
+	if e := c.ExpectKey("error", nil); !strings.Contains(str(e["error"]), "enrollment refused: code already used") {
 		t.Errorf("the same code twice: %v", e)
 	}
-	c.send("CMD", "enroll", makeCode().URI) // enrolled again: a new certificate
-	if info := str(c.until(10*time.Second, has("info"))["info"]); !strings.HasPrefix(info, "enrolled Device_1") {
+	c.Request("CMD", "enroll", []any{makeCode().URI}) // enrolled again: a new certificate
+	if info := str(c.ExpectKey("info", nil)["info"]); !strings.HasPrefix(info, "enrolled Device_1") {
 		t.Errorf("enrolled again: %s", info)
 	}
 	if again, _ := os.ReadFile(filepath.Join(root, "certs", "hub-client.crt")); bytes.Equal(again, pem) {
@@ -153,8 +153,8 @@ func TestEnrollItem(t *testing.T) {
 func TestEnrollWithoutRoot(t *testing.T) {
 	sv := serve(t, ops.Options{})
 	c := dial(t, sv.url)
-	c.send("CMD", "enroll", "tether://enroll?hub=wss%3A%2F%2F127.0.0.1%3A1&code=AAAA-BBBB-CCCC-DDDD")
-	if e := c.until(5*time.Second, has("error")); !strings.Contains(str(e["error"]), "enroll: no device root") {
+	c.Request("CMD", "enroll", []any{"tether://enroll?hub=wss%3A%2F%2F127.0.0.1%3A1&code=AAAA-BBBB-CCCC-DDDD"})
+	if e := c.ExpectKey("error", nil); !strings.Contains(str(e["error"]), "enroll: no device root") {
 		t.Errorf("enroll without a root: %v", e)
 	}
 }

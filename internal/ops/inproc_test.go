@@ -224,7 +224,7 @@ func TestConfigRefusals(t *testing.T) {
 		{[]any{"app.json", "{}", 2}, "want a confirm window of 5 to 3600 in seconds, got 2"},
 		{[]any{"app.json", "{}", "app.json", "{}"}, "app.json given twice"},
 	} {
-		c.Request("CMD", "apply_config", tt.args)
+		c.Request("CMD", "apply_config", append([]any{}, tt.args...))
 		e := c.ExpectKey("error", nil)
 		if !strings.Contains(str(e["error"]), tt.want) {
 			t.Errorf("apply_config %v: %v, want %q", tt.args, e["error"], tt.want)

@@ -37,6 +37,9 @@ func (c *WS) timeout() (context.Context, context.CancelFunc) {
 type WSOptions struct {
 	Header http.Header // sent with the handshake (Origin, Authorization)
 	TLS    *tls.Config // for wss://
+	// Subprotocols are offered in the handshake; Conn.Subprotocol says
+	// which one the server granted.
+	Subprotocols []string
 }
 
 // DialWS connects to url or fails the test.
@@ -55,7 +58,7 @@ func TryDialWS(t testing.TB, url string, opts WSOptions) (*WS, *http.Response, e
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), WSWait)
 	defer cancel()
-	d := &websocket.DialOptions{HTTPHeader: opts.Header}
+	d := &websocket.DialOptions{HTTPHeader: opts.Header, Subprotocols: opts.Subprotocols}
 	if opts.TLS != nil {
 		d.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: opts.TLS}}
 	}
