@@ -146,13 +146,22 @@ const modes = {
     const moved = text.replace(new RegExp('("home"[^}]*"port":\\s*)' + home), '$1' + dead);
     if (moved === text) throw new Error('no home port ' + home + ' in app.json: ' + text);
     await app.fill(moved);
+    // The device is away for the confirm window only: on a loaded machine
+    // the page may still be showing the bar when the banner has come and
+    // gone, so the banner's showing is recorded as it happens.
+    await page.evaluate(() => {
+      const p = document.getElementById('presence');
+      window.sawOffline = false;
+      new MutationObserver(() => { if (!p.hidden && /device offline/i.test(p.textContent)) window.sawOffline = true; })
+        .observe(p, { attributes: true, attributeFilter: ['hidden'] });
+    });
     await page.getByRole('button', { name: 'Apply changes' }).click();
     await page.getByText(/keep these settings\?/i).waitFor(t);
     if (!(await inView('apply-bar'))) throw new Error('"Keep these settings?" is off screen where Apply was clicked');
     const ask = await page.locator('#apply-bar').innerText();
     if (!/app\.json is checked in \d+ s/.test(ask)) throw new Error('the bar does not count down: ' + ask);
     say('asked');
-    await page.getByText(/device offline/i).waitFor({ state: 'visible', ...t });
+    await page.waitForFunction(() => window.sawOffline, null, t);
     say('offline');
     await page.locator('#presence').waitFor({ state: 'hidden', timeout: 60000 });
     await page.locator('#cfg-result').filter({ hasText: /^reverted app\.json at .*not on its hub/ }).waitFor(t);

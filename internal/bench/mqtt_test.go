@@ -57,7 +57,8 @@ func TestRelayMQTT(t *testing.T) {
 			if res.Errors != 0 || res.Broker != "mqtt" {
 				t.Fatalf("got %d errors (first %q), broker %q", res.Errors, res.FirstError, res.Broker)
 			}
-			if res.CPU.PID != pid || res.CPU.Target <= 0 {
+			// at 500/s for 0.3 s Mosquitto may use less than a clock tick
+			if res.CPU.PID != pid || res.CPU.Target < 0 || (tt.rate == 0 && res.CPU.Target == 0) {
 				t.Errorf("cpu: got %+v, want mosquitto's use", res.CPU)
 			}
 			checkDirection(t, "device→page", res.Down, uint64(tt.pages), false)

@@ -92,7 +92,10 @@ func TestPythonPeer(t *testing.T) {
 					t.Errorf("stderr lacks %q:\n%s", w, s.errOut)
 				}
 			}
-			waitFor(t, func() bool { return strings.Count(py.Output(), "CLOSE") > before })
+			waitFor(t, func() bool { // a whole line: the pipe may cut "CLOSE 1000\n"
+				o := py.Output()
+				return strings.Count(o, "CLOSE") > before && strings.HasSuffix(o, "\n")
+			})
 			if tt.wantClose != "" && !strings.HasSuffix(strings.TrimSpace(py.Output()), tt.wantClose) {
 				t.Errorf("python server printed %q, want it to end with %q", py.Output(), tt.wantClose)
 			}
