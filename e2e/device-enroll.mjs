@@ -41,7 +41,7 @@ try {
   await result.waitFor(t);
   if (await refusal.isVisible()) throw new Error('the old refusal is still shown');
   console.log('result: ' + (await result.textContent()));
-  await page.screenshot({ path: shot + '-enrolled.png', fullPage: true });
+  await page.locator('section[aria-labelledby="h-sys"]').screenshot({ path: shot + '-enrolled.png' });
 
   // The device restarts with its new home; the page comes back to it and
   // asks to keep the change.

@@ -165,15 +165,15 @@ func TestEnrollFromTheDevicePage(t *testing.T) {
 	dev := tethertest.Start(t, "device", "--root", root, "--net", "sim")
 	dev.WaitOutput("demo serving", 30*time.Second)
 
-	bad := "AAAA-BBBB-CCCC-DDDD"
-	out := tethertest.Browser(t, "device-enroll.mjs", fmt.Sprintf("http://127.0.0.1:%d/", httpPort), uri, bad, ticket.Hub, ticket.Pin,
-		filepath.Join(t.TempDir(), "enroll"))
+	bad, shots := "AAAA-BBBB-CCCC-DDDD", filepath.Join(t.TempDir(), "enroll")
+	out := tethertest.Browser(t, "device-enroll.mjs", fmt.Sprintf("http://127.0.0.1:%d/", httpPort), uri, bad, ticket.Hub, ticket.Pin, shots)
 	if !strings.Contains(out, "device enroll flow ok") || !strings.Contains(out, "refused: device says: enroll: the hub refused (403 Forbidden): enrollment refused: unknown code") {
 		t.Fatalf("browser:\n%s", out)
 	}
 	if !strings.Contains(out, "result: enrolled Device_1 with "+ticket.Hub) {
 		t.Errorf("the page showed no result naming the hub:\n%s", out)
 	}
+	tethertest.KeepScreenshot(t, shots+"-enrolled.png", "device-enroll.png")
 
 	h.WaitOutput("device connected", 30*time.Second)
 	app, _ := os.ReadFile(filepath.Join(root, "app.json"))
