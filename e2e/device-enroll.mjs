@@ -4,7 +4,7 @@
 // next to Enroll and nothing changes; the enrollment URI an operator made
 // is taken: the result is shown, the device restarts and the page comes
 // back to it with "Keep these settings?", which the test keeps. The Go test
-// (internal/cli TestEnrollFromTheDevicePage) then checks the device calls
+// (internal/cli TestEnrollFromTheDevicePageInBrowser) then checks the device calls
 // the hub home with its certificate. Fails on any page or console error.
 // Usage: node device-enroll.mjs DEVICE_URL URI BAD_CODE HUB PIN SHOT_PREFIX
 import { gotoDevice, launchChromium } from './browser.mjs';

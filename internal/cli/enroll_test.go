@@ -145,14 +145,14 @@ func TestHubAccessInBrowser(t *testing.T) {
 	tethertest.KeepScreenshot(t, shots+"-enroll.png", "hub-enroll.png")
 }
 
-// TestEnrollFromTheDevicePage: the field on the device's own page does
+// TestEnrollFromTheDevicePageInBrowser: the field on the device's own page does
 // what tether device enroll does. In Chromium, logged in with the device
 // password, a code the hub does not know is refused next to Enroll with
 // app.json unchanged; the enrollment URI an operator made is taken, the
 // device restarts and calls the hub home over mTLS with the certificate it
 // got (no token), and a page drives it through the hub. The code never
 // reaches the device's log or the hub's.
-func TestEnrollFromTheDevicePage(t *testing.T) {
+func TestEnrollFromTheDevicePageInBrowser(t *testing.T) {
 	h, caDir, auditLog := enrollHub(t)
 	uri := makeCode(t, h, caDir, "--device", "Device_1")
 	ticket, err := enroll.ParseURI(uri)
