@@ -125,7 +125,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Broker routes messages and presence; nil means in-process (broker/mem).
 	Broker broker.Broker
-	// Upgrader is the WebSocket layer; nil means hubws.NewUpgrader.
+	// Upgrader is the WebSocket layer; nil means hubws.NewUpgrader, the
+	// only one. It is an option so that tests can wrap that engine (to
+	// plant panics in it, say).
 	Upgrader hubws.Upgrader
 	// ShutdownTimeout bounds closing connections on shutdown. Zero means 4 s.
 	ShutdownTimeout time.Duration

@@ -12,7 +12,7 @@
 //
 // Handler events come one at a time (OnDrain excepted, which may come
 // from the writing side); every Conn method is safe from any goroutine.
-// Routing never sees the engine, so it can be swapped behind Upgrader.
+// Routing never sees the engine: it holds an Upgrader, Conns and Handlers.
 package hubws
 
 import (
@@ -112,7 +112,11 @@ type Conn interface {
 	RemoteAddr() net.Addr
 }
 
-// Upgrader turns HTTP requests into Conns.
+// Upgrader turns HTTP requests into Conns. NewUpgrader is its one
+// implementation; the interface stays as the hub's seam to its connection
+// layer (hub.Options.Upgrader), through which the hub's tests wrap the real
+// engine to plant panics in its reading and writing code and check that
+// such a panic ends only its own connection.
 type Upgrader interface {
 	// Upgrade completes the WebSocket handshake; the caller then calls
 	// Conn.Start to have its events delivered.
