@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -14,7 +13,6 @@ import (
 
 	"tether/internal/cli"
 	"tether/internal/hub/broker/natsbroker/natstest"
-	"tether/internal/tethertest"
 )
 
 func TestHubNATSFlagErrors(t *testing.T) {
@@ -51,8 +49,7 @@ func TestHubNATSInProcess(t *testing.T) {
 	var out natsLogBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	args := []string{"hub", "--name", "inproc", "--device-addr", fmt.Sprintf("127.0.0.1:%d", tethertest.FreePort(t)),
-		"--page-addr", fmt.Sprintf("127.0.0.1:%d", tethertest.FreePort(t)), "--nats", ns.URL()}
+	args := []string{"hub", "--name", "inproc", "--device-addr", "127.0.0.1:0", "--page-addr", "127.0.0.1:0", "--nats", ns.URL()}
 	go func() { done <- cli.Run(ctx, args, cli.Stdio{In: strings.NewReader(""), Out: &out, Err: &out}) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), "connected to NATS") {
