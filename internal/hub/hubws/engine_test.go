@@ -137,3 +137,26 @@ func TestTLSConnections(t *testing.T) {
 		t.Errorf("over the limit over TLS: %v, want close 1009", err)
 	}
 }
+
+// A message and the end of the stream pending together when the loop
+// polls are both read: the end comes as no new event, so a loop that
+// stopped at the message would hold the connection for ever.
+func TestAMessageAndTheEndTogether(t *testing.T) {
+	addr, last := echoServer(t, Options{})
+	for i := range 20 {
+		r := dialRaw(t, addr)
+		r.frame(true, 1, []byte("hi"), true)
+		r.next()
+		rec := last()
+		r.frame(true, 1, []byte("bye"), true)
+		r.c.(*net.TCPConn).CloseWrite()
+		select {
+		case <-rec.closed:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("connection %d: no OnClose 5 s after a message and the end of the stream", i)
+		}
+		if op, p := r.next(); op != 1 || string(p) != "bye" {
+			t.Errorf("connection %d: got op %d %q, want the echo of bye", i, op, p)
+		}
+	}
+}

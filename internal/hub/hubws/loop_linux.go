@@ -92,6 +92,10 @@ type loop struct {
 	// system call. Under mu.
 	inRound bool
 	dirty   []*sock
+
+	// undrained is set by a round that left bytes in a socket (touched
+	// only by the loop's goroutine)
+	undrained bool
 }
 
 // sock is a connection's socket in a loop: the driver of its conn.
@@ -243,10 +247,14 @@ func (l *loop) run(ep *os.File) {
 				if n <= 0 || err != 0 {
 					return l.idle()
 				}
-				// until none is ready: only then does a new event wake
-				// the loop through Go's poller (it is told of the epoll
-				// set's edges, not of sockets still ready)
-				l.round(l.events[:n])
+				// Go's poller is told of the epoll set's edges (a socket
+				// event added to the set), not of sockets still ready: once
+				// a round has read every socket it served to the end, any
+				// new byte is a new edge, so the loop may wait there at
+				// once; otherwise it polls again until none is ready.
+				if l.round(l.events[:n]) && n < len(l.events) {
+					return l.idle()
+				}
 			}
 		})
 	}
@@ -257,8 +265,10 @@ func (l *loop) run(ep *os.File) {
 }
 
 // round serves the ready sockets, then writes what was written to the
-// loop's sockets meanwhile.
-func (l *loop) round(events []syscall.EpollEvent) {
+// loop's sockets meanwhile; it reports whether it read every socket it
+// served to the end (none has bytes left that no new event will announce).
+func (l *loop) round(events []syscall.EpollEvent) (drained bool) {
+	l.undrained = false
 	l.mu.Lock()
 	l.inRound = true
 	l.mu.Unlock()
@@ -285,6 +295,7 @@ func (l *loop) round(events []syscall.EpollEvent) {
 		}
 		l.mu.Unlock()
 	}
+	return !l.undrained
 }
 
 // later holds a write to s for the end of a round going on: its own
@@ -345,7 +356,7 @@ func (l *loop) handle(ev syscall.EpollEvent) {
 		}
 	}
 	if ev.Events&(evRead|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
-		l.read(s)
+		l.read(s, ev.Events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0)
 	}
 }
 
@@ -360,8 +371,11 @@ func (s *sock) writeMore(b []byte) (int, error) {
 }
 
 // read reads once (again while a read fills the buffer, a few times) and
-// delivers what came; the end of the stream ends the connection.
-func (l *loop) read(s *sock) {
+// delivers what came; the end of the stream ends the connection. With
+// ended (the peer's end or an error was pending when polled), bytes read
+// before it leave the loop undrained: no new event will announce the end,
+// which the next poll reads, after the round's writes.
+func (l *loop) read(s *sock, ended bool) {
 	c := s.c
 	for range 4 {
 		n, errno := rawRead(s.fd, l.buf)
@@ -384,9 +398,11 @@ func (l *loop) read(s *sock) {
 			return
 		}
 		if n < len(l.buf) {
+			l.undrained = l.undrained || ended
 			return
 		}
 	}
+	l.undrained = true
 }
 
 // remove ends s's connection: its socket closes and OnClose is delivered.
