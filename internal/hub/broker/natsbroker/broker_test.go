@@ -31,11 +31,6 @@ func TestRelayAcrossHubs(t *testing.T) {
 		{Device: "dev.1", Data: []byte(`{"k": 1}`)},
 		{Device: "dev.1", Binary: true, Data: []byte{0, 1, 2, 0xff}},
 		{Device: "dev.1", Data: []byte{}},
-		// Page identity: the page's id crosses in a header, so does the
-		// news that it went.
-		{Device: "dev.1", Page: "hub-b/1f2e/7", Data: []byte(`["GET","sys",[]]`)},
-		{Device: "dev.1", Page: "hub-b/1f2e/7", Binary: true, Data: []byte{'@', 0}},
-		{Device: "dev.1", Page: "hub-b/1f2e/7", PageGone: true},
 	}
 	for _, m := range tests {
 		if err := b.ToDevice(m); err != nil {
@@ -62,6 +57,9 @@ func TestRelayAcrossHubs(t *testing.T) {
 	if got := b.Devices(); len(got) != 1 || got[0].Device != "dev.1" || got[0].Hub != "a" {
 		t.Fatalf("b.Devices() = %+v, want dev.1 on a", got)
 	}
+	// Page identity: to a device that has it, the page's id crosses in a
+	// header, so does the news that it went, and so does the one page a
+	// device's message is for; a device without it gets no header.
 	tagged := presence("dev.2", "a", 2, time.Now())
 	tagged.Pages = true
 	if err := a.Hold(tagged); err != nil {
@@ -73,6 +71,30 @@ func TestRelayAcrossHubs(t *testing.T) {
 	if p, _ := b.Lookup("dev.2"); !p.Pages {
 		t.Fatalf("b.Lookup(dev.2) = %+v, want it with page identity", p)
 	}
+	if err := b.Watch("dev.2"); err != nil {
+		t.Fatal(err)
+	}
+	b.nc.Flush()
+	for _, m := range []broker.Message{
+		{Device: "dev.2", Page: "hub-b/1f2e/7", Data: []byte(`["GET","sys",[]]`)},
+		{Device: "dev.2", Page: "hub-b/1f2e/7", Binary: true, Data: []byte{'@', 0}},
+		{Device: "dev.2", Page: "hub-b/1f2e/7", PageGone: true},
+	} {
+		if err := b.ToDevice(m); err != nil {
+			t.Fatalf("ToDevice from b: %v", err)
+		}
+		ra.expectMessage(t, ra.toDevice, m)
+	}
+	answer := broker.Message{Device: "dev.2", Page: "hub-b/1f2e/7", Data: []byte(`{"sys/uptime":5}`)}
+	if err := a.ToPages(answer); err != nil {
+		t.Fatal(err)
+	}
+	ra.expectMessage(t, ra.toPages, answer)
+	rb.expectMessage(t, rb.toPages, answer)
+	if err := b.ToDevice(broker.Message{Device: "dev.1", Page: "hub-b/1f2e/7", Data: []byte(`["GET","sys",[]]`)}); err != nil {
+		t.Fatal(err)
+	}
+	ra.expectMessage(t, ra.toDevice, broker.Message{Device: "dev.1", Data: []byte(`["GET","sys",[]]`)})
 	a.Release(broker.Presence{Device: "dev.1", Hub: "a", Conn: 1, Reason: "closed by the device"})
 	p := rb.expectPresence(t, "dev.1 offline on b", offline("dev.1"))
 	if p.Reason != "closed by the device" {

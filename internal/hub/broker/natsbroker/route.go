@@ -127,6 +127,8 @@ func (b *Broker) ToDevice(m broker.Message) error {
 		return fmt.Errorf("device %s is not on this hub: %w", m.Device, ErrUnreachable)
 	case !ok:
 		return broker.ErrOffline
+	case !e.p.Pages:
+		m.Page = "" // a device without page identity: no header to send
 	}
 	if err := b.publish(b.subj.in(m.Device, kindByte(m.Binary)), m); err != nil {
 		return fmt.Errorf("device %s is on hub %s: publish: %w", m.Device, e.p.Hub, err)
