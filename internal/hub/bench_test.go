@@ -2,6 +2,7 @@ package hub
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"tether/internal/pagetag"
 )
 
 // The relay benchmarks drive a hub over real loopback sockets with minimal
@@ -30,14 +33,20 @@ type wire struct {
 	bw  *bufio.Writer
 	ws  bool
 	buf []byte
+	// Page identity (package pagetag): tag starts every message stream
+	// sends (a device's answer to one page), tagIn is the length of the
+	// tag on every message it reads (a page's message to such a device).
+	tag   []byte
+	tagIn int
 }
 
 func newWire(c net.Conn, ws bool) *wire {
 	return &wire{c: c, br: bufio.NewReaderSize(c, 64<<10), bw: bufio.NewWriterSize(c, 64<<10), ws: ws}
 }
 
-// dialWS opens a WebSocket by hand and returns it.
-func dialWS(tb testing.TB, addr, path string) *wire {
+// dialWS opens a WebSocket by hand and returns it; hdr are more header
+// lines for the handshake ("Name: value").
+func dialWS(tb testing.TB, addr, path string, hdr ...string) *wire {
 	tb.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -45,7 +54,11 @@ func dialWS(tb testing.TB, addr, path string) *wire {
 	}
 	tb.Cleanup(func() { c.Close() })
 	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", path, addr)
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n", path, addr)
+	for _, h := range hdr {
+		fmt.Fprintf(c, "%s\r\n", h)
+	}
+	fmt.Fprintf(c, "\r\n")
 	w := newWire(c, true)
 	for {
 		line, err := w.br.ReadString('\n')
@@ -175,10 +188,25 @@ func hubPair(tb testing.TB) (dev, page *wire) {
 	return dev, page
 }
 
+// hubPairTagged is hubPair with a device that takes page identity; the
+// device's messages are tagged for the page, and it reads the page's
+// messages tagged.
+func hubPairTagged(tb testing.TB) (dev, page *wire) {
+	tb.Helper()
+	h := startHub(tb, Options{})
+	dev = dialWS(tb, hostOf(h.devURL), "/bench", "Sec-WebSocket-Protocol: "+pagetag.Subprotocol)
+	waitFor(tb, "device online", func() bool { d, ok := h.broker.Lookup("bench"); return ok && d.Pages })
+	page = dialWS(tb, hostOf(h.pageURL), "/bench")
+	page.readUntil(tb, `"hub/device/connected": true`)
+	id := h.pagesOf("bench")[0].pageID
+	dev.tag, dev.tagIn = pagetag.Tag(id, nil), len(pagetag.Tag(id, nil))
+	return dev, page
+}
+
 // stream sends b.N messages of size bytes from src to dst, at most window
 // in flight, and reports messages per second.
 func stream(b *testing.B, src, dst *wire, size int) {
-	msg := []byte(`"` + strings.Repeat("x", size-2) + `"`)
+	msg := append(bytes.Clone(src.tag), `"`+strings.Repeat("x", size-2)+`"`...)
 	credits := make(chan struct{}, window)
 	for range window {
 		credits <- struct{}{}
@@ -209,8 +237,8 @@ func stream(b *testing.B, src, dst *wire, size int) {
 		if err != nil {
 			b.Fatalf("read %d: %v", i, err)
 		}
-		if len(p) != size {
-			b.Fatalf("read %d: %d bytes, want %d: %.80q", i, len(p), size, p)
+		if len(p) != size+dst.tagIn {
+			b.Fatalf("read %d: %d bytes, want %d: %.80q", i, len(p), size+dst.tagIn, p)
 		}
 		credits <- struct{}{}
 	}
@@ -267,6 +295,18 @@ func BenchmarkRelay(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("rawtcp/page-to-device/%dB", size), func(b *testing.B) {
 			dev, page := rawRelay(b)
+			stream(b, page, dev, size)
+		})
+	}
+	for _, size := range []int{64, 1024} {
+		// A device with page identity: what it sends is tagged for the
+		// page, what it reads comes tagged.
+		b.Run(fmt.Sprintf("hub-tagged/device-to-page/%dB", size), func(b *testing.B) {
+			dev, page := hubPairTagged(b)
+			stream(b, dev, page, size)
+		})
+		b.Run(fmt.Sprintf("hub-tagged/page-to-device/%dB", size), func(b *testing.B) {
+			dev, page := hubPairTagged(b)
 			stream(b, page, dev, size)
 		})
 	}
