@@ -71,7 +71,7 @@ func openPage(t *testing.T, page string) *tethertest.WS {
 // pageFlow drives the device through pages at the page addresses pageA
 // and pageB (one hub, or two; home is the page address of the hub holding
 // the device): what the device answers one page (GET wifi's replies and
-// info, an error) reaches that page and no other, nor the hub's shadow; a
+// info, errors) reaches that page and no other, nor the hub's shadow; a
 // broadcast (a driver's message) and the state reach both; each page's
 // live log subscription is its own (the 16 the device allows are 16
 // pages), and ends when its page closes.
@@ -83,6 +83,12 @@ func pageFlow(t *testing.T, pageA, pageB, home string) {
 	a.Request("CMD", "no_such_item", []any{})
 	if e := a.ExpectKey("error", nil)["error"].(string); !strings.Contains(e, `unknown item "no_such_item"`) {
 		t.Fatalf("a's error: %q", e)
+	}
+	// A page cannot pass for another: what it sends is tagged whatever it
+	// holds, so a tag of its own is part of a bad request.
+	a.Send("@hub/1f/1\n" + `["GET","wifi",[]]`)
+	if e := a.ExpectKey("error", nil)["error"].(string); !strings.Contains(e, "bad request") {
+		t.Fatalf("a's message with a tag of its own: %q, want a bad request", e)
 	}
 	seen := mark(b, "b_was_here")
 	if n, i, e := count(seen, "wifi/net/ip"), count(seen, "info"), count(seen, "error"); n+i != 0 || e != 1 {
