@@ -75,7 +75,9 @@ func cookieOf(t *testing.T, c *http.Client, u string) string {
 }
 
 // TestDeviceLANAuth runs the real binary on a seed root with no password
-// (a new device, or one upgraded to a tether with device passwords): the
+// (a new device, or one upgraded to a tether with device passwords), with
+// "auth": "strict" so that this test process, the device's own user on
+// loopback, is refused as a client elsewhere would be: the
 // password is shown once on the console, not in the device's log; the
 // page and the command API refuse a client without it (401, the
 // WebSocket upgrade too) and take it as a bearer token and through a
@@ -86,7 +88,7 @@ func TestDeviceLANAuth(t *testing.T) {
 	h, w := tethertest.FreePort(t), tethertest.FreePort(t)
 	d := &device{http: addr(h), ws: addr(w), root: t.TempDir()}
 	write(t, filepath.Join(d.root, "network.json"), tethertest.SeedNetwork) // no device.passwd
-	write(t, filepath.Join(d.root, "app.json"), tethertest.SeedApp("demo", h, w, tethertest.FreePort(t), tethertest.FreePort(t)))
+	write(t, filepath.Join(d.root, "app.json"), tethertest.StrictAuth(tethertest.SeedApp("demo", h, w, tethertest.FreePort(t), tethertest.FreePort(t))))
 	d.proc = tethertest.Start(t, "device", "--root", d.root, "--net", "sim")
 	tethertest.WaitPort(t, d.ws, 30*time.Second)
 	m := passwordLine.FindAllStringSubmatch(d.proc.Output(), -1)
@@ -249,13 +251,14 @@ func TestDeviceAuthOff(t *testing.T) {
 }
 
 // TestRecoveryAuthAndAPReset: recovery asks for the device password on
-// its page, its API and its command protocol, and shows secrets only to
+// its page, its API and its command protocol ("auth": "strict": of this
+// test process too), and shows secrets only to
 // someone who gave it; someone on the device's own access point (its
 // subnet; the sim's access point is put on 127.0.4.1 for this) may set a
 // new password without the old one, which ends the old one.
 func TestRecoveryAuthAndAPReset(t *testing.T) {
 	rec := addr(tethertest.FreePort(t))
-	root := tethertest.SeedRoot(t, "nosuchapp", tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t))
+	root := tethertest.SeedRootApp(t, tethertest.StrictAuth(tethertest.SeedApp("nosuchapp", tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t))))
 	cmd := exec.Command(tethertest.Binary(t), "device", "--root", root, "--net", "sim", "--recovery-addr", rec)
 	cmd.Env = append(os.Environ(), "TETHER_SIM_AP_IP=127.0.4.1")
 	p := tethertest.StartCmd(t, cmd)
@@ -316,9 +319,11 @@ func TestRecoveryAuthAndAPReset(t *testing.T) {
 // demo.routes, its own script opening the command API on the websocket
 // port) works in Chromium on a device that asks for its password, once
 // logged in: the browser sends the session cookie with the WebSocket.
+// ("auth": "strict": the browser runs as the device's user on loopback,
+// which "auth" on lets in without a login.)
 func TestSeedPageAfterLogin(t *testing.T) {
 	h, w := tethertest.FreePort(t), tethertest.FreePort(t)
-	app := strings.Replace(tethertest.SeedApp("demo", h, w, tethertest.FreePort(t), tethertest.FreePort(t)),
+	app := strings.Replace(tethertest.StrictAuth(tethertest.SeedApp("demo", h, w, tethertest.FreePort(t), tethertest.FreePort(t))),
 		`"demo": {`, `"demo": {"routes": {"/": "www/page.htm"},`, 1)
 	root := tethertest.SeedRootApp(t, app)
 	seed, err := os.ReadFile(filepath.Join("testdata", "seedpage", "page.htm"))

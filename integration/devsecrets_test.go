@@ -47,7 +47,9 @@ func apPassword(t *testing.T, root string) string {
 func TestRecoveryKeepsSecrets(t *testing.T) {
 	h := startHub(t, 0)
 	httpPort := tethertest.FreePort(t)
-	root := tethertest.SeedRootApp(t, strings.Replace(reachApp("127.0.0.1", httpPort, h.devicePort), `"app": "demo"`, `"app": "nosuchapp"`, 1))
+	// "auth": "strict": this test process, the device's own user on
+	// loopback, must prove access like anyone else to see a secret.
+	root := tethertest.SeedRootApp(t, tethertest.StrictAuth(strings.Replace(reachApp("127.0.0.1", httpPort, h.devicePort), `"app": "demo"`, `"app": "nosuchapp"`, 1)))
 	write(t, filepath.Join(root, "network.json"), secretsNetwork)
 	d := tethertest.Start(t, "device", "--root", root, "--net", "sim")
 	local := addr(httpPort)

@@ -107,7 +107,7 @@ func runConfigCheck(w io.Writer, root string, strict bool) error {
 		fmt.Fprintf(w, "%s: note: missing, the embedded defaults apply\n", name)
 	}
 	if st, err := os.Stat(root); err == nil && st.IsDir() {
-		fmt.Fprintln(w, authNote(root, cfg.App.AuthOff()))
+		fmt.Fprintln(w, authNote(root, cfg.App.Auth))
 	}
 	fmt.Fprintf(w, "%s: %s\n", root, summary(errs, warns))
 	if errs > 0 {
@@ -116,10 +116,10 @@ func runConfigCheck(w io.Writer, root string, strict bool) error {
 	return nil
 }
 
-// authNote says whether the device will ask for its password, and whether
-// it has one yet.
-func authNote(root string, off bool) string {
-	if off {
+// authNote says whether the device will ask for its password (app.json's
+// "auth": auth), of whom, and whether it has one yet.
+func authNote(root, auth string) string {
+	if auth == config.AuthOff {
 		return config.AppFile + `: note: "auth": "off": the device's page, command API and recovery ask for no password; anyone on its network may use them`
 	}
 	file := filepath.Join(root, devauth.File)
@@ -128,8 +128,10 @@ func authNote(root string, off bool) string {
 		return file + ": note: " + err.Error() + ": nobody can log in to the device until it is set again (tether device passwd --root " + root + ")"
 	case !has:
 		return file + ": note: no device password yet: the device makes one at its next start and shows it once on its console (or set one: tether device passwd --root " + root + ")"
+	case auth == config.AuthStrict:
+		return file + `: note: the device's page, command API and recovery ask for the device password kept here, of the device's own local processes too ("auth": "strict")`
 	}
-	return file + ": note: the device's page, command API and recovery ask for the device password kept here"
+	return file + `: note: the device's page, command API and recovery ask for the device password kept here (not of the device's own user's and root's processes on loopback: "auth": "strict" asks them too)`
 }
 
 // formatProblem puts the level after the position, as compilers do, so

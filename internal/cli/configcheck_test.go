@@ -44,7 +44,7 @@ func configCases() []configCase {
 		{name: "auth off", network: tethertest.SeedNetwork, app: strings.Replace(configSeedApp, `"app": "demo",`, `"app": "demo", "auth": "off",`, 1), code: 0,
 			want: []string{`app.json: note: "auth": "off": the device's page, command API and recovery ask for no password`}, wantNot: []string{"device.passwd"}},
 		{name: "auth maybe", network: tethertest.SeedNetwork, app: strings.Replace(configSeedApp, `"app": "demo",`, `"app": "demo", "auth": "maybe",`, 1), code: 1,
-			want: []string{`app.json:2:28: error: auth: want "on" or "off" (or true or false)`}},
+			want: []string{`app.json:2:28: error: auth: want "on", "strict" or "off" (or true or false)`}},
 		{name: "string port", network: tethertest.SeedNetwork, app: stringPort, code: 1,
 			want: []string{`app.json:10:21: error: demo.http.port: want a port number 1-65535, or 0 for any free port, got "eighty"`, ": 1 error, 4 warnings"}},
 		{name: "stray comma", network: tethertest.SeedNetwork, app: "{\"app\": \"demo\",\n  \"demo\": {,}\n}\n", code: 1,

@@ -84,7 +84,8 @@ func appFields(a *App) fields {
 	}
 }
 
-// authField decodes app.json's "auth": "on" or true, "off" or false.
+// authField decodes app.json's "auth": "on" or true, "strict", "off" or
+// false.
 func authField(p *string) field {
 	return func(d *decoder, n *node, path string) {
 		switch {
@@ -92,8 +93,11 @@ func authField(p *string) field {
 			*p = AuthOn
 		case n.kind == kindBool, n.kind == kindString && n.str == AuthOff:
 			*p = AuthOff
+		case n.kind == kindString && n.str == AuthStrict:
+			*p = AuthStrict
 		default:
-			d.errorf(n.start, path, `want "on" or "off" (or true or false): whether the device's page, command API and recovery ask for the device password; got %s`, describe(n))
+			d.errorf(n.start, path, `want "on", "strict" or "off" (or true or false): whether the device's page, command API and recovery ask for the device password `+
+				`(strict: of its own local processes too); got %s`, describe(n))
 		}
 	}
 }

@@ -95,8 +95,10 @@ type App struct {
 	// holding that app's settings, or a registered app with no settings.
 	Name string `json:"app"`
 	// Auth is whether the device's page, command API and recovery ask for
-	// the device password: AuthOn, or AuthOff ("auth": "off" or false).
-	// "" (no key, as in the seed's files) means on. (new key)
+	// the device password: AuthOn (of everyone but the device's own
+	// user's and root's processes on loopback), AuthStrict (of everyone),
+	// or AuthOff ("auth": "off" or false: of no one). "" (no key, as in
+	// the seed's files) means on. (new key)
 	Auth       string     `json:"auth,omitempty"`
 	EchoServer EchoServer `json:"echoserver"`
 	Demo       Demo       `json:"demo"`
@@ -110,8 +112,9 @@ type App struct {
 
 // The values of App.Auth.
 const (
-	AuthOn  = "on"
-	AuthOff = "off"
+	AuthOn     = "on"
+	AuthOff    = "off"
+	AuthStrict = "strict"
 )
 
 // AuthOff reports whether app.json turns the device password off.

@@ -179,14 +179,16 @@ func FuzzSalvage(f *testing.F) {
 }
 
 // TestSalvageAuth: a broken app.json keeps the auth setting it reads whole
-// before its fault, else its last good version's; with neither the device
-// password is asked for (on).
+// before its fault, else its last good version's ("strict" as well as
+// "off"); with neither the device password is asked for (on).
 func TestSalvageAuth(t *testing.T) {
 	for _, tt := range []struct{ name, app, bak, want string }{
 		{"off before the fault", `{"auth": "off", "app": "demo",, }`, "", AuthOff},
 		{"off in the bak", `{"app": "demo",, "auth": "off"}`, `{"app": "demo", "auth": false}`, AuthOff},
 		{"cut short, no bak", `{"app": "demo",, "auth": "off"}`, "", ""},
 		{"a bad value", `{"app": "demo", "auth": "maybe"}`, "", ""},
+		{"strict before the fault", `{"auth": "strict", "app": "demo",, }`, "", AuthStrict},
+		{"strict in the bak", `{"app": "demo",, "auth": "strict"}`, `{"app": "demo", "auth": "strict"}`, AuthStrict},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
@@ -203,5 +205,25 @@ func TestSalvageAuth(t *testing.T) {
 				t.Errorf("auth %q, want %q", cfg.App.Auth, tt.want)
 			}
 		})
+	}
+}
+
+// TestAuthValues: app.json's "auth" takes "on", "strict", "off", true and
+// false; anything else is an error at its position that names them.
+func TestAuthValues(t *testing.T) {
+	for _, tt := range []struct{ value, want string }{
+		{`"on"`, AuthOn}, {`true`, AuthOn}, {`"strict"`, AuthStrict}, {`"off"`, AuthOff}, {`false`, AuthOff},
+	} {
+		root := t.TempDir()
+		writeTest(t, root, AppFile, `{"app": "demo", "auth": `+tt.value+`}`)
+		cfg, _, err := Load(root)
+		if err != nil || cfg.App.Auth != tt.want {
+			t.Errorf(`"auth": %s: %q, %v; want %q`, tt.value, cfg.App.Auth, err, tt.want)
+		}
+	}
+	root := t.TempDir()
+	writeTest(t, root, AppFile, `{"app": "demo", "auth": "STRICT"}`)
+	if _, _, err := Load(root); err == nil || !strings.Contains(err.Error(), `app.json:1:25: auth: want "on", "strict" or "off"`) {
+		t.Errorf(`"auth": "STRICT": %v`, err)
 	}
 }

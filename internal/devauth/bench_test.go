@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"testing"
 
+	"tether/internal/config"
 	"tether/internal/devauth"
 )
 
@@ -19,12 +20,12 @@ func BenchmarkBearer(b *testing.B) {
 		b.Fatal(err)
 	}
 	g := devauth.New(devauth.Options{Root: root})
-	g.Configure(false)
+	g.Configure(config.AuthStrict)
 	warm := httptest.NewRequest("GET", "/", nil)
 	warm.Header.Set("Authorization", "Bearer "+pw)
 	g.Check(warm) // the one bcrypt of a known password
 	off := devauth.New(devauth.Options{Root: root})
-	off.Configure(true)
+	off.Configure(config.AuthOff)
 	for _, c := range []struct {
 		name, pw string
 		g        *devauth.Guard

@@ -11,8 +11,15 @@
 // Secure over TLS, 12 hours, ended at logout and at a password change);
 // a program sends the password as "Authorization: Bearer <password>".
 // Wrong passwords are throttled per client address, and checked one at
-// a time, so guessing cannot take the device's CPU. app.json's
-// "auth": "off" turns the check off, with a warning at every start.
+// a time, so guessing cannot take the device's CPU.
+//
+// A program on the device itself, run by the device's own user or by
+// root, needs no password (local trust, local.go): it can read the
+// device root, the password's hash included, anyway. It is known by its
+// socket (package localpeer): a loopback connection whose other end the
+// kernel shows as that user's, with no proxy's forwarding header. app.json's
+// "auth": "strict" asks it for the password too; "auth": "off" turns the
+// check off for everyone, with a warning at every start.
 //
 // Calling home is not guarded here: the hub's grants govern its pages.
 //
@@ -29,10 +36,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"tether/internal/config"
 	"tether/internal/login"
 	"tether/internal/ratelog"
 )
@@ -79,7 +88,8 @@ type Options struct {
 type Guard struct {
 	opts     Options
 	log      *slog.Logger
-	off      atomic.Bool
+	mode     atomic.Int32            // modeStrict until Configure
+	uid      int                     // the process's effective uid: its local peers are trusted
 	sessions *login.Sessions[uint64] // the password's generation at login
 	throttle *login.Throttle
 	warnings *ratelog.Log // wrong passwords, rate-limited
@@ -91,8 +101,8 @@ type Guard struct {
 	okGen uint64 // the generation okSum (a bearer that matched) is of; 0: none
 }
 
-// New returns a Guard that asks for the password until Configure says
-// otherwise.
+// New returns a Guard that asks everyone for the password until
+// Configure says otherwise.
 func New(opts Options) *Guard {
 	log := opts.Logger
 	if log == nil {
@@ -102,6 +112,7 @@ func New(opts Options) *Guard {
 	return &Guard{
 		opts:     opts,
 		log:      log,
+		uid:      os.Geteuid(),
 		warnings: ratelog.New(log),
 		sessions: login.NewSessions[uint64](SessionTTL, maxSessions),
 		throttle: login.NewThrottle(throttleBurst, cmp.Or(opts.ThrottleEvery, throttleEvery)),
@@ -117,15 +128,32 @@ var (
 	ErrAuthOff       = errors.New(`the device asks for no password ("auth": "off" in app.json), so no one can prove access`)
 )
 
-// Configure sets the guard for one boot: off when app.json says so
-// (warned about at every start), else on, making the password at first
-// boot (and showing it once on the console) when there is none.
-func (g *Guard) Configure(off bool) {
+// The guard's modes, from app.json's "auth".
+const (
+	modeStrict int32 = iota // the password from everyone
+	modeOn                  // the password, except from trusted local processes
+	modeOff                 // no password
+)
+
+// Configure sets the guard for one boot from app.json's "auth"
+// (config.App.Auth): config.AuthOff lets everyone in (warned about at
+// every start); config.AuthStrict asks everyone for the password; else
+// ("" or config.AuthOn) everyone but trusted local processes. Unless off,
+// the password is made at first boot (and shown once on the console)
+// when there is none.
+func (g *Guard) Configure(auth string) {
 	if g == nil {
 		return
 	}
-	g.off.Store(off)
-	if off {
+	mode := modeOn
+	switch auth {
+	case config.AuthOff:
+		mode = modeOff
+	case config.AuthStrict:
+		mode = modeStrict
+	}
+	g.mode.Store(mode)
+	if mode == modeOff {
 		g.log.Warn(`AUTH OFF: app.json has "auth": "off": anyone who can reach this device's network can open its page, drive it ` +
 			`and change its configuration, recovery and where it calls home included. Remove the key to ask for the device password.`)
 		return
@@ -133,18 +161,23 @@ func (g *Guard) Configure(off bool) {
 	if err := g.ensure(); err != nil {
 		g.log.Error("device password unusable: nobody can log in until it is reset (tether device passwd --root DIR, "+
 			"or from the device's access point in recovery)", "err", err)
-		return
+	} else if mode == modeStrict {
+		g.log.Info(`the device's page, command API and recovery ask for the device password, local processes too ("auth": "strict")`)
+	} else {
+		g.log.Info("the device's page, command API and recovery ask for the device password")
 	}
-	g.log.Info("the device's page, command API and recovery ask for the device password")
+	if mode == modeOn {
+		g.announceTrust()
+	}
 }
 
 // Off reports whether the guard lets every request through.
-func (g *Guard) Off() bool { return g == nil || g.off.Load() }
+func (g *Guard) Off() bool { return g == nil || g.mode.Load() == modeOff }
 
 // Check returns nil when r may use the device: the guard is off, r carries
-// a live session cookie, or the device password as a bearer token. Else
-// it returns why not (ErrNoCredentials, ErrWrongPassword, ErrThrottled,
-// ErrNoPassword).
+// a live session cookie or the device password as a bearer token, or it
+// comes from a trusted local process. Else it returns why not
+// (ErrNoCredentials, ErrWrongPassword, ErrThrottled, ErrNoPassword).
 func (g *Guard) Check(r *http.Request) error {
 	if g.Off() {
 		return nil
@@ -153,35 +186,43 @@ func (g *Guard) Check(r *http.Request) error {
 }
 
 // Proven reports whether r proves access, whatever the mode: a live
-// session or the bearer password. Showing secrets asks it; with the guard
-// off it fails with ErrAuthOff. A nil Guard proves everything.
+// session, the bearer password, or a trusted local process. Showing
+// secrets asks it; with the guard off it fails with ErrAuthOff. A nil
+// Guard proves everything.
 func (g *Guard) Proven(r *http.Request) error {
 	if g == nil {
 		return nil
 	}
-	if g.off.Load() {
+	if g.Off() {
 		return ErrAuthOff
 	}
 	return g.prove(r)
 }
 
-// prove checks r's session cookie, else its bearer token.
+// prove checks r's session cookie, else its bearer token, else whether
+// it comes from a trusted local process: a wrong bearer is refused, even
+// from one.
 func (g *Guard) prove(r *http.Request) error {
-	gen, err := g.generation()
-	if err != nil {
-		return ErrNoPassword
-	}
-	if c, err := r.Cookie(CookieName); err == nil {
+	gen, genErr := g.generation()
+	if c, err := r.Cookie(CookieName); err == nil && genErr == nil {
 		if v, ok := g.sessions.Get(c.Value, time.Now()); ok && v == gen {
 			return nil
 		}
 	}
-	tok := login.Bearer(r)
-	if tok == "" {
-		return ErrNoCredentials
+	if tok := login.Bearer(r); tok != "" {
+		if genErr != nil {
+			return ErrNoPassword
+		}
+		_, err := g.password(r, tok)
+		return err
 	}
-	_, err = g.password(r, tok)
-	return err
+	switch {
+	case g.trusted(r):
+		return nil
+	case genErr != nil:
+		return ErrNoPassword
+	}
+	return ErrNoCredentials
 }
 
 // password checks pw, presented by r, against the device password,

@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"tether/internal/config"
 	"tether/internal/devauth"
+	"tether/internal/localpeer"
 )
 
 // syncBuf is a buffer for a console or a log written from handlers.
@@ -28,7 +30,9 @@ type syncBuf struct {
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-// rig is a guard over a handler that answers "app", served on 127.0.0.1.
+// rig is a guard over a handler that answers "app", served on 127.0.0.1
+// (to this process's own user: the tests that want a refusal from there
+// configure "auth": "strict").
 type rig struct {
 	g             *devauth.Guard
 	root          string
@@ -45,11 +49,13 @@ func newRig(t *testing.T, root string) *rig {
 		ThrottleEvery: time.Hour, // a slow bcrypt (-race) refills no attempt
 		HashCost:      4})
 	app := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { io.WriteString(w, "app") })
-	srv := httptest.NewServer(r.g.Handler(app, devauth.HandlerOptions{Device: "Device_1", Reset: func(*http.Request) bool {
+	srv := httptest.NewUnstartedServer(r.g.Handler(app, devauth.HandlerOptions{Device: "Device_1", Reset: func(*http.Request) bool {
 		r.resetAllowedM.Lock()
 		defer r.resetAllowedM.Unlock()
 		return r.resetAllowed
 	}}))
+	srv.Config.ConnContext = localpeer.ConnContext // as the device's servers do
+	srv.Start()
 	t.Cleanup(srv.Close)
 	r.url = srv.URL
 	return r
@@ -121,7 +127,7 @@ func (r *rig) browser(t *testing.T, pw string) *http.Client {
 func TestFirstBoot(t *testing.T) {
 	root := t.TempDir()
 	r := newRig(t, root)
-	r.g.Configure(false)
+	r.g.Configure(config.AuthStrict)
 	pw := r.shown(t)
 	if strings.Contains(r.log.String(), pw) || !strings.Contains(r.log.String(), "shown once on the console") {
 		t.Errorf("the log holds the password or does not say where it went:\n%s", r.log.String())
@@ -139,7 +145,7 @@ func TestFirstBoot(t *testing.T) {
 	}
 
 	again := newRig(t, root) // the next start
-	again.g.Configure(false)
+	again.g.Configure(config.AuthStrict)
 	if again.console.String() != "" {
 		t.Errorf("the next start shows:\n%s", again.console.String())
 	}
@@ -153,7 +159,7 @@ func TestFirstBoot(t *testing.T) {
 // password 401; the right one, as bearer or through a login, passes.
 func TestRefusals(t *testing.T) {
 	r := newRig(t, t.TempDir())
-	r.g.Configure(false)
+	r.g.Configure(config.AuthStrict)
 	pw := r.shown(t)
 	code, body := do(t, nil, "GET", r.url+"/", "", nil)
 	if code != 401 || !strings.Contains(body, "Authorization: Bearer") {
@@ -186,7 +192,7 @@ func TestRefusals(t *testing.T) {
 // and logs in the browser that made it.
 func TestSessions(t *testing.T) {
 	r := newRig(t, t.TempDir())
-	r.g.Configure(false)
+	r.g.Configure(config.AuthStrict)
 	pw := r.shown(t)
 	jar, _ := cookiejar.New(nil)
 	c := noFollow(jar)
@@ -245,7 +251,7 @@ func TestSessions(t *testing.T) {
 // passwd) ends every session at the next request.
 func TestChangedOnDisk(t *testing.T) {
 	r := newRig(t, t.TempDir())
-	r.g.Configure(false)
+	r.g.Configure(config.AuthStrict)
 	pw := r.shown(t)
 	c := r.browser(t, pw)
 	if err := devauth.SetPassword(r.root, "set from a shell"); err != nil {
@@ -264,7 +270,7 @@ func TestChangedOnDisk(t *testing.T) {
 // login form.
 func TestThrottle(t *testing.T) {
 	r := newRig(t, t.TempDir())
-	r.g.Configure(false)
+	r.g.Configure(config.AuthStrict)
 	pw := r.shown(t)
 	for range 5 {
 		if code, _ := do(t, nil, "GET", r.url+"/", "guess", nil); code != 401 {
@@ -293,7 +299,7 @@ func TestThrottle(t *testing.T) {
 // password is made, and no one can prove access (secrets stay hidden).
 func TestOff(t *testing.T) {
 	r := newRig(t, t.TempDir())
-	r.g.Configure(true)
+	r.g.Configure(config.AuthOff)
 	if code, body := do(t, nil, "GET", r.url+"/", "", nil); code != 200 || body != "app" {
 		t.Errorf("auth off: %d %q", code, body)
 	}
@@ -312,7 +318,7 @@ func TestOff(t *testing.T) {
 // sets a new password without the old one and logs that browser in.
 func TestReset(t *testing.T) {
 	r := newRig(t, t.TempDir())
-	r.g.Configure(false)
+	r.g.Configure(config.AuthStrict)
 	pw := r.shown(t)
 	form := url.Values{"new": {"reset password"}, "again": {"reset password"}}
 	if code, _ := do(t, nil, "POST", r.url+"/tether/reset", "", form); code != 403 {
@@ -346,7 +352,7 @@ func TestReset(t *testing.T) {
 // TestNoRoot: without a root the password lives in memory for the run.
 func TestNoRoot(t *testing.T) {
 	r := newRig(t, "")
-	r.g.Configure(false)
+	r.g.Configure(config.AuthStrict)
 	pw := r.shown(t)
 	if !strings.Contains(r.console.String(), "in memory for this run only") {
 		t.Errorf("console:\n%s", r.console.String())
@@ -359,7 +365,7 @@ func TestNoRoot(t *testing.T) {
 // TestCrossOriginLogin: the guard's own forms refuse cross-origin posts.
 func TestCrossOriginLogin(t *testing.T) {
 	r := newRig(t, t.TempDir())
-	r.g.Configure(false)
+	r.g.Configure(config.AuthStrict)
 	pw := r.shown(t)
 	if code, _ := do(t, nil, "POST", r.url+"/tether/login", "", url.Values{"password": {pw}}, "Origin", "http://evil.example", "Sec-Fetch-Site", "cross-site"); code != 403 {
 		t.Errorf("cross-site login: %d, want 403", code)

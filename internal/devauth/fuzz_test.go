@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"tether/internal/config"
 	"tether/internal/devauth"
 	"tether/internal/login"
 )
@@ -22,7 +23,7 @@ func FuzzCredentials(f *testing.F) {
 		f.Fatal(err)
 	}
 	g := devauth.New(devauth.Options{Root: root, ThrottleEvery: time.Millisecond})
-	g.Configure(false)
+	g.Configure(config.AuthStrict)
 	for _, s := range []string{"Bearer " + pw, "bearer " + pw + " ", "Bearer " + pw + "x", "Basic Zm9vOmJhcg==", "Bearer", "", "Bearer \x00", "Bearer " + string(make([]byte, 100))} {
 		f.Add(s, "")
 	}
@@ -56,7 +57,7 @@ func FuzzPasswordFile(f *testing.F) {
 			t.Fatal(err)
 		}
 		g := devauth.New(devauth.Options{Root: root, HashCost: 4})
-		g.Configure(false)
+		g.Configure(config.AuthStrict)
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("Authorization", "Bearer not the password")
 		if g.Check(r) == nil {

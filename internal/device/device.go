@@ -248,7 +248,7 @@ func (d *Device) cycle(ctx context.Context) error {
 	defer cancel(nil)
 	restart := func() { cancel(errRestart) }
 	p := d.boot(ctx)
-	d.auth.Configure(p.cfg.App.AuthOff())
+	d.auth.Configure(p.cfg.App.Auth)
 	if p.reason == nil {
 		err := d.supervise(ctx, p, d.env(p, restart), d.opts.MaxFailures)
 		if ctx.Err() != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -78,6 +79,15 @@ func SeedRootApp(t testing.TB, appJSON string) string {
 	WriteFile(t, filepath.Join(dir, "app.json"), appJSON)
 	SetDevicePassword(t, dir)
 	return dir
+}
+
+// StrictAuth is the app.json text appJSON with "auth": "strict" as its
+// first key: the device then asks its own user's local processes for the
+// password too, this test process among them (it runs as the device's
+// user, on loopback, which "auth" on trusts), so a test can see the
+// refusal a client elsewhere gets.
+func StrictAuth(appJSON string) string {
+	return strings.Replace(appJSON, "{", `{"auth": "strict", `, 1)
 }
 
 // WriteFile writes text to path or fails the test.

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"tether/internal/cmdapi"
+	"tether/internal/localpeer"
 	"tether/internal/wsframe"
 )
 
@@ -184,6 +185,7 @@ func (s *Server) httpServer() *http.Server {
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+		ConnContext:       localpeer.ConnContext, // who a loopback client is, looked up once per connection
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 }

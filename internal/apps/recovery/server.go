@@ -16,6 +16,7 @@ import (
 	"tether/internal/config"
 	"tether/internal/devauth"
 	"tether/internal/httpjson"
+	"tether/internal/localpeer"
 	"tether/internal/web"
 	"tether/internal/wire"
 	"tether/internal/wsconn"
@@ -79,6 +80,7 @@ func (s *server) serve(ctx context.Context, ln net.Listener) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       60 * time.Second,
+		ConnContext:       localpeer.ConnContext, // who a loopback client is, looked up once per connection
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	err := web.RunHTTP(ctx, hs, func() {
