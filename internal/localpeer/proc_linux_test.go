@@ -106,3 +106,30 @@ func TestOwnerNotLoopback(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkOwner: a new connection's first request that asks, on this
+// host's tables as they are (the connection's own sockets in them).
+func BenchmarkOwner(b *testing.B) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	s, err := ln.Accept()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for b.Loop() {
+		r, _ := http.NewRequest("GET", "/", nil)
+		r = r.WithContext(ConnContext(r.Context(), s))
+		if uid, ok := Owner(r); !ok || uid != os.Geteuid() {
+			b.Fatal(uid, ok)
+		}
+	}
+}

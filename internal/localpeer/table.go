@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net/netip"
 	"strconv"
@@ -32,12 +33,17 @@ type socket struct {
 // find returns the uid of the established socket in the table r whose
 // local address is client and whose remote address is server (both
 // unmapped), and whether there is one. order is the byte order of the
-// kernel that wrote r. A line it cannot read is skipped; a line longer
-// than maxLine ends the search with an error.
+// kernel that wrote r. A line it cannot read is skipped, and so is one
+// without the client's port as the kernel writes it (4 upper-case hex
+// digits); a line longer than maxLine ends the search with an error.
 func find(r io.Reader, order binary.ByteOrder, client, server netip.AddrPort) (uint32, bool, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 512), maxLine)
+	port := fmt.Appendf(nil, ":%04X ", client.Port()) // as the kernel writes the client's port
 	for sc.Scan() {
+		if !bytes.Contains(sc.Bytes(), port) {
+			continue // not the client: most lines, skipped unparsed
+		}
 		s, ok := parseLine(sc.Bytes(), order)
 		if ok && s.state == stateEstablished && s.local == client && s.remote == server {
 			return s.uid, true, nil

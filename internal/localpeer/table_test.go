@@ -3,6 +3,7 @@ package localpeer
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -122,4 +123,22 @@ func FuzzFind(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkFind10k: one search of a table of 10,000 sockets (a busy
+// host) whose client is the last line.
+func BenchmarkFind10k(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(header4)
+	for i := range 10000 {
+		fmt.Fprintf(&sb, "%4d: 0100007F:%04X 0100007F:1F90 01 00000000:00000000 00:00000000 00000000  1000        0 %d 1 0000000000000000 20 4 30 10 -1\n", i, 20000+i, 1000+i)
+	}
+	table := []byte(sb.String())
+	client, server := netip.MustParseAddrPort("127.0.0.1:29999"), netip.MustParseAddrPort("127.0.0.1:8080")
+	b.SetBytes(int64(len(table)))
+	for b.Loop() {
+		if _, found, err := find(bytes.NewReader(table), binary.LittleEndian, client, server); !found || err != nil {
+			b.Fatal(found, err)
+		}
+	}
 }
