@@ -98,13 +98,12 @@ func TestLocalTrustSeedScripts(t *testing.T) {
 		t.Skip("local trust is Linux only")
 	}
 	tethertest.NeedPython(t)
-	h, w, rec := tethertest.FreePort(t), tethertest.FreePort(t), addr(tethertest.FreePort(t))
+	h, w := tethertest.FreePort(t), tethertest.FreePort(t)
 	roots := []string{seedRootNoPassword(t, "demo", h, w), seedRootNoPassword(t, "nosuchapp", tethertest.FreePort(t), tethertest.FreePort(t))}
-	procs := []*tethertest.Proc{
-		tethertest.Start(t, "device", "--root", roots[0], "--net", "sim"),
-		tethertest.Start(t, "device", "--root", roots[1], "--net", "sim", "--recovery-addr", rec),
-	}
+	procs := []*tethertest.Proc{tethertest.Start(t, "device", "--root", roots[0], "--net", "sim")}
 	tethertest.WaitPort(t, addr(w), 30*time.Second)
+	rec := addr(tethertest.FreePort(t))
+	procs = append(procs, tethertest.Start(t, "device", "--root", roots[1], "--net", "sim", "--recovery-addr", rec))
 	tethertest.WaitPort(t, rec, 30*time.Second)
 	procs[0].WaitOutput(trustLine(), 10*time.Second)
 
@@ -163,9 +162,9 @@ func TestStrictAuthRefusesLocal(t *testing.T) {
 	tethertest.NeedPython(t)
 	h, w := tethertest.FreePort(t), tethertest.FreePort(t)
 	d := tethertest.Start(t, "device", "--root", tethertest.SeedRootApp(t, tethertest.StrictAuth(tethertest.SeedApp("demo", h, w, tethertest.FreePort(t), tethertest.FreePort(t)))), "--net", "sim")
+	tethertest.WaitPort(t, addr(w), 30*time.Second)
 	rec := addr(tethertest.FreePort(t))
 	r := tethertest.Start(t, "device", "--root", tethertest.SeedRootApp(t, tethertest.StrictAuth(tethertest.SeedApp("nosuchapp", tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t)))), "--net", "sim", "--recovery-addr", rec)
-	tethertest.WaitPort(t, addr(w), 30*time.Second)
 	tethertest.WaitPort(t, rec, 30*time.Second)
 	d.WaitOutput(`local processes too (\"auth\": \"strict\")`, 10*time.Second)
 	if strings.Contains(d.Output(), "are trusted on loopback") || strings.Contains(r.Output(), "are trusted on loopback") {
