@@ -184,14 +184,12 @@ func TestBenchUsage(t *testing.T) {
 // TestBenchBinary runs the real binary against the real binary: tether
 // hub and tether bench tcp-echo-server, measured by tether bench.
 func TestBenchBinary(t *testing.T) {
-	devPort, pagePort, echoPort, relayPort := tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t)
-	hubProc := tethertest.Start(t, "hub", "--device-addr", "127.0.0.1:"+strconv.Itoa(devPort), "--page-addr", "127.0.0.1:"+strconv.Itoa(pagePort))
-	echo := tethertest.Start(t, "bench", "tcp-echo-server", "--addr", "127.0.0.1:"+strconv.Itoa(echoPort))
-	tethertest.WaitPort(t, "127.0.0.1:"+strconv.Itoa(devPort), 20*time.Second)
-	tethertest.WaitPort(t, "127.0.0.1:"+strconv.Itoa(pagePort), 20*time.Second)
-	echo.WaitOutput("tcp echo listening on tcp://127.0.0.1:"+strconv.Itoa(echoPort), 20*time.Second)
-	relay := tethertest.Start(t, "bench", "tcp-relay-server", "--addr", "127.0.0.1:"+strconv.Itoa(relayPort))
-	relay.WaitOutput("tcp relay listening on tcp://127.0.0.1:"+strconv.Itoa(relayPort), 20*time.Second)
+	hubProc := tethertest.Start(t, "hub", "--device-addr", "127.0.0.1:0", "--page-addr", "127.0.0.1:0")
+	echo := tethertest.Start(t, "bench", "tcp-echo-server", "--addr", "127.0.0.1:0")
+	relay := tethertest.Start(t, "bench", "tcp-relay-server", "--addr", "127.0.0.1:0")
+	dev, pg := hubProc.HubAddrs(20 * time.Second)
+	echoAddr := echo.WaitMatch(`tcp echo listening on tcp://(127\.0\.0\.1:\d+)`, 20*time.Second)[1]
+	relayAddr := relay.WaitMatch(`tcp relay listening on tcp://(127\.0\.0\.1:\d+)`, 20*time.Second)[1]
 	run := func(args ...string) string {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -204,18 +202,18 @@ func TestBenchBinary(t *testing.T) {
 		}
 		return out.String()
 	}
-	out := run("relay", "--device-url", "ws://127.0.0.1:"+strconv.Itoa(devPort), "--page-url", "ws://127.0.0.1:"+strconv.Itoa(pagePort),
+	out := run("relay", "--device-url", "ws://"+dev, "--page-url", "ws://"+pg,
 		"--devices", "2", "--pages", "2", "--duration", "300ms", "--json")
 	checkRelayJSON(t, out, 2)
-	out = run("relay", "--broker", "tcp", "--url", "tcp://127.0.0.1:"+strconv.Itoa(relayPort), "--devices", "2", "--pages", "2", "--duration", "300ms")
+	out = run("relay", "--broker", "tcp", "--url", "tcp://"+relayAddr, "--devices", "2", "--pages", "2", "--duration", "300ms")
 	if !strings.Contains(out, "relay via tcp: 2 devices × 2 pages") || !strings.Contains(out, "other messages skipped: 0; connection errors: 0") {
 		t.Errorf("relay --broker tcp: got %q, want the table, nothing skipped, no errors", out)
 	}
-	out = run("echo", "tcp://127.0.0.1:"+strconv.Itoa(echoPort), "--clients", "2", "--duration", "300ms")
+	out = run("echo", "tcp://"+echoAddr, "--clients", "2", "--duration", "300ms")
 	if !strings.Contains(out, "ROUND TRIPS") {
 		t.Errorf("echo: got %q, want the table", out)
 	}
-	out = run("idle", "--url", "ws://127.0.0.1:"+strconv.Itoa(devPort), "--devices", "50", "--hold", "200ms",
+	out = run("idle", "--url", "ws://"+dev, "--devices", "50", "--hold", "200ms",
 		"--pid", strconv.Itoa(hubProc.Cmd.Process.Pid))
 	if !strings.Contains(out, "CONNECTED  FAILED  DROPPED") || !strings.Contains(out, "\n50         0       0 ") {
 		t.Errorf("idle: got %q, want 50 connected, none failed or dropped", out)
