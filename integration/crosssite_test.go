@@ -162,7 +162,9 @@ func post(t *testing.T, url, ctype, body string, hdr ...string) (int, string) {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	res, err := (&http.Client{Timeout: 15 * time.Second}).Do(req)
+	// 60 s: the first bcrypt check of a -race binary on a loaded machine
+	// took over 15 s
+	res, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", url, err)
 	}
