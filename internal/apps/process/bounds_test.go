@@ -103,7 +103,8 @@ async def state_until(ws, st, cond, timeout=10):
     return await recv_until(ws, lambda m: "app/pid" in m and cond(m), timeout)
 
 async def main(url, case):
-    async with websockets.connect(url, max_size=2**24, extra_headers=DEVICE_AUTH) as ws:
+    # open_timeout 60: at load 24 the handshake took over 10 s
+    async with websockets.connect(url, max_size=2**24, extra_headers=DEVICE_AUTH, open_timeout=60) as ws:
         st = await recv_until(ws, lambda m: "app/pid" in m)
         pid = st["app/pid"]
         if case == "flood":
