@@ -3,9 +3,10 @@
 // hub does not know (typed with the hub's address and CA pin) is refused
 // next to Enroll and nothing changes; the enrollment URI an operator made
 // is taken: the result is shown, the device restarts and the page comes
-// back to it with "Keep these settings?", which the test keeps. The Go test
-// (internal/cli TestEnrollFromTheDevicePageInBrowser) then checks the device calls
-// the hub home with its certificate. Fails on any page or console error.
+// back to it with "Keep these settings?", which the test keeps. The Go
+// test (internal/cli TestEnrollFromTheDevicePageInBrowser) then checks the
+// device calls the hub home with its certificate. Fails on any page or
+// console error, and when the page opens without the device password.
 // Usage: node device-enroll.mjs DEVICE_URL URI BAD_CODE HUB PIN SHOT_PREFIX
 import { gotoDevice, launchChromium } from './browser.mjs';
 
@@ -20,7 +21,7 @@ const t = { timeout: 20000 };
 const enabled = (id) => page.waitForFunction((id) => !document.getElementById(id).disabled, id, t);
 
 try {
-  await gotoDevice(page, url);
+  if ((await gotoDevice(page, url)) !== null) throw new Error('the device page opened without its password');
   await page.getByRole('status').filter({ hasText: /^connected$/ }).waitFor(t);
   await enabled('enroll');
   await page.getByText('Enroll with a hub').click();

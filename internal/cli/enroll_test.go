@@ -160,10 +160,20 @@ func TestEnrollFromTheDevicePageInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	httpPort := tethertest.FreePort(t)
-	root := tethertest.SeedRoot(t, "demo", httpPort, tethertest.FreePort(t), tethertest.FreePort(t), 0) // home: nobody there
+	// home: nobody there; "auth": "strict", since the browser runs as the
+	// device's user on loopback, which "on" lets in without a login
+	root := tethertest.SeedRootApp(t, tethertest.StrictAuth(tethertest.SeedApp("demo", httpPort, tethertest.FreePort(t), tethertest.FreePort(t), 0)))
 	before, _ := os.ReadFile(filepath.Join(root, "app.json"))
 	dev := tethertest.Start(t, "device", "--root", root, "--net", "sim")
 	dev.WaitOutput("demo serving", 30*time.Second)
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", httpPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the device's page without the password: %s, want 401", resp.Status)
+	}
 
 	bad, shots := "AAAA-BBBB-CCCC-DDDD", filepath.Join(t.TempDir(), "enroll")
 	out := tethertest.Browser(t, "device-enroll.mjs", fmt.Sprintf("http://127.0.0.1:%d/", httpPort), uri, bad, ticket.Hub, ticket.Pin, shots)
