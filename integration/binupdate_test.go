@@ -22,23 +22,16 @@ import (
 // process (the old one execs it), reporting its version to the hub.
 func TestBinaryUpdate(t *testing.T) {
 	r := newUpdRig(t, "6s")
-	tethertest.WriteFile(t, filepath.Join(r.root, "app.json"), fmt.Sprintf(`{"app": "demo",
-  "demo": {"http": {"ip": "127.0.0.1", "port": 0}, "home": {"ip": "127.0.0.1", "port": %d}}}`, r.devPort))
-	bin := filepath.Join(r.root, "bin", "tether")
-	os.MkdirAll(filepath.Dir(bin), 0o755)
-	copyFile(t, tethertest.Binary(t), bin, 0o755)
+	bin := r.installBinary()
 
-	newer := filepath.Join(t.TempDir(), "tether")
-	build := exec.Command("go", "build", "-o", newer, "-ldflags=-X tether/internal/cli.Version=v0.0.2-newer", "./cmd/tether")
-	build.Dir = tethertest.ProjectRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	newer := newerBinary(t)
 	broken := filepath.Join(t.TempDir(), "tether-broken")
 	tethertest.WriteFile(t, broken, "#!/bin/sh\necho 'tether-broken: cannot map the flash' >&2\nexit 3\n")
 	os.Chmod(broken, 0o755)
 
-	cmd := exec.Command(bin, "device", "--root", r.root, "--net", "sim", "--update-window", r.window, "--recovery-addr", "127.0.0.1:0")
+	// A root given relative to the working folder, as a person would.
+	cmd := exec.Command(bin, "device", "--root", filepath.Base(r.root), "--net", "sim", "--update-window", r.window, "--recovery-addr", "127.0.0.1:0")
+	cmd.Dir = filepath.Dir(r.root)
 	r.dev = tethertest.StartCmd(t, cmd)
 	r.dev.WaitOutput("connected to home", 30*time.Second)
 	r.version(tethertest.Version)
@@ -62,7 +55,7 @@ func TestBinaryUpdate(t *testing.T) {
 	t.Run("cannot reach the hub", func(t *testing.T) {
 		r.t = t
 		art := filepath.Join(t.TempDir(), "newer.tether")
-		r.run("pack", "--binary", newer, "--version", "v0.0.2-newer", "--key", filepath.Join(r.keys, "update.key"), "-o", art)
+		r.run("pack", "--binary", newer, "--version", newerVersion, "--key", filepath.Join(r.keys, "update.key"), "-o", art)
 		trials, failed := strings.Count(r.dev.Output(), "starting the new binary on trial"), strings.Count(r.dev.Output(), "failed its trial")
 		id := r.push(art)
 		waitMore(t, r.dev, "starting the new binary on trial", trials, 60*time.Second)
@@ -82,15 +75,15 @@ func TestBinaryUpdate(t *testing.T) {
 	t.Run("committed", func(t *testing.T) {
 		r.t = t
 		art := filepath.Join(t.TempDir(), "newer.tether")
-		r.run("pack", "--binary", newer, "--version", "v0.0.2-newer", "--key", filepath.Join(r.keys, "update.key"), "-o", art)
+		r.run("pack", "--binary", newer, "--version", newerVersion, "--key", filepath.Join(r.keys, "update.key"), "-o", art)
 		state, reason := r.result(r.push(art), 2*time.Minute)
 		t.Logf("%s: %s", state, reason)
 		if state != "committed" {
 			t.Fatalf("Device_1 %s: %q; want committed", state, reason)
 		}
-		r.version("v0.0.2-newer")
+		r.version(newerVersion)
 		target, err := os.Readlink(bin)
-		if err != nil || !strings.Contains(target, "v0.0.2-newer") {
+		if err != nil || !strings.Contains(target, newerVersion) {
 			t.Fatalf("bin/tether: %q, %v; want a link to the new binary", target, err)
 		}
 		if r.dev.Exited() {
@@ -99,7 +92,33 @@ func TestBinaryUpdate(t *testing.T) {
 		if got, _ := filepath.Glob(filepath.Join(r.root, "updates", "tether", "adopted-*", "tether")); len(got) != 1 {
 			t.Fatalf("the binary installed by hand is not kept: %v", got)
 		}
+		// The new one said so at its start, before the hub saw its version.
+		if strings.Contains(r.dev.Output(), "but this is another binary") {
+			t.Fatalf("the committed binary, run from bin/tether, says it is another binary:\n%s", r.dev.Output())
+		}
 	})
+}
+
+// newerVersion is the release version of newerBinary.
+const newerVersion = "v0.0.2-newer"
+
+var newer = builtBinary{args: []string{"-ldflags=-X tether/internal/cli.Version=" + newerVersion}}
+
+// newerBinary builds ./cmd/tether as release newerVersion, once per test
+// process: a real newer tether to update devices to.
+func newerBinary(t *testing.T) string { return newer.build(t) }
+
+// installBinary makes the rig's device a demo app run by the tether
+// under test installed as bin/tether in its root (as the systemd unit
+// runs it), and returns that path.
+func (r *updRig) installBinary() string {
+	r.t.Helper()
+	tethertest.WriteFile(r.t, filepath.Join(r.root, "app.json"), fmt.Sprintf(`{"app": "demo",
+  "demo": {"http": {"ip": "127.0.0.1", "port": 0}, "home": {"ip": "127.0.0.1", "port": %d}}}`, r.devPort))
+	bin := filepath.Join(r.root, "bin", "tether")
+	os.MkdirAll(filepath.Dir(bin), 0o755)
+	copyFile(r.t, tethertest.Binary(r.t), bin, 0o755)
+	return bin
 }
 
 // version waits for the hub's view of Device_1 to say tether's version.

@@ -17,34 +17,41 @@ import (
 	"tether/internal/tethertest"
 )
 
-var (
-	plainOnce sync.Once
-	plainPath string
-	plainErr  error
-)
-
 // plainBinary builds tether without the race detector, for the load tests:
 // the race detector allows at most 8128 live goroutines per process, and a
 // hub holding 10,000 connections has a reader for each.
-func plainBinary(t testing.TB) string {
+func plainBinary(t testing.TB) string { return plain.build(t) }
+
+var plain builtBinary
+
+// builtBinary is ./cmd/tether built once per test process, with go
+// build's flags args.
+type builtBinary struct {
+	args []string
+	once sync.Once
+	path string
+	err  error
+}
+
+func (b *builtBinary) build(t testing.TB) string {
 	t.Helper()
-	plainOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tether-plain-")
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "tether-built-")
 		if err != nil {
-			plainErr = err
+			b.err = err
 			return
 		}
-		plainPath = filepath.Join(dir, "tether")
-		cmd := exec.Command("go", "build", "-o", plainPath, "./cmd/tether")
+		b.path = filepath.Join(dir, "tether")
+		cmd := exec.Command("go", append(append([]string{"build", "-o", b.path}, b.args...), "./cmd/tether")...)
 		cmd.Dir = tethertest.ProjectRoot(t)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			plainErr = fmt.Errorf("go build ./cmd/tether: %v\n%s", err, out)
+			b.err = fmt.Errorf("go build ./cmd/tether: %v\n%s", err, out)
 		}
 	})
-	if plainErr != nil {
-		t.Fatal(plainErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return plainPath
+	return b.path
 }
 
 // idleResult is what tether bench idle --json reports.

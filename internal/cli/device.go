@@ -135,6 +135,9 @@ func runDevice(ctx context.Context, stdio Stdio, f deviceFlags) error {
 	if f.root != "" && trialOf == "" && update.BinaryTrialPending(f.root) {
 		logger.Warn("a new tether binary's trial was under way: starting it again")
 		return runUntilSignal(ctx, logger, stopping, func(ctx context.Context) error {
+			// Up as far as systemd (Type=notify) is concerned: the trial
+			// runs the device, and may take longer than TimeoutStartSec.
+			sdnotify.Notify(sdnotify.Ready)
 			go sdnotify.Heartbeat(ctx, nil)
 			return update.RunBinaryTrial(ctx, binTrial)
 		})
@@ -143,6 +146,8 @@ func runDevice(ctx context.Context, stdio Stdio, f deviceFlags) error {
 	devCtx, stopDev := context.WithCancel(context.Background())
 	dev := device.New(device.Options{
 		Root: f.root, Net: f.net, RecoveryAddr: f.recoveryAddr, RecoveryFallback: f.recoveryFall, Version: Version, ConfirmWindow: f.confirmWindow, UpdateWindow: f.updateWindow,
+		// Test-only fault injection (docs/UPDATES.md, "Tests"): stop an
+		// update at one step, for a test to SIGKILL the device there.
 		UpdateHold: os.Getenv("TETHER_TEST_UPDATE_HOLD"),
 		Logger:     logger, Log: logring.New(300), Console: stdio.Console(),
 		Ready:       func(string, map[string]string) { sdnotify.Notify(sdnotify.Ready) },

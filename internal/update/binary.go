@@ -90,17 +90,25 @@ func (s *Service) judgingBinary(j *job) bool {
 // commitBinary keeps the binary on trial: the link bin/tether points at
 // it (a plain file there, installed by hand, is first kept beside the
 // versions), the outcome is recorded, and the process ends for the old
-// binary to exec the new one.
+// binary to exec the new one. A cut between the link and the record
+// leaves the trial recorded: it starts again, and a rollback then puts
+// the link back (binTrial.putBack).
 func (s *Service) commitBinary(j *job) {
 	if err := s.linkBinary(j); err != nil {
 		s.rollback(j, "link "+BinaryLink+": "+err.Error())
+		return
+	}
+	if s.hold("link") {
 		return
 	}
 	s.commit(j)
 	s.trialOver()
 }
 
-// linkBinary points bin/tether at j's binary.
+// linkBinary points bin/tether at j's binary. A plain file there is first
+// kept as updates/tether/adopted-<time>/tether (a hard link, or a copy),
+// recorded as j.Adopted, and then replaced by the link in one rename: at
+// every instant bin/tether is a binary that runs.
 func (s *Service) linkBinary(j *job) error {
 	link := filepath.Join(s.opts.Root, BinaryLink)
 	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
@@ -108,15 +116,37 @@ func (s *Service) linkBinary(j *job) error {
 	}
 	if fi, err := os.Lstat(link); err == nil && fi.Mode().IsRegular() {
 		j.Adopted = filepath.Join(BinariesDir, "adopted-"+time.Now().UTC().Format("20060102T150405Z"))
-		kept := filepath.Join(s.opts.Root, j.Adopted)
-		if err := os.MkdirAll(kept, 0o755); err != nil {
+		if err := keepFile(link, filepath.Join(s.opts.Root, j.Adopted, BinaryFile)); err != nil {
 			return err
 		}
-		if err := os.Rename(link, filepath.Join(kept, BinaryFile)); err != nil {
+		s.mu.Lock()
+		s.rec.Job = j
+		err := s.saveLocked()
+		s.mu.Unlock()
+		if err != nil {
 			return err
 		}
 	}
 	return atomicfile.Symlink(filepath.Join("..", j.Dir, BinaryFile), link)
+}
+
+// keepFile makes dst (its folder made) the same file as src: a hard link,
+// or a fsynced copy where the filesystem has none.
+func keepFile(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	os.Remove(dst) // a copy a cut left half made
+	if err := os.Link(src, dst); err != nil {
+		b, rerr := os.ReadFile(src)
+		if rerr != nil {
+			return rerr
+		}
+		if err := atomicfile.WriteFile(dst, b, 0o755); err != nil {
+			return err
+		}
+	}
+	return atomicfile.SyncDir(filepath.Dir(dst))
 }
 
 // trialOver ends this process's run after its binary trial's verdict.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"tether/internal/artifact"
+	"tether/internal/atomicfile"
 )
 
 // RunOptions say how to run a binary's trial (RunBinaryTrial).
@@ -177,24 +178,33 @@ func (t *binTrial) exited(err error) string {
 
 // fail records the trial's rollback for why.
 func (t *binTrial) fail(why string) {
-	t.log.Warn("update: the new binary failed its trial: back to this one", "reason", why)
-	j := t.j
+	t.log.Warn("update: the new binary failed its trial: back to the one before it", "reason", why)
 	if r, err := t.s.loadRecord(); err == nil {
 		t.s.rec = r
+		if r.Job != nil && r.Job.SHA256 == t.j.SHA256 {
+			t.j = r.Job // with what the child recorded (Adopted)
+		}
 	}
+	j := t.j
 	j.Reason = why
 	t.s.end(j, RolledBack, why)
-	if j.Dir != "" {
-		os.RemoveAll(filepath.Join(t.o.Root, j.Dir))
-	}
 }
 
 // execNext execs the binary the record says: the committed one through
-// bin/tether, else this one.
+// bin/tether, else this one (or, when this one is the binary that failed,
+// started from bin/tether after a cut left the link on it, the one before
+// it, through bin/tether put back).
 func (t *binTrial) execNext() error {
 	next := t.self
 	if l := t.s.rec.Last; l != nil && l.SHA256 == t.j.SHA256 && l.State == Committed {
 		next = filepath.Join(t.o.Root, BinaryLink)
+	} else {
+		if t.putBack() {
+			next = filepath.Join(t.o.Root, BinaryLink)
+		}
+		if t.j.Dir != "" && t.s.installedDir(artifact.BinaryName) != t.j.Dir {
+			os.RemoveAll(filepath.Join(t.o.Root, t.j.Dir))
+		}
 	}
 	env := withoutEnv(os.Environ(), TrialEnv)
 	t.log.Warn("update: exec", "binary", next)
@@ -204,6 +214,34 @@ func (t *binTrial) execNext() error {
 		err = syscall.Exec(t.self, append([]string{t.self}, t.o.Args...), env)
 	}
 	return fmt.Errorf("binary trial: exec %s: %w", t.self, err)
+}
+
+// putBack points bin/tether back at the binary before the trial's when
+// it points at the trial's (a cut between the child's link and its
+// record), and reports whether it did: bin/tether is then the binary to
+// run. With no binary before it (tether was run from elsewhere) the link
+// is removed.
+func (t *binTrial) putBack() bool {
+	link := filepath.Join(t.o.Root, BinaryLink)
+	target, err := os.Readlink(link)
+	if err != nil || filepath.Join(filepath.Dir(link), target) != filepath.Join(t.o.Root, t.j.Dir, BinaryFile) {
+		return false
+	}
+	prev := t.s.installedDir(artifact.BinaryName)
+	if prev == "" || prev == t.j.Dir {
+		prev = t.j.Adopted
+	}
+	if prev == "" {
+		t.log.Warn("update: "+BinaryLink+" pointed at the binary that failed, and none was there before it: removed", "link", link)
+		os.Remove(link)
+		return false
+	}
+	if err := atomicfile.Symlink(filepath.Join("..", prev, BinaryFile), link); err != nil {
+		t.log.Error("update: "+BinaryLink+" could not be put back", "err", err)
+		return false
+	}
+	t.log.Warn("update: "+BinaryLink+" put back on the binary before the one that failed", "binary", prev)
+	return true
 }
 
 // stop ends the child: SIGTERM, then SIGKILL after a few seconds.

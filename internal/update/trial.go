@@ -384,7 +384,8 @@ func (s *Service) sayBinary() {
 	}
 	exe, err1 := os.Executable()
 	want, err2 := filepath.EvalSymlinks(filepath.Join(s.opts.Root, BinaryLink))
-	if err1 != nil || err2 != nil {
+	want, err3 := filepath.Abs(want) // a relative root gives a relative path
+	if err1 != nil || err2 != nil || err3 != nil {
 		return
 	}
 	if got, err := filepath.EvalSymlinks(exe); err == nil && got != want {

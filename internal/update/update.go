@@ -83,8 +83,11 @@ type Options struct {
 	// Hold, for tests of power cuts, makes an update stop at one step and
 	// wait there (for a SIGKILL): "download" (half the artifact written),
 	// "staging" (unpacked under its temporary name), "staged", "switch"
-	// (the trial recorded, the link not yet switched), "rollback" (the
-	// rollback recorded, the link not yet put back). "" never holds.
+	// (the trial recorded, the link not yet switched, or for a binary
+	// the new one not yet started), "link" (a binary on trial committing:
+	// bin/tether switched, the outcome not yet recorded), "rollback" (the
+	// rollback recorded, the link not yet put back). "" never holds. Only
+	// tests set it (tether device reads TETHER_TEST_UPDATE_HOLD).
 	Hold string
 }
 
