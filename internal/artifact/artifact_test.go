@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tether/internal/tethertest"
 )
 
 // testKey is a fixed key, so fuzz seeds stay valid across runs.
@@ -89,6 +91,8 @@ func TestVerifyRefuses(t *testing.T) {
 		{"tampered manifest", tamperedManifest, NewKeyring(testPub()), ErrBadSignature},
 		{"cut short", art[:len(art)/2], NewKeyring(testPub()), ErrCorrupt},
 		{"not an artifact", []byte("hello"), NewKeyring(testPub()), ErrCorrupt},
+		{"unsigned", tethertest.UnsignArtifact(t, art, "", 0), NewKeyring(testPub()), ErrCorrupt},
+		{"signature emptied", tethertest.UnsignArtifact(t, art, `{"alg": "ed25519", "key": "`+KeyID(testPub())+`", "sig": ""}`, 0), NewKeyring(testPub()), ErrCorrupt},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -90,7 +90,8 @@ func (s *Service) download(ctx context.Context, j *job) error {
 	if err != nil || have > j.Size {
 		have = 0
 	}
-	if err := s.get(ctx, client, u, header, f, have, j.Size); err != nil {
+	have, err = s.get(ctx, client, u, header, f, have, j.Size)
+	if err != nil {
 		return err
 	}
 	if err := f.Sync(); err != nil {
@@ -103,13 +104,14 @@ func (s *Service) download(ctx context.Context, j *job) error {
 	return atomicfile.SyncDir(filepath.Dir(part))
 }
 
-// get asks for the bytes from have on and writes them to f at have.
-func (s *Service) get(ctx context.Context, client *http.Client, u string, header http.Header, f *os.File, have, size int64) error {
+// get asks for the bytes from have on and writes them to f from where the
+// hub's answer starts (have, or 0 for a whole file), which it returns.
+func (s *Service) get(ctx context.Context, client *http.Client, u string, header http.Header, f *os.File, have, size int64) (int64, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return refuse("download: %v", err)
+		return have, refuse("download: %v", err)
 	}
 	for k, v := range header {
 		req.Header[k] = v
@@ -119,7 +121,7 @@ func (s *Service) get(ctx context.Context, client *http.Client, u string, header
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("download %s: %w", redactURL(u), err)
+		return have, fmt.Errorf("download %s: %w", redactURL(u), err)
 	}
 	defer resp.Body.Close()
 	switch {
@@ -127,19 +129,19 @@ func (s *Service) get(ctx context.Context, client *http.Client, u string, header
 	case resp.StatusCode == http.StatusOK:
 		have = 0 // the whole file: start again
 	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable && have == size:
-		return nil
+		return have, nil
 	case resp.StatusCode == http.StatusNotFound:
-		return refuse("the hub has no artifact %s (404)", short(lastPart(u)))
+		return have, refuse("the hub has no artifact %s (404)", short(lastPart(u)))
 	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusRequestTimeout:
-		return refuse("the hub refused the download: %s", resp.Status)
+		return have, refuse("the hub refused the download: %s", resp.Status)
 	default:
-		return fmt.Errorf("download: the hub answered %s", resp.Status)
+		return have, fmt.Errorf("download: the hub answered %s", resp.Status)
 	}
 	if err := f.Truncate(have); err != nil {
-		return refuse("download: %v", err)
+		return have, refuse("download: %v", err)
 	}
 	if _, err := f.Seek(have, io.SeekStart); err != nil {
-		return refuse("download: %v", err)
+		return have, refuse("download: %v", err)
 	}
 	stall := time.AfterFunc(stallTimeout, func() { cancel(errors.New("nothing received for " + stallTimeout.String())) })
 	defer stall.Stop()
@@ -149,20 +151,20 @@ func (s *Service) get(ctx context.Context, client *http.Client, u string, header
 		f.Sync()
 		s.log.Info("update: downloaded part", "bytes", have+n)
 		if s.hold("download") {
-			return errors.New("held")
+			return have, errors.New("held")
 		}
 	}
 	n, err := io.Copy(f, body)
 	switch {
 	case have+n > size:
 		f.Truncate(0)
-		return refuse("the hub sent more than the %d bytes announced", size)
+		return have, refuse("the hub sent more than the %d bytes announced", size)
 	case err != nil:
-		return fmt.Errorf("download: after %d bytes: %w", have+n, errors.Join(err, context.Cause(ctx)))
+		return have, fmt.Errorf("download: after %d bytes: %w", have+n, errors.Join(err, context.Cause(ctx)))
 	case have+n < size:
-		return fmt.Errorf("download: cut short at %d of %d bytes", have+n, size)
+		return have, fmt.Errorf("download: cut short at %d of %d bytes", have+n, size)
 	}
-	return nil
+	return have, nil
 }
 
 // watchdog pushes its timer back on every read that brings bytes.

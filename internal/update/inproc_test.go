@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +103,14 @@ func newRig(t *testing.T, window time.Duration, secure bool) *rig {
 // newRigMode is newRig with the app installed by hand in mode.
 func newRigMode(t *testing.T, window time.Duration, secure bool, mode string) *rig {
 	t.Helper()
+	return startRig(t, window, secure, mode, nil)
+}
+
+// startRig is newRigMode with the device calling home (and so
+// downloading) through front, when not nil: given the hub's device
+// address, it returns the address the device is to use instead.
+func startRig(t *testing.T, window time.Duration, secure bool, mode string, front func(hubDev string) string) *rig {
+	t.Helper()
 	r := &rig{t: t, ring: logring.New(1000), hubLogs: &tethertest.SyncBuffer{}, client: http.DefaultClient}
 	r.root = tethertest.SeedRootApp(t, "{}")
 	home := ""
@@ -137,8 +146,13 @@ func newRigMode(t *testing.T, window time.Duration, secure bool, mode string) *r
 	if err != nil {
 		t.Fatal(err)
 	}
+	homePort := dLn.Addr().(*net.TCPAddr).Port
+	if front != nil {
+		_, p, _ := net.SplitHostPort(front(r.devAddr))
+		homePort, _ = strconv.Atoi(p)
+	}
 	tethertest.WriteFile(t, filepath.Join(r.root, "app.json"), fmt.Sprintf(`{"app": %q, "demo": {"http": {"ip": "127.0.0.1", "port": 0},
-		"home": {"ip": "127.0.0.1", "port": %d %s}}}`, testApp, dLn.Addr().(*net.TCPAddr).Port, home))
+		"home": {"ip": "127.0.0.1", "port": %d %s}}}`, testApp, homePort, home))
 	os.MkdirAll(filepath.Join(r.root, "keys"), 0o755)
 	b, _ := os.ReadFile(pub)
 	tethertest.WriteFile(t, filepath.Join(r.root, "keys", "update.pub"), string(b))
