@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -126,14 +127,21 @@ func (r *updRig) writeApp(dir, version, mode string) {
 // with key when given, and returns the artifact's path.
 func (r *updRig) pack(version, mode string, key ...string) string {
 	r.t.Helper()
-	dir := filepath.Join(r.t.TempDir(), "weather")
-	r.writeApp(dir, version, mode)
-	out := filepath.Join(r.t.TempDir(), "weather-"+version+".tether")
 	k := filepath.Join(r.keys, "update.key")
 	if len(key) > 0 {
 		k = key[0]
 	}
-	r.run("pack", "--app", dir, "--name", "weather", "--version", version, "--key", k, "-o", out)
+	return r.packWith(version, mode, "--key", k)
+}
+
+// packWith packs the weather app of version and mode with tether pack's
+// flags args (--key among them) and returns the artifact's path.
+func (r *updRig) packWith(version, mode string, args ...string) string {
+	r.t.Helper()
+	dir := filepath.Join(r.t.TempDir(), "weather")
+	r.writeApp(dir, version, mode)
+	out := filepath.Join(r.t.TempDir(), "weather-"+version+".tether")
+	r.run(append([]string{"pack", "--app", dir, "--name", "weather", "--version", version, "-o", out}, args...)...)
 	return out
 }
 
@@ -227,33 +235,58 @@ func (r *updRig) linked() {
 // crashes at start, v4 that never answers its probe and v5 that breaks
 // the hub connection are each rolled back by the device itself, with
 // their reason at the hub; a tampered payload and a wrong key are refused
-// before anything is staged. Real hub, real device, real CLI.
+// before anything is staged; a second key in keys/ is trusted beside the
+// first (rotation), and once the first is removed its artifacts are
+// refused; a binary for another architecture and an app needing a newer
+// tether are refused, saying why; an unsigned artifact is refused by the
+// hub itself. Real hub, real device, real CLI.
 func TestAppUpdatesRealBinaries(t *testing.T) {
 	r := newUpdRig(t, "6s")
 	r.startDevice()
 	r.running("1")
 	otherKeys := t.TempDir()
 	r.run("keys", "init", "--dir", otherKeys)
+	wrongKey := r.pack("7", "ok", filepath.Join(otherKeys, "update.key"))
+	otherArch := "arm64"
+	if runtime.GOARCH == otherArch {
+		otherArch = "amd64"
+	}
+	script := filepath.Join(t.TempDir(), "tether")
+	tethertest.WriteFile(t, script, "#!/bin/sh\n")
 
 	steps := []struct {
 		name, file string
+		before     func() // what the owner does to the device first
 		state      string
 		reason     string
 		runs       string // the version running after it
 		unpacked   string // a version refused before staging: never unpacked
 	}{
-		{"v2 works", r.pack("2", "ok"), "committed", "committed after 6s on trial", "2", ""},
-		{"v3 crashes at start", r.pack("3", "crash"), "rolled_back", "weather 3: cannot read the sensor", "2", ""},
-		{"v4 never answers its probe", r.pack("4", "noprobe"), "rolled_back", "health probe never answered healthy: GET health: no answer", "2", ""},
+		{name: "v2 works", file: r.pack("2", "ok"), state: "committed", reason: "committed after 6s on trial", runs: "2"},
+		{name: "v3 crashes at start", file: r.pack("3", "crash"), state: "rolled_back", reason: "weather 3: cannot read the sensor", runs: "2"},
+		{name: "v4 never answers its probe", file: r.pack("4", "noprobe"), state: "rolled_back", reason: "health probe never answered healthy: GET health: no answer", runs: "2"},
 		// Off its hub at the end, or back on it only for an instant: the
 		// hub closes its link each time it sends its state.
-		{"v5 breaks the hub connection", r.pack("5", "bigstate"), "rolled_back", "not on its hub at the end of the window|the hub connection keeps breaking", "2", ""},
-		{"tampered payload", tamperFile(t, r.pack("6", "ok")), "refused", "refused before staging: bad signature", "2", "6"},
-		{"wrong key", r.pack("7", "ok", filepath.Join(otherKeys, "update.key")), "refused", "refused before staging: signed with a key this device does not trust", "2", "7"},
+		{name: "v5 breaks the hub connection", file: r.pack("5", "bigstate"), state: "rolled_back", reason: "not on its hub at the end of the window|the hub connection keeps breaking", runs: "2"},
+		{name: "tampered payload", file: tamperFile(t, r.pack("6", "ok")), state: "refused", reason: "refused before staging: bad signature", runs: "2", unpacked: "6"},
+		{name: "wrong key", file: wrongKey, state: "refused", reason: "refused before staging: signed with a key this device does not trust", runs: "2", unpacked: "7"},
+		{name: "a second key trusted", file: wrongKey, before: func() {
+			copyFile(t, filepath.Join(otherKeys, "update.pub"), filepath.Join(r.root, "keys", "update-2.pub"), 0o644)
+		}, state: "committed", reason: "committed after", runs: "7"},
+		{name: "the first key removed", file: r.pack("8", "ok"), before: func() {
+			os.Remove(filepath.Join(r.root, "keys", "update.pub"))
+		}, state: "refused", reason: "refused before staging: signed with a key this device does not trust", runs: "7", unpacked: "8"},
+		{name: "a binary for another arch", file: r.packBinary(script, "linux", otherArch, filepath.Join(otherKeys, "update.key")), state: "refused",
+			reason: "refused before staging: binary tether v9 for linux/" + otherArch + ": a binary for linux/" + otherArch + ", this device is linux/" + runtime.GOARCH, runs: "7"},
+		{name: "needs a newer tether", file: r.packWith("10", "ok", "--key", filepath.Join(otherKeys, "update.key"), "--min-tether", "v99.1.0"), state: "refused",
+			reason: "needs a newer tether: v99.1.0 or later, this device runs " + tethertest.Version, runs: "7", unpacked: "10"},
 	}
 	for _, st := range steps {
 		ok := t.Run(st.name, func(t *testing.T) {
 			r.t = t
+			if st.before != nil {
+				st.before()
+			}
 			id := r.push(st.file)
 			state, reason := r.result(id, 90*time.Second)
 			t.Logf("%s: %s", state, reason)
@@ -287,6 +320,24 @@ func TestAppUpdatesRealBinaries(t *testing.T) {
 	if got, _ := filepath.Glob(filepath.Join(r.root, "updates", "apps", "weather", "*")); len(got) != 2 {
 		t.Errorf("versions kept: %v, want the committed one and the one before it", got)
 	}
+	signed, err := os.ReadFile(r.pack("11", "ok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsigned := filepath.Join(t.TempDir(), "unsigned.tether")
+	tethertest.WriteFile(t, unsigned, string(tethertest.UnsignArtifact(t, signed, "", 0)))
+	if out, code := r.try("push", "--hub", "http://"+r.page, "--device", "Device_1", unsigned); code == 0 || !strings.Contains(out, "not a whole artifact: want the file signature here") {
+		t.Fatalf("tether push of an unsigned artifact: exit %d\n%s\nwant the hub to refuse it", code, out)
+	}
+}
+
+// packBinary packs the file at path as a tether binary for goos/goarch
+// (version v9), signed with key, and returns the artifact's path.
+func (r *updRig) packBinary(path, goos, goarch, key string) string {
+	r.t.Helper()
+	out := filepath.Join(r.t.TempDir(), "tether-"+goarch+".tether")
+	r.run("pack", "--binary", path, "--os", goos, "--arch", goarch, "--version", "v9", "--key", key, "-o", out)
+	return out
 }
 
 // TestAppUpdateSurvivesSIGKILL kills the device (SIGKILL) at each step of
