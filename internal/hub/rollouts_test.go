@@ -12,10 +12,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"tether/internal/artifact"
 	"tether/internal/hub/audit"
 	"tether/internal/relaylog"
+	"tether/internal/tethertest"
 )
 
 // packed is a small signed app artifact.
@@ -142,5 +144,52 @@ func TestUpdateAPINeedsAdmin(t *testing.T) {
 	}
 	if code, _ := send(t, "GET", strings.Replace(url, stored.SHA256, strings.Repeat("0", 64), 1), bearerHeader("d1"), nil); code != http.StatusNotFound {
 		t.Fatalf("download of an unknown artifact: %d, want 404", code)
+	}
+}
+
+// TestRolloutSelectsByLabels: --select picks every device the hub knows
+// carrying the label, set by the operator (the auth file) or reported by
+// the device (network.json's device.labels); the list is frozen when the
+// rollout starts: a device that takes the label later is not pulled in,
+// and the canary, online, is sent CMD update with the rollout's id.
+func TestRolloutSelectsByLabels(t *testing.T) {
+	a, err := ParseAuth([]byte(`{"devices": {"Device_1": {"token": "d1", "labels": ["site=berlin"]},
+		"Device_2": {"token": "d2"}, "Device_3": {"token": "d3"}}, "pages": [{"token": "root"}]}`), "auth.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := startHub(t, Options{Auth: a, UpdateDir: t.TempDir(), RolloutInterval: 50 * time.Millisecond})
+	d1 := dial(t, h.devURL+"Device_1", bearerHeader("d1"))
+	d1.Send(`{"iam": "Device_1"}`)
+	d2 := dial(t, h.devURL+"Device_2", bearerHeader("d2"))
+	d2.Send(`{"iam": "Device_2", "labels": ["site=berlin"]}`)
+	d3 := dial(t, h.devURL+"Device_3", bearerHeader("d3"))
+	d3.Send(`{"iam": "Device_3", "labels": ["site=paris"]}`)
+	waitFor(t, "Device_2's own label", func() bool { return slices.Contains(h.labelsOf("Device_2"), "site=berlin") })
+
+	_, body := send(t, "POST", h.httpURL+"/api/artifacts", bearerHeader("root"), packed(t))
+	var stored struct{ SHA256 string }
+	json.Unmarshal([]byte(body), &stored)
+	spec, _ := json.Marshal(map[string]any{"artifact": stored.SHA256, "select": []string{"site=berlin"}, "canary": 1})
+	code, body := send(t, "POST", h.httpURL+"/api/rollouts", bearerHeader("root"), spec)
+	var ro struct {
+		ID      string   `json:"id"`
+		Devices []string `json:"devices"`
+	}
+	json.Unmarshal([]byte(body), &ro)
+	if got := slices.Sorted(slices.Values(ro.Devices)); code != http.StatusCreated || !slices.Equal(got, []string{"Device_1", "Device_2"}) {
+		t.Fatalf("rollout to site=berlin: %d %s; want Device_1 (the operator's label) and Device_2 (its own)", code, body)
+	}
+	canary := map[string]*tethertest.WS{"Device_1": d1, "Device_2": d2}[ro.Devices[0]]
+	canary.Expect("CMD update", func(s string) bool {
+		return strings.HasPrefix(s, `["CMD","update",["`+stored.SHA256+`",`) && strings.Contains(s, ro.ID)
+	})
+
+	d3.Send(`{"iam": "Device_3", "labels": ["site=berlin"]}`)
+	waitFor(t, "Device_3's new label", func() bool { return slices.Contains(h.labelsOf("Device_3"), "site=berlin") })
+	_, body = send(t, "GET", h.httpURL+"/api/rollouts/"+ro.ID, bearerHeader("root"), nil)
+	json.Unmarshal([]byte(body), &ro)
+	if len(ro.Devices) != 2 || slices.Contains(ro.Devices, "Device_3") {
+		t.Fatalf("after Device_3 took the label: devices %v, want the two the rollout started with", ro.Devices)
 	}
 }

@@ -143,6 +143,9 @@ func (m *Manager) choose(spec Spec) ([]string, string, error) {
 				ids = append(ids, id)
 			}
 		}
+		if len(ids) == 1 {
+			return ids, "1 device by id", nil
+		}
 		return ids, fmt.Sprintf("%d devices by id", len(ids)), nil
 	}
 	var ids []string

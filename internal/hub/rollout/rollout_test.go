@@ -195,3 +195,34 @@ func TestFailedCanaryPauses(t *testing.T) {
 		t.Fatalf("after abort: %s, sent to %v", r.State, f.sentTo())
 	}
 }
+
+// TestPauseHoldsTheWaves: an operator's pause of a running rollout sends
+// the update to no more devices, whatever ticks pass; resumed, the rest
+// go and it ends done.
+func TestPauseHoldsTheWaves(t *testing.T) {
+	f := newFleet(5)
+	m, a := newManager(t, t.TempDir(), f)
+	r, err := m.Start(Spec{Devices: []string{"d01", "d02", "d03", "d04", "d05"}, Artifact: a.SHA256, Wave: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticks(m, 1) // the canary is sent it
+	if _, err := m.Act(r.ID, "pause", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	ticks(m, 5)
+	r, _ = m.Get(r.ID)
+	if r.State != Paused || r.Reason != "paused by alice" || !slices.Equal(f.sentTo(), []string{"d01"}) {
+		t.Fatalf("paused: %s (%s), sent to %v; want paused by alice, the canary alone sent it", r.State, r.Reason, f.sentTo())
+	}
+	if r.Results["d01"].State != Committed {
+		t.Fatalf("the canary, on it when paused: %s, want its end still recorded", r.Results["d01"].State)
+	}
+	if _, err := m.Act(r.ID, "resume", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	ticks(m, 4)
+	if r, _ = m.Get(r.ID); r.State != Done || len(f.sentTo()) != 5 {
+		t.Fatalf("resumed: %s (%s), sent to %v; want done, all 5 sent it", r.State, r.Reason, f.sentTo())
+	}
+}
