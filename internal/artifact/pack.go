@@ -158,8 +158,11 @@ func tarGz(w io.Writer, dir string, at time.Time) error {
 			hdr.Typeflag, hdr.Name = tar.TypeDir, hdr.Name+"/"
 		case info.Mode().IsRegular():
 			hdr.Typeflag, hdr.Size = tar.TypeReg, info.Size()
+		case info.Mode()&fs.ModeSymlink != 0:
+			target, _ := os.Readlink(path)
+			return fmt.Errorf("%s is a symbolic link (to %s): want only folders and regular files (symbolic links are not packed); pack a copy made with the links followed (cp -rL, rsync -aL)", rel, target)
 		default:
-			return fmt.Errorf("%s: %v: want only folders and regular files (symbolic links are not packed)", rel, info.Mode().Type())
+			return fmt.Errorf("%s: %v: want only folders and regular files", rel, info.Mode().Type())
 		}
 		if err := tw.WriteHeader(hdr); err != nil || hdr.Typeflag == tar.TypeDir {
 			return err

@@ -138,9 +138,17 @@ func (r *rolloutView) line() string {
 			counts = append(counts, fmt.Sprintf("%d %s", n, st))
 		}
 	}
-	s := fmt.Sprintf("%s  %-7s  %s to %d devices: %s", r.ID, r.State, r.what(), len(r.Devices), strings.Join(counts, ", "))
+	s := fmt.Sprintf("%s  %-7s  %s to %s: %s", r.ID, r.State, r.what(), devices(len(r.Devices)), strings.Join(counts, ", "))
 	if r.Reason != "" {
 		s += "\n    " + r.Reason
 	}
 	return s
+}
+
+// devices is "1 device" or "n devices".
+func devices(n int) string {
+	if n == 1 {
+		return "1 device"
+	}
+	return fmt.Sprintf("%d devices", n)
 }

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -81,7 +83,10 @@ func runPack(stdio Stdio, cmd *cobra.Command, f packFlags) error {
 		}
 	}
 	var m *artifact.Manifest
+	sum := sha256.New()
+	var size countingWriter
 	err = atomicfile.ReplaceWith(f.out, 0o600, func(w io.Writer) (err error) {
+		w = io.MultiWriter(w, sum, &size)
 		if f.app != "" {
 			m, err = artifact.PackApp(w, f.app, o)
 		} else {
@@ -92,7 +97,9 @@ func runPack(stdio Stdio, cmd *cobra.Command, f packFlags) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdio.Out, "wrote %s: %s, payload %d bytes, sha256 %s\n", f.out, m, m.Size, m.SHA256)
+	// The file's SHA-256 is its name on a hub (tether push, /api/rollouts).
+	fmt.Fprintf(stdio.Out, "wrote %s: %s, %d bytes, sha256 %s (payload %d bytes, sha256 %s)\n",
+		f.out, m, size, hex.EncodeToString(sum.Sum(nil)), m.Size, m.SHA256)
 	return nil
 }
 
@@ -118,4 +125,12 @@ func detect(path, goos, goarch string) (string, string, error) {
 		return "", "", errors.New("pack binary: --os/--arch " + goos + "/" + goarch + " but its ELF header says " + dOS + "/" + dArch)
 	}
 	return goos, goarch, nil
+}
+
+// countingWriter counts the bytes written to it.
+type countingWriter int64
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,13 +27,15 @@ type pushFlags struct {
 func newPushCmd(stdio Stdio) *cobra.Command {
 	var f pushFlags
 	cmd := &cobra.Command{
-		Use:   "push --hub URL (--device ID ... | --select LABEL ...) FILE",
+		Use:   "push --hub URL (--device ID ... | --select LABEL=VALUE ...) FILE",
 		Short: "Upload a signed update to a hub and roll it out to devices",
 		Long: `tether push uploads an artifact (from tether pack) to a hub started with
 --update-dir, which stores it by its SHA-256, and starts a rollout: the
 devices named by --device, or every device the hub knows carrying all the
 --select labels, frozen now (a label change never pulls a device into a
-running rollout). A canary goes first (--canary devices); once it has
+running rollout). A label is a word (kitchen) or a pair (site=berlin), as
+the hub's auth file gives it to a device or the device's network.json
+says it (device.labels). A canary goes first (--canary devices); once it has
 committed, the rest go in waves of --wave devices. --max-failures failed
 devices (rolled back or refused) pause the rollout, as a failed canary
 does: tether rollout resume goes on, tether rollout abort stops it. Devices
@@ -46,7 +49,8 @@ The token needs admin on every device (a page token, --token or
 $TETHER_TOKEN). --wait follows the rollout until it ends or pauses, and
 exits with status 1 unless every device committed.`,
 		Example: `  tether push --hub http://127.0.0.1:7771 --device Device_1 weather-2.0.1.tether
-  tether push --hub https://hub.example:7771 --select site=berlin --canary 2 --wave 10 --wait tether-v0.5.0-arm.tether`,
+  tether push --hub https://hub.example:7771 --select site=berlin --canary 2 --wave 10 --wait tether-v0.5.0-arm.tether
+  TETHER_TOKEN=... tether push --hub https://hub.example:7771 --select site=berlin --select board=pi-zero --max-failures 3 weather-2.0.2.tether`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runPush(cmd.Context(), stdio, f, args[0]) },
 	}
@@ -93,8 +97,8 @@ func runPush(ctx context.Context, stdio Stdio, f pushFlags, file string) error {
 	if err := c.do(ctx, http.MethodPost, "/api/rollouts", bytes.NewReader(spec), &r); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdio.Out, "rollout %s: %d devices (%s), canary %d, then waves of %d; paused by %d failed devices\n  follow it: tether rollout show --hub %s %s, or %s/rollouts\n",
-		r.ID, len(r.Devices), r.Selected, r.Canary, r.Wave, r.MaxFailures, f.hub, r.ID, c.base)
+	fmt.Fprintf(stdio.Out, "rollout %s: %s (%s), canary %d, then waves of %d; paused by %s failing\n  follow it: tether rollout show --hub %s %s, or %s/rollouts\n",
+		r.ID, devices(len(r.Devices)), r.Selected, r.Canary, r.Wave, devices(r.MaxFailures), f.hub, r.ID, c.base)
 	if !f.wait {
 		return nil
 	}
@@ -116,7 +120,7 @@ func follow(ctx context.Context, out io.Writer, c *hubClient, id string, limit t
 			res := r.Results[dev]
 			if now := res.State + " " + res.Reason; now != last[dev] && (last[dev] != "" || res.State != "pending") {
 				last[dev] = now
-				fmt.Fprintf(out, "  %-20s %s %s\n", dev, res.State, res.Reason)
+				fmt.Fprintln(out, strings.TrimRight(fmt.Sprintf("  %-20s %-11s %s", dev, res.State, res.Reason), " "))
 			}
 		}
 		switch r.State {
@@ -146,10 +150,13 @@ reason), pause ID (no device is sent the update any more; those on it go
 on), resume ID (go on past the failures so far, or a failed canary), abort
 ID (stop for good). The token needs admin on the rollout's devices.`,
 		Example: `  tether rollout list --hub http://127.0.0.1:7771
-  tether rollout resume --hub http://127.0.0.1:7771 r-20260102-150405-a1b2c3`,
+  tether rollout show --hub http://127.0.0.1:7771 r-20260102-150405-a1b2c3
+  tether rollout resume --hub http://127.0.0.1:7771 r-20260102-150405-a1b2c3
+  TETHER_TOKEN=... tether rollout abort --hub https://hub.example:7771 r-20260102-150405-a1b2c3`,
 		Args: cobra.NoArgs,
 	}
 	list := &cobra.Command{Use: "list", Short: "Every rollout, newest first", Args: cobra.NoArgs,
+		Example: "  tether rollout list --hub http://127.0.0.1:7771",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := f.client("tether rollout list")
 			if err != nil {
@@ -168,6 +175,7 @@ ID (stop for good). The token needs admin on the rollout's devices.`,
 			return nil
 		}}
 	show := &cobra.Command{Use: "show ID", Short: "One rollout, device by device", Args: cobra.ExactArgs(1),
+		Example: "  tether rollout show --hub http://127.0.0.1:7771 r-20260102-150405-a1b2c3",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := f.client("tether rollout show")
 			if err != nil {
@@ -188,7 +196,8 @@ ID (stop for good). The token needs admin on the rollout's devices.`,
 	for _, action := range []string{"pause", "resume", "abort"} {
 		cmd.AddCommand(&cobra.Command{Use: action + " ID", Short: map[string]string{
 			"pause": "Send the update to no more devices", "resume": "Go on past the failures so far", "abort": "Stop the rollout for good"}[action],
-			Args: cobra.ExactArgs(1),
+			Example: "  tether rollout " + action + " --hub http://127.0.0.1:7771 r-20260102-150405-a1b2c3",
+			Args:    cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				c, err := f.client("tether rollout " + action)
 				if err != nil {

@@ -74,6 +74,7 @@ func docCommands(t *testing.T, path string) []docLine {
 		if i := strings.Index(line, " #"); i >= 0 {
 			line = strings.TrimSpace(line[:i])
 		}
+		line = strings.TrimSuffix(line, " &") // started in the background: the command is checked
 		if strings.HasSuffix(line, `\`) || strings.Contains(line, "|") || strings.Contains(line, "…") {
 			continue // continued, piped or elided lines are not checked
 		}
