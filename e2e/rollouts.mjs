@@ -2,11 +2,13 @@
 // the paused rollout is listed with why (its canary failed); its devices
 // show their states and reasons; Resume sends the update on, and the
 // rollout ends done; a device that committed says so on its own page
-// (the System card's Update line). Fails on any page or console error.
-// Usage: node rollouts.mjs DASHBOARD_URL SHOT_PREFIX ROLLOUT_ID DEVICE
+// (the System card's Update line); the device list says a device's
+// refused update beside its version, with why in its title. Fails on any
+// page or console error.
+// Usage: node rollouts.mjs DASHBOARD_URL SHOT_PREFIX ROLLOUT_ID DEVICE FAILED_DEVICE
 import { launchChromium } from './browser.mjs';
 
-const [url, shot, id, device] = process.argv.slice(2);
+const [url, shot, id, device, failed] = process.argv.slice(2);
 const browser = await launchChromium();
 const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
 const errors = [];
@@ -34,6 +36,14 @@ try {
   await page.waitForURL('**/d/' + device + '/');
   await page.locator('#sys-update').filter({ hasText: /^committed demo 3/ }).waitFor({ timeout: 15000 });
   console.log('device page:', await page.locator('#sys-update').textContent());
+
+  // The device list: the failed device's update beside its version, why in the title.
+  await page.goto(url);
+  const cell = page.locator(`tr[data-device="${failed}"] td`).filter({ hasText: /update refused/ });
+  await cell.waitFor({ timeout: 15000 });
+  const title = await cell.getAttribute('title');
+  console.log('device list:', await cell.textContent(), '|', title);
+  if (!/no trusted keys/.test(title || '')) throw new Error(`the device list's ${failed} cell has title ${title}, want the refusal's reason`);
   if (errors.length) throw new Error(errors.join('\n'));
   console.log('ok');
 } finally {

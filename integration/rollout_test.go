@@ -197,8 +197,8 @@ func (r *updRig) rollout(id string) rolloutView {
 // TestRolloutsPageChromium: a rollout whose canary fails (a device
 // without the signing key) pauses; the dashboard's Rollouts page shows
 // it, with each device's state and reason, and its Resume button sends
-// the update to the rest. A rollout aborted with tether rollout abort
-// sends nothing more.
+// the update to the rest; the device list says c1's refusal and why. A
+// rollout aborted with tether rollout abort sends nothing more.
 func TestRolloutsPageChromium(t *testing.T) {
 	r := newUpdRig(t, "3s")
 	bin := plainBinary(t)
@@ -222,7 +222,7 @@ func TestRolloutsPageChromium(t *testing.T) {
 	}
 	id := r.push2("--device", "c1", "--device", "c2", "--device", "c3", r.packDemo("3"))
 	shots := filepath.Join(t.TempDir(), "rollouts")
-	out = tethertest.Browser(t, "rollouts.mjs", "http://"+r.page+"/", shots, id, "c2")
+	out = tethertest.Browser(t, "rollouts.mjs", "http://"+r.page+"/", shots, id, "c2", "c1")
 	t.Log(out)
 	if ro := r.rollout(id); ro.State != "done" || ro.Results["c2"].State != "committed" || ro.Results["c1"].State != "refused" {
 		t.Fatalf("after Resume: %+v", ro)
