@@ -205,7 +205,8 @@ func TestCheckMinTether(t *testing.T) {
 	}
 }
 
-// FuzzVerify feeds any bytes to the artifact reader: it must never panic,
+// FuzzVerify feeds any bytes to the artifact reader, as the device checks
+// an update and as the hub checks an upload: it must never panic,
 // never accept what the key did not sign, and never write more payload
 // than the manifest declares.
 func FuzzVerify(f *testing.F) {
@@ -216,10 +217,14 @@ func FuzzVerify(f *testing.F) {
 	f.Add([]byte{})
 	keys := NewKeyring(testPub())
 	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _, inspectErr := Inspect(bytes.NewReader(data), io.Discard) // the hub's check on upload
 		var sink countWriter
 		m, _, err := Verify(bytes.NewReader(data), keys, &sink)
 		if err != nil {
 			return
+		}
+		if inspectErr != nil {
+			t.Fatalf("the device accepts what the hub refuses: %v", inspectErr)
 		}
 		if int64(sink) != m.Size {
 			t.Fatalf("accepted with %d payload bytes, manifest says %d", sink, m.Size)
