@@ -251,6 +251,7 @@
     if (from !== 'enroll') return;
     if ('info' in m) {
       set('enroll-result', String(m.info));
+      t.clearError('enroll'); // at once: the device restarts, its state object may not come before
       $('enroll-code').value = ''; // spent
     } else {
       set('enroll-result', '');
