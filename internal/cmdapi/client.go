@@ -230,8 +230,12 @@ func (s *Server) handle(ctx context.Context, c *client, text bool, data []byte) 
 		c.send(wire.Encode(wire.Error(err.Error())))
 		return
 	}
-	s.dispatch(ctx, c, req)
+	var after []func()
+	s.dispatch(context.WithValue(ctx, afterKey{}, &after), c, req)
 	s.BroadcastState()
+	for _, f := range after {
+		f()
+	}
 }
 
 // dispatch runs the request's handler, turning an escaped panic into an

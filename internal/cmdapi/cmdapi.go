@@ -68,6 +68,24 @@ type clientKey struct{}
 // keep state per connection; nil outside a handler.
 func ClientID(ctx context.Context) any { return ctx.Value(clientKey{}) }
 
+// afterKey is the context key of what a handler leaves to run once its
+// request is answered (AfterReply).
+type afterKey struct{}
+
+// AfterReply runs f once the request ctx belongs to is answered: after the
+// handler's replies and the state object that follows them are queued for
+// the clients. A handler that ends the app (a restart) leaves that to f,
+// so its answer and the state it changed are on their way, flushed by
+// Shutdown, before the connections close; outside a handler f runs at
+// once.
+func AfterReply(ctx context.Context, f func()) {
+	if after, ok := ctx.Value(afterKey{}).(*[]func()); ok {
+		*after = append(*after, f)
+		return
+	}
+	f()
+}
+
 // Options configure a Server. The zero value works.
 type Options struct {
 	// State returns the whole state object sent to clients on connect and

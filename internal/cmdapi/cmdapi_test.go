@@ -318,3 +318,53 @@ func TestClientIDAndKeptReply(t *testing.T) {
 	}
 	reply(wire.Message{"after": "the end"}) // dropped, no panic
 }
+
+// What a handler leaves to AfterReply runs once its reply and the state
+// object that follows are queued: a handler that ends the server there
+// (the device's restart) still gets both to its client, then 1001.
+func TestAfterReplyRunsOnceAnswered(t *testing.T) {
+	var phase atomic.Value
+	phase.Store("serving")
+	var states, seenByAfter atomic.Int64
+	srv := cmdapi.New(cmdapi.Options{State: func() wire.Message {
+		states.Add(1)
+		return wire.Message{"iam": "Device_1", "phase": phase.Load()}
+	}})
+	shut := make(chan error, 1)
+	srv.Handle(wire.Cmd, "leave", func(ctx context.Context, req wire.Request, reply cmdapi.Reply) error {
+		phase.Store("leaving")
+		reply(wire.Info("leaving"))
+		before := states.Load()
+		cmdapi.AfterReply(ctx, func() {
+			seenByAfter.Store(states.Load() - before)
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				shut <- srv.Shutdown(ctx)
+			}()
+		})
+		if states.Load() != before {
+			t.Error("AfterReply ran its function inside the handler")
+		}
+		return nil
+	})
+	p := dial(t, newServer(t, srv))
+	p.ExpectKey("phase", "serving")
+	p.Send(`["CMD","leave",[]]`)
+	p.ExpectKey("info", "leaving")
+	p.ExpectKey("phase", "leaving")
+	if code, reason := p.CloseStatus(); code != 1001 {
+		t.Errorf("after the handler's shutdown: close %d %q, want 1001", code, reason)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if seenByAfter.Load() < 1 {
+		t.Errorf("AfterReply's function ran before the state object was built")
+	}
+	done := false
+	cmdapi.AfterReply(context.Background(), func() { done = true })
+	if !done {
+		t.Error("outside a handler AfterReply did not run its function at once")
+	}
+}

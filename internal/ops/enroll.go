@@ -34,7 +34,7 @@ func (ss *Session) cmdEnroll(ctx context.Context, req wire.Request, reply cmdapi
 	}
 	reply(wire.Info(info))
 	if ss.restart != nil {
-		ss.restart()
+		cmdapi.AfterReply(ctx, ss.restart)
 	}
 	return nil
 }

@@ -159,7 +159,7 @@ func (ss *Session) cmdRestart(ctx context.Context, req wire.Request, reply cmdap
 	}
 	ss.s.log.Info("restart asked: booting again")
 	reply(wire.Info("restarting: the device boots again"))
-	ss.restart()
+	cmdapi.AfterReply(ctx, ss.restart)
 	return nil
 }
 
@@ -195,7 +195,7 @@ func (ss *Session) cmdApply(ctx context.Context, req wire.Request, reply cmdapi.
 	}
 	reply(wire.Info(info))
 	if ss.restart != nil {
-		ss.restart()
+		cmdapi.AfterReply(ctx, ss.restart) // the pending state reaches the pages first
 	}
 	return nil
 }

@@ -222,6 +222,6 @@ func (s *server) cmdRestart(ctx context.Context, req wire.Request, reply cmdapi.
 		return errors.New("CMD restart: this recovery runs outside a device, nothing to restart")
 	}
 	reply(wire.Info("restarting: the device boots again"))
-	s.restart()
+	cmdapi.AfterReply(ctx, s.restart)
 	return nil
 }
