@@ -101,6 +101,7 @@ func newCertsServerCmd(stdio Stdio) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			names, ips = splitIPNames(names, ips)
 			p, err := certs.Server(ca, certs.ServerOptions{Names: names, IPs: ips, Days: f.days})
 			if err != nil {
 				return err
@@ -109,7 +110,7 @@ func newCertsServerCmd(stdio Stdio) *cobra.Command {
 		},
 	}
 	f.add(cmd, certs.DefaultLeafDays)
-	cmd.Flags().StringArrayVar(&names, "name", nil, "DNS name the server answers to (repeatable)")
+	cmd.Flags().StringArrayVar(&names, "name", nil, "DNS name the server answers to (repeatable; an IP address given here counts as --ip)")
 	cmd.Flags().IPSliceVar(&ips, "ip", nil, "IP address the server answers on (repeatable)")
 	cmd.Flags().StringVar(&out, "out", "server", "file name: writes OUT.crt and OUT.key")
 	return cmd
@@ -172,4 +173,19 @@ func writePair(w io.Writer, p *certs.Pair, f certsFlags, name, kind string) erro
 	fmt.Fprintf(w, "      SHA-256 %s\n", p.Fingerprint())
 	fmt.Fprintf(w, "wrote %s  private key (mode 0600)\n", keyFile)
 	return nil
+}
+
+// splitIPNames moves the IP addresses among names (--name 127.0.0.1) to
+// ips: a certificate names an address as an IP address, never as a DNS
+// name, or clients refuse it.
+func splitIPNames(names []string, ips []net.IP) ([]string, []net.IP) {
+	var dns []string
+	for _, n := range names {
+		if ip := net.ParseIP(n); ip != nil {
+			ips = append(ips, ip)
+		} else {
+			dns = append(dns, n)
+		}
+	}
+	return dns, ips
 }

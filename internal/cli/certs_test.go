@@ -43,6 +43,7 @@ func TestCertsInProcess(t *testing.T) {
 		{"server", []string{"certs", "server", "--dir", dir, "--name", "hub.example", "--name", "localhost", "--ip", "127.0.0.1", "--ip", "::1"},
 			[]string{"server.crt", "DNS:hub.example DNS:localhost IP:127.0.0.1 IP:::1"}, false, false},
 		{"server --out", []string{"certs", "server", "--dir", dir, "--ip", "10.0.0.2", "--out", "web"}, []string{"web.crt", "web.key"}, false, false},
+		{"server --name of an address", []string{"certs", "server", "--dir", dir, "--name", "192.168.1.20", "--out", "byip"}, []string{"byip.crt", "IP:192.168.1.20"}, false, false},
 		{"server without names", []string{"certs", "server", "--dir", dir}, []string{"no --name or --ip"}, true, true},
 		{"server bad ip", []string{"certs", "server", "--dir", dir, "--ip", "nope"}, []string{"nope"}, true, true},
 		{"device", []string{"certs", "device", "--dir", dir, "Device_1"}, []string{"Device_1.crt", `CN="Device_1"`}, false, false},

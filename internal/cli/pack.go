@@ -85,7 +85,7 @@ func runPack(stdio Stdio, cmd *cobra.Command, f packFlags) error {
 	var m *artifact.Manifest
 	sum := sha256.New()
 	var size countingWriter
-	err = atomicfile.ReplaceWith(f.out, 0o600, func(w io.Writer) (err error) {
+	err = atomicfile.ReplaceWith(f.out, 0o644, func(w io.Writer) (err error) { // signed, not secret
 		w = io.MultiWriter(w, sum, &size)
 		if f.app != "" {
 			m, err = artifact.PackApp(w, f.app, o)

@@ -41,6 +41,9 @@ func TestKeysAndPack(t *testing.T) {
 		t.Fatalf("pack --app: %v\n%s", err, out)
 	}
 	checkArtifact(t, appArt, keys, "app weather 2.0")
+	if st, err := os.Stat(appArt); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("the artifact: %v %v, want mode 0644 (signed, not secret: copied around)", st, err)
+	}
 
 	binArt := filepath.Join(dir, "tether.tether")
 	bin := tethertest.Binary(t)
