@@ -41,28 +41,42 @@ func (h *Hub) deviceHandler() http.Handler {
 			h.refuse(w, r, "device", id, err)
 			return
 		}
-		if !h.enter() {
-			refuseUpgrade(w, http.StatusServiceUnavailable, "hub shutting down")
-			return
-		}
-		clearReadDeadline(w)
-		p := h.newPeer(roleDevice, id, r.RemoteAddr)
-		p.devCred = cred
-		p.tagged = grantPages(w, r)
-		held.giveTo(p)
-		ev := guarded{p, deviceEvents{p}}
-		c, err := h.opts.Upgrader.Upgrade(w, r, ev)
-		if err != nil {
-			h.wg.Done()
-			p.ended()
-			h.log.Debug("device upgrade failed", "device", id, "remote", r.RemoteAddr, "err", err)
-			return
-		}
-		p.conn = c
-		h.addDevice(p)
-		h.run(p)
-		h.holdToAuth(p, used)
+		h.connect(w, r, roleDevice, id, held, used, func(p *peer) {
+			p.devCred = cred
+			p.tagged = grantPages(w, r)
+		})
 	})
+}
+
+// connect ends the upgrade of an admitted request to the device or page
+// endpoint (held its slot, used the auth file that let it in): it makes
+// the peer, set up by setup, upgrades its connection, registers it as a
+// device or a page and starts delivering its events.
+func (h *Hub) connect(w http.ResponseWriter, r *http.Request, as role, id string, held *slot, used *authConfig, setup func(*peer)) {
+	if !h.enter() {
+		refuseUpgrade(w, http.StatusServiceUnavailable, "hub shutting down")
+		return
+	}
+	clearReadDeadline(w)
+	p := h.newPeer(as, id, r.RemoteAddr)
+	setup(p)
+	held.giveTo(p)
+	var ev hubws.Handler = deviceEvents{p}
+	add := h.addDevice
+	if as == rolePage {
+		ev, add = pageEvents{p}, h.addPage
+	}
+	c, err := h.opts.Upgrader.Upgrade(w, r, guarded{p, ev})
+	if err != nil {
+		h.wg.Done()
+		p.ended()
+		h.log.Debug(as.String()+" upgrade failed", "device", id, "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	p.conn = c
+	add(p)
+	h.run(p)
+	h.holdToAuth(p, used)
 }
 
 // endpointID checks the request of a WebSocket endpoint and returns the

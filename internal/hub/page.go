@@ -58,28 +58,11 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, "page", id, fmt.Errorf("%w %s (%s may not view it)", errNoGrant, id, who.name))
 		return
 	}
-	if !h.enter() {
-		refuseUpgrade(w, http.StatusServiceUnavailable, "hub shutting down")
-		return
-	}
-	clearReadDeadline(w)
-	p := h.newPeer(rolePage, id, r.RemoteAddr)
-	p.pageID = h.pagePrefix + strconv.FormatUint(p.connID, 10)
-	p.who.Store(who)
-	p.verb.Store(uint32(verb))
-	held.giveTo(p)
-	ev := guarded{p, pageEvents{p}}
-	c, err := h.opts.Upgrader.Upgrade(w, r, ev)
-	if err != nil {
-		h.wg.Done()
-		p.ended()
-		h.log.Debug("page upgrade failed", "device", id, "remote", r.RemoteAddr, "err", err)
-		return
-	}
-	p.conn = c
-	h.addPage(p)
-	h.run(p)
-	h.holdToAuth(p, used)
+	h.connect(w, r, rolePage, id, held, used, func(p *peer) {
+		p.pageID = h.pagePrefix + strconv.FormatUint(p.connID, 10)
+		p.who.Store(who)
+		p.verb.Store(uint32(verb))
+	})
 }
 
 // addPage registers p and sends it the device's shadow, marked as replayed
