@@ -8,15 +8,9 @@ import (
 
 // passwordForm is the page to change the password, for someone logged in.
 func (hd *handler) passwordForm(w http.ResponseWriter, r *http.Request) {
-	if hd.g.Off() {
-		hd.render(w, r, http.StatusOK, page{Kind: "message", Error: ErrAuthOff.Error()})
-		return
+	if hd.mayChange(w, r, http.StatusOK) {
+		hd.render(w, r, http.StatusOK, page{Kind: "password"})
 	}
-	if err := hd.g.Check(r); err != nil {
-		hd.refuse(w, r, err)
-		return
-	}
-	hd.render(w, r, http.StatusOK, page{Kind: "password"})
 }
 
 // changePassword is the password form's POST: for someone logged in (or
@@ -24,15 +18,7 @@ func (hd *handler) passwordForm(w http.ResponseWriter, r *http.Request) {
 // the new one (twice) replaces it. Every session ends; the browser that
 // changed it gets a new one.
 func (hd *handler) changePassword(w http.ResponseWriter, r *http.Request) {
-	if hd.g.Off() {
-		hd.render(w, r, http.StatusConflict, page{Kind: "message", Error: ErrAuthOff.Error()})
-		return
-	}
-	if err := hd.g.Check(r); err != nil {
-		hd.refuse(w, r, err)
-		return
-	}
-	if !readForm(w, r) {
+	if !hd.mayChange(w, r, http.StatusConflict) || !readForm(w, r) {
 		return
 	}
 	if _, err := hd.g.password(r, r.PostFormValue("old")); err != nil {
@@ -40,6 +26,22 @@ func (hd *handler) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hd.replace(w, r, "password", "changed", "on the device's page")
+}
+
+// mayChange reports whether r may change the password: it is logged in
+// (or gives the bearer password) and the password is checked at all.
+// Otherwise it has answered: with the login form or a 401 (Check's
+// refusal), or, when the check is off, with code and why.
+func (hd *handler) mayChange(w http.ResponseWriter, r *http.Request, code int) bool {
+	if hd.g.Off() {
+		hd.render(w, r, code, page{Kind: "message", Error: ErrAuthOff.Error()})
+		return false
+	}
+	if err := hd.g.Check(r); err != nil {
+		hd.refuse(w, r, err)
+		return false
+	}
+	return true
 }
 
 // resetForm is the page to set a new password without the old one, for
