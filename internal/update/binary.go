@@ -59,20 +59,7 @@ func (s *Service) handOver(j *job) {
 		s.refuse(j, "this tether runs no binary trials")
 		return
 	}
-	onHub := s.home().Up
-	now := time.Now()
-	s.mu.Lock()
-	j.Phase, j.PrevVersion = Trial, s.rec.Installed[artifact.BinaryName].Version
-	j.Started, j.Deadline, j.Window = now, time.Time{}, s.opts.Window.Seconds() // the new binary starts its window when up
-	j.HomeBefore = j.HomeBefore || onHub
-	s.rec.Job = j
-	err := s.saveLocked()
-	s.mu.Unlock()
-	if err != nil {
-		s.refuse(j, "switch: "+err.Error())
-		return
-	}
-	if s.hold("switch") {
+	if !s.recordTrial(j, time.Now(), nil) {
 		return
 	}
 	s.handedOver = true

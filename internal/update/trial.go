@@ -34,21 +34,13 @@ func (s *Service) switchTo(j *job) {
 		j.Adopted = adoptedDir(j.Manifest.Name, now)
 		prev = linkTarget(j.Adopted)
 	}
-	onHub, h := s.home().Up, s.health()
-	s.mu.Lock()
-	j.Phase, j.Prev, j.PrevVersion = Trial, prev, s.rec.Installed[j.Manifest.Name].Version
-	j.Started, j.Deadline, j.Window = now, time.Time{}, s.opts.Window.Seconds()
-	j.HomeBefore = j.HomeBefore || onHub
-	s.rec.Job = j
-	s.base, s.boots, s.upBy = h.Failures, h.Boots, now.Add(s.opts.Window)
-	s.probe = probeNote{}
-	err = s.saveLocked()
-	s.mu.Unlock()
-	if err != nil {
-		s.refuse(j, "switch: "+err.Error())
-		return
-	}
-	if s.hold("switch") {
+	h := s.health()
+	ok := s.recordTrial(j, now, func() {
+		j.Prev = prev
+		s.base, s.boots, s.upBy = h.Failures, h.Boots, now.Add(s.opts.Window)
+		s.probe = probeNote{}
+	})
+	if !ok {
 		return
 	}
 	if err := s.applySwitch(j); err != nil {
@@ -58,6 +50,29 @@ func (s *Service) switchTo(j *job) {
 	s.log.Warn("update on trial", "update", j.name(), "window", s.opts.Window.String(), "on_hub", j.HomeBefore)
 	s.restartApp()
 	s.announce(fmt.Sprintf("update %s: on trial for %s", j.name(), roundWindow(s.opts.Window)))
+}
+
+// recordTrial records j on trial since now, its window starting when the
+// new version is up, with whatever locked (if not nil) sets under s.mu.
+// It reports false when j was refused instead (the record not written)
+// or the switch is held (tests).
+func (s *Service) recordTrial(j *job, now time.Time, locked func()) bool {
+	onHub := s.home().Up
+	s.mu.Lock()
+	j.Phase, j.PrevVersion = Trial, s.rec.Installed[j.Manifest.Name].Version
+	j.Started, j.Deadline, j.Window = now, time.Time{}, s.opts.Window.Seconds()
+	j.HomeBefore = j.HomeBefore || onHub
+	s.rec.Job = j
+	if locked != nil {
+		locked()
+	}
+	err := s.saveLocked()
+	s.mu.Unlock()
+	if err != nil {
+		s.refuse(j, "switch: "+err.Error())
+		return false
+	}
+	return !s.hold("switch")
 }
 
 // restartApp has the device boot again on the app's new link.
