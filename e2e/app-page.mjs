@@ -7,7 +7,7 @@
 // counter/value). With OWN_PAGE (the app's page folder), the card must say
 // the app has a page of its own, which the hub does not serve; without, it
 // must not. Usage: node app-page.mjs URL SCREENSHOT.png [OWN_PAGE]
-import { gotoDevice, launchChromium } from './browser.mjs';
+import { fail, gotoDevice, launchChromium } from './browser.mjs';
 
 const [url, shot, ownPage] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -47,8 +47,5 @@ try {
   console.log('app page ok', before, '->', before + 6);
   await browser.close();
 } catch (e) {
-  await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
-  console.log('FAIL: ' + e.message.split('\n')[0] + (errors.length ? ' | ' + errors.join('; ') : ''));
-  await browser.close();
-  process.exit(1);
+  await fail(browser, page, shot, e, errors);
 }

@@ -40,3 +40,17 @@ export async function logIn(page, password = process.env.TETHER_DEVICE_PASSWORD,
   if (shot) await page.screenshot({ path: shot });
   await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Log in' }).click()]);
 }
+
+// fail ends a script whose steps threw e, and its process: the page as it
+// was is saved whole at shot, a line "FAIL[ at where]: <the error's first
+// line> | <the page's errors>" goes to standard output (a test reading the
+// lines stops at it), the error's stack to standard error, the browser is
+// closed and the exit status is 1.
+export async function fail(browser, page, shot, e, errors = [], where = '') {
+  await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
+  const first = String(e?.message ?? e).split('\n')[0];
+  console.log('FAIL' + (where ? ' at ' + where : '') + ': ' + first + (errors.length ? ' | ' + errors.join('; ') : ''));
+  if (e?.stack) console.error(e.stack);
+  await browser.close();
+  process.exit(1);
+}

@@ -8,7 +8,7 @@
 // device calls the hub home with its certificate. Fails on any page or
 // console error, and when the page opens without the device password.
 // Usage: node device-enroll.mjs DEVICE_URL URI BAD_CODE HUB PIN SHOT_PREFIX
-import { gotoDevice, launchChromium } from './browser.mjs';
+import { fail, gotoDevice, launchChromium } from './browser.mjs';
 
 const [url, uri, badCode, hub, pin, shot] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -53,9 +53,7 @@ try {
   if (errors.length) throw new Error(errors.join('\n'));
   console.log('device enroll flow ok');
 } catch (e) {
-  await page.screenshot({ path: shot + '-failed.png', fullPage: true }).catch(() => {});
-  console.log('FAIL: ' + String(e.stack || e) + (errors.length ? '\n' + errors.join('\n') : ''));
-  process.exitCode = 1;
+  await fail(browser, page, shot + '-failed.png', e, errors);
 } finally {
   await browser.close();
 }

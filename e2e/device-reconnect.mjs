@@ -4,7 +4,7 @@
 // off and without any alert box, then for the page to be connected again
 // and working (the fake interface answers).
 // Usage: node device-reconnect.mjs URL SCREENSHOT.png
-import { gotoDevice, launchChromium } from './browser.mjs';
+import { fail, gotoDevice, launchChromium } from './browser.mjs';
 
 const [url, shot] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -36,8 +36,5 @@ try {
   console.log('reconnect ok');
   await browser.close();
 } catch (e) {
-  await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
-  console.log('FAIL: ' + e.message.split('\n')[0] + (errors.length ? ' | ' + errors.join('; ') : ''));
-  await browser.close();
-  process.exit(1);
+  await fail(browser, page, shot, e, errors);
 }

@@ -5,7 +5,7 @@
 // Device_9 and is shown it as text, as the command and as a QR code.
 // Fails on any page or console error.
 // Usage: node hub-access.mjs DASHBOARD_URL SHOT_PREFIX
-import { launchChromium } from './browser.mjs';
+import { fail, launchChromium } from './browser.mjs';
 
 const [url, shot] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -51,9 +51,7 @@ try {
   if (errors.length) throw new Error(errors.join('\n'));
   console.log('hub access flow ok ' + code);
 } catch (e) {
-  await page.screenshot({ path: shot + '-failed.png' }).catch(() => {});
-  console.error(String(e.stack || e));
-  process.exitCode = 1;
+  await fail(browser, page, shot + '-failed.png', e, errors);
 } finally {
   await browser.close();
 }

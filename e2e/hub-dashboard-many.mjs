@@ -9,7 +9,7 @@
 // prefers-color-scheme; /d/<unknown>/ is a 404 page. Screenshots at 1280
 // and 390 px. Fails on any page or console error.
 // Usage: node hub-dashboard-many.mjs DASHBOARD_URL SHOT_PREFIX TOTAL OFFLINE_ID RECOVERY_ID
-import { launchChromium } from './browser.mjs';
+import { fail, launchChromium } from './browser.mjs';
 
 const [url, shot, totalArg, offlineID, recoveryID] = process.argv.slice(2);
 const total = Number(totalArg);
@@ -137,9 +137,7 @@ try {
   if (errors.length) throw new Error(errors.join('\n'));
   console.log('hub dashboard with many devices ok');
 } catch (e) {
-  await page.screenshot({ path: shot + '-failed.png' }).catch(() => {});
-  console.error(String(e), errors.join('\n'));
-  process.exitCode = 1;
+  await fail(browser, page, shot + '-failed.png', e, errors);
 } finally {
   await browser.close();
 }

@@ -7,7 +7,7 @@
 // stopped (SIGTERM to DEVICE_PID) and goes offline on its page and on the
 // dashboard. Fails on any page or console error.
 // Usage: node hub-dashboard.mjs DASHBOARD_URL SHOT_PREFIX DEVICE_ID DEVICE_PID PAGE_TOKEN
-import { launchChromium } from './browser.mjs';
+import { fail, launchChromium } from './browser.mjs';
 
 const [url, shot, id, pid, token] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -51,9 +51,7 @@ try {
   if (errors.length) throw new Error(errors.join('\n'));
   console.log('hub dashboard flow ok');
 } catch (e) {
-  await page.screenshot({ path: shot + '-failed.png' }).catch(() => {});
-  console.error(String(e), errors.join('\n'));
-  process.exitCode = 1;
+  await fail(browser, page, shot + '-failed.png', e, errors);
 } finally {
   await browser.close();
 }

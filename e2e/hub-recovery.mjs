@@ -9,7 +9,7 @@
 // on the demo app, no longer in recovery. Fails on any page or console error.
 // Usage: node hub-recovery.mjs DASHBOARD_URL SHOT_PREFIX DEVICE_ID BROKEN_JSON_FILE GOOD_JSON_FILE
 import { readFileSync } from 'node:fs';
-import { launchChromium } from './browser.mjs';
+import { fail, launchChromium } from './browser.mjs';
 
 const [url, shot, id, brokenFile, goodFile] = process.argv.slice(2);
 const broken = readFileSync(brokenFile, 'utf8'), good = readFileSync(goodFile, 'utf8');
@@ -66,9 +66,7 @@ try {
   if (errors.length) throw new Error(errors.join('\n'));
   console.log('hub recovery flow ok');
 } catch (e) {
-  await page.screenshot({ path: shot + '-failed.png', fullPage: true }).catch(() => {});
-  console.error(String(e), errors.join('\n'));
-  process.exitCode = 1;
+  await fail(browser, page, shot + '-failed.png', e, errors);
 } finally {
   await browser.close();
 }

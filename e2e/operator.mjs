@@ -33,7 +33,7 @@
 //             device goes and comes back).
 //   wsguard   URL with ?ws= naming another host: the page refuses it and
 //             connects nowhere.
-import { gotoDevice, launchChromium } from './browser.mjs';
+import { fail, gotoDevice, launchChromium } from './browser.mjs';
 
 const [mode, url, shot, ...rest] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -281,8 +281,5 @@ try {
   say(mode + ' ok');
   await browser.close();
 } catch (e) {
-  await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
-  say('FAIL: ' + e.message.split('\n')[0] + (errors.length ? ' | ' + errors.join('; ') : ''));
-  await browser.close();
-  process.exit(1);
+  await fail(browser, page, shot, e, errors);
 }

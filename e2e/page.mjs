@@ -4,7 +4,7 @@
 // shows as text and never runs; fail on any page or console error.
 // Elements are found by what a person sees (text, roles), not by ids.
 // Usage: node page.mjs URL SCREENSHOT.png [DEVICE_ID]
-import { gotoDevice, launchChromium } from './browser.mjs';
+import { fail, gotoDevice, launchChromium } from './browser.mjs';
 
 const [url, shot, id] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -57,8 +57,5 @@ try {
   console.log('browser flow ok');
   await browser.close();
 } catch (e) {
-  await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
-  console.log('FAIL: ' + e.message.split('\n')[0] + (errors.length ? ' | ' + errors.join('; ') : ''));
-  await browser.close();
-  process.exit(1);
+  await fail(browser, page, shot, e, errors);
 }

@@ -5,7 +5,7 @@
 // fake interface and read the upper-cased reply. Fails on any page or
 // console error.
 // Usage: node seed-page.mjs URL SCREENSHOT.png [LOGIN_SCREENSHOT.png]
-import { gotoDevice, launchChromium } from './browser.mjs';
+import { fail, gotoDevice, launchChromium } from './browser.mjs';
 
 const [url, shot, loginShot] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -27,8 +27,5 @@ try {
   console.log('seed page flow ok');
   await browser.close();
 } catch (e) {
-  await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
-  console.log('FAIL: ' + e.message.split('\n')[0] + (errors.length ? ' | ' + errors.join('; ') : ''));
-  await browser.close();
-  process.exit(1);
+  await fail(browser, page, shot, e, errors);
 }

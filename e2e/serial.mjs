@@ -5,7 +5,7 @@
 // they are not open; the drivers card lists each with its status; the
 // fake interface still works. Fails on any page or console error.
 // Usage: node serial.mjs URL SCREENSHOT.png
-import { gotoDevice, launchChromium } from './browser.mjs';
+import { fail, gotoDevice, launchChromium } from './browser.mjs';
 
 const [url, shot] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -63,8 +63,5 @@ try {
   console.log('serial page ok');
   await browser.close();
 } catch (e) {
-  await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
-  console.log('FAIL at ' + step + ': ' + e.message.split('\n')[0] + (errors.length ? ' | ' + errors.join('; ') : ''));
-  await browser.close();
-  process.exit(1);
+  await fail(browser, page, shot, e, errors, step);
 }

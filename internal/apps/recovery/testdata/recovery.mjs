@@ -11,7 +11,7 @@ import path from 'node:path';
 
 const require = createRequire(path.join(process.cwd(), 'package.json'));
 const { chromium } = require('playwright-core');
-const { gotoDevice } = await import(path.join(process.cwd(), 'browser.mjs'));
+const { fail, gotoDevice } = await import(path.join(process.cwd(), 'browser.mjs'));
 
 const [url, shot, brokenFile, goodFile, secret] = process.argv.slice(2);
 const broken = readFileSync(brokenFile, 'utf8'), good = readFileSync(goodFile, 'utf8');
@@ -61,9 +61,7 @@ try {
   if (errors.length) throw new Error(errors.join('\n'));
   console.log('recovery flow ok: refused with its location, saved, restarted into', await page.title());
 } catch (e) {
-  await page.screenshot({ path: shot + '-failed.png', fullPage: true }).catch(() => {});
-  console.error(String(e), errors.join('\n'));
-  process.exitCode = 1;
+  await fail(browser, page, shot + '-failed.png', e, errors);
 } finally {
   await browser.close();
 }
