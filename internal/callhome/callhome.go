@@ -9,13 +9,15 @@
 //
 // Keepalive pings run on every connection, so a dead link is noticed within
 // two ping intervals. Each change of state (connected, lost, unreachable) is
-// logged once; while home stays unreachable, a "still trying" line comes
-// only at attempts 4, 8, 16, ..., never one per retry.
+// logged once; while home stays unreachable for the same reason, a "still
+// trying" line comes only at attempts 4, 8, 16, ..., never one per retry;
+// a new reason is logged at once. An untrusted certificate is explained.
 package callhome
 
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -130,7 +132,8 @@ type runner struct {
 	serve Serve
 	log   *slog.Logger
 	b     backoff.Backoff
-	fails int // failed attempts since the last connection
+	fails int    // failed attempts since the last connection
+	why   string // why the last attempt failed
 }
 
 func (r *runner) run(ctx context.Context) error {
@@ -166,16 +169,32 @@ func (r *runner) dial(ctx context.Context) (*wsconn.Conn, error) {
 }
 
 // failed logs a failed attempt: the first after a connection (or at start)
-// as a warning, then only at attempts 4, 8, 16, ...
+// and one that fails for another reason than the attempt before (the hub
+// is back, but with a certificate the device does not trust) as a
+// warning, else only at attempts 4, 8, 16, ...
 func (r *runner) failed(err error) {
+	err = explain(err)
 	r.opts.Report(fmt.Errorf("home unreachable: %w", err))
 	r.fails++
-	switch {
-	case r.fails == 1:
+	switch why := err.Error(); {
+	case r.fails == 1 || why != r.why:
 		r.log.Warn("home unreachable, will keep trying", "err", err)
 	case r.fails&(r.fails-1) == 0 && r.fails >= 4:
 		r.log.Info("home still unreachable, still trying", "attempt", r.fails, "err", err)
 	}
+	r.why = err.Error()
+}
+
+// explain says what a failed attempt means where the error alone does
+// not: a certificate from a CA the device does not trust for home is not
+// its hub (an enrolled device trusts the CA of the hub it enrolled with
+// and no other).
+func explain(err error) error {
+	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
+		return fmt.Errorf("home's certificate is not signed by the CA the device trusts for it (home.ca: after an enrollment, the CA of the hub it enrolled with): "+
+			"not its hub, or the hub's certificate was replaced by one of another CA: %w", err)
+	}
+	return err
 }
 
 // connected serves c until it ends, then logs why and picks the next delay.

@@ -6,14 +6,18 @@ import (
 	"context"
 	"crypto/sha1"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -390,5 +394,99 @@ func TestReport(t *testing.T) {
 	}
 	if err := next(); err == nil || !strings.Contains(err.Error(), "lost home connection") {
 		t.Errorf("a connection ended reported %v", err)
+	}
+}
+
+// A home with a certificate from another CA than the device trusts (an
+// enrolled device's pin) is refused before the device shows its own
+// certificate, and the log says so at once, even while it was already
+// logging "still trying" for another reason (nothing listening).
+func TestAnotherCARefusedAndExplained(t *testing.T) {
+	pinned, err := certs.NewCA(certs.CAOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := certs.NewCA(certs.CAOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := certs.Device(pinned, certs.DeviceOptions{ID: "Device_1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	impostor, err := certs.Server(other, certs.ServerOptions{IPs: []net.IP{net.ParseIP("127.0.0.1")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	devCert, err := tls.X509KeyPair(dev.CertPEM, dev.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvCert, err := tls.X509KeyPair(impostor.CertPEM, impostor.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(pinned.Cert)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens at first
+	var logs syncBuffer
+	run(t, callhome.Options{
+		URL: "wss://" + addr + "/Device_1", TLS: &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{devCert}},
+		MinDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	waitLog(t, &logs, "attempt=4 ")
+
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("port %s taken meanwhile: %v", addr, err)
+	}
+	var shown, requests atomic.Int32
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) { requests.Add(1) }),
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{srvCert}, ClientAuth: tls.RequestClientCert,
+			VerifyConnection: func(cs tls.ConnectionState) error {
+				if len(cs.PeerCertificates) > 0 {
+					shown.Add(1)
+				}
+				return nil
+			}},
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	go srv.ServeTLS(ln, "", "")
+	defer srv.Close()
+	waitLog(t, &logs, "not signed by the CA the device trusts")
+	waitLog(t, &logs, "attempt=8 ") // a few more attempts at the impostor
+
+	lines := strings.Split(logs.String(), "\n")
+	var warned []string
+	for _, l := range lines {
+		if strings.Contains(l, "home unreachable, will keep trying") {
+			warned = append(warned, l)
+		}
+	}
+	if len(warned) != 2 || !strings.Contains(warned[0], "connection refused") ||
+		!strings.Contains(warned[1], "not its hub") || !strings.Contains(warned[1], "certificate signed by unknown authority") {
+		t.Fatalf("want 2 warnings, nothing listening, then the untrusted certificate; got:\n%s", strings.Join(warned, "\n"))
+	}
+	if shown.Load() != 0 || requests.Load() != 0 {
+		t.Fatalf("the home with another CA got the device's certificate %d times and %d requests, want none", shown.Load(), requests.Load())
+	}
+}
+
+// waitLog waits up to 10 s for s in logs.
+func waitLog(t *testing.T, logs *syncBuffer, s string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), s); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the log within 10 s:\n%s", s, logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

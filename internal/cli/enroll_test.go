@@ -20,13 +20,20 @@ import (
 func enrollHub(t *testing.T) (h *hubProc, caDir, auditLog string) {
 	t.Helper()
 	caDir = wsCerts(t) // tether certs init, server (127.0.0.1)
-	auth := filepath.Join(t.TempDir(), "auth.json")
 	auditLog = filepath.Join(t.TempDir(), "audit.log")
+	return startEnrollHub(t, caDir, auditLog), caDir, auditLog
+}
+
+// startEnrollHub starts enrollHub's hub with the CA in caDir and the audit
+// log auditLog, and extra arguments (--device-addr: another run on the
+// same address).
+func startEnrollHub(t *testing.T, caDir, auditLog string, extra ...string) *hubProc {
+	t.Helper()
+	auth := filepath.Join(t.TempDir(), "auth.json")
 	tethertest.WriteFile(t, auth, `{"devices": {"Device_2": {"token": "d2"}},
 		"pages": [{"token": "root", "name": "root"}, {"token": "viewer", "grants": [{"devices": ["*"], "verbs": ["view"]}]}]}`)
-	h = startHubProc(t, "--auth", auth, "--tls-cert", filepath.Join(caDir, "server.crt"), "--tls-key", filepath.Join(caDir, "server.key"),
-		"--enroll-ca", caDir, "--audit-file", auditLog)
-	return h, caDir, auditLog
+	return startHubProc(t, append([]string{"--auth", auth, "--tls-cert", filepath.Join(caDir, "server.crt"), "--tls-key", filepath.Join(caDir, "server.key"),
+		"--enroll-ca", caDir, "--audit-file", auditLog}, extra...)...)
 }
 
 // makeCode runs tether hub enroll against h and returns its output's
