@@ -255,7 +255,8 @@ func TestDeviceAuthOff(t *testing.T) {
 // test process too), and shows secrets only to
 // someone who gave it; someone on the device's own access point (its
 // subnet; the sim's access point is put on 127.0.4.1 for this) may set a
-// new password without the old one, which ends the old one.
+// new password without the old one, which ends the old one and the
+// command connection it opened (4001).
 func TestRecoveryAuthAndAPReset(t *testing.T) {
 	rec := addr(tethertest.FreePort(t))
 	root := tethertest.SeedRootApp(t, tethertest.StrictAuth(tethertest.SeedApp("nosuchapp", tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t), tethertest.FreePort(t))))
@@ -305,6 +306,9 @@ func TestRecoveryAuthAndAPReset(t *testing.T) {
 	}
 	if code, _ := call(t, onAP, "GET", base+"/api/status", nil); code != 200 {
 		t.Errorf("the browser that reset the password: %d", code)
+	}
+	if code := c.waitClose(10 * time.Second); code != devauth.CodePasswordChanged {
+		t.Errorf("recovery's command connection of the old password after the reset: closed %d, want 4001", code)
 	}
 	if code, _ := call(t, lan, "GET", base+"/api/status", nil, deviceAuthKV...); code != 401 {
 		t.Errorf("the old password after a reset: %d, want 401", code)

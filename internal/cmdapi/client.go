@@ -82,7 +82,7 @@ func (c *client) kill(code int, reason string) {
 }
 
 // Serve runs one client until its connection ends, ctx ends (closing it with
-// 1001) or it is too slow. It returns why the client ended.
+// 1001, or the code its cause gives: closeOf) or it is too slow. It returns why the client ended.
 func (s *Server) Serve(ctx context.Context, conn Conn) error {
 	return s.serve(ctx, &client{conn: conn})
 }
@@ -158,7 +158,7 @@ func (s *Server) writeLoop(ctx context.Context, c *client) {
 				return
 			}
 		case <-ctx.Done():
-			c.kill(closeGoingAway, "shutting down")
+			c.kill(closeOf(ctx))
 			c.flush()
 			c.conn.Close(c.code, c.reason)
 			return
@@ -167,6 +167,23 @@ func (s *Server) writeLoop(ctx context.Context, c *client) {
 			return
 		}
 	}
+}
+
+// closeOf is the close code and reason of a client whose context ended:
+// those its cause gives when it has a CloseCode method (the device
+// password changed: devauth.ErrPasswordChanged), else 1001 "shutting
+// down".
+func closeOf(ctx context.Context) (int, string) {
+	if cc, ok := errors.AsType[closeCoder](context.Cause(ctx)); ok {
+		return cc.CloseCode()
+	}
+	return closeGoingAway, "shutting down"
+}
+
+// closeCoder is an error that says how to close a connection it ends.
+type closeCoder interface {
+	error
+	CloseCode() (int, string)
 }
 
 // writeQueued writes queued messages until the queue is empty or the

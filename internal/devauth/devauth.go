@@ -98,7 +98,8 @@ type Guard struct {
 	mu    sync.Mutex
 	pw    password // the current password's hash
 	okSum [sha256.Size]byte
-	okGen uint64 // the generation okSum (a bearer that matched) is of; 0: none
+	okGen uint64                 // the generation okSum (a bearer that matched) is of; 0: none
+	live  map[*liveConn]struct{} // lasting requests the current password proved (whileProven)
 }
 
 // New returns a Guard that asks everyone for the password until
@@ -179,8 +180,16 @@ func (g *Guard) Off() bool { return g == nil || g.mode.Load() == modeOff }
 // comes from a trusted local process. Else it returns why not
 // (ErrNoCredentials, ErrWrongPassword, ErrThrottled, ErrNoPassword).
 func (g *Guard) Check(r *http.Request) error {
+	_, err := g.checkGen(r)
+	return err
+}
+
+// checkGen is Check, with the generation of the password r proved: 0 when
+// it needed none (the guard is off, or r comes from a trusted local
+// process).
+func (g *Guard) checkGen(r *http.Request) (uint64, error) {
 	if g.Off() {
-		return nil
+		return 0, nil
 	}
 	return g.prove(r)
 }
@@ -196,33 +205,34 @@ func (g *Guard) Proven(r *http.Request) error {
 	if g.Off() {
 		return ErrAuthOff
 	}
-	return g.prove(r)
+	_, err := g.prove(r)
+	return err
 }
 
 // prove checks r's session cookie, else its bearer token, else whether
 // it comes from a trusted local process: a wrong bearer is refused, even
-// from one.
-func (g *Guard) prove(r *http.Request) error {
+// from one. It returns the generation of the password proved (0 for a
+// trusted local process).
+func (g *Guard) prove(r *http.Request) (uint64, error) {
 	gen, genErr := g.generation()
 	if c, err := r.Cookie(CookieName); err == nil && genErr == nil {
 		if v, ok := g.sessions.Get(c.Value, time.Now()); ok && v == gen {
-			return nil
+			return gen, nil
 		}
 	}
 	if tok := login.Bearer(r); tok != "" {
 		if genErr != nil {
-			return ErrNoPassword
+			return 0, ErrNoPassword
 		}
-		_, err := g.password(r, tok)
-		return err
+		return g.password(r, tok)
 	}
 	switch {
 	case g.trusted(r):
-		return nil
+		return 0, nil
 	case genErr != nil:
-		return ErrNoPassword
+		return 0, ErrNoPassword
 	}
-	return ErrNoCredentials
+	return 0, ErrNoCredentials
 }
 
 // password checks pw, presented by r, against the device password,

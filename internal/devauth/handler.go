@@ -74,9 +74,15 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hd.own.ServeHTTP(w, r)
 		return
 	}
-	if err := hd.g.Check(r); err != nil {
+	gen, err := hd.g.checkGen(r)
+	if err != nil {
 		hd.refuse(w, r, err)
 		return
+	}
+	if gen != 0 && r.Header.Get("Upgrade") != "" { // a WebSocket lasts: it ends when the password changes
+		var stop func()
+		r, stop = hd.g.whileProven(r, gen)
+		defer stop()
 	}
 	hd.next.ServeHTTP(w, r)
 }

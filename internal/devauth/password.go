@@ -117,6 +117,7 @@ func (g *Guard) refreshLocked() {
 		}
 		g.pw.gen++
 		g.sessions.RevokeAll()
+		g.endLiveLocked()
 	}
 	g.pw.hash, g.pw.info, g.pw.err = hash, info, err
 }
@@ -159,6 +160,7 @@ func (g *Guard) set(pw string) error {
 	g.pw.hash = hash
 	g.pw.gen++
 	g.sessions.RevokeAll()
+	g.endLiveLocked()
 	return nil
 }
 

@@ -38,7 +38,9 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered
 	}
 	s.log.Debug("client connected", "remote", r.RemoteAddr, "path", r.URL.Path)
-	err = conn.WithKeepalive(s.ctx, wsconn.DefaultPingInterval, func() error { return s.opts.API.Serve(s.ctx, conn) })
+	ctx, stop := wsconn.ServeContext(s.ctx, r)
+	defer stop()
+	err = conn.WithKeepalive(ctx, wsconn.DefaultPingInterval, func() error { return s.opts.API.Serve(ctx, conn) })
 	s.log.Debug("client gone", "remote", r.RemoteAddr, "err", err)
 }
 

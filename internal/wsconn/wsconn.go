@@ -124,6 +124,18 @@ type AcceptOptions struct {
 	OriginPatterns []string
 }
 
+// ServeContext is the context a server serves r's upgraded connection
+// under: it ends when server ends (the server shuts down) or when r's own
+// context does (a guard in front of the handler ended it: the device
+// password the connection was opened with changed), with r's cause.
+// stop releases it.
+func ServeContext(server context.Context, r *http.Request) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(server)
+	req := r.Context()
+	after := context.AfterFunc(req, func() { cancel(context.Cause(req)) })
+	return ctx, func() { after(); cancel(nil) }
+}
+
 // Accept upgrades an HTTP request. Cross-origin browser requests are refused
 // with 403 unless their origin matches OriginPatterns.
 func Accept(w http.ResponseWriter, r *http.Request, opts AcceptOptions) (*Conn, error) {

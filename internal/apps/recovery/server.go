@@ -160,6 +160,8 @@ func (s *server) websocket(ctx context.Context, w http.ResponseWriter, r *http.R
 		return
 	}
 	s.log.Info("command client connected", "remote", r.RemoteAddr)
+	ctx, stop := wsconn.ServeContext(ctx, r)
+	defer stop()
 	err = c.WithKeepalive(ctx, wsconn.DefaultPingInterval, func() error { return s.cmd.Serve(ctx, c) })
 	s.log.Info("command client gone", "remote", r.RemoteAddr, "err", err)
 }

@@ -135,6 +135,11 @@ function connect() {
   sock.onclose = (ev) => {
     if (ws !== sock) return;
     ws = null;
+    if (ev.code === 4001 && !hubDevice) { // the device password changed: its login form
+      status('down', 'the device password changed: log in again');
+      location.reload();
+      return;
+    }
     const delay = Math.min(30, 2 ** retries) * (0.8 + Math.random() * 0.4);
     retries++;
     const why = 'connection closed (' + ev.code + (ev.reason ? ' ' + ev.reason : '') + ')';
@@ -400,6 +405,8 @@ $('send-form').onsubmit = (ev) => {
   if (send('CMD', 'send_message', driverArgs([$('text').value]), 'send')) $('text').value = '';
 };
 $('clear').onclick = () => $('log').replaceChildren();
+// The device password's form is the device's own (a hub's pages have none).
+$('device-password').hidden = !!hubDevice;
 
 // window.tether is what ops.js builds on.
 window.tether = {
