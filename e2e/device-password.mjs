@@ -9,7 +9,7 @@
 // it in.
 // Usage: node device-password.mjs URL NEW_PASSWORD SCREENSHOT_PREFIX
 // (the old password is TETHER_DEVICE_PASSWORD). Prints one line per step.
-import { gotoDevice, launchChromium, logIn } from './browser.mjs';
+import { fail, gotoDevice, launchChromium, logIn } from './browser.mjs';
 
 const [url, newPassword, shots] = process.argv.slice(2);
 const old = process.env.TETHER_DEVICE_PASSWORD;
@@ -21,7 +21,8 @@ for (const [who, p] of [['me', me], ['other', other]]) {
   p.on('pageerror', e => errors.push(who + ': page error: ' + String(e)));
 }
 
-// alert is the form's refusal, once the page it posted to has loaded.
+// submit fills the password form and sends it, waiting for the page it
+// posts to.
 async function submit(page, old, pw, again) {
   await page.getByLabel('Current password').fill(old);
   await page.getByLabel('New password (8 characters or more)').fill(pw);
@@ -29,10 +30,12 @@ async function submit(page, old, pw, again) {
   await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Change password' }).click()]);
 }
 
+// alert is the refusal the page shows.
 async function alert(page) {
   return (await page.getByRole('alert').textContent({ timeout: 10000 })).trim();
 }
 
+// connected waits for the device's page to say its command API is up.
 async function connected(page) {
   await page.getByRole('status').filter({ hasText: /^connected$/ }).waitFor({ timeout: 15000 });
 }
@@ -86,8 +89,5 @@ try {
   console.log('device password flow ok');
   await browser.close();
 } catch (e) {
-  await me.screenshot({ path: shots + '-fail.png', fullPage: true }).catch(() => {});
-  console.log('FAIL: ' + e.message.split('\n')[0] + (errors.length ? ' | ' + errors.join('; ') : ''));
-  await browser.close();
-  process.exit(1);
+  await fail(browser, me, shots + '-fail.png', e, errors);
 }
