@@ -159,8 +159,12 @@ func cpuLine(w io.Writer, c bench.CPU) {
 	if c.PID > 0 {
 		fmt.Fprintf(w, ", target (pid %d) %.2f cores (%.0f %% system): %.2f cpu seconds in %.2f s", c.PID, c.Target, 100*c.TargetSystem, c.TargetSeconds, c.Seconds)
 	}
-	if c.PerMessage > 0 {
+	switch {
+	case c.PerMessage > 0:
 		fmt.Fprintf(w, ", %.2f µs per delivered message", c.PerMessage*1e6)
+	case c.PID > 0 && c.TargetSeconds == 0:
+		// /proc counts in clock ticks (10 ms): a light run may use none
+		fmt.Fprint(w, " (under one clock tick: no µs per delivered message; run longer)")
 	}
 	fmt.Fprintln(w)
 }
