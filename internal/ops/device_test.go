@@ -85,6 +85,19 @@ async def connect(url):
             await asyncio.sleep(0.1)
     raise SystemExit("FAIL: the device did not come back")
 
+async def reconnect(url):
+    """The device's state from a connection to its next boot: one made
+    while the old app was still stopping is closed by it (1001), so try
+    again."""
+    for _ in range(100):
+        ws = await connect(url)
+        try:
+            return ws, await recv_until(ws, lambda m: "iam" in m)
+        except websockets.ConnectionClosed as e:
+            assert e.code == 1001, e
+            await asyncio.sleep(0.1)
+    raise SystemExit("FAIL: the device did not come back")
+
 async def main(url, http_port):
     ws = await connect(url)
     state = await recv_until(ws, lambda m: "iam" in m)
@@ -124,8 +137,7 @@ async def main(url, http_port):
         await recv_until(ws, lambda m: False, 10)
     except websockets.ConnectionClosed as e:
         assert e.code == 1001, e
-    ws = await connect(url)
-    state = await recv_until(ws, lambda m: "iam" in m)
+    ws, state = await reconnect(url)
     assert state["dev"] == "rpi4" and state["config/apply"] == "pending", state
     assert state["config/apply/files"] == ["app.json", "network.json"] and 0 < state["config/apply/left"] <= 30, state
     await ws.send(req("CMD", "apply_config", "app.json", good))
@@ -143,8 +155,7 @@ async def main(url, http_port):
 
     await ws.send(req("CMD", "restart"))
     await recv_until(ws, lambda m: m.get("info") == "restarting: the device boots again")
-    ws = await connect(url)
-    await recv_until(ws, lambda m: "iam" in m)
+    ws, _ = await reconnect(url)
     await ws.send(req("GET", "sys"))
     await recv_until(ws, lambda m: m.get("sys/app") == "demo")
     print("items ok")
