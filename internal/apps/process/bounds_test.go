@@ -107,31 +107,19 @@ async def main(url, case):
     async with websockets.connect(url, max_size=2**24, extra_headers=DEVICE_AUTH, open_timeout=60) as ws:
         st = await recv_until(ws, lambda m: "app/pid" in m)
         pid = st["app/pid"]
-        if case == "flood":
+        if case in ("flood", "dflood"):
+            key, what = {"flood": ("flood/n", "broadcasts"), "dflood": ("f2/msg", "driver answers")}[case]
             await ws.send(req("CMD", "go"))
             n = 0
             async def count():
                 nonlocal n
                 while True:
                     m = json.loads(await ws.recv())
-                    n += "flood/n" in m
-                    if m.get("flood/done"):
+                    n += key in m
+                    if m.get(case + "/done"):
                         return m
             st = await asyncio.wait_for(count(), 60)
-            print("broadcasts through", n, "dropped", st["app/dropped"]["over_rate"])
-            assert 0 < n < 50000 and st["app/dropped"]["over_rate"] > 0, (n, st["app/dropped"])
-        elif case == "dflood":
-            await ws.send(req("CMD", "go"))
-            n = 0
-            async def count():
-                nonlocal n
-                while True:
-                    m = json.loads(await ws.recv())
-                    n += "f2/msg" in m
-                    if m.get("dflood/done"):
-                        return m
-            st = await asyncio.wait_for(count(), 60)
-            print("driver answers through", n, "dropped", st["app/dropped"]["over_rate"])
+            print(what, "through", n, "dropped", st["app/dropped"]["over_rate"])
             assert 0 < n < 50000 and st["app/dropped"]["over_rate"] > 0, (n, st["app/dropped"])
         elif case == "huge":
             st = await state_until(ws, st, lambda m: m.get("huge/after") == 1, timeout=60)
