@@ -169,15 +169,23 @@ func TestDeviceLANAuth(t *testing.T) {
 	}
 
 	// tether device passwd, from a shell on the device: the running device
-	// takes the new password at once; the old one and its sessions end.
+	// takes the new password at once; the old one and its sessions end,
+	// and so does a command API connection it opened, within a few
+	// seconds, before anyone asks the device anything.
 	if code, _ := call(t, browser, "POST", "http://"+d.http+"/tether/login", url.Values{"password": {pw}}); code != 303 {
 		t.Fatalf("login again: %d", code)
 	}
+	live := dialRaw(t, api, "/", "Authorization: Bearer "+pw)
+	live.waitText(`"iam":"Device_1"`, 10*time.Second)
 	cmd := exec.Command(tethertest.Binary(t), "device", "passwd", "--root", d.root, "--stdin")
 	cmd.Stdin = strings.NewReader("set from a shell\n")
 	if out, err := cmd.CombinedOutput(); err != nil || strings.Contains(string(out), "set from a shell") {
 		t.Fatalf("tether device passwd --stdin: %v\n%s", err, out)
 	}
+	if code := live.waitClose(5*devauth.WatchEvery + 5*time.Second); code != devauth.CodePasswordChanged {
+		t.Errorf("the command API connection of the old password after tether device passwd: closed %d, want 4001", code)
+	}
+	d.proc.WaitOutput("device password changed: every session ended", 5*time.Second)
 	if code, _ := call(t, browser, "GET", page, nil); code != 401 {
 		t.Errorf("a session after tether device passwd: %d, want 401", code)
 	}

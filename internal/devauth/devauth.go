@@ -100,6 +100,9 @@ type Guard struct {
 	okSum [sha256.Size]byte
 	okGen uint64                 // the generation okSum (a bearer that matched) is of; 0: none
 	live  map[*liveConn]struct{} // lasting requests the current password proved (whileProven)
+	// watching is set while a goroutine looks at File every WatchEvery
+	// for a change made by another process, as long as live is not empty
+	watching bool
 }
 
 // New returns a Guard that asks everyone for the password until

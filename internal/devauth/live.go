@@ -3,7 +3,15 @@ package devauth
 import (
 	"context"
 	"net/http"
+	"time"
 )
+
+// WatchEvery is how often, while connections the password opened are
+// live, the guard looks at the password file for a change another
+// process made (tether device passwd, a reset): the connections of the
+// old password then end within about this long, not at their next
+// request.
+const WatchEvery = time.Second
 
 // CodePasswordChanged is the WebSocket close code of a connection the
 // old password opened, when the password changes (as the hub closes a
@@ -44,6 +52,10 @@ func (g *Guard) whileProven(r *http.Request, gen uint64) (*http.Request, func())
 	}
 	lc := &liveConn{cancel: cancel}
 	g.live[lc] = struct{}{}
+	if !g.watching && g.opts.Root != "" {
+		g.watching = true
+		go g.watch()
+	}
 	stop := func() {
 		g.mu.Lock()
 		delete(g.live, lc)
@@ -62,5 +74,23 @@ func (g *Guard) endLiveLocked() {
 	for lc := range g.live {
 		lc.cancel(ErrPasswordChanged)
 		delete(g.live, lc)
+	}
+}
+
+// watch reads the password file again every WatchEvery while lasting
+// requests are live, so that a change made by another process ends them
+// (refreshLocked does); it ends when none is left.
+func (g *Guard) watch() {
+	t := time.NewTicker(WatchEvery)
+	defer t.Stop()
+	for range t.C {
+		g.mu.Lock()
+		g.refreshLocked()
+		if len(g.live) == 0 {
+			g.watching = false
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
 	}
 }
