@@ -3,7 +3,8 @@
 // line and read the far end's upper-cased answer; start "gone" (a port
 // that is not there) and "held" (one another program holds) and read why
 // they are not open; the drivers card lists each with its status; the
-// fake interface still works. Fails on any page or console error.
+// fake interface still works, also when the page's last script comes late.
+// Fails on any page or console error.
 // Usage: node serial.mjs URL SCREENSHOT.png
 import { fail, gotoDevice, launchChromium } from './browser.mjs';
 
@@ -15,6 +16,13 @@ page.on('pageerror', e => errors.push('page error: ' + String(e)));
 page.on('console', m => { if (m.type() === 'error') errors.push('console: ' + m.text()); });
 const t = { timeout: 15000 };
 let step = 'load';
+// The page's scripts arrive slowly (a busy board): the last one comes
+// well after the page's WebSocket has opened and the device has answered,
+// and the page must still ask for the drivers and show them.
+await page.route('**/appitems.js', async (route) => {
+  await new Promise((r) => setTimeout(r, 1500));
+  await route.continue();
+});
 try {
   await gotoDevice(page, url);
   await page.getByRole('status').filter({ hasText: /^connected$/ }).waitFor(t);

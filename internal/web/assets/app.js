@@ -417,14 +417,21 @@ window.tether = {
   online: () => online,
 };
 
-try {
-  url = wsURL();
-  $('endpoint').textContent = url;
-  setOnline(false, 'connecting');
-  $('presence').hidden = true; // not an outage yet
-  connect();
-} catch (e) {
-  status('down', 'not connected');
-  showError(null, e.message);
-  log('!', e.message);
+// start connects once every script of the page has run (ops.js and
+// appitems.js come after this one, and a slow board serves them late):
+// what the device answers first (GET help) must find their listeners.
+function start() {
+  try {
+    url = wsURL();
+    $('endpoint').textContent = url;
+    setOnline(false, 'connecting');
+    $('presence').hidden = true; // not an outage yet
+    connect();
+  } catch (e) {
+    status('down', 'not connected');
+    showError(null, e.message);
+    log('!', e.message);
+  }
 }
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+else start();
