@@ -5,7 +5,8 @@
 // place (a focused link keeps focus, a text selection stays, rows are the
 // same elements a few polls later); search, the status filters and column
 // sort work; an offline device is forgotten with its button (online ones
-// have none); at 390 px nothing scrolls sideways; dark mode follows
+// have none); at 1280 px the table fits with room to spare, at 1024 px
+// the page does not scroll sideways, at 390 px nothing does; dark mode follows
 // prefers-color-scheme; /d/<unknown>/ is a 404 page. Screenshots at 1280
 // and 390 px. Fails on any page or console error.
 // Usage: node hub-dashboard-many.mjs DASHBOARD_URL SHOT_PREFIX TOTAL OFFLINE_ID RECOVERY_ID
@@ -34,8 +35,25 @@ try {
   check(ids.length === total, `${ids.length} rows shown, want ${total}`);
   check(ids.every((id, i) => i === 0 || natural.compare(ids[i - 1], id) <= 0), 'rows not in natural order: ' + ids.slice(0, 15).join(' '));
   check(ids.indexOf('idle-2') < ids.indexOf('idle-10') && ids.indexOf('idle-10') < ids.indexOf('idle-100'), 'idle-2, idle-10, idle-100 out of order');
-  const wide1280 = await page.evaluate(() => document.documentElement.scrollWidth);
-  check(wide1280 <= 1280, 'horizontal scroll at 1280 px: scrollWidth ' + wide1280);
+  // At 1280 px the table fits, with room to spare (values that grow, a
+  // load of 123.45, a device seen 59 min ago, must not make it scroll).
+  // (table: the narrowest the table can be, every column that wraps
+  // wrapped; room: the width of the box it is in)
+  const fit = () => page.evaluate(() => {
+    const table = document.querySelector('#devices');
+    table.style.width = 'min-content';
+    const least = table.offsetWidth;
+    table.style.width = '';
+    const box = table.parentElement, cs = getComputedStyle(box);
+    const room = box.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+    // what reaches past the window, outermost first, to say in a failure
+    const past = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > innerWidth + 1 && e.closest('.table-wrap') === null)
+      .slice(0, 4).map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + String(e.className).replace(/ /g, '.') : '') + ' ' + Math.round(e.getBoundingClientRect().right) + ' px');
+    return { page: document.documentElement.scrollWidth, table: least, room, past: past.join(', ') };
+  });
+  let w = await fit();
+  console.log(`at 1280 px: table at least ${w.table} px in ${w.room} px`);
+  check(w.page <= 1280 && w.table + 40 <= w.room, `at 1280 px: page ${w.page} px wide, table ${w.table} px in ${w.room} px (want 40 px to spare)`);
   await page.screenshot({ path: shot + '-wide.png' });
 
   // system information in columns: disk, WiFi signal, restarts, and the
@@ -115,6 +133,12 @@ try {
   await page.locator(`tr[data-device="${offlineID}"]`).waitFor({ state: 'detached' });
   const listed = await page.evaluate(async (id) => (await (await fetch('/api/devices')).json()).some(d => d.id === id), offlineID);
   check(!listed, offlineID + ' still in /api/devices after Forget');
+
+  // a small laptop or a tablet: the page does not scroll sideways (the
+  // table may, in its own box)
+  await page.setViewportSize({ width: 1024, height: 768 });
+  w = await fit();
+  check(w.page <= 1024, `horizontal scroll at 1024 px: the page is ${w.page} px wide (${w.past})`);
 
   // a phone: no horizontal scroll, in light and dark
   await page.setViewportSize({ width: 390, height: 844 });

@@ -67,6 +67,7 @@ func TestHubDashboardManyInBrowser(t *testing.T) {
 	shots := filepath.Join(dir, "dash")
 	out := tethertest.Browser(t, "hub-dashboard-many.mjs", fmt.Sprintf("http://127.0.0.1:%d/", h.pagePort),
 		shots, strconv.Itoa(total), "gone-0", "Device_1")
+	t.Log(out)
 	if !strings.Contains(out, "hub dashboard with many devices ok") {
 		t.Fatalf("browser: %s", out)
 	}
