@@ -112,9 +112,7 @@ func TestEnrollItem(t *testing.T) {
 	if files, _ := m["config/apply/files"].([]any); len(files) != 1 || files[0] != "app.json" {
 		t.Errorf("the pending change: %v, want app.json", m["config/apply/files"])
 	}
-	if n := sv.restarts.Load(); n != 2 {
-		t.Errorf("%d restarts, want 2 (the network.json change, the enrollment)", n)
-	}
+	sv.wantRestarts(t, 2, "the network.json change, the enrollment")
 	var got struct {
 		Demo struct{ Home map[string]any } `json:"demo"`
 	}

@@ -33,6 +33,19 @@ type served struct {
 	failure  atomic.Value // string: the app's last failure, as the supervisor has it
 }
 
+// wantRestarts waits up to 5 s for the session's n-th restart (a
+// handler restarts after its reply and state are queued, so a client may
+// read them first) and fails unless there were exactly n (why says which).
+func (sv *served) wantRestarts(t *testing.T, n int32, why string) {
+	t.Helper()
+	for end := time.Now().Add(5 * time.Second); sv.restarts.Load() < n && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := sv.restarts.Load(); got != n {
+		t.Errorf("%d restarts, want %d (%s)", got, n, why)
+	}
+}
+
 func serve(t *testing.T, opts ops.Options) *served {
 	t.Helper()
 	sv := &served{}
@@ -198,12 +211,7 @@ func TestWindowOutcomes(t *testing.T) {
 	if now, _ := os.ReadFile(filepath.Join(root, "app.json")); string(now) != changed {
 		t.Errorf("app.json after the revert:\n%s\nwant the kept change:\n%s", now, changed)
 	}
-	for end := time.Now().Add(5 * time.Second); sv.restarts.Load() < 3 && time.Now().Before(end); { // the revert announces, then restarts
-		time.Sleep(10 * time.Millisecond)
-	}
-	if sv.restarts.Load() != 3 {
-		t.Errorf("%d restarts, want 3 (two applies, one revert)", sv.restarts.Load())
-	}
+	sv.wantRestarts(t, 3, "two applies, one revert") // the revert announces, then restarts
 	c.Request("CMD", "confirm_config", []any{})
 	c.ExpectObject("no config change is in its confirm window", func(m map[string]any) bool {
 		return strings.Contains(str(m["error"]), "no config change is in its confirm window")
