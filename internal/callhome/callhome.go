@@ -176,13 +176,14 @@ func (r *runner) failed(err error) {
 	err = explain(err)
 	r.opts.Report(fmt.Errorf("home unreachable: %w", err))
 	r.fails++
-	switch why := err.Error(); {
+	why := err.Error()
+	switch {
 	case r.fails == 1 || why != r.why:
 		r.log.Warn("home unreachable, will keep trying", "err", err)
 	case r.fails&(r.fails-1) == 0 && r.fails >= 4:
 		r.log.Info("home still unreachable, still trying", "attempt", r.fails, "err", err)
 	}
-	r.why = err.Error()
+	r.why = why
 }
 
 // explain says what a failed attempt means where the error alone does

@@ -24,6 +24,7 @@ import (
 	"tether/internal/callhome"
 	"tether/internal/certs"
 	"tether/internal/config"
+	"tether/internal/tethertest"
 	"tether/internal/wsconn"
 )
 
@@ -406,23 +407,12 @@ func TestAnotherCARefusedAndExplained(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := certs.NewCA(certs.CAOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, srvCert := tethertest.LocalCA(t) // the impostor: a server certificate of another CA
 	dev, err := certs.Device(pinned, certs.DeviceOptions{ID: "Device_1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	impostor, err := certs.Server(other, certs.ServerOptions{IPs: []net.IP{net.ParseIP("127.0.0.1")}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	devCert, err := tls.X509KeyPair(dev.CertPEM, dev.KeyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srvCert, err := tls.X509KeyPair(impostor.CertPEM, impostor.KeyPEM)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package natsbroker
 
 import (
 	"crypto/tls"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,25 +10,14 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
-	"tether/internal/certs"
 	"tether/internal/hub/broker/natsbroker/natstest"
+	"tether/internal/tethertest"
 )
 
 // TestSecureNATS connects over TLS with Options.TLSCA, and with a user and
 // password in the URL, as --nats-tls-ca and --nats nats://user:pass@host do.
 func TestSecureNATS(t *testing.T) {
-	ca, err := certs.NewCA(certs.CAOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := certs.Server(ca, certs.ServerOptions{IPs: []net.IP{net.ParseIP("127.0.0.1")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := tls.X509KeyPair(srv.CertPEM, srv.KeyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, pair := tethertest.LocalCA(t)
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, ca.CertPEM, 0o644); err != nil {
 		t.Fatal(err)
